@@ -1,0 +1,136 @@
+// swift-tools-version:6.2
+// Weir: a clustered LLM API gateway. The target graph follows DESIGN.md section 2:
+// pure cores (Consensus, QuotaCRDT, Policy) import nothing that does I/O; exactly one
+// Swift module imports each C library (Storage → CRocksDB, Transport → CNNG).
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "weir",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weir", targets: ["weir"]),
+        .executable(name: "clusterctl", targets: ["clusterctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.9.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.0"..<"7.0.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
+    ],
+    targets: [
+        // C libraries: module maps only, no Swift.
+        .systemLibrary(
+            name: "CRocksDB", path: "Sources/CRocksDB", pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]),
+        .systemLibrary(
+            name: "CNNG", path: "Sources/CNNG",
+            providers: [.apt(["libnng-dev"])]),
+
+        // I/O modules.
+        .target(name: "Storage", dependencies: ["CRocksDB"], swiftSettings: strict),
+        .target(
+            name: "Transport",
+            dependencies: [
+                "CNNG",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict),
+
+        // Pure cores: no I/O, no clock, no randomness of their own.
+        .target(name: "Consensus", swiftSettings: strict),
+        .target(name: "QuotaCRDT", swiftSettings: strict),
+        .target(name: "Policy", swiftSettings: strict),
+
+        // HTTP surface.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Policy", "QuotaCRDT",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
+        // Wiring and I/O shells.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict),
+
+        // Executables.
+        .executableTarget(
+            name: "weir",
+            dependencies: [
+                "Node",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "clusterctl",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
+        // Tests: one target per library module.
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: ["Transport", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: strict),
+        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT"], swiftSettings: strict),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "Node", "Storage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+    ]
+)

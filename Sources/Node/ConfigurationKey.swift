@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+
+/// One configuration key: its dotted name, its environment variable, its help text, how
+/// to show the current value and how to apply a new one.
+struct ConfigurationKey: Sendable {
+    let name: String
+    let help: String
+    let show: @Sendable (NodeConfiguration) -> String
+    let apply: @Sendable (inout NodeConfiguration, String) throws(ExpectedValue) -> Void
+
+    /// `http.port` → `WEIR_HTTP_PORT`.
+    var environmentVariable: String {
+        "WEIR_" + name.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// What a bad value should have looked like.
+    struct ExpectedValue: Error {
+        let expected: String
+    }
+}
+
+extension ConfigurationKey {
+    /// Every key, in the order `weir init` writes them.
+    static let all: [ConfigurationKey] = [
+        ConfigurationKey(
+            name: "node.id", help: "this node's id: unique in the cluster, 1 or more",
+            show: { "\($0.nodeID)" },
+            apply: { config, value throws(ExpectedValue) in config.nodeID = try parseNodeID(value) }),
+        ConfigurationKey(
+            name: "cluster.id", help: "the cluster's name; peers of other clusters are refused",
+            show: { $0.clusterID },
+            apply: { config, value throws(ExpectedValue) in
+                guard !value.isEmpty, value.utf8.count <= 64,
+                      value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+                else { throw ExpectedValue(expected: "1 to 64 letters, digits, '-', '_' or '.'") }
+                config.clusterID = value
+            }),
+        ConfigurationKey(
+            name: "cluster.secret",
+            help: "shared secret (16+ characters) that authenticates peer messages; the same on every node",
+            show: { $0.clusterSecret == nil ? "" : "<redacted>" },
+            apply: { config, value throws(ExpectedValue) in config.clusterSecret = try parseSecret(value) }),
+        ConfigurationKey(
+            name: "cluster.secret_file", help: "a file holding cluster.secret (read at start)",
+            show: { _ in "" },
+            apply: { config, value throws(ExpectedValue) in
+                guard let contents = try? String(contentsOfFile: value, encoding: .utf8) else {
+                    throw ExpectedValue(expected: "a readable file holding the cluster secret")
+                }
+                config.clusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+            }),
+        ConfigurationKey(
+            name: "data.dir", help: "directory of this node's database",
+            show: { $0.dataDirectory },
+            apply: { config, value throws(ExpectedValue) in
+                guard !value.isEmpty else { throw ExpectedValue(expected: "a directory path") }
+                config.dataDirectory = value
+            }),
+        ConfigurationKey(
+            name: "http.host", help: "address the HTTP server binds (0.0.0.0 for every interface)",
+            show: { $0.httpHost },
+            apply: { config, value throws(ExpectedValue) in
+                guard !value.isEmpty, !value.contains(" "), !value.contains("/") else {
+                    throw ExpectedValue(expected: "a host name or IP address")
+                }
+                config.httpHost = value
+            }),
+        ConfigurationKey(
+            name: "http.port", help: "HTTP port (0 picks a free port and logs it)",
+            show: { "\($0.httpPort)" },
+            apply: { config, value throws(ExpectedValue) in config.httpPort = try parseInteger(value, 0...65535, "a port number 0-65535") }),
+        ConfigurationKey(
+            name: "peer.listen", help: "where this node listens for peers, tcp://host:port",
+            show: { $0.peerListen },
+            apply: { config, value throws(ExpectedValue) in config.peerListen = try parseTCPAddress(value) }),
+        ConfigurationKey(
+            name: "peer.peers", help: "the other members as ID=tcp://host:port, comma-separated (a YAML list also works)",
+            show: { $0.peers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") },
+            apply: { config, value throws(ExpectedValue) in config.peers = try parsePeers(value) }),
+        ConfigurationKey(
+            name: "peer.payload_bytes_max", help: "largest peer message accepted, in bytes",
+            show: { "\($0.peerPayloadBytesMax)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.peerPayloadBytesMax = try parseInteger(value, 1024...(256 << 20), "1024 to 268435456 bytes")
+            }),
+        ConfigurationKey(
+            name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
+            show: { $0.logLevel.rawValue },
+            apply: { config, value throws(ExpectedValue) in
+                guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                    throw ExpectedValue(expected: "one of trace, debug, info, notice, warning, error, critical")
+                }
+                config.logLevel = level
+            }),
+        ConfigurationKey(
+            name: "shutdown.grace_milliseconds", help: "how long a graceful shutdown may take before services are cancelled",
+            show: { "\($0.shutdownGraceMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.shutdownGraceMilliseconds = try parseInteger(value, 100...600_000, "100 to 600000 milliseconds")
+            }),
+    ]
+
+    static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }
+}
+
+// MARK: - Value parsers
+
+private func parseInteger(_ value: String, _ range: ClosedRange<Int>, _ expected: String) throws(ConfigurationKey.ExpectedValue) -> Int {
+    guard let number = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+        throw ConfigurationKey.ExpectedValue(expected: expected)
+    }
+    return number
+}
+
+private func parseNodeID(_ value: String) throws(ConfigurationKey.ExpectedValue) -> UInt64 {
+    guard let id = UInt64(value.trimmingCharacters(in: .whitespaces)), id > 0 else {
+        throw ConfigurationKey.ExpectedValue(expected: "a node id, a whole number of 1 or more")
+    }
+    return id
+}
+
+private func parseSecret(_ value: String) throws(ConfigurationKey.ExpectedValue) -> String {
+    guard value.utf8.count >= 16 else {
+        throw ConfigurationKey.ExpectedValue(expected: "a secret of at least 16 characters")
+    }
+    return value
+}
+
+private func parseTCPAddress(_ value: String) throws(ConfigurationKey.ExpectedValue) -> String {
+    let expected = ConfigurationKey.ExpectedValue(expected: "tcp://host:port with a port 0-65535")
+    guard value.hasPrefix("tcp://") else { throw expected }
+    let hostPort = value.dropFirst("tcp://".count)
+    guard let colon = hostPort.lastIndex(of: ":"), colon != hostPort.startIndex,
+          let port = Int(hostPort[hostPort.index(after: colon)...]), (0...65535).contains(port)
+    else { throw expected }
+    return value
+}
+
+private func parsePeers(_ value: String) throws(ConfigurationKey.ExpectedValue) -> [UInt64: String] {
+    var peers: [UInt64: String] = [:]
+    for item in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+        let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+        let expected = ConfigurationKey.ExpectedValue(expected: "ID=tcp://host:port entries separated by commas")
+        guard parts.count == 2, let id = UInt64(parts[0]), id > 0, peers[id] == nil else { throw expected }
+        peers[id] = try parseTCPAddress(parts[1])
+    }
+    return peers
+}

@@ -1,0 +1,44 @@
+import Logging
+
+/// Everything one node needs to start. Built by `ConfigurationLoader` from, in rising
+/// precedence, the defaults below, a YAML file, `WEIR_*` environment variables and flags.
+/// Each field is one dotted key in `ConfigurationKey.all`.
+public struct NodeConfiguration: Sendable, Equatable {
+    /// `node.id`: this node's id, unique in the cluster, never 0.
+    public var nodeID: UInt64 = 1
+    /// `cluster.id`: frames from other clusters are dropped.
+    public var clusterID = "weir-local"
+    /// `cluster.secret`: keys the HMAC of every peer frame. When unset, a single node
+    /// generates one on first start and keeps it in its database.
+    public var clusterSecret: String?
+    /// `data.dir`: where the node's RocksDB and checkpoints live.
+    public var dataDirectory = "./weir-data"
+    /// `http.host`: the address the HTTP server binds.
+    public var httpHost = "127.0.0.1"
+    /// `http.port`: the HTTP port (0 picks a free one and logs it).
+    public var httpPort = 8080
+    /// `peer.listen`: where this node listens for peers (`tcp://host:port`).
+    public var peerListen = "tcp://127.0.0.1:7080"
+    /// `peer.peers`: the other members, node id → `tcp://host:port`.
+    public var peers: [UInt64: String] = [:]
+    /// `peer.payload_bytes_max`: the largest peer message accepted, in bytes.
+    public var peerPayloadBytesMax = 4 * 1024 * 1024
+    /// `log.level`: trace, debug, info, notice, warning, error or critical.
+    public var logLevel: Logger.Level = .info
+    /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the
+    /// remaining services are cancelled.
+    public var shutdownGraceMilliseconds = 10_000
+
+    /// The defaults: one node, id 1, data in `./weir-data`, HTTP on 127.0.0.1:8080.
+    public init() {}
+
+    /// Checks what no single key can: relations between keys.
+    func validateRelations() throws(ConfigurationError) {
+        let others = peers.keys.filter { $0 != nodeID }
+        if !others.isEmpty && clusterSecret == nil {
+            throw .invalidCombination(
+                "peer.peers lists other nodes but cluster.secret is not set: "
+                    + "set the same cluster.secret (at least 16 characters) on every node")
+        }
+    }
+}

@@ -1,0 +1,262 @@
+import Atomics
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+
+/// Authenticated messages between the nodes of one cluster, over nng.
+///
+/// Each node listens on one pull socket; for each peer it holds a push socket that dials
+/// the peer's address and keeps redialling with exponential back-off. Sending never
+/// blocks the caller: a message that cannot be queued is dropped and counted. Received
+/// frames are checked (version, size, cluster id, HMAC-SHA256 under the cluster secret)
+/// and the ones that pass arrive through `messages`, a single-consumer `AsyncSequence`.
+/// `request(...)` adds request/reply with a deadline on top of the same frames.
+public final class PeerTransport: Sendable {
+    /// The configuration the transport was started with.
+    public let configuration: TransportConfiguration
+    /// The TCP port the listener is bound to (the configured one, or the one the system
+    /// chose for port 0).
+    public let listenPort: Int
+
+    let key: SymmetricKey
+    let counters: TransportCounters
+    let logger: Logger
+    private let listener: NNGSocket
+    private let receiveIO: AsyncIO
+    let inbox: Inbox
+    private let links = Mutex<[PeerID: PeerLink]>([:])
+    let pending = Mutex<[UInt64: PendingRequest]>([:])
+    let nextCorrelation = ManagedAtomic<UInt64>(0)
+    private let closing = Mutex(false)
+
+    struct PeerLink {
+        let address: String
+        let socket: NNGSocket
+    }
+
+    struct PendingRequest {
+        let peer: PeerID
+        let continuation: CheckedContinuation<Envelope, any Error>
+    }
+
+    /// Validates `configuration`, binds the listener and starts receiving.
+    public init(configuration: TransportConfiguration, logger: Logger = Logger(label: "weir.transport")) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.key = SymmetricKey(data: configuration.clusterSecret)
+        self.counters = TransportCounters(nodeID: configuration.nodeID)
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+        self.logger = logger
+        self.inbox = Inbox(capacity: configuration.inboxMessagesMax)
+        let listener = try NNGSocket(.pull)
+        // nng drops (and disconnects) anything over twice our frame limit; frames between
+        // one and two times the limit reach `Frame.decode`, which rejects and counts them.
+        let frameBytesMax = Frame.encodedBytes(
+            payloadBytes: configuration.payloadBytesMax, clusterID: configuration.clusterID)
+        try listener.setSize(.receiveSizeMax, 2 * frameBytesMax)
+        self.listener = listener
+        self.receiveIO = try AsyncIO()
+        self.listenPort = try listener.listen(configuration.listenAddress)
+        receiveIO.onComplete = { [weak self] io in self?.receiveCompleted(io) }
+        armReceive()
+    }
+
+    deinit {
+        // `shutdown()` is the way to stop; this only keeps a forgotten transport from
+        // holding its port until the process exits. Closing can block, and this deinit may
+        // run on nng's callback thread, so the sockets close on a thread of their own.
+        guard !closing.withLock({ $0 }) else { return }
+        let sockets = [listener] + links.withLock { $0.values.map(\.socket) }
+        let thread = Thread { sockets.forEach { $0.close() } }
+        thread.name = "weir-transport-deinit"
+        thread.start()
+    }
+
+    // MARK: Peers
+
+    /// Sets the peers this node sends to, by node id and `tcp://host:port` address. New
+    /// peers are dialled in the background; removed or moved peers are disconnected and
+    /// their queued messages discarded.
+    public func setPeers(_ addresses: [PeerID: String]) async throws {
+        var opened: [PeerID: PeerLink] = [:]
+        for (peer, address) in addresses where peer != configuration.nodeID {
+            if links.withLock({ $0[peer]?.address == address }) { continue }
+            guard address.hasPrefix("tcp://") else {
+                throw TransportError.invalidConfiguration(field: "peer \(peer) address", reason: "must start with tcp://")
+            }
+            let socket = try NNGSocket(.push)
+            try socket.setInt(.sendBuffer, configuration.sendQueueMessagesMax)
+            try socket.setMilliseconds(.reconnectMinimum, configuration.reconnectMinimumMilliseconds)
+            try socket.setMilliseconds(.reconnectMaximum, configuration.reconnectMaximumMilliseconds)
+            try socket.dial(address)
+            opened[peer] = PeerLink(address: address, socket: socket)
+        }
+        let retired = links.withLock { links -> [PeerLink] in
+            var retired: [PeerLink] = []
+            for (peer, link) in links where addresses[peer] != link.address || opened[peer] != nil {
+                retired.append(link)
+                links[peer] = nil
+            }
+            links.merge(opened) { _, new in new }
+            return retired
+        }
+        if !retired.isEmpty {
+            await BlockingCall.run("weir-transport-close") { retired.forEach { $0.socket.close() } }
+        }
+        logger.debug("peers set", metadata: ["peers": "\(addresses.keys.sorted())"])
+    }
+
+    /// The peers this node currently sends to.
+    public var peers: [PeerID: String] {
+        links.withLock { $0.mapValues(\.address) }
+    }
+
+    // MARK: Sending
+
+    /// Queues a one-way message for `peer` without blocking. Never throws: a message that
+    /// cannot be queued is dropped, counted and reported in the result.
+    @discardableResult
+    public func send(_ type: MessageType, _ payload: [UInt8], to peer: PeerID) -> SendOutcome {
+        sendFrame(kind: .oneWay, type: type, payload: payload, correlation: 0, to: peer)
+    }
+
+    /// Answers a request received through `messages`.
+    @discardableResult
+    public func reply(to request: Envelope, _ type: MessageType, _ payload: [UInt8]) -> SendOutcome {
+        precondition(request.expectsReply, "reply(to:) needs a request")
+        return sendFrame(kind: .response, type: type, payload: payload, correlation: request.correlation, to: request.sender)
+    }
+
+    func sendFrame(
+        kind: Frame.Kind, type: MessageType, payload: [UInt8], correlation: UInt64, to peer: PeerID
+    ) -> SendOutcome {
+        guard payload.count <= configuration.payloadBytesMax else { return drop(.oversize) }
+        let frame = Frame(
+            kind: kind, type: type, sender: configuration.nodeID, correlation: correlation,
+            clusterID: configuration.clusterID, payload: payload)
+        return sendBytes(frame.encode(key: key), to: peer)
+    }
+
+    /// Sends already-encoded bytes. Internal so tests can inject malformed frames.
+    func sendBytes(_ bytes: [UInt8], to peer: PeerID) -> SendOutcome {
+        if closing.withLock({ $0 }) { return drop(.shutDown) }
+        guard let link = links.withLock({ $0[peer] }) else { return drop(.unknownPeer) }
+        do {
+            guard try link.socket.trySend(bytes) else { return drop(.queueFull) }
+        } catch {
+            // The link was closed under us by `setPeers` or `shutdown`.
+            return drop(closing.withLock { $0 } ? .shutDown : .unknownPeer)
+        }
+        counters.increment("sent")
+        return .queued
+    }
+
+    private func drop(_ reason: SendOutcome.DropReason) -> SendOutcome {
+        counters.increment("dropped_\(reason.rawValue)")
+        return .dropped(reason)
+    }
+
+    // MARK: Receiving
+
+    /// Messages from peers that passed every check, in arrival order per peer. Iterate it
+    /// from one task only; it ends after `shutdown()`.
+    public var messages: Messages { Messages(transport: self) }
+
+    /// The sequence behind `messages`.
+    public struct Messages: AsyncSequence, Sendable {
+        let transport: PeerTransport
+
+        public func makeAsyncIterator() -> Iterator { Iterator(transport: transport) }
+
+        /// Iterates `messages`.
+        public struct Iterator: AsyncIteratorProtocol {
+            let transport: PeerTransport
+
+            public mutating func next() async -> Envelope? {
+                await transport.inbox.next(resumeReading: transport.armReceive)
+            }
+        }
+    }
+
+    /// Counters of sent, dropped, received and rejected frames.
+    public var stats: TransportStats { counters.snapshot() }
+
+    func armReceive() {
+        closing.withLock { isClosing in
+            if !isClosing { listener.receive(into: receiveIO) }
+        }
+    }
+
+    /// Runs on nng's thread when a receive finishes; must not block.
+    private func receiveCompleted(_ io: AsyncIO) {
+        if let code = io.failure {
+            if AsyncIO.isTerminal(code) || closing.withLock({ $0 }) {
+                inbox.finish()
+            } else {
+                armReceive()
+            }
+            return
+        }
+        let bytes = io.takeMessageBytes()
+        var keepReading = true
+        switch Frame.decode(bytes, key: key, clusterID: configuration.clusterID, payloadBytesMax: configuration.payloadBytesMax) {
+        case let .failure(rejection):
+            counters.increment(rejection.counterName)
+        case let .success(frame):
+            counters.increment("received")
+            let envelope = Envelope(
+                sender: frame.sender, type: frame.type, payload: frame.payload,
+                correlation: frame.kind == .request ? frame.correlation : 0)
+            if frame.kind == .response {
+                completeRequest(frame)
+            } else {
+                keepReading = inbox.deliver(envelope)
+            }
+        }
+        if keepReading { armReceive() }
+    }
+
+    // MARK: Shutdown
+
+    /// Stops listening, disconnects every peer (discarding queued messages), fails the
+    /// requests awaiting replies with `.shutDown` and ends `messages`. Idempotent.
+    public func shutdown() async {
+        let first = closing.withLock { isClosing in
+            defer { isClosing = true }
+            return !isClosing
+        }
+        guard first else { return }
+        let retired = links.withLock { links in
+            defer { links = [:] }
+            return Array(links.values)
+        }
+        let listener = self.listener
+        let receiveIO = self.receiveIO
+        await BlockingCall.run("weir-transport-shutdown") {
+            listener.close()
+            receiveIO.stop()
+            retired.forEach { $0.socket.close() }
+        }
+        inbox.finish()
+        let waiting = pending.withLock { pending in
+            defer { pending = [:] }
+            return Array(pending.values)
+        }
+        waiting.forEach { $0.continuation.resume(throwing: TransportError.shutDown) }
+        logger.debug("transport shut down")
+    }
+}
+
+extension Frame.Rejection {
+    var counterName: String {
+        switch self {
+        case .malformed: "rejected_malformed"
+        case .unsupportedVersion: "rejected_unsupported_version"
+        case .oversize: "rejected_oversize"
+        case .unknownCluster: "rejected_unknown_cluster"
+        case .badMAC: "rejected_bad_mac"
+        }
+    }
+}
