@@ -1,0 +1,30 @@
+# Weir. `make run` starts one node with embedded defaults; `make test` runs the suite.
+# Both install what is missing first (see scripts/install-deps.sh).
+
+SWIFT ?= swift
+ARGS ?=
+
+.PHONY: deps build release run test clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product weir
+	$(SWIFT) build -c release --product clusterctl
+
+# One node: data in ./weir-data, HTTP on 127.0.0.1:8080, peers on 127.0.0.1:7080.
+# Extra flags go through ARGS, e.g. make run ARGS="--http-port 9090".
+run: release
+	.build/release/weir serve $(ARGS)
+
+# One debug build for everything, tests that start processes included.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Weir needs to build and test on Debian 12, and nothing that is already
+# there: the C libraries (RocksDB, nng, OpenSSL), pkg-config and python3 (tests use it).
+# Uses sudo when not run as root. The Swift toolchain itself must already be on PATH.
+set -euo pipefail
+
+packages=(librocksdb-dev libnng-dev libssl-dev pkg-config)
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "weir: the Swift toolchain (6.2 or newer) is not on PATH; install it from swift.org and retry" >&2
+  exit 1
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "weir: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "weir: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
