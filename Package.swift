@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "weir", targets: ["weir"]),
         .executable(name: "clusterctl", targets: ["clusterctl"]),
+        .executable(name: "weir-sim", targets: ["weir-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
@@ -58,6 +59,10 @@ let package = Package(
         .target(name: "Consensus", swiftSettings: strict),
         .target(name: "QuotaCRDT", swiftSettings: strict),
         .target(name: "Policy", swiftSettings: strict),
+
+        // Test support: a deterministic in-memory Raft cluster, shared by the tests and
+        // the simulator.
+        .target(name: "RaftSimulation", dependencies: ["Consensus"], swiftSettings: strict),
 
         // HTTP surface.
         .target(
@@ -106,13 +111,21 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "weir-sim",
+            dependencies: [
+                "RaftSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
         // Tests: one target per library module.
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: strict),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation"], swiftSettings: strict),
         .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT"], swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(

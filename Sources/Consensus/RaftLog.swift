@@ -1,0 +1,203 @@
+/// The log as Raft sees it: the stable part in `LogStorage` followed by the unstable part
+/// waiting to be persisted, plus the commit and apply positions.
+///
+/// Invariants (checked by preconditions, on in release builds):
+/// `firstIndex - 1 <= applied <= applying <= committed <= lastIndex`; `committed` never
+/// decreases; no entry at or before `committed` is ever replaced.
+struct RaftLog {
+    let storage: any LogStorage
+    var unstable: UnstableLog
+    /// The highest index known committed.
+    private(set) var committed: UInt64
+    /// The highest index handed to the application for applying (in a `Ready`).
+    private(set) var applying: UInt64
+    /// The highest index the application has applied.
+    private(set) var applied: UInt64
+    /// Bytes of committed entries handed out per `Ready`.
+    let applyBytesMax: Int
+
+    init(storage: any LogStorage, applyBytesMax: Int) throws {
+        self.storage = storage
+        self.applyBytesMax = applyBytesMax
+        let first = try storage.firstIndex()
+        let last = try storage.lastIndex()
+        unstable = UnstableLog(offset: last + 1)
+        committed = first - 1
+        applying = first - 1
+        applied = first - 1
+    }
+
+    var firstIndex: UInt64 {
+        if let index = unstable.maybeFirstIndex() { return index }
+        return try! storage.firstIndex()
+    }
+
+    var lastIndex: UInt64 {
+        if let index = unstable.maybeLastIndex() { return index }
+        return try! storage.lastIndex()
+    }
+
+    /// The term at `index`, for `firstIndex - 1 ... lastIndex`.
+    func term(_ index: UInt64) throws -> UInt64 {
+        // The valid range is [dummy index, last index].
+        let dummy = firstIndex - 1
+        guard index >= dummy else { throw LogStorageError.compacted }
+        guard index <= lastIndex else { throw LogStorageError.unavailable }
+        if let term = unstable.maybeTerm(index) { return term }
+        return try storage.term(index)
+    }
+
+    var lastTerm: UInt64 { try! term(lastIndex) }
+
+    func matchTerm(_ index: UInt64, _ term: UInt64) -> Bool {
+        (try? self.term(index)) == term
+    }
+
+    /// True when a log ending at (`index`, `term`) is at least as up to date as ours
+    /// (Raft §5.4.1).
+    func isUpToDate(lastIndex index: UInt64, term: UInt64) -> Bool {
+        term > lastTerm || (term == lastTerm && index >= lastIndex)
+    }
+
+    /// Follower side of `append`: if our entry at `index` has `logTerm`, appends `entries`
+    /// (dropping what conflicts) and advances the commit. Returns the last new index, or
+    /// nil when the previous entry does not match.
+    mutating func maybeAppend(index: UInt64, logTerm: UInt64, commit leaderCommit: UInt64, entries: [Entry]) -> UInt64? {
+        guard matchTerm(index, logTerm) else { return nil }
+        let lastNew = index + UInt64(entries.count)
+        let conflict = findConflict(entries)
+        if conflict != 0 {
+            precondition(conflict > committed, "entry \(conflict) conflicts with committed entry (committed \(committed))")
+            append(Array(entries[Int(conflict - index - 1)...]))
+        }
+        self.commit(to: min(leaderCommit, lastNew))
+        return lastNew
+    }
+
+    /// Appends `entries` after truncating from their first index; returns the last index.
+    @discardableResult
+    mutating func append(_ entries: [Entry]) -> UInt64 {
+        guard let first = entries.first else { return lastIndex }
+        precondition(first.index > committed, "append at \(first.index) would overwrite committed \(committed)")
+        unstable.truncateAndAppend(entries)
+        return lastIndex
+    }
+
+    /// The index of the first entry of `entries` that is new or conflicts with ours, or 0.
+    func findConflict(_ entries: [Entry]) -> UInt64 {
+        for entry in entries where !matchTerm(entry.index, entry.term) {
+            return entry.index
+        }
+        return 0
+    }
+
+    /// For a rejected append at (`index`, `term`): the largest index ≤ `index` whose term
+    /// is ≤ `term`, with that term; lets the leader skip a whole term of mismatches.
+    func findConflictByTerm(index: UInt64, term: UInt64) -> (index: UInt64, term: UInt64) {
+        var candidate = index
+        while candidate > 0 {
+            guard let ourTerm = try? self.term(candidate) else { return (candidate, 0) }
+            if ourTerm <= term { return (candidate, ourTerm) }
+            candidate -= 1
+        }
+        return (0, 0)
+    }
+
+    /// Entries in `lo..<hi` limited to `bytesMax` (at least one when the range is not empty).
+    func slice(_ lo: UInt64, _ hi: UInt64, bytesMax: Int) throws -> [Entry] {
+        precondition(lo <= hi, "bad slice \(lo)..<\(hi)")
+        guard lo >= firstIndex else { throw LogStorageError.compacted }
+        precondition(hi <= lastIndex + 1, "slice \(lo)..<\(hi) beyond last index \(lastIndex)")
+        if lo == hi { return [] }
+        var result: [Entry] = []
+        if lo < unstable.offset {
+            let stored = try storage.entries(in: lo..<min(hi, unstable.offset), bytesMax: bytesMax)
+            if UInt64(stored.count) < min(hi, unstable.offset) - lo { return stored }  // size limit hit
+            result = stored
+        }
+        if hi > unstable.offset {
+            result += unstable.slice(max(lo, unstable.offset), hi)
+        }
+        return limitSize(result, bytesMax: bytesMax)
+    }
+
+    /// Entries from `index` to the end, limited to `bytesMax`.
+    func entries(from index: UInt64, bytesMax: Int) throws -> [Entry] {
+        if index > lastIndex { return [] }
+        return try slice(index, lastIndex + 1, bytesMax: bytesMax)
+    }
+
+    var unstableEntries: [Entry] { unstable.entries }
+
+    /// The snapshot a lagging follower needs: the unstable one if any, else storage's.
+    func snapshot() throws -> Snapshot {
+        if let snapshot = unstable.snapshot { return snapshot }
+        return try storage.snapshot()
+    }
+
+    /// Committed entries not yet handed to the application; none while a snapshot waits
+    /// to be installed.
+    func nextCommittedEntries() -> [Entry] {
+        guard unstable.snapshot == nil, committed > applying else { return [] }
+        let lo = max(applying + 1, firstIndex)
+        return (try? slice(lo, committed + 1, bytesMax: applyBytesMax)) ?? []
+    }
+
+    var hasNextCommittedEntries: Bool {
+        unstable.snapshot == nil && committed > max(applying, firstIndex - 1)
+    }
+
+    /// Commits through `index` if the entry there is from `term` (a leader only counts
+    /// replicas of its own term, Raft §5.4.2). Returns whether the commit advanced.
+    mutating func maybeCommit(_ index: UInt64, term: UInt64) -> Bool {
+        guard index > committed, matchTerm(index, term) else { return false }
+        commit(to: index)
+        return true
+    }
+
+    /// Advances the commit; never moves it back, never past the last index.
+    mutating func commit(to index: UInt64) {
+        guard index > committed else { return }
+        precondition(index <= lastIndex, "commit \(index) is beyond the last index \(lastIndex): log corrupted or truncated")
+        committed = index
+    }
+
+    mutating func acceptApplying(_ index: UInt64) {
+        precondition(index <= committed && index >= applying, "applying \(index) outside \(applying)...\(committed)")
+        applying = index
+    }
+
+    mutating func appliedTo(_ index: UInt64) {
+        guard index != 0 else { return }
+        precondition(index <= committed && index >= applied, "applied \(index) outside \(applied)...\(committed)")
+        applied = index
+        applying = max(applying, index)
+    }
+
+    mutating func stableTo(index: UInt64, term: UInt64) { unstable.stableTo(index: index, term: term) }
+
+    mutating func stableSnapshotTo(_ index: UInt64) { unstable.stableSnapshotTo(index) }
+
+    /// Replaces the log with `snapshot` (the follower installs it).
+    mutating func restore(_ snapshot: Snapshot) {
+        precondition(snapshot.metadata.index > committed, "restoring an older snapshot")
+        committed = snapshot.metadata.index
+        unstable.restore(snapshot)
+    }
+
+    /// After a restart, the application says how far it had applied.
+    mutating func restoreApplied(_ index: UInt64) {
+        precondition(index <= committed, "applied \(index) beyond committed \(committed)")
+        if index > applied {
+            applied = index
+            applying = index
+        }
+    }
+
+    /// Restores the commit index persisted in the hard state at start. A snapshot newer
+    /// than that commit already implies its own commit, which stays.
+    mutating func restoreCommit(_ index: UInt64) {
+        precondition(index <= lastIndex, "persisted commit \(index) is beyond the last index \(lastIndex): state corrupted")
+        committed = max(committed, index)
+    }
+}

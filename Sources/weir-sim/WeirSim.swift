@@ -1,0 +1,43 @@
+import ArgumentParser
+import RaftSimulation
+
+/// `weir-sim`: seeded simulations of Weir's pure cores.
+@main
+struct WeirSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weir-sim",
+        abstract: "Seeded, deterministic simulations of Weir's consensus (and, later, quota) cores.",
+        subcommands: [RaftCommand.self])
+}
+
+struct RaftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raft",
+        abstract: "Simulate Raft clusters with faults; every seed is checked for safety, then liveness.")
+
+    @Option(help: "How many seeds to run.") var seeds: UInt64 = 100
+    @Option(help: "The first seed.") var start: UInt64 = 1
+    @Option(help: "Ticks of the safety phase (faults on).") var safetyTicks: UInt64 = 600
+    @Option(help: "Ticks allowed to converge once faults stop.") var livenessTicks: UInt64 = 600
+    @Flag(help: "Print one line per seed.") var verbose = false
+
+    func run() throws {
+        var limits = RaftSimulator.Limits()
+        limits.safetyTicks = safetyTicks
+        limits.livenessTicksMax = livenessTicks
+        var violations = 0
+        for seed in start..<(start + seeds) {
+            let report = RaftSimulator(seed: seed, limits: limits).run()
+            if verbose || !report.violations.isEmpty {
+                print("seed \(seed): \(report.profile) nodes=\(report.nodes) committed=\(report.committed) acknowledged=\(report.acknowledged) ticks=\(report.ticks)")
+            }
+            if !report.violations.isEmpty {
+                violations += 1
+                report.violations.prefix(5).forEach { print("  violation: \($0)") }
+                print("  replay: swift run -c release weir-sim raft --seeds 1 --start \(seed) --safety-ticks \(safetyTicks) --liveness-ticks \(livenessTicks)")
+            }
+        }
+        print("raft seeds=\(seeds) violations=\(violations)")
+        if violations > 0 { throw ExitCode(1) }
+    }
+}
