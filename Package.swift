@@ -41,12 +41,15 @@ let package = Package(
             name: "CNNG", path: "Sources/CNNG",
             providers: [.apt(["libnng-dev"])]),
 
+        // Big-endian readers and writers for the wire and storage formats.
+        .target(name: "BinaryCoding", swiftSettings: strict),
+
         // I/O modules.
         .target(name: "Storage", dependencies: ["CRocksDB"], swiftSettings: strict),
         .target(
             name: "Transport",
             dependencies: [
-                "CNNG",
+                "CNNG", "BinaryCoding",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -56,7 +59,7 @@ let package = Package(
             swiftSettings: strict),
 
         // Pure cores: no I/O, no clock, no randomness of their own.
-        .target(name: "Consensus", swiftSettings: strict),
+        .target(name: "Consensus", dependencies: ["BinaryCoding"], swiftSettings: strict),
         .target(name: "QuotaCRDT", swiftSettings: strict),
         .target(name: "Policy", swiftSettings: strict),
 
@@ -81,7 +84,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport",
+                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport", "BinaryCoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -89,6 +92,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strict),
 
@@ -120,10 +124,11 @@ let package = Package(
             swiftSettings: strict),
 
         // Tests: one target per library module.
+        .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "TransportTests",
-            dependencies: ["Transport", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["Transport", "BinaryCoding", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation"], swiftSettings: strict),
         .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT"], swiftSettings: strict),
@@ -139,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Storage",
+                "Node", "Storage", "Consensus", "Transport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

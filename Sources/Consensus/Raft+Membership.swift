@@ -1,3 +1,5 @@
+import BinaryCoding
+
 extension Raft {
     /// Proposes a membership change as leader. Changes go one at a time: a second one is
     /// refused until the first has been applied.
@@ -74,15 +76,15 @@ public enum ConfigurationChangeCodec {
     /// Encodes `change`.
     public static func encode(_ change: ConfigurationChange) -> [UInt8] {
         var bytes: [UInt8] = [change.kind.rawValue]
-        withUnsafeBytes(of: change.node.bigEndian) { bytes.append(contentsOf: $0) }
+        bytes.appendBigEndian(change.node)
         return bytes + change.context
     }
 
     /// Decodes a change, or nil for bytes that are not one.
     public static func decode(_ bytes: [UInt8]) -> ConfigurationChange? {
         guard bytes.count >= 9, let kind = ConfigurationChange.Kind(rawValue: bytes[0]) else { return nil }
-        let node = bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        guard node != noNode else { return nil }
+        var reader = ByteReader(Array(bytes[1..<9]))
+        guard let node = reader.readUInt64(), node != noNode else { return nil }
         return ConfigurationChange(kind, node: node, context: Array(bytes[9...]))
     }
 }

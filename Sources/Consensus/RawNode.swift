@@ -25,6 +25,21 @@ public struct Ready: Sendable {
     /// Whether the writes must be synced before sending (term, vote or entries changed).
     public var mustSync: Bool
 
+    /// A `Ready` (the driver gets them from `RawNode.ready()`; storage tests build their own).
+    public init(
+        softState: SoftState? = nil, hardState: HardState? = nil, snapshot: Snapshot? = nil, entries: [Entry] = [],
+        committedEntries: [Entry] = [], messages: [Message] = [], readStates: [ReadState] = [], mustSync: Bool = true
+    ) {
+        self.softState = softState
+        self.hardState = hardState
+        self.snapshot = snapshot
+        self.entries = entries
+        self.committedEntries = committedEntries
+        self.messages = messages
+        self.readStates = readStates
+        self.mustSync = mustSync
+    }
+
     /// True when there is nothing to do.
     public var isEmpty: Bool {
         softState == nil && hardState == nil && snapshot == nil && entries.isEmpty

@@ -75,6 +75,10 @@ extension ConfigurationKey {
             show: { $0.peerListen },
             apply: { config, value throws(ExpectedValue) in config.peerListen = try parseTCPAddress(value) }),
         ConfigurationKey(
+            name: "peer.advertise", help: "the address peers use to reach this node (default: peer.listen with its bound port)",
+            show: { $0.peerAdvertise ?? "" },
+            apply: { config, value throws(ExpectedValue) in config.peerAdvertise = try parseTCPAddress(value) }),
+        ConfigurationKey(
             name: "peer.peers", help: "the other members as ID=tcp://host:port, comma-separated (a YAML list also works)",
             show: { $0.peers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") },
             apply: { config, value throws(ExpectedValue) in config.peers = try parsePeers(value) }),

@@ -19,6 +19,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var httpPort = 8080
     /// `peer.listen`: where this node listens for peers (`tcp://host:port`).
     public var peerListen = "tcp://127.0.0.1:7080"
+    /// `peer.advertise`: the address other nodes use to reach this one; by default
+    /// `peer.listen` with the port actually bound.
+    public var peerAdvertise: String?
     /// `peer.peers`: the other members, node id → `tcp://host:port`.
     public var peers: [UInt64: String] = [:]
     /// `peer.payload_bytes_max`: the largest peer message accepted, in bytes.

@@ -33,7 +33,7 @@ public struct WeirNode: Sendable {
     public func run() async throws {
         let config = configuration
         let identity = NodeIdentity(nodeID: config.nodeID, clusterID: config.clusterID, version: WeirVersion.current)
-        let health = NodeHealth(identity: identity, waitingFor: ["storage"])
+        let health = NodeHealth(identity: identity, waitingFor: ["storage", "leader"])
         Gauge(label: "weir_build_info", dimensions: [("version", WeirVersion.current), ("node", "\(config.nodeID)")]).record(1)
 
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
@@ -50,12 +50,19 @@ public struct WeirNode: Sendable {
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
         let transport = try startTransport(secret: secret)
-        try await transport.setPeers(Dictionary(uniqueKeysWithValues: config.peers.map { (PeerID($0.key), $0.value) }))
+        let driver: RaftDriver
+        do {
+            driver = try makeRaftDriver(database: database, transport: transport, health: health)
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
         let application = makeApplication(health: health)
-        // Started in this order, stopped in reverse: HTTP stops before the transport.
+        // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: TransportService(transport: transport)),
+                .init(service: RaftService(driver: driver)),
                 .init(service: application),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -79,6 +86,32 @@ public struct WeirNode: Sendable {
         let transport = try PeerTransport(configuration: settings, logger: logger)
         logger.info("peer transport listening", metadata: ["peer_port": "\(transport.listenPort)"])
         return transport
+    }
+
+    /// Bootstraps a fresh node's membership — itself plus every node in `peer.peers`, the
+    /// static initial cluster — and starts the Raft driver over the database.
+    private func makeRaftDriver(database: Database, transport: PeerTransport, health: NodeHealth) throws -> RaftDriver {
+        let config = configuration
+        if try RaftDriver.needsBootstrap(database) {
+            let advertise = config.peerAdvertise ?? Self.advertised(listen: config.peerListen, port: transport.listenPort)
+            var addresses = config.peers
+            addresses[config.nodeID] = advertise
+            let voters = addresses.keys.sorted()
+            try RaftDriver.bootstrap(database, voters: voters, addresses: addresses)
+            logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(voters)", "advertise": "\(advertise)"])
+        }
+        return try RaftDriver(
+            configuration: RaftDriverConfiguration(nodeID: config.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max)),
+            database: database, transport: transport, machine: MembershipOnlyStateMachine(), logger: logger,
+            onLeaderChange: { leader in
+                if leader == 0 { health.unmet("leader") } else { health.met("leader") }
+            })
+    }
+
+    /// `tcp://host:0` with the port the listener actually bound.
+    static func advertised(listen: String, port: Int) -> String {
+        guard let colon = listen.lastIndex(of: ":") else { return listen }
+        return "\(listen[..<colon]):\(port)"
     }
 
     private func makeApplication(health: NodeHealth) -> some Service {

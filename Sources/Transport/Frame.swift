@@ -1,3 +1,4 @@
+import BinaryCoding
 import Crypto
 
 /// The wire frame every peer message travels in. Big-endian, authenticated:
@@ -98,46 +99,5 @@ struct Frame: Equatable, Sendable {
         return .success(Frame(
             kind: kind, type: MessageType(type), sender: PeerID(sender), correlation: correlation,
             clusterID: clusterID, payload: payload))
-    }
-}
-
-extension Array where Element == UInt8 {
-    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
-    }
-}
-
-/// Reads big-endian fields from a byte array; every read returns nil past the end.
-struct ByteReader {
-    private let bytes: [UInt8]
-    private var offset = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var remaining: Int { bytes.count - offset }
-
-    mutating func readByte() -> UInt8? {
-        guard remaining >= 1 else { return nil }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
-
-    mutating func readBytes(_ count: Int) -> [UInt8]? {
-        guard count >= 0, remaining >= count else { return nil }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
-    }
-
-    mutating func readUInt16() -> UInt16? { readInteger() }
-    mutating func readUInt32() -> UInt32? { readInteger() }
-    mutating func readUInt64() -> UInt64? { readInteger() }
-
-    private mutating func readInteger<T: FixedWidthInteger>() -> T? {
-        let size = MemoryLayout<T>.size
-        guard remaining >= size else { return nil }
-        var value: T = 0
-        for index in offset..<offset + size { value = value << 8 | T(bytes[index]) }
-        offset += size
-        return value
     }
 }

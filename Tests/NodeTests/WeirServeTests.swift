@@ -34,12 +34,15 @@ import Testing
         #expect(liveBody?["node_id"] as? Int == 4)
         #expect((liveBody?["version"] as? String)?.isEmpty == false)
 
-        let ready = try await get("\(base)/health/ready")
-        #expect(ready.status == 200, "storage is open once HTTP serves")
+        // Ready once storage is open and the node of one has elected itself.
+        try await waitUntil("the node reports ready", within: .seconds(10)) {
+            try await self.get("\(base)/health/ready").status == 200
+        }
 
         let metrics = try await get("\(base)/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("weir_build_info"))
+        #expect(metrics.body.contains(#"weir_raft_is_leader{node="4"} 1"#))
         #expect(metrics.body.contains("# TYPE"))
 
         node.signal(SIGTERM)

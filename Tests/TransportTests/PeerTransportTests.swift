@@ -1,3 +1,4 @@
+import BinaryCoding
 import Crypto
 import Synchronization
 import Testing

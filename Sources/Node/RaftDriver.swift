@@ -1,0 +1,256 @@
+import Consensus
+import Logging
+import Metrics
+import Storage
+import Transport
+
+/// Drives one `RawNode` over RocksDB and the peer transport: ticks on a real clock, steps
+/// received messages, and handles every `Ready` in the order Raft requires — persist (one
+/// synced batch), send, apply, advance. Runs on a thread of its own.
+public actor RaftDriver {
+    private let executor: DedicatedThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    let configuration: RaftDriverConfiguration
+    var node: RawNode
+    let store: RaftLogStore
+    let transport: PeerTransport
+    let machine: any ReplicatedStateMachine
+    let logger: Logger
+    /// Peer addresses of the members, from configuration-change contexts and snapshots.
+    var addresses: [UInt64: String]
+    private var addressesChanged = false
+    var appliedIndex: UInt64
+    private var entriesSinceSnapshot = 0
+    var waiters: [UInt64: Waiter] = [:]
+    var ticks = 0
+    private let onLeaderChange: @Sendable (UInt64) -> Void
+    private let gauges: RaftGauges
+
+    enum Waiter {
+        case local(term: UInt64, deadline: Int, continuation: CheckedContinuation<UInt64, any Error>)
+        case remote(term: UInt64, deadline: Int, request: Envelope)
+    }
+
+    /// Loads the node's Raft state from `database` and restores `machine` from the latest
+    /// snapshot. The database must hold a membership (bootstrap or join first).
+    public init(
+        configuration: RaftDriverConfiguration, database: Database, transport: PeerTransport,
+        machine: any ReplicatedStateMachine, logger: Logger,
+        onLeaderChange: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) throws {
+        executor = DedicatedThreadExecutor(name: "weir-raft-\(configuration.nodeID)")
+        self.configuration = configuration
+        self.transport = transport
+        self.machine = machine
+        self.logger = logger
+        self.onLeaderChange = onLeaderChange
+        gauges = RaftGauges(nodeID: configuration.nodeID)
+        store = try RaftLogStore(database: database)
+        let snapshot = try store.snapshot()
+        guard let contents = DriverSnapshot.decode(snapshot.data) else { throw RaftLogStore.Failure.corrupt("snapshot data") }
+        try machine.restore(from: contents.machine)
+        addresses = contents.addresses
+        appliedIndex = snapshot.metadata.index
+        node = try RawNode(configuration: configuration.raftConfiguration(applied: appliedIndex), storage: store)
+    }
+
+    deinit { executor.stop() }
+
+    /// Whether the node has no Raft state yet (it must be bootstrapped or join).
+    static func needsBootstrap(_ database: Database) throws -> Bool {
+        try RaftLogStore(database: database).isEmpty
+    }
+
+    /// Records the first membership of a new group (or the one a joining node was given),
+    /// with each member's peer address.
+    static func bootstrap(_ database: Database, voters: [UInt64], learners: [UInt64] = [], addresses: [UInt64: String]) throws {
+        let store = try RaftLogStore(database: database)
+        try store.bootstrap(
+            ConfigurationState(voters: voters, learners: learners),
+            data: DriverSnapshot(addresses: addresses, machine: []).encode())
+    }
+
+    /// Runs until cancelled: a tick loop on the real clock and a receive loop.
+    public func run() async {
+        addressesChanged = true
+        await publishAddresses()
+        if node.status.configuration.voters == [configuration.nodeID] {
+            node.campaign()  // a group of one needs no election timeout
+            processReady()
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await envelope in self.transport.messages { await self.receive(envelope) }
+            }
+            group.addTask {
+                let interval = Duration.milliseconds(self.configuration.tickMilliseconds)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    await self.tick()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        failAllWaiters(.noLeader)
+    }
+
+    func tick() async {
+        ticks += 1
+        node.tick()
+        expireWaiters()
+        processReady()
+        await publishAddresses()
+    }
+
+    func receive(_ envelope: Envelope) async {
+        switch envelope.type {
+        case .raft:
+            guard let message = MessageCodec.decodeMessage(envelope.payload), message.to == configuration.nodeID,
+                  message.from == envelope.sender.rawValue
+            else {
+                logger.warning("dropped an undecodable or misaddressed Raft message", metadata: ["from": "\(envelope.sender)"])
+                return
+            }
+            node.step(message)
+        case .forwardedProposal:
+            handleForwardedProposal(envelope)
+        default:
+            logger.debug("dropped a message of unknown type", metadata: ["type": "\(envelope.type)"])
+            return
+        }
+        processReady()
+        await publishAddresses()
+    }
+
+    /// Handles every pending `Ready`: persist, send, apply, advance.
+    func processReady() {
+        while node.hasReady {
+            let ready = node.ready()
+            do {
+                try store.persist(ready)
+            } catch {
+                // Without durable state Raft cannot promise anything: stop rather than lie.
+                fatalError("weir: cannot persist Raft state: \(error)")
+            }
+            if let snapshot = ready.snapshot { restore(snapshot) }
+            for message in ready.messages { send(message) }
+            for entry in ready.committedEntries { apply(entry) }
+            node.advance(ready)
+            if let soft = ready.softState {
+                logger.info("raft role changed", metadata: ["role": "\(soft.role)", "leader": "\(soft.leader)", "term": "\(node.hardState.term)"])
+                onLeaderChange(soft.leader)
+            }
+            gauges.record(node.hardState, soft: node.softState, applied: appliedIndex)
+        }
+        maybeSnapshot()
+    }
+
+    private func send(_ message: Message) {
+        let outcome = transport.send(.raft, MessageCodec.encode(message), to: PeerID(message.to))
+        if message.kind == .snapshot { node.reportSnapshot(to: message.to, failed: outcome != .queued) }
+        if case .dropped(.unknownPeer) = outcome { node.reportUnreachable(message.to) }
+    }
+
+    private func restore(_ snapshot: Snapshot) {
+        guard let contents = DriverSnapshot.decode(snapshot.data) else {
+            fatalError("weir: the leader sent an unreadable snapshot at index \(snapshot.metadata.index)")
+        }
+        do {
+            try machine.restore(from: contents.machine)
+        } catch {
+            fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index): \(error)")
+        }
+        addresses = contents.addresses
+        addressesChanged = true
+        appliedIndex = snapshot.metadata.index
+        logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
+    }
+
+    private func apply(_ entry: Entry) {
+        precondition(entry.index == appliedIndex + 1, "applying \(entry.index) after \(appliedIndex)")
+        switch entry.kind {
+        case .normal:
+            if !entry.data.isEmpty { machine.apply(entry.data, at: entry.index) }
+        case .configurationChange:
+            guard let change = ConfigurationChangeCodec.decode(entry.data) else {
+                fatalError("weir: unreadable configuration change at index \(entry.index)")
+            }
+            node.applyConfigurationChange(change)
+            switch change.kind {
+            case .addVoter, .addLearner:
+                if !change.context.isEmpty { addresses[change.node] = String(decoding: change.context, as: UTF8.self) }
+            case .remove:
+                addresses[change.node] = nil
+            }
+            addressesChanged = true
+            logger.info("membership changed", metadata: ["change": "\(change.kind)", "node": "\(change.node)"])
+        }
+        appliedIndex = entry.index
+        entriesSinceSnapshot += 1
+        resolveWaiter(at: entry.index, term: entry.term)
+    }
+
+    private func maybeSnapshot() {
+        guard entriesSinceSnapshot >= configuration.snapshotEveryEntries,
+              appliedIndex > store.snapshotMetadata.index else { return }
+        let data = DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode()
+        do {
+            try store.saveSnapshot(at: appliedIndex, configuration: node.status.configuration, data: data)
+            let margin = UInt64(configuration.compactionMarginEntries)
+            if appliedIndex > margin { try store.compact(through: appliedIndex - margin) }
+            entriesSinceSnapshot = 0
+            logger.info("snapshot taken", metadata: ["index": "\(appliedIndex)", "bytes": "\(data.count)"])
+        } catch {
+            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func peerAddresses() -> [PeerID: String] {
+        Dictionary(uniqueKeysWithValues: addresses.filter { $0.key != configuration.nodeID }.map { (PeerID($0.key), $0.value) })
+    }
+
+    /// Tells the transport about membership changes, outside any Ready cycle.
+    private func publishAddresses() async {
+        guard addressesChanged else { return }
+        addressesChanged = false
+        do {
+            try await transport.setPeers(peerAddresses())
+        } catch {
+            logger.error("a member's peer address is invalid", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The node's Raft status.
+    public var status: RaftStatus { node.status }
+
+    /// The index of the latest snapshot this node holds (taken or installed).
+    public var snapshotIndex: UInt64 { store.snapshotMetadata.index }
+
+    /// The addresses of the members, by node id.
+    public var memberAddresses: [UInt64: String] { addresses }
+}
+
+/// Raft's state as Prometheus gauges.
+struct RaftGauges {
+    let term: Gauge
+    let commit: Gauge
+    let applied: Gauge
+    let isLeader: Gauge
+
+    init(nodeID: UInt64) {
+        let dimensions = [("node", "\(nodeID)")]
+        term = Gauge(label: "weir_raft_term", dimensions: dimensions)
+        commit = Gauge(label: "weir_raft_commit_index", dimensions: dimensions)
+        applied = Gauge(label: "weir_raft_applied_index", dimensions: dimensions)
+        isLeader = Gauge(label: "weir_raft_is_leader", dimensions: dimensions)
+    }
+
+    func record(_ hard: HardState, soft: SoftState, applied index: UInt64) {
+        term.record(Double(hard.term))
+        commit.record(Double(hard.commit))
+        applied.record(Double(index))
+        isLeader.record(soft.role == .leader ? 1 : 0)
+    }
+}

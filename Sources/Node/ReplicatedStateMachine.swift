@@ -1,0 +1,45 @@
+import BinaryCoding
+
+/// What the replicated log is applied to. The policy state machine implements it; tests
+/// use small recorders. Called on the Raft driver's thread, in log order.
+public protocol ReplicatedStateMachine: AnyObject, Sendable {
+    /// Applies the data of the committed entry at `index`. Called once per entry with data,
+    /// in order; after a restart, from the snapshot's index on.
+    func apply(_ data: [UInt8], at index: UInt64)
+    /// The whole state as bytes, as of the last applied entry.
+    func snapshot() -> [UInt8]
+    /// Replaces the whole state with what `snapshot()` produced.
+    func restore(from data: [UInt8]) throws
+}
+
+/// A Raft snapshot's bytes: the members' peer addresses, then the state machine's bytes.
+/// The addresses travel with the snapshot so a node that restarts or catches up from one
+/// knows whom to talk to.
+struct DriverSnapshot: Equatable {
+    var addresses: [UInt64: String]
+    var machine: [UInt8]
+
+    func encode() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendBigEndian(UInt32(addresses.count))
+        for (id, address) in addresses.sorted(by: { $0.key < $1.key }) {
+            bytes.appendBigEndian(id)
+            bytes.appendLengthPrefixed(Array(address.utf8))
+        }
+        bytes.appendLengthPrefixed(machine)
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) -> DriverSnapshot? {
+        if bytes.isEmpty { return DriverSnapshot(addresses: [:], machine: []) }
+        var reader = ByteReader(bytes)
+        guard let count = reader.readUInt32(), Int(count) <= reader.remaining / 12 else { return nil }
+        var addresses: [UInt64: String] = [:]
+        for _ in 0..<count {
+            guard let id = reader.readUInt64(), let address = reader.readLengthPrefixed(maximum: 1024) else { return nil }
+            addresses[id] = String(decoding: address, as: UTF8.self)
+        }
+        guard let machine = reader.readLengthPrefixed(), reader.isAtEnd else { return nil }
+        return DriverSnapshot(addresses: addresses, machine: machine)
+    }
+}
