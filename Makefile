@@ -4,7 +4,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build release run test clean
+.PHONY: deps build release run test bench sim clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +25,17 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Benchmarks build release; figures are ratios against a baseline from the same run.
+bench: deps
+	$(SWIFT) build -c release --product weir-bench
+	.build/release/weir-bench raft
+
+# The Raft fault simulation over many seeds (the suite runs 300).
+SEEDS ?= 10000
+sim: deps
+	$(SWIFT) build -c release --product weir-sim
+	.build/release/weir-sim raft --seeds $(SEEDS) --start 1
 
 clean:
 	rm -rf .build

@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "weir", targets: ["weir"]),
         .executable(name: "clusterctl", targets: ["clusterctl"]),
         .executable(name: "weir-sim", targets: ["weir-sim"]),
+        .executable(name: "weir-bench", targets: ["weir-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
@@ -96,6 +97,15 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Test and benchmark support: a Raft cluster of drivers in one process.
+        .target(
+            name: "NodeTestSupport",
+            dependencies: [
+                "Node", "Storage", "Consensus", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // Executables.
         .executableTarget(
             name: "weir",
@@ -123,6 +133,13 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "weir-bench", dependencies: [
+                "Node", "NodeTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/weir-bench", swiftSettings: strict),
+
         // Tests: one target per library module.
         .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
@@ -144,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Storage", "Consensus", "Transport",
+                "Node", "Storage", "Consensus", "Transport", "NodeTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

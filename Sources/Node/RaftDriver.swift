@@ -58,13 +58,13 @@ public actor RaftDriver {
     deinit { executor.stop() }
 
     /// Whether the node has no Raft state yet (it must be bootstrapped or join).
-    static func needsBootstrap(_ database: Database) throws -> Bool {
+    public static func needsBootstrap(_ database: Database) throws -> Bool {
         try RaftLogStore(database: database).isEmpty
     }
 
     /// Records the first membership of a new group (or the one a joining node was given),
     /// with each member's peer address.
-    static func bootstrap(_ database: Database, voters: [UInt64], learners: [UInt64] = [], addresses: [UInt64: String]) throws {
+    public static func bootstrap(_ database: Database, voters: [UInt64], learners: [UInt64] = [], addresses: [UInt64: String]) throws {
         let store = try RaftLogStore(database: database)
         try store.bootstrap(
             ConfigurationState(voters: voters, learners: learners),

@@ -2,24 +2,24 @@ import Storage
 
 /// The column families of a node's database (DESIGN.md section 5). One RocksDB instance
 /// per node; a write batch across these families is atomic.
-enum StorageLayout {
+public enum StorageLayout {
     /// Raft log entries, keyed by big-endian index.
-    static let raftLog = ColumnFamily("raft_log")
+    public static let raftLog = ColumnFamily("raft_log")
     /// Hard state, configuration state and snapshot metadata.
-    static let raftState = ColumnFamily("raft_state")
+    public static let raftState = ColumnFamily("raft_state")
     /// The latest policy snapshot.
-    static let policySnapshot = ColumnFamily("policy_snapshot")
+    public static let policySnapshot = ColumnFamily("policy_snapshot")
     /// Own quota slots, grants and high-water marks.
-    static let quota = ColumnFamily("quota")
+    public static let quota = ColumnFamily("quota")
     /// Usage events, time-ordered, retention-bounded.
-    static let usageEvents = ColumnFamily("usage_events")
+    public static let usageEvents = ColumnFamily("usage_events")
     /// Usage rolled up per minute.
-    static let usageRollups = ColumnFamily("usage_rollups")
+    public static let usageRollups = ColumnFamily("usage_rollups")
     /// Node-local facts: the generated cluster secret, the node's identity.
-    static let meta = ColumnFamily("meta")
+    public static let meta = ColumnFamily("meta")
 
-    static let all = [raftLog, raftState, policySnapshot, quota, usageEvents, usageRollups, meta]
+    public static let all = [raftLog, raftState, policySnapshot, quota, usageEvents, usageRollups, meta]
 
     /// The database directory inside the data directory.
-    static func databasePath(dataDirectory: String) -> String { dataDirectory + "/db" }
+    public static func databasePath(dataDirectory: String) -> String { dataDirectory + "/db" }
 }

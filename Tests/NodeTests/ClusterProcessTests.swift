@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NodeTestSupport
 import Testing
 
 /// Three real `weir` processes on loopback, configured as a static cluster.

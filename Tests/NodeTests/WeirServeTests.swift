@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NodeTestSupport
 import Testing
 
 /// End-to-end: the real `weir` binary, real ports (chosen by the system), real signals.
