@@ -20,6 +20,9 @@ public final class RaftCluster {
     public var inFlight: [Message] = []
     /// Returns false for messages the network loses.
     public var deliverable: (Message) -> Bool = { _ in true }
+    /// Receives a line for every message delivered or dropped and every role change, for
+    /// scripted tests.
+    public var trace: ((String) -> Void)?
     private let configure: (inout RaftConfiguration) -> Void
     private let seed: UInt64
 
@@ -76,6 +79,9 @@ public final class RaftCluster {
         }
         try! node.storage.append(ready.entries)
         if let hardState = ready.hardState { node.storage.setHardState(hardState) }
+        if let soft = ready.softState {
+            trace?("\(id) is \(soft.role) term=\(node.raw.hardState.term) leader=\(soft.leader)")
+        }
         inFlight += ready.messages
         node.readStates += ready.readStates
         for entry in ready.committedEntries {
@@ -96,8 +102,12 @@ public final class RaftCluster {
         let batch = inFlight
         inFlight = []
         var delivered = 0
-        for message in batch where deliverable(message) {
-            guard nodes[message.to] != nil else { continue }
+        for message in batch {
+            guard deliverable(message), nodes[message.to] != nil else {
+                trace?("dropped \(message)")
+                continue
+            }
+            trace?(message.description)
             nodes[message.to]!.raw.step(message)
             delivered += 1
         }
