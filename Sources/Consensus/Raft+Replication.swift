@@ -43,9 +43,16 @@ extension Raft {
     }
 
     mutating func broadcastAppend() {
+        broadcastPending = false
         for peer in tracker.progress.keys.sorted() where peer != id {
             sendAppend(to: peer)
         }
+    }
+
+    /// Sends the owed broadcast, if any (called when a `Ready` is collected).
+    mutating func flushBroadcast() {
+        if broadcastPending && role == .leader { broadcastAppend() }
+        broadcastPending = false
     }
 
     mutating func broadcastHeartbeat(context: [UInt8]) {
@@ -87,9 +94,9 @@ extension Raft {
         }
         if maybeCommit() {
             releasePendingReadIndexRequests()
-            broadcastAppend()
-        } else if wasPaused {
-            sendAppend(to: peer)
+            broadcastPending = true
+        } else if wasPaused && !broadcastPending {
+            sendAppend(to: peer)  // (an owed broadcast will reach this follower anyway)
         }
         // Stream what is left while the window allows.
         while sendAppend(to: peer, sendIfEmpty: false) {}

@@ -37,6 +37,10 @@ struct Raft {
     var pendingConfigurationIndex: UInt64 = 0
     /// Bytes of entries appended by this leader and not yet committed.
     var uncommittedBytes = 0
+    /// A leader owes its followers an append (new entries or a new commit index). Sent
+    /// once when the next `Ready` is collected, so a burst of proposals or acknowledgements
+    /// costs one append per follower instead of one each.
+    var broadcastPending = false
 
     init(configuration: RaftConfiguration, storage: any LogStorage) throws {
         configuration.validate()
@@ -86,6 +90,7 @@ struct Raft {
         }
         pendingConfigurationIndex = 0
         uncommittedBytes = 0
+        broadcastPending = false
         readOnly = ReadOnlyQueue()
         pendingReadIndexRequests = []
     }

@@ -109,7 +109,7 @@ public struct RawNode {
         guard raft.role == .leader else { throw .notLeader(leader: raft.leader) }
         guard raft.leadTransferee == noNode else { throw .transferInProgress }
         guard raft.appendEntries([Entry(term: 0, index: 0, data: data)]) else { throw .uncommittedLimit }
-        raft.broadcastAppend()
+        raft.broadcastPending = true
     }
 
     /// Proposes a membership change (one at a time).
@@ -153,7 +153,7 @@ public struct RawNode {
 
     /// True when `ready()` would return something to do.
     public var hasReady: Bool {
-        raft.softState != previousSoftState || (!raft.hardState.isEmpty && raft.hardState != previousHardState)
+        raft.broadcastPending || raft.softState != previousSoftState || (!raft.hardState.isEmpty && raft.hardState != previousHardState)
             || raft.log.unstable.snapshot != nil || !raft.log.unstableEntries.isEmpty || !raft.messages.isEmpty
             || !raft.readStates.isEmpty || raft.log.hasNextCommittedEntries
     }
@@ -162,6 +162,7 @@ public struct RawNode {
     /// before the next `ready()`.
     public mutating func ready() -> Ready {
         precondition(!pendingAdvance, "ready() called again before advance()")
+        raft.flushBroadcast()
         let softState = raft.softState
         let hardState = raft.hardState
         let committed = raft.log.nextCommittedEntries()

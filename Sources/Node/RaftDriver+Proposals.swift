@@ -14,7 +14,7 @@ extension RaftDriver {
                 do {
                     let (index, term) = try appendAsLeader(data)
                     waiters[index] = .local(term: term, deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation)
-                    processReady()  // a group of one commits (and resumes us) right here
+                    requestReady()
                 } catch {
                     continuation.resume(throwing: error)
                 }

@@ -26,6 +26,11 @@ public actor RaftDriver {
     var ticks = 0
     private let onLeaderChange: @Sendable (UInt64) -> Void
     private let gauges: RaftGauges
+    /// Inputs (messages, proposals, ticks) only signal here; one ready-pass then handles
+    /// everything that arrived meanwhile, so many entries share one synced write (group
+    /// commit). Buffering the newest one signal coalesces a burst into one pass.
+    private let readySignals: AsyncStream<Void>
+    private let readySignal: AsyncStream<Void>.Continuation
 
     enum Waiter {
         case local(term: UInt64, deadline: Int, continuation: CheckedContinuation<UInt64, any Error>)
@@ -46,6 +51,7 @@ public actor RaftDriver {
         self.logger = logger
         self.onLeaderChange = onLeaderChange
         gauges = RaftGauges(nodeID: configuration.nodeID)
+        (readySignals, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         store = try RaftLogStore(database: database)
         let snapshot = try store.snapshot()
         guard let contents = DriverSnapshot.decode(snapshot.data) else { throw RaftLogStore.Failure.corrupt("snapshot data") }
@@ -81,7 +87,17 @@ public actor RaftDriver {
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await envelope in self.transport.messages { await self.receive(envelope) }
+                while true {
+                    let batch = await self.transport.nextBatch(limit: Self.receiveBatchMax)
+                    if batch.isEmpty { return }
+                    await self.receive(batch)
+                }
+            }
+            group.addTask {
+                for await _ in self.readySignals {
+                    await self.processReady()
+                    await self.publishAddresses()
+                }
             }
             group.addTask {
                 let interval = Duration.milliseconds(self.configuration.tickMilliseconds)
@@ -96,15 +112,26 @@ public actor RaftDriver {
         failAllWaiters(.noLeader)
     }
 
-    func tick() async {
+    func tick() {
         ticks += 1
         node.tick()
         expireWaiters()
-        processReady()
-        await publishAddresses()
+        readySignal.yield()
     }
 
-    func receive(_ envelope: Envelope) async {
+    /// Asks for a ready-pass after the inputs already queued on this actor.
+    func requestReady() { readySignal.yield() }
+
+    /// Messages handled per actor call, at most: a burst that arrived during a synced
+    /// write is stepped at once and persisted with the next one.
+    static let receiveBatchMax = 1024
+
+    func receive(_ batch: [Envelope]) {
+        for envelope in batch { receive(envelope) }
+        readySignal.yield()
+    }
+
+    private func receive(_ envelope: Envelope) {
         switch envelope.type {
         case .raft:
             guard let message = MessageCodec.decodeMessage(envelope.payload), message.to == configuration.nodeID,
@@ -118,10 +145,7 @@ public actor RaftDriver {
             handleForwardedProposal(envelope)
         default:
             logger.debug("dropped a message of unknown type", metadata: ["type": "\(envelope.type)"])
-            return
         }
-        processReady()
-        await publishAddresses()
     }
 
     /// Handles every pending `Ready`: persist, send, apply, advance.

@@ -51,6 +51,25 @@ final class Inbox: Sendable {
         waiter?.resume(returning: nil)
     }
 
+    /// Every buffered envelope up to `limit` (waiting for the first one), or an empty array
+    /// once finished and drained or when the task is cancelled. Lets a consumer handle a
+    /// burst in one go (the Raft driver then persists it with one synced write).
+    func nextBatch(limit: Int, resumeReading: () -> Void) async -> [Envelope] {
+        precondition(limit > 0)
+        guard let first = await next(resumeReading: resumeReading) else { return [] }
+        var batch = [first]
+        let rest = state.withLock { s -> (envelopes: [Envelope], resume: Bool) in
+            var taken: [Envelope] = []
+            while taken.count < limit - 1, let envelope = s.buffer.popFirst() { taken.append(envelope) }
+            let resume = s.paused && !s.finished && s.buffer.count <= capacity / 2
+            if resume { s.paused = false }
+            return (taken, resume)
+        }
+        if rest.resume { resumeReading() }
+        batch += rest.envelopes
+        return batch
+    }
+
     /// The next envelope, or nil once finished and drained (or when the task is cancelled).
     /// `resumeReading` is called when a paused receive loop must be re-armed.
     func next(resumeReading: () -> Void) async -> Envelope? {

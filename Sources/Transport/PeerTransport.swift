@@ -180,6 +180,13 @@ public final class PeerTransport: Sendable {
         }
     }
 
+    /// The next messages: every one already received, up to `limit`, waiting for the first.
+    /// Empty once the transport has shut down (or the task is cancelled). An alternative to
+    /// `messages` for consumers that handle bursts at once; use one or the other.
+    public func nextBatch(limit: Int = 1024) async -> [Envelope] {
+        await inbox.nextBatch(limit: limit, resumeReading: armReceive)
+    }
+
     /// Counters of sent, dropped, received and rejected frames.
     public var stats: TransportStats { counters.snapshot() }
 
