@@ -51,6 +51,21 @@ extension ConfigurationKey {
                 config.clusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
             }),
         ConfigurationKey(
+            name: "cluster.join", help: "HTTP URL of any member to join (used only by a node with no Raft state yet)",
+            show: { $0.joinURL ?? "" },
+            apply: { config, value throws(ExpectedValue) in
+                guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.count > 8 else {
+                    throw ExpectedValue(expected: "an http:// or https:// URL of a member")
+                }
+                config.joinURL = value
+            }),
+        ConfigurationKey(
+            name: "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
+            show: { "\($0.joinTimeoutSeconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.joinTimeoutSeconds = try parseInteger(value, 1...3600, "1 to 3600 seconds")
+            }),
+        ConfigurationKey(
             name: "data.dir", help: "directory of this node's database",
             show: { $0.dataDirectory },
             apply: { config, value throws(ExpectedValue) in

@@ -11,6 +11,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `cluster.secret`: keys the HMAC of every peer frame. When unset, a single node
     /// generates one on first start and keeps it in its database.
     public var clusterSecret: String?
+    /// `cluster.join`: the HTTP URL of any member; a node with no Raft state asks it to be
+    /// added (as a learner, promoted once caught up) instead of bootstrapping a new cluster.
+    public var joinURL: String?
+    /// `cluster.join_timeout_seconds`: how long a joining node keeps trying.
+    public var joinTimeoutSeconds = 60
     /// `data.dir`: where the node's RocksDB and checkpoints live.
     public var dataDirectory = "./weir-data"
     /// `http.host`: the address the HTTP server binds.
@@ -37,6 +42,9 @@ public struct NodeConfiguration: Sendable, Equatable {
 
     /// Checks what no single key can: relations between keys.
     func validateRelations() throws(ConfigurationError) {
+        if joinURL != nil && clusterSecret == nil {
+            throw .invalidCombination("cluster.join needs cluster.secret: set the secret the cluster's members use")
+        }
         let others = peers.keys.filter { $0 != nodeID }
         if !others.isEmpty && clusterSecret == nil {
             throw .invalidCombination(

@@ -20,12 +20,17 @@ extension RaftDriver {
                 }
             }
         }
+        return try await forward(.data(data))
+    }
+
+    /// Sends a proposal to the leader and waits for its answer.
+    func forward(_ proposal: ForwardedProposal) async throws -> UInt64 {
         let leader = node.softState.leader
         guard leader != noNode else { throw ProposalError.noLeader }
         let reply: Envelope
         do {
             reply = try await transport.request(
-                .forwardedProposal, data, to: PeerID(leader),
+                .forwardedProposal, proposal.encode(), to: PeerID(leader),
                 timeout: .milliseconds(configuration.proposalTimeoutMilliseconds))
         } catch TransportError.timedOut {
             throw ProposalError.timedOut
@@ -49,13 +54,17 @@ extension RaftDriver {
     }
 
     func handleForwardedProposal(_ request: Envelope) {
-        guard request.expectsReply, !request.payload.isEmpty else { return }
+        guard request.expectsReply, let proposal = ForwardedProposal.decode(request.payload) else { return }
         guard node.softState.role == .leader else {
             transport.reply(to: request, .forwardedProposalResult, ForwardedResult.failure(.noLeader).encode())
             return
         }
         do {
-            let (index, term) = try appendAsLeader(request.payload)
+            let (index, term): (UInt64, UInt64)
+            switch proposal {
+            case let .data(data): (index, term) = try appendAsLeader(data)
+            case let .configurationChange(change): (index, term) = try appendChangeAsLeader(change)
+            }
             waiters[index] = .remote(term: term, deadline: ticks + configuration.proposalTimeoutTicks, request: request)
         } catch let error as ProposalError {
             transport.reply(to: request, .forwardedProposalResult, ForwardedResult.failure(error).encode())
@@ -97,6 +106,30 @@ extension RaftDriver {
             if case let .local(_, _, continuation) = waiter { continuation.resume(throwing: error) }
         }
         waiters = [:]
+    }
+}
+
+/// What a follower forwards to the leader: kind 0 and the data, or kind 1 and an encoded
+/// configuration change.
+enum ForwardedProposal {
+    case data([UInt8])
+    case configurationChange(ConfigurationChange)
+
+    func encode() -> [UInt8] {
+        switch self {
+        case let .data(data): [0] + data
+        case let .configurationChange(change): [1] + ConfigurationChangeCodec.encode(change)
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) -> ForwardedProposal? {
+        guard let kind = bytes.first else { return nil }
+        let body = Array(bytes.dropFirst())
+        switch kind {
+        case 0 where !body.isEmpty: return .data(body)
+        case 1: return ConfigurationChangeCodec.decode(body).map { .configurationChange($0) }
+        default: return nil
+        }
     }
 }
 

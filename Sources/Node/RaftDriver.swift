@@ -25,6 +25,7 @@ public actor RaftDriver {
     var waiters: [UInt64: Waiter] = [:]
     var ticks = 0
     private let onLeaderChange: @Sendable (UInt64) -> Void
+    private let onMembershipChange: @Sendable (Bool) -> Void
     private let gauges: RaftGauges
     /// Inputs (messages, proposals, ticks) only signal here; one ready-pass then handles
     /// everything that arrived meanwhile, so many entries share one synced write (group
@@ -42,7 +43,8 @@ public actor RaftDriver {
     public init(
         configuration: RaftDriverConfiguration, database: Database, transport: PeerTransport,
         machine: any ReplicatedStateMachine, logger: Logger,
-        onLeaderChange: @escaping @Sendable (UInt64) -> Void = { _ in }
+        onLeaderChange: @escaping @Sendable (UInt64) -> Void = { _ in },
+        onMembershipChange: @escaping @Sendable (Bool) -> Void = { _ in }
     ) throws {
         executor = DedicatedThreadExecutor(name: "weir-raft-\(configuration.nodeID)")
         self.configuration = configuration
@@ -50,6 +52,7 @@ public actor RaftDriver {
         self.machine = machine
         self.logger = logger
         self.onLeaderChange = onLeaderChange
+        self.onMembershipChange = onMembershipChange
         gauges = RaftGauges(nodeID: configuration.nodeID)
         (readySignals, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         store = try RaftLogStore(database: database)
@@ -116,6 +119,7 @@ public actor RaftDriver {
         ticks += 1
         node.tick()
         expireWaiters()
+        promoteCaughtUpLearners()
         readySignal.yield()
     }
 
@@ -210,6 +214,7 @@ public actor RaftDriver {
             }
             addressesChanged = true
             logger.info("membership changed", metadata: ["change": "\(change.kind)", "node": "\(change.node)"])
+            onMembershipChange(node.status.configuration.members.contains(configuration.nodeID))
         }
         appliedIndex = entry.index
         entriesSinceSnapshot += 1

@@ -19,6 +19,12 @@ public struct RaftDriverConfiguration: Sendable {
     public var proposalTimeoutMilliseconds = 5_000
     /// Proposals awaiting their commit on this node (local and forwarded ones), at most.
     public var pendingProposalsMax = 10_000
+    /// The leader promotes learners that have caught up to voters.
+    public var promoteLearners = true
+    /// How often the leader looks for learners to promote, in ticks.
+    public var promotionCheckTicks = 10
+    /// A learner counts as caught up when its log is at most this many entries behind.
+    public var promotionLagEntriesMax = 64
     /// Seeds the election-timeout jitter.
     public var randomSeed: UInt64
 

@@ -52,12 +52,14 @@ public struct WeirNode: Sendable {
         let transport = try startTransport(secret: secret)
         let driver: RaftDriver
         do {
-            driver = try makeRaftDriver(database: database, transport: transport, health: health)
+            driver = try await makeRaftDriver(database: database, transport: transport, secret: secret, health: health)
         } catch {
             await transport.shutdown()
             throw error
         }
-        let application = makeApplication(health: health)
+        let application = makeApplication(
+            health: health,
+            cluster: ClusterRoutes(cluster: RaftClusterOperator(driver: driver), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
@@ -78,7 +80,7 @@ public struct WeirNode: Sendable {
         logger.info("node stopped")
     }
 
-    private func startTransport(secret: [UInt8]) throws -> PeerTransport {
+    func startTransport(secret: [UInt8]) throws -> PeerTransport {
         var settings = TransportConfiguration(
             nodeID: PeerID(configuration.nodeID), clusterID: configuration.clusterID,
             clusterSecret: secret, listenAddress: configuration.peerListen)
@@ -88,38 +90,13 @@ public struct WeirNode: Sendable {
         return transport
     }
 
-    /// Bootstraps a fresh node's membership — itself plus every node in `peer.peers`, the
-    /// static initial cluster — and starts the Raft driver over the database.
-    private func makeRaftDriver(database: Database, transport: PeerTransport, health: NodeHealth) throws -> RaftDriver {
-        let config = configuration
-        if try RaftDriver.needsBootstrap(database) {
-            let advertise = config.peerAdvertise ?? Self.advertised(listen: config.peerListen, port: transport.listenPort)
-            var addresses = config.peers
-            addresses[config.nodeID] = advertise
-            let voters = addresses.keys.sorted()
-            try RaftDriver.bootstrap(database, voters: voters, addresses: addresses)
-            logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(voters)", "advertise": "\(advertise)"])
-        }
-        return try RaftDriver(
-            configuration: RaftDriverConfiguration(nodeID: config.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max)),
-            database: database, transport: transport, machine: MembershipOnlyStateMachine(), logger: logger,
-            onLeaderChange: { leader in
-                if leader == 0 { health.unmet("leader") } else { health.met("leader") }
-            })
-    }
-
-    /// `tcp://host:0` with the port the listener actually bound.
-    static func advertised(listen: String, port: Int) -> String {
-        guard let colon = listen.lastIndex(of: ":") else { return listen }
-        return "\(listen[..<colon]):\(port)"
-    }
-
-    private func makeApplication(health: NodeHealth) -> some Service {
+    private func makeApplication(health: NodeHealth, cluster: ClusterRoutes<BasicRequestContext>) -> some Service {
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.debug))
         HealthRoutes(status: health).register(on: router)
         MetricsRoutes(exporter: metrics).register(on: router)
+        cluster.register(on: router)
         let logger = self.logger
         return Application(
             router: router,

@@ -16,6 +16,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Shorthand for --set http.port=…") var httpPort: String?
     @Option(help: "Shorthand for --set peer.listen=…") var peerListen: String?
     @Option(help: "Shorthand for --set log.level=…") var logLevel: String?
+    @Option(help: "Join the cluster of the member at this HTTP URL (shorthand for --set cluster.join=…).") var join: String?
 
     func loader(environment: [String: String]) throws -> ConfigurationLoader {
         var overrides: [ConfigurationLoader.Override] = []
@@ -23,6 +24,7 @@ struct ConfigurationOptions: ParsableArguments {
             ("node.id", "--node-id", nodeId), ("data.dir", "--data-dir", dataDir),
             ("http.host", "--http-host", httpHost), ("http.port", "--http-port", httpPort),
             ("peer.listen", "--peer-listen", peerListen), ("log.level", "--log-level", logLevel),
+            ("cluster.join", "--join", join),
         ]
         for (key, flag, value) in shorthands {
             if let value { overrides.append(.init(key: key, value: value, flag: flag)) }

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The membership as reported to other nodes and operators.
+public struct ClusterMembership: Codable, Equatable, Sendable {
+    public var voters: [UInt64]
+    public var learners: [UInt64]
+    /// Peer addresses by node id (as strings, for JSON).
+    public var addresses: [String: String]
+
+    public init(voters: [UInt64], learners: [UInt64], addresses: [String: String]) {
+        self.voters = voters
+        self.learners = learners
+        self.addresses = addresses
+    }
+}
+
+/// One node's view of the cluster, for `GET /cluster/v1/status`.
+public struct ClusterStatus: Codable, Equatable, Sendable {
+    public var node_id: UInt64
+    public var role: String
+    public var leader: UInt64
+    public var term: UInt64
+    public var commit: UInt64
+    public var applied: UInt64
+    public var membership: ClusterMembership
+
+    public init(node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64, membership: ClusterMembership) {
+        self.node_id = node_id
+        self.role = role
+        self.leader = leader
+        self.term = term
+        self.commit = commit
+        self.applied = applied
+        self.membership = membership
+    }
+}
+
+/// What the cluster routes ask the node. `Node` implements it over Raft.
+public protocol ClusterOperator: Sendable {
+    /// Adds `nodeID` as a learner reachable at `peerAddress`; returns the membership
+    /// after the change is committed. The leader promotes it once it has caught up.
+    func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership
+    /// Removes `nodeID` from the group; returns the membership after the change.
+    func remove(nodeID: UInt64) async throws -> ClusterMembership
+    /// This node's view of the cluster.
+    func status() async -> ClusterStatus
+}
+
+/// `POST /cluster/v1/join`, `POST /cluster/v1/remove`, `GET /cluster/v1/status`: the
+/// node-to-node membership API, authenticated by `ClusterSignature` (the cluster secret).
+public struct ClusterRoutes<Context: RequestContext>: Sendable {
+    let cluster: any ClusterOperator
+    let signature: ClusterSignature
+    /// Bodies of these routes are small JSON objects.
+    public static var bodyBytesMax: Int { 16 * 1024 }
+
+    public init(cluster: any ClusterOperator, signature: ClusterSignature) {
+        self.cluster = cluster
+        self.signature = signature
+    }
+
+    struct JoinRequest: Decodable { let node_id: UInt64; let peer_address: String }
+    struct RemoveRequest: Decodable { let node_id: UInt64 }
+    struct Failure: Encodable { let error: Detail }
+    struct Detail: Encodable { let type: String; let message: String }
+
+    public func register(on router: Router<Context>) {
+        let cluster = self.cluster
+        let signature = self.signature
+        router.post("/cluster/v1/join") { request, context in
+            try await Self.authenticated(request, context, signature) { (body: JoinRequest) in
+                guard body.node_id > 0, body.peer_address.hasPrefix("tcp://") else {
+                    return Self.failure(.badRequest, "invalid_request", "node_id must be positive and peer_address a tcp://host:port address")
+                }
+                return try await Self.answer { try await cluster.join(nodeID: body.node_id, peerAddress: body.peer_address) }
+            }
+        }
+        router.post("/cluster/v1/remove") { request, context in
+            try await Self.authenticated(request, context, signature) { (body: RemoveRequest) in
+                try await Self.answer { try await cluster.remove(nodeID: body.node_id) }
+            }
+        }
+        router.get("/cluster/v1/status") { request, context in
+            if let refusal = signature.verify(request.headers[HTTPField.Name(ClusterSignature.headerName)!], method: "GET", path: "/cluster/v1/status", body: []) {
+                return Self.refused(refusal)
+            }
+            return try JSONResponse(.ok, await cluster.status()).response(from: request, context: context)
+        }
+    }
+
+    private static func authenticated<Body: Decodable>(
+        _ request: Request, _ context: Context, _ signature: ClusterSignature,
+        _ handle: (Body) async throws -> Response
+    ) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: bodyBytesMax)
+        let bytes = Array(buffer.readableBytesView)
+        if let refusal = signature.verify(
+            request.headers[HTTPField.Name(ClusterSignature.headerName)!], method: request.method.rawValue,
+            path: request.uri.path, body: bytes) {
+            return refused(refusal)
+        }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(bytes)) else {
+            return failure(.badRequest, "invalid_request", "the body must be a JSON object with the documented fields")
+        }
+        return try await handle(body)
+    }
+
+    private static func answer(_ body: () async throws -> ClusterMembership) async throws -> Response {
+        do {
+            return jsonResponse(.ok, try await body())
+        } catch {
+            return failure(.serviceUnavailable, "cluster_unavailable", "\(error)")
+        }
+    }
+
+    static func refused(_ refusal: ClusterSignature.Refusal) -> Response {
+        let message = switch refusal {
+        case .missing: "this endpoint needs the \(ClusterSignature.headerName) header signed with the cluster secret"
+        case .malformed: "the \(ClusterSignature.headerName) header is malformed"
+        case .expired: "the signature's time is too far from this node's clock (check NTP)"
+        case .invalid: "the signature does not match: is cluster.secret the same on both nodes?"
+        }
+        return failure(.unauthorized, "unauthorized", message)
+    }
+
+    static func failure(_ status: HTTPResponse.Status, _ type: String, _ message: String) -> Response {
+        jsonResponse(status, Failure(error: Detail(type: type, message: message)))
+    }
+
+    static func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,61 @@
+import Consensus
+import Gateway
+
+/// The cluster routes' view of Raft: join, remove and status through the driver.
+struct RaftClusterOperator: ClusterOperator {
+    let driver: RaftDriver
+    /// How long to wait for this node to apply a change the leader has committed.
+    static let localApplyWaitMilliseconds = 5_000
+
+    enum Failure: Error, CustomStringConvertible {
+        case notMember(UInt64)
+        case notApplied
+        var description: String {
+            switch self {
+            case let .notMember(id): "node \(id) is not a member of the cluster"
+            case .notApplied: "the change committed but this node has not applied it yet; retry"
+            }
+        }
+    }
+
+    func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership {
+        let current = await driver.membership
+        // A joining node that lost our answer asks again: answer the same.
+        if current.voters.contains(nodeID) || current.learners.contains(nodeID) { return Self.view(current) }
+        _ = try await driver.proposeConfigurationChange(
+            ConfigurationChange(.addLearner, node: nodeID, context: Array(peerAddress.utf8)))
+        return try await awaitMembership { $0.learners.contains(nodeID) || $0.voters.contains(nodeID) }
+    }
+
+    func remove(nodeID: UInt64) async throws -> ClusterMembership {
+        let current = await driver.membership
+        guard current.voters.contains(nodeID) || current.learners.contains(nodeID) else { throw Failure.notMember(nodeID) }
+        _ = try await driver.proposeConfigurationChange(ConfigurationChange(.remove, node: nodeID))
+        return try await awaitMembership { !$0.learners.contains(nodeID) && !$0.voters.contains(nodeID) }
+    }
+
+    func status() async -> ClusterStatus {
+        let status = await driver.status
+        return ClusterStatus(
+            node_id: status.id, role: status.softState.role.rawValue, leader: status.softState.leader,
+            term: status.hardState.term, commit: status.hardState.commit, applied: status.applied,
+            membership: Self.view(await driver.membership))
+    }
+
+    /// The change committed on the leader; wait until this node has applied it too.
+    private func awaitMembership(_ condition: (MembershipView) -> Bool) async throws -> ClusterMembership {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Self.localApplyWaitMilliseconds))
+        while ContinuousClock.now < deadline {
+            let membership = await driver.membership
+            if condition(membership) { return Self.view(membership) }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw Failure.notApplied
+    }
+
+    static func view(_ membership: MembershipView) -> ClusterMembership {
+        ClusterMembership(
+            voters: membership.voters, learners: membership.learners,
+            addresses: Dictionary(uniqueKeysWithValues: membership.addresses.map { (String($0.key), $0.value) }))
+    }
+}

@@ -1,0 +1,51 @@
+import Consensus
+import Gateway
+import Logging
+import Storage
+import Transport
+
+extension WeirNode {
+    /// Gives a node with no Raft state its first membership — by joining the cluster of
+    /// `cluster.join`, or by bootstrapping a new one from itself plus `peer.peers` (the
+    /// static initial members) — and starts the Raft driver over the database.
+    func makeRaftDriver(database: Database, transport: PeerTransport, secret: [UInt8], health: NodeHealth) async throws -> RaftDriver {
+        let config = configuration
+        if try RaftDriver.needsBootstrap(database) {
+            let advertise = config.peerAdvertise ?? Self.advertised(listen: config.peerListen, port: transport.listenPort)
+            if let joinURL = config.joinURL {
+                let client = ClusterJoinClient(
+                    memberURL: joinURL, signature: ClusterSignature(secret: secret), logger: logger,
+                    timeoutSeconds: config.joinTimeoutSeconds)
+                let membership = try await client.join(nodeID: config.nodeID, peerAddress: advertise)
+                var addresses: [UInt64: String] = [:]
+                for (id, address) in membership.addresses { if let id = UInt64(id) { addresses[id] = address } }
+                addresses[config.nodeID] = advertise
+                try RaftDriver.bootstrap(database, voters: membership.voters, learners: membership.learners, addresses: addresses)
+                logger.notice("joined the cluster as a learner", metadata: ["via": "\(joinURL)", "voters": "\(membership.voters)"])
+            } else {
+                var addresses = config.peers
+                addresses[config.nodeID] = advertise
+                let voters = addresses.keys.sorted()
+                try RaftDriver.bootstrap(database, voters: voters, addresses: addresses)
+                logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(voters)", "advertise": "\(advertise)"])
+            }
+        } else if config.joinURL != nil {
+            logger.info("cluster.join ignored: this node already belongs to a cluster")
+        }
+        return try RaftDriver(
+            configuration: RaftDriverConfiguration(nodeID: config.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max)),
+            database: database, transport: transport, machine: MembershipOnlyStateMachine(), logger: logger,
+            onLeaderChange: { leader in
+                if leader == 0 { health.unmet("leader") } else { health.met("leader") }
+            },
+            onMembershipChange: { isMember in
+                if isMember { health.met("member") } else { health.unmet("member") }
+            })
+    }
+
+    /// `tcp://host:0` with the port the listener actually bound.
+    static func advertised(listen: String, port: Int) -> String {
+        guard let colon = listen.lastIndex(of: ":") else { return listen }
+        return "\(listen[..<colon]):\(port)"
+    }
+}
