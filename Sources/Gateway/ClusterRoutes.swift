@@ -17,6 +17,34 @@ public struct ClusterMembership: Codable, Equatable, Sendable {
     }
 }
 
+/// The canaries a node has applied (see `POST /cluster/v1/canary`).
+public struct CanarySummary: Codable, Equatable, Sendable {
+    public var count: UInt64
+    /// Hex SHA-256 chained over every canary's index and nonce: equal on nodes that applied the same ones.
+    public var digest: String
+    public var last_index: UInt64
+
+    public init(count: UInt64, digest: String, last_index: UInt64) {
+        self.count = count
+        self.digest = digest
+        self.last_index = last_index
+    }
+}
+
+/// A committed canary.
+public struct CanaryResult: Codable, Equatable, Sendable {
+    public var index: UInt64
+    public var nonce: UInt64
+    /// From proposal to applied on the leader, in milliseconds.
+    public var latency_ms: Double
+
+    public init(index: UInt64, nonce: UInt64, latency_ms: Double) {
+        self.index = index
+        self.nonce = nonce
+        self.latency_ms = latency_ms
+    }
+}
+
 /// One node's view of the cluster, for `GET /cluster/v1/status`.
 public struct ClusterStatus: Codable, Equatable, Sendable {
     public var node_id: UInt64
@@ -25,16 +53,24 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
     public var term: UInt64
     public var commit: UInt64
     public var applied: UInt64
+    /// The index of the latest snapshot this node holds.
+    public var snapshot_index: UInt64
     public var membership: ClusterMembership
+    public var canaries: CanarySummary
 
-    public init(node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64, membership: ClusterMembership) {
+    public init(
+        node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64,
+        snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary
+    ) {
         self.node_id = node_id
         self.role = role
         self.leader = leader
         self.term = term
         self.commit = commit
         self.applied = applied
+        self.snapshot_index = snapshot_index
         self.membership = membership
+        self.canaries = canaries
     }
 }
 
@@ -47,10 +83,15 @@ public protocol ClusterOperator: Sendable {
     func remove(nodeID: UInt64) async throws -> ClusterMembership
     /// This node's view of the cluster.
     func status() async -> ClusterStatus
+    /// Commits a canary entry through Raft and returns where it landed.
+    func canary() async throws -> CanaryResult
+    /// The nonce of the canary this node applied at `index`, if it still keeps it.
+    func canary(at index: UInt64) async -> UInt64?
 }
 
-/// `POST /cluster/v1/join`, `POST /cluster/v1/remove`, `GET /cluster/v1/status`: the
-/// node-to-node membership API, authenticated by `ClusterSignature` (the cluster secret).
+/// `POST /cluster/v1/join`, `POST /cluster/v1/remove`, `GET /cluster/v1/status`,
+/// `POST /cluster/v1/canary`, `GET /cluster/v1/canaries/{index}`: the node-to-node and
+/// operator API of the Raft group, authenticated by `ClusterSignature` (the cluster secret).
 public struct ClusterRoutes<Context: RequestContext>: Sendable {
     let cluster: any ClusterOperator
     let signature: ClusterSignature
@@ -84,11 +125,34 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
             }
         }
         router.get("/cluster/v1/status") { request, context in
-            if let refusal = signature.verify(request.headers[HTTPField.Name(ClusterSignature.headerName)!], method: "GET", path: "/cluster/v1/status", body: []) {
-                return Self.refused(refusal)
-            }
-            return try JSONResponse(.ok, await cluster.status()).response(from: request, context: context)
+            if let refusal = Self.verifyEmpty(request, signature) { return Self.refused(refusal) }
+            return Self.jsonResponse(.ok, await cluster.status())
         }
+        router.post("/cluster/v1/canary") { request, context in
+            _ = try await request.body.collect(upTo: Self.bodyBytesMax)
+            if let refusal = Self.verifyEmpty(request, signature) { return Self.refused(refusal) }
+            do {
+                return Self.jsonResponse(.ok, try await cluster.canary())
+            } catch {
+                return Self.failure(.serviceUnavailable, "cluster_unavailable", "\(error)")
+            }
+        }
+        router.get("/cluster/v1/canaries/:index") { request, context in
+            if let refusal = Self.verifyEmpty(request, signature) { return Self.refused(refusal) }
+            guard let index = context.parameters.get("index", as: UInt64.self) else {
+                return Self.failure(.badRequest, "invalid_request", "the index must be a whole number")
+            }
+            guard let nonce = await cluster.canary(at: index) else {
+                return Self.failure(.notFound, "not_found", "no canary at index \(index) on this node (not applied, not a canary, or older than the retained ones)")
+            }
+            return Self.jsonResponse(.ok, ["index": index, "nonce": nonce])
+        }
+    }
+
+    private static func verifyEmpty(_ request: Request, _ signature: ClusterSignature) -> ClusterSignature.Refusal? {
+        signature.verify(
+            request.headers[HTTPField.Name(ClusterSignature.headerName)!], method: request.method.rawValue,
+            path: request.uri.path, body: [])
     }
 
     private static func authenticated<Body: Decodable>(

@@ -104,6 +104,24 @@ extension ConfigurationKey {
                 config.peerPayloadBytesMax = try parseInteger(value, 1024...(256 << 20), "1024 to 268435456 bytes")
             }),
         ConfigurationKey(
+            name: "raft.tick_milliseconds", help: "real time of one Raft tick; elections take 10 to 20 ticks",
+            show: { "\($0.raftTickMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.raftTickMilliseconds = try parseInteger(value, 5...1000, "5 to 1000 milliseconds")
+            }),
+        ConfigurationKey(
+            name: "raft.snapshot_entries", help: "take a Raft snapshot after this many applied entries",
+            show: { "\($0.raftSnapshotEntries)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.raftSnapshotEntries = try parseInteger(value, 10...10_000_000, "10 to 10000000 entries")
+            }),
+        ConfigurationKey(
+            name: "raft.compaction_margin_entries", help: "log entries kept behind a snapshot for slow followers",
+            show: { "\($0.raftCompactionMarginEntries)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.raftCompactionMarginEntries = try parseInteger(value, 0...10_000_000, "0 to 10000000 entries")
+            }),
+        ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },
             apply: { config, value throws(ExpectedValue) in

@@ -31,6 +31,13 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var peers: [UInt64: String] = [:]
     /// `peer.payload_bytes_max`: the largest peer message accepted, in bytes.
     public var peerPayloadBytesMax = 4 * 1024 * 1024
+    /// `raft.tick_milliseconds`: the real time of one Raft tick (elections take 10 to 20
+    /// ticks, heartbeats every 2).
+    public var raftTickMilliseconds = 50
+    /// `raft.snapshot_entries`: take a snapshot after this many applied entries.
+    public var raftSnapshotEntries = 10_000
+    /// `raft.compaction_margin_entries`: entries kept behind a snapshot for slow followers.
+    public var raftCompactionMarginEntries = 1_000
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

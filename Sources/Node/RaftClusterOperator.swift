@@ -1,9 +1,11 @@
 import Consensus
+import Foundation
 import Gateway
 
 /// The cluster routes' view of Raft: join, remove and status through the driver.
 struct RaftClusterOperator: ClusterOperator {
     let driver: RaftDriver
+    let machine: NodeStateMachine
     /// How long to wait for this node to apply a change the leader has committed.
     static let localApplyWaitMilliseconds = 5_000
 
@@ -36,11 +38,27 @@ struct RaftClusterOperator: ClusterOperator {
 
     func status() async -> ClusterStatus {
         let status = await driver.status
+        let canaries = machine.canarySummary
         return ClusterStatus(
             node_id: status.id, role: status.softState.role.rawValue, leader: status.softState.leader,
             term: status.hardState.term, commit: status.hardState.commit, applied: status.applied,
-            membership: Self.view(await driver.membership))
+            snapshot_index: await driver.snapshotIndex, membership: Self.view(await driver.membership),
+            canaries: CanarySummary(
+                count: canaries.count, digest: canaries.digest.map { String(format: "%02x", $0) }.joined(),
+                last_index: canaries.lastIndex))
     }
+
+    func canary() async throws -> CanaryResult {
+        let nonce = UInt64.random(in: 1...UInt64.max)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let index = try await driver.propose(NodeStateMachine.canaryEntry(nonce: nonce))
+        let elapsed = clock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return CanaryResult(index: index, nonce: nonce, latency_ms: milliseconds)
+    }
+
+    func canary(at index: UInt64) async -> UInt64? { machine.canary(at: index) }
 
     /// The change committed on the leader; wait until this node has applied it too.
     private func awaitMembership(_ condition: (MembershipView) -> Bool) async throws -> ClusterMembership {

@@ -49,14 +49,17 @@ extension RaftDriver {
         return (node.lastIndex, node.hardState.term)
     }
 
-    /// On the leader: promotes a learner to voter once it has caught up (its log within
-    /// `promotionLagEntriesMax` of ours and heard from recently), one change at a time.
+    /// On the leader: promotes a learner to voter once it has caught up — it acknowledges
+    /// appends as they stream (`replicate` state) and its log is within
+    /// `promotionLagEntriesMax` of ours — one change at a time. (Not `recentActive`:
+    /// check-quorum clears it every election timeout, and a check that lands just after
+    /// each clearing would never promote.)
     func promoteCaughtUpLearners() {
         guard configuration.promoteLearners, node.softState.role == .leader,
               ticks % configuration.promotionCheckTicks == 0 else { return }
         let status = node.status
         for learner in status.configuration.learners {
-            guard let progress = status.progress[learner], progress.recentActive,
+            guard let progress = status.progress[learner], progress.state == "replicate",
                   progress.match + UInt64(configuration.promotionLagEntriesMax) >= status.lastIndex
             else { continue }
             let context = Array((addresses[learner] ?? "").utf8)

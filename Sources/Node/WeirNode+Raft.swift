@@ -8,7 +8,9 @@ extension WeirNode {
     /// Gives a node with no Raft state its first membership — by joining the cluster of
     /// `cluster.join`, or by bootstrapping a new one from itself plus `peer.peers` (the
     /// static initial members) — and starts the Raft driver over the database.
-    func makeRaftDriver(database: Database, transport: PeerTransport, secret: [UInt8], health: NodeHealth) async throws -> RaftDriver {
+    func makeRaftDriver(
+        database: Database, transport: PeerTransport, secret: [UInt8], machine: NodeStateMachine, health: NodeHealth
+    ) async throws -> RaftDriver {
         let config = configuration
         if try RaftDriver.needsBootstrap(database) {
             let advertise = config.peerAdvertise ?? Self.advertised(listen: config.peerListen, port: transport.listenPort)
@@ -32,9 +34,12 @@ extension WeirNode {
         } else if config.joinURL != nil {
             logger.info("cluster.join ignored: this node already belongs to a cluster")
         }
+        var driverConfiguration = RaftDriverConfiguration(nodeID: config.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max))
+        driverConfiguration.tickMilliseconds = config.raftTickMilliseconds
+        driverConfiguration.snapshotEveryEntries = config.raftSnapshotEntries
+        driverConfiguration.compactionMarginEntries = config.raftCompactionMarginEntries
         return try RaftDriver(
-            configuration: RaftDriverConfiguration(nodeID: config.nodeID, randomSeed: UInt64.random(in: 1...UInt64.max)),
-            database: database, transport: transport, machine: MembershipOnlyStateMachine(), logger: logger,
+            configuration: driverConfiguration, database: database, transport: transport, machine: machine, logger: logger,
             onLeaderChange: { leader in
                 if leader == 0 { health.unmet("leader") } else { health.met("leader") }
             },

@@ -50,16 +50,18 @@ public struct WeirNode: Sendable {
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
         let transport = try startTransport(secret: secret)
+        let machine = NodeStateMachine()
         let driver: RaftDriver
         do {
-            driver = try await makeRaftDriver(database: database, transport: transport, secret: secret, health: health)
+            driver = try await makeRaftDriver(database: database, transport: transport, secret: secret, machine: machine, health: health)
         } catch {
             await transport.shutdown()
             throw error
         }
         let application = makeApplication(
             health: health,
-            cluster: ClusterRoutes(cluster: RaftClusterOperator(driver: driver), signature: ClusterSignature(secret: secret)))
+            cluster: ClusterRoutes(
+                cluster: RaftClusterOperator(driver: driver, machine: machine), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Synchronization
@@ -14,9 +15,12 @@ private final class FakeCluster: ClusterOperator {
     }
     func remove(nodeID: UInt64) async throws -> ClusterMembership { throw CancellationError() }
     func status() async -> ClusterStatus {
-        ClusterStatus(node_id: 1, role: "leader", leader: 1, term: 3, commit: 9, applied: 9,
-                      membership: ClusterMembership(voters: [1], learners: [], addresses: ["1": "tcp://a:1"]))
+        ClusterStatus(node_id: 1, role: "leader", leader: 1, term: 3, commit: 9, applied: 9, snapshot_index: 0,
+                      membership: ClusterMembership(voters: [1], learners: [], addresses: ["1": "tcp://a:1"]),
+                      canaries: CanarySummary(count: 1, digest: "ab", last_index: 7))
     }
+    func canary() async throws -> CanaryResult { CanaryResult(index: 10, nonce: 42, latency_ms: 1.5) }
+    func canary(at index: UInt64) async -> UInt64? { index == 10 ? 42 : nil }
 }
 
 @Suite struct ClusterRoutesTests {
@@ -71,5 +75,26 @@ private final class FakeCluster: ClusterOperator {
             #expect(refused.status == .badRequest)
         }
         #expect(cluster.joined.withLock { $0.count } == 1, "only the signed, valid request reached the cluster")
+    }
+
+    @Test func canariesAndStatusAreSignedToo() async throws {
+        let router = Router()
+        let signer = ClusterSignature(secret: secret)
+        ClusterRoutes(cluster: FakeCluster(), signature: signer).register(on: router)
+        try await Application(router: router).test(.router) { client in
+            func signed(_ method: String, _ path: String) -> HTTPFields {
+                [.init(ClusterSignature.headerName)!: signer.sign(method: method, path: path, body: [])]
+            }
+            #expect(try await client.execute(uri: "/cluster/v1/status", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/cluster/v1/canary", method: .post).status == .unauthorized)
+            let status = try await client.execute(uri: "/cluster/v1/status", method: .get, headers: signed("GET", "/cluster/v1/status"))
+            #expect(try JSONDecoder().decode(ClusterStatus.self, from: Data(String(buffer: status.body).utf8)).canaries.last_index == 7)
+            let canary = try await client.execute(uri: "/cluster/v1/canary", method: .post, headers: signed("POST", "/cluster/v1/canary"))
+            #expect(try JSONDecoder().decode(CanaryResult.self, from: Data(String(buffer: canary.body).utf8)).index == 10)
+            let found = try await client.execute(uri: "/cluster/v1/canaries/10", method: .get, headers: signed("GET", "/cluster/v1/canaries/10"))
+            #expect(String(buffer: found.body).contains("42"))
+            let missing = try await client.execute(uri: "/cluster/v1/canaries/11", method: .get, headers: signed("GET", "/cluster/v1/canaries/11"))
+            #expect(missing.status == .notFound)
+        }
     }
 }

@@ -73,23 +73,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct MembershipProcessTests {
     static let secret = "a shared secret for the test cluster"
 
-    private func status(_ httpPort: Int) async -> ClusterStatus? {
-        let signer = ClusterSignature(secret: Array(Self.secret.utf8))
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(httpPort)/cluster/v1/status")
-        request.headers.add(name: ClusterSignature.headerName, value: signer.sign(method: "GET", path: "/cluster/v1/status", body: []))
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
-              let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
-        return try? JSONDecoder().decode(ClusterStatus.self, from: Data(String(buffer: body).utf8))
-    }
-
-    private func post(_ httpPort: Int, _ path: String, _ json: String) async throws -> Int {
-        let signer = ClusterSignature(secret: Array(Self.secret.utf8))
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(httpPort)\(path)")
-        request.method = .POST
-        request.headers.add(name: ClusterSignature.headerName, value: signer.sign(method: "POST", path: path, body: Array(json.utf8)))
-        request.body = .bytes(ByteBuffer(bytes: Array(json.utf8)))
-        return Int(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code)
-    }
+    let client = SignedClusterClient(secret: MembershipProcessTests.secret)
 
     @Test func aFourthNodeJoinsIsPromotedAndAVoterIsRemoved() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-members-\(UUID().uuidString)").path
@@ -105,7 +89,7 @@ import Testing
         var processes = try (1...3).map { try WeirProcess(arguments($0) + ["--set", "peer.peers=\(peers)"], environment: environment) }
         var leader: UInt64 = 0
         try await waitUntil("the three nodes agree on a leader", within: .seconds(20)) {
-            let views = await [1, 2, 3].asyncMap { await self.status(http[$0 - 1]) }
+            let views = await [1, 2, 3].asyncMap { await self.client.status(http[$0 - 1]) }
             let leaders = Set(views.compactMap { $0?.leader })
             leader = leaders.first ?? 0
             return views.allSatisfy { $0 != nil } && leaders.count == 1 && leader != 0
@@ -115,18 +99,19 @@ import Testing
         let follower = [1, 2, 3].first { UInt64($0) != leader }!
         processes.append(try WeirProcess(arguments(4) + ["--join", "http://127.0.0.1:\(http[follower - 1])"], environment: environment))
         try await waitUntil("node 4 is a voter on the leader", within: .seconds(30)) {
-            await self.status(http[Int(leader) - 1])?.membership.voters == [1, 2, 3, 4]
+            await self.client.status(http[Int(leader) - 1])?.membership.voters == [1, 2, 3, 4]
         }
         try await waitUntil("node 4 follows the leader", within: .seconds(10)) {
-            await self.status(http[3])?.leader == leader
+            await self.client.status(http[3])?.leader == leader
         }
 
         // A voter that is not the leader is removed; it stops reporting ready.
         let removed = [1, 2, 3].first { UInt64($0) != leader && $0 != follower }!
-        #expect(try await post(http[follower - 1], "/cluster/v1/remove", #"{"node_id":\#(removed)}"#) == 200)
+        let removal = await client.call(.POST, port: http[follower - 1], path: "/cluster/v1/remove", json: #"{"node_id":\#(removed)}"#, timeout: 10)
+        #expect(removal?.status == 200)
         let remaining = [1, 2, 3, 4].filter { $0 != removed }.map(UInt64.init)
         try await waitUntil("the removal is applied by every remaining member", within: .seconds(10)) {
-            for id in remaining where await self.status(http[Int(id) - 1])?.membership.voters != remaining { return false }
+            for id in remaining where await self.client.status(http[Int(id) - 1])?.membership.voters != remaining { return false }
             return true
         }
         try await waitUntil("the removed node reports not ready", within: .seconds(10)) {

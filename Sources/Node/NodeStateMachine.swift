@@ -1,0 +1,108 @@
+import BinaryCoding
+import Crypto
+import DequeModule
+import Synchronization
+
+/// The node's replicated state. Every entry starts with a tag byte naming its kind; a
+/// node that meets a tag it does not know stops (it cannot skip a committed entry and stay
+/// consistent), telling the operator to upgrade it.
+///
+/// - tag 1, canary: an operator's end-to-end write probe (`POST /cluster/v1/canary`).
+///   Each node keeps the count, a running SHA-256 digest over (index, nonce) — equal on
+///   every node that applied the same canaries — and the most recent canaries by index.
+final class NodeStateMachine: ReplicatedStateMachine {
+    enum Tag: UInt8 { case canary = 1 }
+
+    /// Canaries kept for look-up by index, at most.
+    static let recentCanariesMax = 10_000
+
+    struct Canaries: Equatable {
+        var count: UInt64 = 0
+        var digest = [UInt8](repeating: 0, count: 32)
+        var lastIndex: UInt64 = 0
+        var recent = Deque<(index: UInt64, nonce: UInt64)>()
+
+        static func == (a: Canaries, b: Canaries) -> Bool {
+            a.count == b.count && a.digest == b.digest && a.lastIndex == b.lastIndex
+                && a.recent.elementsEqual(b.recent) { $0.index == $1.index && $0.nonce == $1.nonce }
+        }
+    }
+
+    private let canaries = Mutex(Canaries())
+
+    /// A canary entry's bytes.
+    static func canaryEntry(nonce: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = [Tag.canary.rawValue]
+        bytes.appendBigEndian(nonce)
+        return bytes
+    }
+
+    func apply(_ data: [UInt8], at index: UInt64) {
+        guard let tag = data.first.flatMap(Tag.init(rawValue:)) else {
+            fatalError("weir: entry \(index) has kind \(data.first ?? 0), unknown to this version; upgrade this node")
+        }
+        switch tag {
+        case .canary:
+            var reader = ByteReader(Array(data.dropFirst()))
+            guard let nonce = reader.readUInt64(), reader.isAtEnd else { fatalError("weir: malformed canary at entry \(index)") }
+            canaries.withLock { state in
+                var input = state.digest
+                input.appendBigEndian(index)
+                input.appendBigEndian(nonce)
+                state.digest = Array(SHA256.hash(data: input))
+                state.count += 1
+                state.lastIndex = index
+                state.recent.append((index, nonce))
+                if state.recent.count > Self.recentCanariesMax { state.recent.removeFirst() }
+            }
+        }
+    }
+
+    func snapshot() -> [UInt8] {
+        canaries.withLock { state in
+            var bytes: [UInt8] = [1]  // snapshot format version
+            bytes.appendBigEndian(state.count)
+            bytes += state.digest
+            bytes.appendBigEndian(state.lastIndex)
+            bytes.appendBigEndian(UInt32(state.recent.count))
+            for canary in state.recent {
+                bytes.appendBigEndian(canary.index)
+                bytes.appendBigEndian(canary.nonce)
+            }
+            return bytes
+        }
+    }
+
+    struct UnreadableSnapshot: Error, CustomStringConvertible {
+        var description: String { "the node state snapshot is unreadable" }
+    }
+
+    func restore(from data: [UInt8]) throws {
+        var restored = Canaries()
+        if !data.isEmpty {
+            var reader = ByteReader(data)
+            guard reader.readByte() == 1, let count = reader.readUInt64(), let digest = reader.readBytes(32),
+                  let last = reader.readUInt64(), let kept = reader.readUInt32(), Int(kept) <= reader.remaining / 16
+            else { throw UnreadableSnapshot() }
+            restored.count = count
+            restored.digest = digest
+            restored.lastIndex = last
+            for _ in 0..<kept {
+                guard let index = reader.readUInt64(), let nonce = reader.readUInt64() else { throw UnreadableSnapshot() }
+                restored.recent.append((index, nonce))
+            }
+            guard reader.isAtEnd else { throw UnreadableSnapshot() }
+        }
+        canaries.withLock { $0 = restored }
+    }
+
+    /// Count, digest and last index of the canaries applied.
+    var canarySummary: (count: UInt64, digest: [UInt8], lastIndex: UInt64) {
+        canaries.withLock { ($0.count, $0.digest, $0.lastIndex) }
+    }
+
+    /// The nonce of the canary at `index`, if it is among the recent ones.
+    func canary(at index: UInt64) -> UInt64? {
+        canaries.withLock { state in state.recent.first { $0.index == index }?.nonce }
+    }
+}

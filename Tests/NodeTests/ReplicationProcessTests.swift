@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import NIOCore
+import NIOHTTP1
+import NodeTestSupport
+import Synchronization
+import Testing
+
+/// Writes through three real `weir` processes (canaries: `POST /cluster/v1/canary`).
+@Suite(.serialized, .timeLimit(.minutes(4))) struct ReplicationProcessTests {
+    static let secret = "a shared secret for the replication test"
+    let client = SignedClusterClient(secret: ReplicationProcessTests.secret)
+
+    /// Sends `count` canaries, `parallel` at a time, spread over `ports`; returns those acknowledged.
+    private func send(_ count: Int, parallel: Int, to ports: [Int]) async -> [CanaryResult] {
+        await withTaskGroup(of: [CanaryResult].self) { group in
+            for worker in 0..<parallel {
+                group.addTask {
+                    var acknowledged: [CanaryResult] = []
+                    for n in stride(from: worker, to: count, by: parallel) {
+                        if let result = await self.client.canary(ports[n % ports.count]) { acknowledged.append(result) }
+                    }
+                    return acknowledged
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    @Test func aThousandWritesSurviveKillNineOfTheLeaderAndASnapshotCatchUp() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-repl-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let http = try (0..<3).map { _ in try freeLoopbackPort() }
+        let peer = try (0..<3).map { _ in try freeLoopbackPort() }
+        let peers = (1...3).map { "\($0)=tcp://127.0.0.1:\(peer[$0 - 1])" }.joined(separator: ",")
+        func start(_ id: Int) throws -> WeirProcess {
+            try WeirProcess(
+                ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
+                 "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])", "--set", "peer.peers=\(peers)",
+                 "--set", "raft.snapshot_entries=100", "--set", "raft.compaction_margin_entries=10"],
+                environment: ["WEIR_CLUSTER_SECRET": Self.secret, "WEIR_CLUSTER_ID": "replication-test"])
+        }
+        var processes = try (1...3).map(start)
+        var leader = 0
+        try await waitUntil("a leader is known to all three", within: .seconds(20)) {
+            let leaders = Set(await [0, 1, 2].asyncMap { await self.client.status(http[$0])?.leader ?? 0 })
+            leader = Int(leaders.first ?? 0)
+            return leaders.count == 1 && leader != 0
+        }
+
+        // 1,000 writes through all three nodes (followers forward to the leader).
+        var acknowledged = await send(1000, parallel: 20, to: http)
+        #expect(acknowledged.count == 1000, "every write was acknowledged on a healthy cluster")
+        try await waitUntil("all three applied the same 1,000 canaries", within: .seconds(15)) {
+            let views = await [0, 1, 2].asyncMap { await self.client.status(http[$0]) }
+            return views.allSatisfy { $0?.canaries.count == 1000 } && Set(views.map { $0?.canaries.digest }).count == 1
+        }
+
+        // Kill -9 the leader while writes keep coming through the others.
+        let survivors = [1, 2, 3].filter { $0 != leader }.map { http[$0 - 1] }
+        async let during = send(300, parallel: 10, to: survivors)
+        try await Task.sleep(for: .milliseconds(100))
+        processes[leader - 1].signal(SIGKILL)
+        acknowledged += await during
+        acknowledged += await send(200, parallel: 10, to: survivors)
+        #expect(acknowledged.count >= 1400, "writes resumed after the new election (\(acknowledged.count) acknowledged)")
+
+        // The old leader restarts far behind the survivors' compacted logs.
+        processes[leader - 1] = try start(leader)
+        let reference = try #require(await client.status(survivors[0]))
+        try await waitUntil("the restarted node caught up", within: .seconds(30)) {
+            guard let view = await self.client.status(http[leader - 1]), let now = await self.client.status(survivors[0]) else { return false }
+            return view.canaries == now.canaries && view.applied >= reference.applied
+        }
+        let restarted = try #require(await client.status(http[leader - 1]))
+        #expect(restarted.snapshot_index > 1000, "it caught up through a snapshot (at \(restarted.snapshot_index))")
+
+        // No acknowledged write is lost, on any node.
+        for port in http {
+            for result in acknowledged.shuffled().prefix(300) {
+                let found = await client.canaryNonce(port, at: result.index)
+                if found != result.nonce {
+                    Issue.record("node on port \(port) has \(String(describing: found)) at \(result.index), acknowledged \(result.nonce)")
+                    break
+                }
+            }
+        }
+        for process in processes { process.signal(SIGTERM) }
+        for process in processes { #expect(try await process.awaitExit() == 0) }
+    }
+}
