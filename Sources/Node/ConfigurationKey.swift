@@ -60,6 +60,16 @@ extension ConfigurationKey {
                 config.joinURL = value
             }),
         ConfigurationKey(
+            name: "cluster.bootstrap", help: "true on a static cluster's first start: form a new cluster with peer.peers",
+            show: { "\($0.bootstrap)" },
+            apply: { config, value throws(ExpectedValue) in
+                switch value.lowercased() {
+                case "true", "yes", "1": config.bootstrap = true
+                case "false", "no", "0": config.bootstrap = false
+                default: throw ExpectedValue(expected: "true or false")
+                }
+            }),
+        ConfigurationKey(
             name: "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
             show: { "\($0.joinTimeoutSeconds)" },
             apply: { config, value throws(ExpectedValue) in

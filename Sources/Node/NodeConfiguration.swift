@@ -14,6 +14,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `cluster.join`: the HTTP URL of any member; a node with no Raft state asks it to be
     /// added (as a learner, promoted once caught up) instead of bootstrapping a new cluster.
     public var joinURL: String?
+    /// `cluster.bootstrap`: allows a node with no Raft state whose `peer.peers` lists other
+    /// nodes to form a new cluster with them. Needed on a static cluster's first start
+    /// only; without it such a node refuses to start, so a wiped member cannot quietly
+    /// bootstrap a second cluster. A lone node (no peers) bootstraps itself regardless.
+    public var bootstrap = false
     /// `cluster.join_timeout_seconds`: how long a joining node keeps trying.
     public var joinTimeoutSeconds = 60
     /// `data.dir`: where the node's RocksDB and checkpoints live.
@@ -49,6 +54,9 @@ public struct NodeConfiguration: Sendable, Equatable {
 
     /// Checks what no single key can: relations between keys.
     func validateRelations() throws(ConfigurationError) {
+        if joinURL != nil && bootstrap {
+            throw .invalidCombination("cluster.join and cluster.bootstrap exclude each other: join a running cluster or form a new one")
+        }
         if joinURL != nil && clusterSecret == nil {
             throw .invalidCombination("cluster.join needs cluster.secret: set the secret the cluster's members use")
         }

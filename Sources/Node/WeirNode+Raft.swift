@@ -25,6 +25,9 @@ extension WeirNode {
                 try RaftDriver.bootstrap(database, voters: membership.voters, learners: membership.learners, addresses: addresses)
                 logger.notice("joined the cluster as a learner", metadata: ["via": "\(joinURL)", "voters": "\(membership.voters)"])
             } else {
+                guard config.bootstrap || config.peers.keys.allSatisfy({ $0 == config.nodeID }) else {
+                    throw BootstrapRefusal()
+                }
                 var addresses = config.peers
                 addresses[config.nodeID] = advertise
                 let voters = addresses.keys.sorted()
@@ -46,6 +49,13 @@ extension WeirNode {
             onMembershipChange: { isMember in
                 if isMember { health.met("member") } else { health.unmet("member") }
             })
+    }
+
+    struct BootstrapRefusal: Error, CustomStringConvertible {
+        var description: String {
+            "this node has no Raft state and peer.peers lists other nodes: pass --bootstrap to form a new cluster "
+                + "with them (first start only), or --join URL to join a running cluster"
+        }
     }
 
     /// `tcp://host:0` with the port the listener actually bound.

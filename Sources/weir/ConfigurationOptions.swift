@@ -17,6 +17,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Shorthand for --set peer.listen=…") var peerListen: String?
     @Option(help: "Shorthand for --set log.level=…") var logLevel: String?
     @Option(help: "Join the cluster of the member at this HTTP URL (shorthand for --set cluster.join=…).") var join: String?
+    @Flag(help: "Form a new cluster with peer.peers; first start of a static cluster only (--set cluster.bootstrap=true).") var bootstrap = false
 
     func loader(environment: [String: String]) throws -> ConfigurationLoader {
         var overrides: [ConfigurationLoader.Override] = []
@@ -29,6 +30,7 @@ struct ConfigurationOptions: ParsableArguments {
         for (key, flag, value) in shorthands {
             if let value { overrides.append(.init(key: key, value: value, flag: flag)) }
         }
+        if bootstrap { overrides.append(.init(key: "cluster.bootstrap", value: "true", flag: "--bootstrap")) }
         for assignment in assignments {
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                 throw ValidationError("--set needs key=value, got '\(assignment)'")

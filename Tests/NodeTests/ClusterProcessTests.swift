@@ -19,7 +19,7 @@ import Testing
         let list = peers.map { "\($0.id)=tcp://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         return try WeirProcess(
             ["serve", "--node-id", "\(node.id)", "--data-dir", node.dataDir, "--http-port", "\(node.httpPort)",
-             "--peer-listen", "tcp://127.0.0.1:\(node.peerPort)", "--set", "peer.peers=\(list)"],
+             "--peer-listen", "tcp://127.0.0.1:\(node.peerPort)", "--set", "peer.peers=\(list)", "--bootstrap"],
             environment: ["WEIR_CLUSTER_SECRET": "a shared secret for the test cluster", "WEIR_CLUSTER_ID": "process-test"])
     }
 
@@ -86,7 +86,7 @@ import Testing
             ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
              "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])"]
         }
-        var processes = try (1...3).map { try WeirProcess(arguments($0) + ["--set", "peer.peers=\(peers)"], environment: environment) }
+        var processes = try (1...3).map { try WeirProcess(arguments($0) + ["--set", "peer.peers=\(peers)", "--bootstrap"], environment: environment) }
         var leader: UInt64 = 0
         try await waitUntil("the three nodes agree on a leader", within: .seconds(20)) {
             let views = await [1, 2, 3].asyncMap { await self.client.status(http[$0 - 1]) }

@@ -37,7 +37,7 @@ import Testing
         func start(_ id: Int) throws -> WeirProcess {
             try WeirProcess(
                 ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
-                 "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])", "--set", "peer.peers=\(peers)",
+                 "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])", "--set", "peer.peers=\(peers)", "--bootstrap",
                  "--set", "raft.snapshot_entries=100", "--set", "raft.compaction_margin_entries=10"],
                 environment: ["WEIR_CLUSTER_SECRET": Self.secret, "WEIR_CLUSTER_ID": "replication-test"])
         }
@@ -86,6 +86,22 @@ import Testing
                 }
             }
         }
+        // A follower that misses only a few entries catches up from the log: it installs no
+        // snapshot (and takes none of its own, 100 entries not having passed since restart).
+        let current = try #require(await client.status(survivors[0])).leader
+        let follower = [1, 2, 3].first { UInt64($0) != current }!
+        processes[follower - 1].signal(SIGKILL)
+        _ = try await processes[follower - 1].awaitExit()
+        let before = try #require(await client.status(http[[1, 2, 3].first { $0 != follower }! - 1]))
+        let few = await send(5, parallel: 1, to: [http[Int(current) - 1]])
+        #expect(few.count == 5)
+        processes[follower - 1] = try start(follower)
+        try await waitUntil("the follower caught up from the log", within: .seconds(20)) {
+            await self.client.status(http[follower - 1])?.canaries.count == before.canaries.count + 5
+        }
+        let caughtUp = try #require(await client.status(http[follower - 1]))
+        #expect(caughtUp.snapshot_index <= before.applied, "no snapshot was needed (snapshot at \(caughtUp.snapshot_index))")
+
         for process in processes { process.signal(SIGTERM) }
         for process in processes { #expect(try await process.awaitExit() == 0) }
     }

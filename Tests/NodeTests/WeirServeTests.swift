@@ -89,3 +89,21 @@ import Testing
         #expect(env.log.contains("node.id (from environment variable WEIR_NODE_ID)"))
     }
 }
+
+@Suite struct BootstrapSafetyTests {
+    @Test func aNodeWithPeersButNoStateNeedsBootstrapOrJoin() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-boot-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let node = try WeirProcess(
+            ["serve", "--data-dir", dataDir, "--http-port", "0", "--peer-listen", "tcp://127.0.0.1:0",
+             "--set", "peer.peers=2=tcp://127.0.0.1:1"],
+            environment: ["WEIR_CLUSTER_SECRET": "sixteen or more characters"])
+        #expect(try await node.awaitExit() == 1)
+        #expect(node.log.contains("pass --bootstrap to form a new cluster"))
+
+        let both = try WeirProcess(["config", "--bootstrap", "--join", "http://127.0.0.1:1"],
+                                   environment: ["WEIR_CLUSTER_SECRET": "sixteen or more characters"])
+        #expect(try await both.awaitExit() == 2)
+        #expect(both.log.contains("exclude each other"))
+    }
+}
