@@ -1,0 +1,82 @@
+import Testing
+@testable import QuotaCRDT
+
+@Suite struct QuotaLedgerTests {
+    let alice = QuotaSpec(id: QuotaID(lane: .user, subject: "user:alice", name: "rpm"), period: .minute, caps: Caps(requests: 10))
+    let team = QuotaSpec(id: QuotaID(lane: .org, subject: "org:acme", name: "budget"), period: .day, caps: Caps(microUSD: 1_000))
+    let now: Int64 = 1_800_000_000_000
+
+    @Test func reservationsAreAllOrNothingAcrossQuotas() {
+        var ledger = QuotaLedger(member: 1)
+        let ok = ledger.reserve(Usage(requests: 1, microUSD: 600), against: [alice, team], members: [1], now: now)
+        #expect((try? ok.get()) != nil)
+        // The org budget refuses the second; alice's window must not keep its reservation.
+        let refused = ledger.reserve(Usage(requests: 1, microUSD: 600), against: [alice, team], members: [1], now: now)
+        guard case let .failure(refusal) = refused else { Issue.record("should be refused"); return }
+        #expect(refusal.quota == team.id && refusal.unit == "micro_usd" && refusal.used.microUSD == 600)
+        #expect(refusal.resetsAt == Period.day.window(containing: now).end)
+        #expect(refusal.description.contains("org:org:acme/budget"))
+        let aliceKey = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        #expect(ledger.spare(in: aliceKey).requests == 9, "the refused request left nothing reserved")
+    }
+
+    @Test func settleAndCancelHappenExactlyOnce() throws {
+        var ledger = QuotaLedger(member: 1)
+        let id = try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()
+        let first = ledger.settle(id, actual: Usage(requests: 1))
+        let second = ledger.settle(id, actual: Usage(requests: 1))
+        let cancelAfterSettle = ledger.cancel(id)
+        #expect(first && !second && !cancelAfterSettle, "a reservation settles exactly once")
+        let other = try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()
+        let cancelled = ledger.cancel(other)
+        #expect(cancelled && ledger.openReservations == 0)
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        #expect(ledger.usage(in: key).requests == 1)
+    }
+
+    @Test func aCapIsSplitOverMembersAndRightsMoveOnRequest() throws {
+        var a = QuotaLedger(member: 1)
+        var b = QuotaLedger(member: 2)
+        // 10 requests over two members: 5 each.
+        for _ in 0..<5 { _ = try a.reserve(Usage(requests: 1), against: [alice], members: [1, 2], now: now).get() }
+        guard case .failure = a.reserve(Usage(requests: 1), against: [alice], members: [1, 2], now: now) else {
+            Issue.record("a's share is 5"); return
+        }
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        _ = b.reserve(.zero, against: [alice], members: [1, 2], now: now)  // b meets the window
+        #expect(a.shortfall(in: key, for: Usage(requests: 2)) == Usage(requests: 2))
+        let granted = b.grantRights(in: key, to: 1, requested: Usage(requests: 2))
+        #expect(granted == Usage(requests: 2))
+        for update in b.updates() { a.merge(update) }
+        #expect(a.rights(in: key).requests == 7 && b.rights(in: key).requests == 3)
+        _ = try a.reserve(Usage(requests: 2), against: [alice], members: [1, 2], now: now).get()
+        // b cannot give away what it reserved.
+        _ = try b.reserve(Usage(requests: 3), against: [alice], members: [1, 2], now: now).get()
+        #expect(b.grantRights(in: key, to: 1, requested: Usage(requests: 1)) == .zero)
+    }
+
+    @Test func drainingHandsSpareRightsBack() {
+        var leaving = QuotaLedger(member: 3)
+        _ = leaving.reserve(Usage(requests: 1), against: [alice], members: [1, 2, 3], now: now)
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        // Share of 3 is 3 (10 = 4 + 3 + 3); 1 reserved, 2 spare: one each to 1 and 2.
+        leaving.handBackRights(to: [1, 2, 3])
+        var one = QuotaLedger(member: 1)
+        _ = one.reserve(.zero, against: [alice], members: [1, 2, 3], now: now)
+        for update in leaving.updates() { one.merge(update) }
+        #expect(one.rights(in: key).requests == 5)
+        #expect(leaving.spare(in: key) == .zero)
+    }
+
+    @Test func expiredWindowsAreDroppedButNotWhileReserved() throws {
+        var ledger = QuotaLedger(member: 1)
+        let id = try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()
+        let later = now + 10 * 60_000
+        let whileReserved = ledger.expire(now: later, graceMilliseconds: 60_000)
+        #expect(whileReserved == 0, "an open reservation keeps the window")
+        ledger.settle(id, actual: Usage(requests: 1))
+        let afterwards = ledger.expire(now: later, graceMilliseconds: 60_000)
+        #expect(afterwards == 1)
+        #expect(ledger.windowCount == 0)
+    }
+}
