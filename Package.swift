@@ -68,6 +68,7 @@ let package = Package(
         // Test support: a deterministic in-memory Raft cluster, shared by the tests and
         // the simulator.
         .target(name: "RaftSimulation", dependencies: ["Consensus"], swiftSettings: strict),
+        .target(name: "QuotaSimulation", dependencies: ["QuotaCRDT"], swiftSettings: strict),
 
         // HTTP surface.
         .target(
@@ -134,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "weir-sim",
             dependencies: [
-                "RaftSimulation",
+                "RaftSimulation", "QuotaSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -154,7 +155,7 @@ let package = Package(
             dependencies: ["Transport", "BinaryCoding", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation"], swiftSettings: strict),
-        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT"], swiftSettings: strict),
+        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation"], swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "GatewayTests",

@@ -45,3 +45,21 @@ extension QuotaLedger {
     /// Live windows held.
     public var windowCount: Int { windows.count }
 }
+
+extension QuotaLedger {
+    /// This member's own slots, to persist: per window, its usage counting open
+    /// reservations as used (a high-water mark: after a crash the reservations' outcome is
+    /// unknown, so they count in full) and the grants it gave. Merging these back after a
+    /// restart can only over-count usage, never forget it, and never lets this member give
+    /// away rights it already gave.
+    public func durableSlots() -> [WindowUpdate] {
+        windows.map { key, state in
+            var own = EscrowCounter()
+            own.addUsed(state.counter.used(by: member) + state.reserved, by: member)
+            for (receiver, amount) in state.counter.granted[member] ?? [:] {
+                own.grant(amount, from: member, to: receiver)
+            }
+            return WindowUpdate(key: key, members: state.members, end: state.end, caps: state.caps, counter: own)
+        }
+    }
+}

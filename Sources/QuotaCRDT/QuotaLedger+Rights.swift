@@ -11,8 +11,9 @@ extension QuotaLedger {
             microUSD: need(missing.microUSD, capped: state.caps.microUSD != nil))
     }
 
-    /// Answers a peer's request for rights: grants what was asked if this member has it
-    /// spare, otherwise half of its spare (keeping some for its own callers), unit by unit.
+    /// Answers a peer's request for rights: grants what was asked when this member has it
+    /// spare, otherwise all of its spare (near a window's end the last rights must gather
+    /// where the demand is, in one round trip), unit by unit.
     /// The grant is recorded in the counter, so it reaches the requester by gossip (or
     /// with the reply). Only the owner of rights gives them away, so no race creates
     /// rights. Returns the amount granted.
@@ -21,7 +22,7 @@ extension QuotaLedger {
         let spare = spare(in: key)
         func give(_ asked: Int64, _ available: Int64) -> Int64 {
             guard asked > 0, available > 0 else { return 0 }
-            return asked <= available / 2 ? asked : min(asked, max(1, available / 2))
+            return min(asked, available)
         }
         let amount = Usage(
             requests: give(requested.requests, spare.requests), tokens: give(requested.tokens, spare.tokens),

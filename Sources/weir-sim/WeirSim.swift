@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuotaSimulation
 import RaftSimulation
 
 /// `weir-sim`: seeded simulations of Weir's pure cores.
@@ -6,8 +7,8 @@ import RaftSimulation
 struct WeirSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weir-sim",
-        abstract: "Seeded, deterministic simulations of Weir's consensus (and, later, quota) cores.",
-        subcommands: [RaftCommand.self])
+        abstract: "Seeded, deterministic simulations of Weir's consensus and quota cores.",
+        subcommands: [RaftCommand.self, QuotaCommand.self])
 }
 
 struct RaftCommand: ParsableCommand {
@@ -40,4 +41,45 @@ struct RaftCommand: ParsableCommand {
         print("raft seeds=\(seeds) violations=\(violations)")
         if violations > 0 { throw ExitCode(1) }
     }
+}
+
+struct QuotaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quota",
+        abstract: "Simulate quota admission across a faulty cluster; every admission is checked against the cap.")
+
+    @Option(help: "How many seeds to run.") var seeds: UInt64 = 100
+    @Option(help: "The first seed.") var start: UInt64 = 1
+    @Option(help: "Simulated milliseconds with faults on.") var safetyMilliseconds: Int64 = 30_000
+    @Flag(help: "Print one line per seed.") var verbose = false
+
+    func run() throws {
+        var limits = QuotaSimulator.Limits()
+        limits.safetyMilliseconds = safetyMilliseconds
+        var violations = 0
+        var overshootMax: Int64 = 0
+        var admittedMin = 100.0
+        for seed in start..<(start + seeds) {
+            let report = QuotaSimulator(seed: seed, limits: limits).run()
+            overshootMax = max(overshootMax, report.overshootMax)
+            if let percent = report.admittedMinPercent { admittedMin = min(admittedMin, percent) }
+            if verbose || !report.violations.isEmpty {
+                print("seed \(seed): \(report.profile) admitted=\(report.admitted) refused=\(report.refused) "
+                      + "overshoot=\(report.overshootMax) admitted_min_pct=\(report.admittedMinPercent.map(oneDecimal) ?? "-") \(report.worstWindow ?? "")")
+            }
+            if !report.violations.isEmpty {
+                violations += 1
+                report.violations.prefix(5).forEach { print("  violation: \($0)") }
+                print("  replay: swift run -c release weir-sim quota --seeds 1 --start \(seed) --safety-milliseconds \(safetyMilliseconds)")
+            }
+        }
+        print("quota seeds=\(seeds) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))")
+        if violations > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `99.53` → `"99.5"`, without Foundation.
+func oneDecimal(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded(.down))
+    return "\(tenths / 10).\(tenths % 10)"
 }

@@ -1,0 +1,274 @@
+import QuotaCRDT
+
+extension QuotaSimulator {
+    static let stepMilliseconds: Int64 = 10
+    static let gossipEveryMilliseconds: Int64 = 50
+    static let antiEntropyEveryMilliseconds: Int64 = 3_000
+    /// How long an arriving request may wait for rights from peers before it is refused.
+    static let rightsWaitMilliseconds: Int64 = 250
+
+    func step() {
+        now += Self.stepMilliseconds
+        if faultsOn { injectFaults() }
+        if faultsOn { arrive() }
+        admitPending()
+        settleDue()
+        if now % Self.gossipEveryMilliseconds == 0 { gossip(full: now % Self.antiEntropyEveryMilliseconds == 0) }
+        deliver()
+        if now % 1_000 == 0 {
+            for id in nodes.keys { nodes[id]!.ledger.expire(now: now, graceMilliseconds: 120_000) }
+        }
+    }
+
+    // MARK: Load
+
+    private func arrive() {
+        let live = nodes.keys.sorted()
+        guard !live.isEmpty else { return }
+        let expected = Double(profile.requestsPerSecond) * Double(Self.stepMilliseconds) / 1000
+        var count = Int(expected)
+        if Double.random(in: 0..<1, using: &random) < expected - Double(count) { count += 1 }
+        for _ in 0..<count {
+            let target = profile.skewed && Int.random(in: 0..<10, using: &random) < 7 ? live[0] : live.randomElement(using: &random)!
+            let tokens = Int64.random(in: 100...2_000, using: &random)
+            let estimate = Usage(requests: 1, tokens: tokens, microUSD: tokens * 2)
+            var actualTokens = Int64.random(in: tokens / 2...tokens, using: &random)
+            if chance(profile.overEstimatePerMille) { actualTokens = tokens + tokens / 2 }
+            let actual = Usage(requests: 1, tokens: actualTokens, microUSD: actualTokens * 2)
+            pending[target, default: []].append(PendingRequest(estimate: estimate, actual: actual, deadline: now + Self.rightsWaitMilliseconds))
+        }
+    }
+
+    /// Tries the waiting requests of every node. A request already refused once is tried
+    /// again only when the node's state changed since (a merge, settle or grant), at its
+    /// deadline, or to re-ask for rights; the outcome is the same, and runs are faster.
+    private func admitPending() {
+        let windowTurned = now % 10_000 == 0
+        for id in pending.keys.sorted() {
+            guard nodes[id] != nil else { pending[id] = nil; continue }
+            let changed = nodes[id]!.changed || windowTurned
+            nodes[id]!.changed = false
+            var waiting: [PendingRequest] = []
+            for var request in pending[id]! {
+                if let refusal = request.lastRefusal, !changed, now < request.deadline {
+                    askForRights(refusal, request.estimate, on: id)
+                    waiting.append(request)
+                    continue
+                }
+                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, members: members, now: now) {
+                case let .success(reservation):
+                    admit(reservation, request, on: id)
+                case let .failure(refusal):
+                    if now >= request.deadline {
+                        refuse(refusal, request, on: id)
+                    } else {
+                        askForRights(refusal, request.estimate, on: id)
+                        request.lastRefusal = refusal
+                        waiting.append(request)
+                    }
+                }
+            }
+            pending[id] = waiting
+        }
+    }
+
+    private func admit(_ reservation: ReservationID, _ request: PendingRequest, on id: UInt64) {
+        admitted += 1
+        var keys: [WindowKey] = []
+        for spec in specs {
+            let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+            keys.append(key)
+            truth[key, default: .zero] += request.estimate
+            let allowed = spec.caps.asCheckable + (excess[key] ?? .zero)
+            let over = Self.largestExcess(truth[key]!, allowed, spec.caps)
+            if over > 0 { violate("window \(key): admitted \(truth[key]!) exceeds the cap \(spec.caps) by \(over) (node \(id))") }
+        }
+        // The high-water mark reaches the disk before the admission counts.
+        durable[id] = nodes[id]!.ledger.durableSlots()
+        // Top up before running dry: ask peers while four more such requests would not fit.
+        for key in keys {
+            let ahead = request.estimate + request.estimate + request.estimate + request.estimate
+            let shortfall = nodes[id]!.ledger.shortfall(in: key, for: ahead)
+            if shortfall != .zero { requestRights(key, shortfall, on: id) }
+        }
+        let settleAt = now + Int64.random(in: 0...300, using: &random)
+        nodes[id]!.open.append((reservation, request.estimate, request.actual, settleAt, keys))
+    }
+
+    private func refuse(_ refusal: QuotaRefusal, _ request: PendingRequest, on id: UInt64) {
+        refused += 1
+        let spec = specs.first { $0.id == refusal.quota }!
+        let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+        if firstRefusal[key] == nil { firstRefusal[key] = (truth[key] ?? .zero) + request.estimate }
+    }
+
+    private func settleDue() {
+        for id in nodes.keys.sorted() {
+            var open: [(id: ReservationID, estimate: Usage, actual: Usage, settleAt: Int64, keys: [WindowKey])] = []
+            for reservation in nodes[id]!.open {
+                guard reservation.settleAt <= now else { open.append(reservation); continue }
+                let failed = chance(30)  // an upstream error: cancelled, nothing used
+                let actual = failed ? Usage.zero : reservation.actual
+                if failed { nodes[id]!.ledger.cancel(reservation.id) } else { nodes[id]!.ledger.settle(reservation.id, actual: actual) }
+                nodes[id]!.changed = true
+                for key in reservation.keys {
+                    truth[key, default: .zero] = truth[key]! - reservation.estimate + actual
+                    let over = Self.positivePart(actual - reservation.estimate)
+                    excess[key, default: .zero] += over
+                    overshootMax = max(overshootMax, over.tokens, over.microUSD, over.requests)
+                }
+            }
+            nodes[id]!.open = open
+            // Actual usage above an estimate raises the high-water mark too.
+            durable[id] = nodes[id]!.ledger.durableSlots()
+        }
+    }
+
+    func settleEverything() {
+        let saved = now
+        now += 1_000_000
+        settleDue()
+        now = saved
+        pending = [:]
+    }
+
+    // MARK: Rights and gossip
+
+    private func askForRights(_ refusal: QuotaRefusal, _ estimate: Usage, on id: UInt64) {
+        let spec = specs.first { $0.id == refusal.quota }!
+        let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+        let shortfall = nodes[id]!.ledger.shortfall(in: key, for: estimate)
+        if shortfall != .zero { requestRights(key, shortfall, on: id) }
+    }
+
+    /// Asks every peer for `amount` in `key`, at most once per 30 ms per window.
+    private func requestRights(_ key: WindowKey, _ amount: Usage, on id: UInt64) {
+        if let last = nodes[id]!.rightsAskedAt[key], now - last < 30 { return }
+        nodes[id]!.rightsAskedAt[key] = now
+        for peer in members where peer != id { send(.rightsRequest(key, amount), from: id, to: peer) }
+    }
+
+    func gossip(full: Bool) {
+        for id in nodes.keys.sorted() {
+            for peer in members where peer != id {
+                let known = full ? [:] : (nodes[id]!.sent[peer] ?? [:])
+                let updates = nodes[id]!.ledger.updates(since: known)
+                guard !updates.isEmpty else { continue }
+                send(.gossip(updates), from: id, to: peer)
+                // Deltas assume delivery; losses are repaired by the periodic full state.
+                nodes[id]!.sent[peer] = nodes[id]!.ledger.counters
+            }
+        }
+    }
+
+    func send(_ payload: Payload, from: UInt64, to: UInt64) {
+        if cut.contains([from, to]) || (faultsOn && chance(profile.lossPerMille)) { return }
+        let delay = profile.delayMillisecondsMax == 0 ? 0 : Int64.random(in: 0...profile.delayMillisecondsMax, using: &random)
+        network.append(InFlight(deliverAt: now + delay, from: from, to: to, payload: payload))
+    }
+
+    private func deliver() {
+        let due = network.filter { $0.deliverAt <= now }
+        network.removeAll { $0.deliverAt <= now }
+        for message in due where nodes[message.to] != nil && !cut.contains([message.from, message.to]) {
+            switch message.payload {
+            case let .gossip(updates), let .rightsGrant(updates):
+                for update in updates { nodes[message.to]!.ledger.merge(update) }
+                nodes[message.to]!.changed = true
+            case let .rightsRequest(key, amount):
+                let granted = nodes[message.to]!.ledger.grantRights(in: key, to: message.from, requested: amount)
+                guard granted != .zero else { continue }
+                // The grant is durable before it leaves: a restart must not give it again.
+                durable[message.to] = nodes[message.to]!.ledger.durableSlots()
+                let update = nodes[message.to]!.ledger.updates().filter { $0.key == key }
+                send(.rightsGrant(update), from: message.to, to: message.from)
+            }
+        }
+    }
+
+    // MARK: Faults
+
+    private func injectFaults() {
+        if chance(profile.partitionPerMille) {
+            cut = []
+            if Bool.random(using: &random), let lonely = members.randomElement(using: &random) {
+                for other in members where other != lonely { cut.insert([lonely, other]); cut.insert([other, lonely]) }
+            }
+        }
+        if chance(profile.crashPerMille), let victim = nodes.keys.sorted().randomElement(using: &random) {
+            crash(victim)
+        }
+        if !crashed.isEmpty && chance(20), let back = crashed.sorted().randomElement(using: &random) { restart(back) }
+        if chance(profile.capChangePerMille) {
+            // A new revision raises a cap mid-window (usage so far is kept).
+            let position = Int.random(in: 0..<specs.count, using: &random)
+            var caps = specs[position].caps
+            caps = Caps(requests: caps.requests.map { $0 + $0 / 4 }, tokens: caps.tokens.map { $0 + $0 / 4 },
+                        microUSD: caps.microUSD.map { $0 + $0 / 4 })
+            specs[position].caps = caps
+        }
+    }
+
+    /// The node stops: its reservations are lost (their usage stays counted through the
+    /// high-water mark) and everything not durable is forgotten.
+    func crash(_ id: UInt64) {
+        guard let node = nodes.removeValue(forKey: id) else { return }
+        crashed.insert(id)
+        pending[id] = nil
+        // The lost reservations' requests may have run: the truth keeps their estimates.
+        _ = node
+    }
+
+    func restart(_ id: UInt64) {
+        crashed.remove(id)
+        var ledger = QuotaLedger(member: id)
+        for update in durable[id] ?? [] { ledger.merge(update) }
+        nodes[id] = SimNode(ledger: ledger)
+    }
+
+    // MARK: Checks
+
+    func viewsConverged() -> Bool {
+        func view(_ id: UInt64) -> [WindowKey: EscrowCounter]? { nodes[id]?.ledger.counters.filter { !$0.value.isEmpty } }
+        guard network.isEmpty, let reference = view(members[0]) else { return false }
+        return members.allSatisfy { view($0) == reference }
+    }
+
+    /// The smallest share of a cap reached (counting the refused request) at a window's
+    /// first refusal, with the window, on balanced fault-free runs.
+    func admittedMinPercent() -> (percent: Double, window: String)? {
+        guard profile.isFaultFree && !profile.skewed else { return nil }
+        var lowest: (percent: Double, window: String) = (100, "")
+        for (key, reached) in firstRefusal {
+            guard let spec = specs.first(where: { $0.id == key.quota }) else { continue }
+            let percents = [(reached.requests, spec.caps.requests), (reached.tokens, spec.caps.tokens), (reached.microUSD, spec.caps.microUSD)]
+                .compactMap { value, cap in cap.map { min(100, Double(value) * 100 / Double(max(1, $0))) } }
+            if let worst = percents.max(), worst < lowest.percent { lowest = (worst, "\(key) reached \(reached) of \(spec.caps)") }
+        }
+        return lowest
+    }
+
+    static func positivePart(_ usage: Usage) -> Usage {
+        Usage(requests: max(0, usage.requests), tokens: max(0, usage.tokens), microUSD: max(0, usage.microUSD))
+    }
+
+    static func largestExcess(_ total: Usage, _ allowed: Usage, _ caps: Caps) -> Int64 {
+        var over: Int64 = 0
+        if caps.requests != nil { over = max(over, total.requests - allowed.requests) }
+        if caps.tokens != nil { over = max(over, total.tokens - allowed.tokens) }
+        if caps.microUSD != nil { over = max(over, total.microUSD - allowed.microUSD) }
+        return over
+    }
+}
+
+struct PendingRequest {
+    let estimate: Usage
+    let actual: Usage
+    let deadline: Int64
+    var lastRefusal: QuotaRefusal?
+}
+
+extension Caps {
+    /// The caps as usage for checks (uncapped units count as 0 and are skipped).
+    var asCheckable: Usage { Usage(requests: requests ?? 0, tokens: tokens ?? 0, microUSD: microUSD ?? 0) }
+}

@@ -1,0 +1,177 @@
+import QuotaCRDT
+
+/// One seeded run of quota admission on a simulated cluster, checked after every
+/// admission: in every window, what the members admitted never exceeds the cap, except
+/// by what requests used beyond their estimates (reported separately).
+public final class QuotaSimulator {
+    /// Sizes of a run.
+    public struct Limits: Sendable {
+        /// Simulated milliseconds with faults on.
+        public var safetyMilliseconds: Int64 = 30_000
+        /// Milliseconds allowed for the views to converge once faults stop.
+        public var livenessMillisecondsMax: Int64 = 5_000
+        public init() {}
+    }
+
+    struct SimNode {
+        var ledger: QuotaLedger
+        var open: [(id: ReservationID, estimate: Usage, actual: Usage, settleAt: Int64, keys: [WindowKey])] = []
+        /// What each peer was last sent, for deltas.
+        var sent: [UInt64: [WindowKey: EscrowCounter]] = [:]
+        var rightsAskedAt: [WindowKey: Int64] = [:]
+        /// The ledger changed since waiting requests were last tried.
+        var changed = false
+    }
+
+    enum Payload {
+        case gossip([WindowUpdate])
+        case rightsRequest(WindowKey, Usage)
+        case rightsGrant([WindowUpdate])
+    }
+
+    struct InFlight {
+        let deliverAt: Int64
+        let from: UInt64
+        let to: UInt64
+        let payload: Payload
+    }
+
+    let seed: UInt64
+    let limits: Limits
+    var random: SeededRandom
+    let profile: QuotaProfile
+    var members: [UInt64]
+    var nodes: [UInt64: SimNode] = [:]
+    var durable: [UInt64: [WindowUpdate]] = [:]
+    var crashed: Set<UInt64> = []
+    var cut: Set<[UInt64]> = []
+    var network: [InFlight] = []
+    var specs: [QuotaSpec]
+    var now: Int64 = 1_800_000_000_000
+    var faultsOn = true
+
+    // The truth the checks compare against, per window.
+    var truth: [WindowKey: Usage] = [:]
+    var excess: [WindowKey: Usage] = [:]
+    var capAtAdmission: [WindowKey: Caps] = [:]
+    var ceiling: [WindowKey: Usage] = [:]
+    var firstRefusal: [WindowKey: Usage] = [:]
+    public private(set) var violations: [String] = []
+    public internal(set) var overshootMax: Int64 = 0
+    var admitted = 0
+    var refused = 0
+    var pending: [UInt64: [PendingRequest]] = [:]
+
+    public init(seed: UInt64, limits: Limits = Limits()) {
+        self.seed = seed
+        self.limits = limits
+        random = SeededRandom(seed: seed)
+        profile = QuotaProfile(random: &random)
+        members = (1...UInt64(profile.nodes)).map { $0 }
+        specs = QuotaSimulator.makeSpecs(&random)
+        for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id)) }
+    }
+
+    static func makeSpecs(_ random: inout SeededRandom) -> [QuotaSpec] {
+        [
+            QuotaSpec(id: QuotaID(lane: .user, subject: "user:sim", name: "requests"), period: .tenSeconds,
+                      caps: Caps(requests: Int64.random(in: 50...500, using: &random))),
+            QuotaSpec(id: QuotaID(lane: .org, subject: "org:sim", name: "tokens"), period: .minute,
+                      caps: Caps(tokens: Int64.random(in: 20_000...200_000, using: &random))),
+            QuotaSpec(id: QuotaID(lane: .app, subject: "app:sim", name: "spend"), period: .hour,
+                      caps: Caps(microUSD: Int64.random(in: 100_000...2_000_000, using: &random))),
+        ]
+    }
+
+    /// Runs both phases and returns the report.
+    public func run() -> QuotaSimulationReport {
+        let end = now + limits.safetyMilliseconds
+        while now < end && violations.isEmpty { step() }
+        faultsOn = false
+        cut = []
+        for id in crashed.sorted() { restart(id) }
+        settleEverything()
+        let deadline = now + limits.livenessMillisecondsMax
+        var converged = false
+        while now < deadline && violations.isEmpty {
+            step()
+            if viewsConverged() { converged = true; break }
+        }
+        if !converged && violations.isEmpty { violate("views did not converge within \(limits.livenessMillisecondsMax) ms after faults stopped") }
+        let efficiency = admittedMinPercent()
+        return QuotaSimulationReport(
+            seed: seed, violations: violations, overshootMax: overshootMax, admittedMinPercent: efficiency?.percent,
+            worstWindow: efficiency?.window, profile: profile.description, admitted: admitted, refused: refused)
+    }
+
+    func violate(_ what: String) { violations.append("t=\(now): \(what)") }
+
+    func chance(_ perMille: Int) -> Bool { Int.random(in: 0..<1000, using: &random) < perMille }
+}
+
+/// The outcome of one seed.
+public struct QuotaSimulationReport: Sendable {
+    public let seed: UInt64
+    public let violations: [String]
+    /// The largest excess over a cap that came only from actual usage above estimates.
+    public let overshootMax: Int64
+    /// The smallest share of a cap admitted before the first refusal, in windows with
+    /// balanced load and no faults (nil when the seed has faults or skewed load).
+    public let admittedMinPercent: Double?
+    /// The window behind `admittedMinPercent`.
+    public let worstWindow: String?
+    public let profile: String
+    public let admitted: Int
+    public let refused: Int
+}
+
+/// SplitMix64.
+struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// What a seed turns on.
+struct QuotaProfile: CustomStringConvertible {
+    let nodes: Int
+    let skewed: Bool
+    let requestsPerSecond: Int
+    let lossPerMille: Int
+    let delayMillisecondsMax: Int64
+    let partitionPerMille: Int
+    let crashPerMille: Int
+    let capChangePerMille: Int
+    let overEstimatePerMille: Int
+
+    init(random: inout SeededRandom) {
+        nodes = Int.random(in: 3...7, using: &random)
+        skewed = Bool.random(using: &random)
+        requestsPerSecond = [20, 60, 150].randomElement(using: &random)!
+        let faulty = Int.random(in: 0..<4, using: &random) != 0
+        lossPerMille = faulty ? [0, 20, 100].randomElement(using: &random)! : 0
+        delayMillisecondsMax = [0, 20, 100].randomElement(using: &random)!
+        partitionPerMille = faulty ? [0, 2, 5].randomElement(using: &random)! : 0
+        crashPerMille = faulty ? [0, 1, 3].randomElement(using: &random)! : 0
+        capChangePerMille = faulty ? [0, 2].randomElement(using: &random)! : 0
+        overEstimatePerMille = [0, 20].randomElement(using: &random)!
+    }
+
+    /// No loss, partition, crash or cap change, and LAN latency (one way ≤ 20 ms): the
+    /// condition under which at least 99% of a cap must be admitted before the first
+    /// refusal. (At 100 ms one way, rights spend long in transit between short members.)
+    var isFaultFree: Bool {
+        lossPerMille == 0 && partitionPerMille == 0 && crashPerMille == 0 && capChangePerMille == 0 && delayMillisecondsMax <= 20
+    }
+
+    var description: String {
+        "nodes=\(nodes) \(skewed ? "skewed" : "balanced") rps=\(requestsPerSecond) loss=\(lossPerMille)‰ delay≤\(delayMillisecondsMax)ms "
+            + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ cap-change=\(capChangePerMille)‰ over-estimate=\(overEstimatePerMille)‰"
+    }
+}
