@@ -33,11 +33,13 @@ bench: deps
 	$(SWIFT) build -c release --product weir-bench
 	.build/release/weir-bench raft
 
-# The Raft fault simulation over many seeds (the suite runs 300).
+# The fault simulations over many seeds (the suite runs 300 Raft and 200 quota seeds).
 SEEDS ?= 10000
+QUOTA_SEEDS ?= 300
 sim: deps
 	$(SWIFT) build -c release --product weir-sim
 	.build/release/weir-sim raft --seeds $(SEEDS) --start 1
+	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start 1
 
 clean:
 	rm -rf .build
