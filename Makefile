@@ -32,6 +32,7 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product weir-bench
 	.build/release/weir-bench raft
+	.build/release/weir-bench quota
 
 # The fault simulations over many seeds (the suite runs 300 Raft and 200 quota seeds).
 SEEDS ?= 10000

@@ -142,7 +142,7 @@ let package = Package(
 
         .executableTarget(
             name: "weir-bench", dependencies: [
-                "Node", "NodeTestSupport",
+                "Node", "NodeTestSupport", "QuotaCRDT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/weir-bench", swiftSettings: strict),

@@ -22,7 +22,7 @@ extension QuotaLedger {
     /// member split.
     public mutating func merge(_ update: WindowUpdate) {
         if windows[update.key] == nil {
-            windows[update.key] = WindowState(members: update.members, end: update.end, caps: update.caps)
+            windows[update.key] = WindowState(members: update.members, end: update.end, caps: update.caps, owner: member)
         }
         windows[update.key]!.counter.merge(update.counter)
     }

@@ -17,7 +17,22 @@ public struct QuotaLedger: Sendable {
         /// This member's reserved, not yet settled amounts.
         var reserved = Usage.zero
         /// The latest caps seen for the window (a new revision changes them mid-window).
-        var caps: Caps
+        private(set) var caps: Caps
+        /// This member's base share of `caps` (kept, as admission reads it every time).
+        private(set) var base: Usage
+
+        init(members: [UInt64], end: Int64?, caps: Caps, owner: UInt64) {
+            self.members = members
+            self.end = end
+            self.caps = caps
+            base = caps.baseShare(of: owner, among: members)
+        }
+
+        mutating func update(caps newCaps: Caps, owner: UInt64) {
+            guard newCaps != caps else { return }
+            caps = newCaps
+            base = newCaps.baseShare(of: owner, among: members)
+        }
     }
 
     struct Reservation: Sendable {
@@ -40,22 +55,33 @@ public struct QuotaLedger: Sendable {
     ) -> Result<ReservationID, QuotaRefusal> {
         precondition(estimate.isNonNegative, "an estimate is never negative")
         var keys: [WindowKey] = []
+        keys.reserveCapacity(quotas.count)
+        // First make sure every window exists (inserting invalidates dictionary indices) …
         for spec in quotas {
             let window = spec.period.window(containing: now)
             let key = WindowKey(quota: spec.id, period: spec.period, start: window.start)
-            var state = windows[key] ?? WindowState(members: members.sorted(), end: window.end, caps: spec.caps)
-            state.caps = spec.caps
-            windows[key] = state
-            let limit = state.counter.rights(of: member, base: spec.caps.baseShare(of: member, among: state.members))
+            if windows[key] == nil {
+                windows[key] = WindowState(members: members.sorted(), end: window.end, caps: spec.caps, owner: member)
+            }
+            keys.append(key)
+        }
+        // … then check each with a single lookup, and reserve only if all admit.
+        var indices: [Dictionary<WindowKey, WindowState>.Index] = []
+        indices.reserveCapacity(quotas.count)
+        for (spec, key) in zip(quotas, keys) {
+            let index = windows.index(forKey: key)!
+            windows.values[index].update(caps: spec.caps, owner: member)
+            let state = windows.values[index]
+            let limit = state.counter.rights(of: member, base: state.base)
             let total = state.counter.used(by: member) + state.reserved + estimate
             if let unit = Self.exceededUnit(total, limit, spec.caps) {
                 return .failure(QuotaRefusal(
                     quota: spec.id, period: spec.period, caps: spec.caps,
-                    used: state.counter.totalUsed + state.reserved, resetsAt: window.end, unit: unit))
+                    used: state.counter.totalUsed + state.reserved, resetsAt: state.end, unit: unit))
             }
-            keys.append(key)
+            indices.append(index)
         }
-        for key in keys { windows[key]!.reserved += estimate }
+        for index in indices { windows.values[index].reserved += estimate }
         nextReservation += 1
         let id = ReservationID(rawValue: nextReservation)
         reservations[id] = Reservation(windows: keys, estimate: estimate)
@@ -95,7 +121,7 @@ public struct QuotaLedger: Sendable {
     /// This member's rights in a window.
     public func rights(in key: WindowKey) -> Usage {
         guard let state = windows[key] else { return .zero }
-        return state.counter.rights(of: member, base: state.caps.baseShare(of: member, among: state.members))
+        return state.counter.rights(of: member, base: state.base)
     }
 
     /// What this member could give away in a window: rights not used nor reserved.
