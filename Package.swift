@@ -43,6 +43,9 @@ let package = Package(
             name: "CNNG", path: "Sources/CNNG",
             providers: [.apt(["libnng-dev"])]),
 
+        // One seeded generator for every simulation and property test.
+        .target(name: "SeededRandom", swiftSettings: strict),
+
         // Big-endian readers and writers for the wire and storage formats.
         .target(name: "BinaryCoding", swiftSettings: strict),
 
@@ -61,14 +64,14 @@ let package = Package(
             swiftSettings: strict),
 
         // Pure cores: no I/O, no clock, no randomness of their own.
-        .target(name: "Consensus", dependencies: ["BinaryCoding"], swiftSettings: strict),
+        .target(name: "Consensus", dependencies: ["BinaryCoding", "SeededRandom"], swiftSettings: strict),
         .target(name: "QuotaCRDT", swiftSettings: strict),
         .target(name: "Policy", swiftSettings: strict),
 
         // Test support: a deterministic in-memory Raft cluster, shared by the tests and
         // the simulator.
-        .target(name: "RaftSimulation", dependencies: ["Consensus"], swiftSettings: strict),
-        .target(name: "QuotaSimulation", dependencies: ["QuotaCRDT"], swiftSettings: strict),
+        .target(name: "RaftSimulation", dependencies: ["Consensus", "SeededRandom"], swiftSettings: strict),
+        .target(name: "QuotaSimulation", dependencies: ["QuotaCRDT", "SeededRandom"], swiftSettings: strict),
 
         // HTTP surface.
         .target(
@@ -154,8 +157,8 @@ let package = Package(
             name: "TransportTests",
             dependencies: ["Transport", "BinaryCoding", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation"], swiftSettings: strict),
-        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation"], swiftSettings: strict),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation", "SeededRandom"], swiftSettings: strict),
+        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation", "SeededRandom"], swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "GatewayTests",

@@ -1,3 +1,4 @@
+import SeededRandom
 /// The Raft state machine of one node: roles, terms, votes, the log and, on the leader,
 /// every follower's progress. It does no I/O: input arrives through `tick()`, `step(_:)`
 /// and the proposal methods; output leaves through `messages` and the log's unstable and

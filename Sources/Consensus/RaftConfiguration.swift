@@ -56,20 +56,3 @@ public enum RaftError: Error, Equatable, Sendable {
     /// The change makes no sense for the current membership (named in `reason`).
     case invalidConfigurationChange(reason: String)
 }
-
-/// A small, fast, seeded generator (SplitMix64). The simulator and every node draw their
-/// randomness from one of these, so one seed reproduces a whole run.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator starting from `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import SeededRandom
 import QuotaCRDT
 
 /// One seeded run of quota admission on a simulated cluster, checked after every
@@ -38,7 +39,7 @@ public final class QuotaSimulator {
 
     let seed: UInt64
     let limits: Limits
-    var random: SeededRandom
+    var random: SplitMix64
     let profile: QuotaProfile
     var members: [UInt64]
     var nodes: [UInt64: SimNode] = [:]
@@ -65,14 +66,14 @@ public final class QuotaSimulator {
     public init(seed: UInt64, limits: Limits = Limits()) {
         self.seed = seed
         self.limits = limits
-        random = SeededRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         profile = QuotaProfile(random: &random)
         members = (1...UInt64(profile.nodes)).map { $0 }
         specs = QuotaSimulator.makeSpecs(&random)
         for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id)) }
     }
 
-    static func makeSpecs(_ random: inout SeededRandom) -> [QuotaSpec] {
+    static func makeSpecs(_ random: inout SplitMix64) -> [QuotaSpec] {
         [
             QuotaSpec(id: QuotaID(lane: .user, subject: "user:sim", name: "requests"), period: .tenSeconds,
                       caps: Caps(requests: Int64.random(in: 50...500, using: &random))),
@@ -125,19 +126,6 @@ public struct QuotaSimulationReport: Sendable {
     public let refused: Int
 }
 
-/// SplitMix64.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// What a seed turns on.
 struct QuotaProfile: CustomStringConvertible {
     let nodes: Int
@@ -150,7 +138,7 @@ struct QuotaProfile: CustomStringConvertible {
     let capChangePerMille: Int
     let overEstimatePerMille: Int
 
-    init(random: inout SeededRandom) {
+    init(random: inout SplitMix64) {
         nodes = Int.random(in: 3...7, using: &random)
         skewed = Bool.random(using: &random)
         requestsPerSecond = [20, 60, 150].randomElement(using: &random)!

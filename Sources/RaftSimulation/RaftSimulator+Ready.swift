@@ -1,3 +1,4 @@
+import SeededRandom
 import Consensus
 
 extension RaftSimulator {

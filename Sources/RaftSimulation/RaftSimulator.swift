@@ -1,3 +1,4 @@
+import SeededRandom
 import Consensus
 
 /// One seeded run of a simulated Raft cluster with faults, checked after every step.

@@ -1,3 +1,4 @@
+import SeededRandom
 import Consensus
 
 /// A lossy, reordering, partitionable network in virtual time. Every decision comes from

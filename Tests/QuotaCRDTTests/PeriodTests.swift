@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import Testing
 @testable import QuotaCRDT
 
@@ -49,7 +50,7 @@ import Testing
     /// for random instants between 1900 and 2300 (seeded; the seed is in the message).
     @Test func windowsTileTimeForRandomInstants() {
         let seed: UInt64 = 0x5EED_2026
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let from = utc(1900, 1, 1), to = utc(2300, 1, 1)
         for _ in 0..<20_000 {
             let instant = Int64.random(in: from..<to, using: &random)
@@ -70,18 +71,5 @@ import Testing
             let (y, m, d) = CivilDate.fromDays(days)
             #expect(CivilDate.days(year: y, month: m, day: d) == days)
         }
-    }
-}
-
-/// SplitMix64, for seeded property tests.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
