@@ -148,6 +148,8 @@ final class AsyncIO: @unchecked Sendable {
 
     /// Aborts the operation in flight, waits for its callback to finish and prevents new
     /// operations. Blocks: call it off the cooperative pool, never from the callback.
+    /// The callback of the aborted operation still runs (with ECANCELED) before this
+    /// returns, so `onComplete` is cleared only afterwards.
     func stop() {
         nng_aio_stop(aio)
         onComplete = nil  // breaks the owner → aio → closure → owner cycle

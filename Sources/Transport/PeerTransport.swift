@@ -241,10 +241,15 @@ public final class PeerTransport: Sendable {
         }
         let listener = self.listener
         let receiveIO = self.receiveIO
-        await BlockingCall.run("weir-transport-shutdown") {
-            listener.close()
+        // The receive is stopped before its socket closes, so no receive is in flight
+        // during the close.
+        let closed = await BlockingCall.run("weir-transport-shutdown") {
             receiveIO.stop()
+            listener.close()
             retired.forEach { $0.socket.close() }
+        }
+        if !closed {
+            logger.warning("nng did not close the peer sockets within 5 s; shutting down without waiting for it")
         }
         inbox.finish()
         let waiting = pending.withLock { pending in
