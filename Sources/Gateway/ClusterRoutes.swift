@@ -194,12 +194,7 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
         jsonResponse(status, Failure(error: Detail(type: type, message: message)))
     }
 
-    static func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(value)) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    static func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable & Sendable) -> Response {
+        (try? JSONResponse(status, value).encoded()) ?? Response(status: .internalServerError)
     }
 }

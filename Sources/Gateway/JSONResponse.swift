@@ -16,6 +16,11 @@ public struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try encoded()
+    }
+
+    /// The response, for handlers that build one outside `ResponseGenerator`.
+    public func encoded() throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(body)
