@@ -5,61 +5,63 @@ public struct WindowUpdate: Equatable, Sendable {
     public var end: Int64?
     public var caps: Caps
     public var counter: EscrowCounter
+
+    public init(key: WindowKey, members: [UInt64], end: Int64?, caps: Caps, counter: EscrowCounter) {
+        self.key = key
+        self.members = members
+        self.end = end
+        self.caps = caps
+        self.counter = counter
+    }
 }
 
 extension QuotaLedger {
     /// The windows' state that differs from `known` (what a peer acknowledged last), as
     /// deltas; with an empty `known`, the full state (anti-entropy).
     public func updates(since known: [WindowKey: EscrowCounter] = [:]) -> [WindowUpdate] {
-        windows.compactMap { key, state in
-            let delta = known[key].map { state.counter.delta(since: $0) } ?? state.counter
+        liveStates.compactMap { state in
+            let delta = known[state.key].map { state.counter.delta(since: $0) } ?? state.counter
             guard !delta.isEmpty else { return nil }
-            return WindowUpdate(key: key, members: state.members, end: state.end, caps: state.caps, counter: delta)
+            return state.update(with: delta)
         }
+    }
+
+    /// The full state of one window, if this member holds it.
+    public func update(for key: WindowKey) -> WindowUpdate? {
+        state(key).map { $0.update(with: $0.counter) }
     }
 
     /// Folds in a peer's update. A window met first through gossip takes the sender's
-    /// member split.
-    public mutating func merge(_ update: WindowUpdate) {
-        if windows[update.key] == nil {
-            windows[update.key] = WindowState(members: update.members, end: update.end, caps: update.caps, owner: member)
+    /// member split. Returns false when this member splits the window over other members
+    /// than the sender does (their views of the membership disagreed at the window's start).
+    @discardableResult
+    public mutating func merge(_ update: WindowUpdate) -> Bool {
+        let owner = member
+        let slot = slot(for: update.key) {
+            WindowState(key: $0, owner: owner, members: update.members, end: update.end, caps: update.caps)
         }
-        windows[update.key]!.counter.merge(update.counter)
+        states[slot]!.merge(update.counter)
+        return states[slot]!.members == update.members
     }
 
     /// The counters as they stand, to remember what a peer has been sent.
-    public var counters: [WindowKey: EscrowCounter] { windows.mapValues(\.counter) }
+    public var counters: [WindowKey: EscrowCounter] {
+        Dictionary(uniqueKeysWithValues: liveStates.map { ($0.key, $0.counter) })
+    }
 
     /// Drops windows that ended more than `graceMilliseconds` before `now` and hold no
-    /// open reservation, so memory is bounded by the live windows. Returns how many.
+    /// open reservation nor grant in progress, so memory is bounded by the live windows.
+    /// Returns their keys.
     @discardableResult
-    public mutating func expire(now: Int64, graceMilliseconds: Int64) -> Int {
-        let expired = windows.filter { _, state in
+    public mutating func expire(now: Int64, graceMilliseconds: Int64) -> [WindowKey] {
+        let expired = liveStates.filter { state in
             guard let end = state.end else { return false }
-            return end + graceMilliseconds <= now && state.reserved == .zero
+            return end + graceMilliseconds <= now && state.openReservations == 0 && state.granting.isEmpty
         }.map(\.key)
-        for key in expired { windows[key] = nil }
-        return expired.count
+        for key in expired { remove(key) }
+        return expired
     }
 
     /// Live windows held.
-    public var windowCount: Int { windows.count }
-}
-
-extension QuotaLedger {
-    /// This member's own slots, to persist: per window, its usage counting open
-    /// reservations as used (a high-water mark: after a crash the reservations' outcome is
-    /// unknown, so they count in full) and the grants it gave. Merging these back after a
-    /// restart can only over-count usage, never forget it, and never lets this member give
-    /// away rights it already gave.
-    public func durableSlots() -> [WindowUpdate] {
-        windows.map { key, state in
-            var own = EscrowCounter()
-            own.addUsed(state.counter.used(by: member) + state.reserved, by: member)
-            for (receiver, amount) in state.counter.granted[member] ?? [:] {
-                own.grant(amount, from: member, to: receiver)
-            }
-            return WindowUpdate(key: key, members: state.members, end: state.end, caps: state.caps, counter: own)
-        }
-    }
+    public var windowCount: Int { slots.count }
 }

@@ -2,13 +2,26 @@ extension QuotaLedger {
     /// How much more this member needs in a window to admit `estimate` (zero in a unit
     /// where it has enough), to ask peers for.
     public func shortfall(in key: WindowKey, for estimate: Usage) -> Usage {
-        guard let state = windows[key] else { return .zero }
-        let missing = state.counter.used(by: member) + state.reserved + estimate - rights(in: key)
+        guard let state = state(key) else { return .zero }
+        let missing = state.committed + estimate - state.rights
         func need(_ value: Int64, capped: Bool) -> Int64 { capped ? max(0, value) : 0 }
         return Usage(
             requests: need(missing.requests, capped: state.caps.requests != nil),
             tokens: need(missing.tokens, capped: state.caps.tokens != nil),
             microUSD: need(missing.microUSD, capped: state.caps.microUSD != nil))
+    }
+
+    /// Rights the other members of a window hold unused, as far as this member knows:
+    /// their rights minus their settled usage (their reservations are invisible here).
+    /// Zero means asking peers cannot help.
+    public func spareElsewhere(in key: WindowKey) -> Usage {
+        guard let state = state(key) else { return .zero }
+        var total = Usage.zero
+        for peer in state.members where peer != member {
+            let base = state.caps.baseShare(of: peer, among: state.members)
+            total += (state.counter.rights(of: peer, base: base) - state.counter.used(by: peer)).clampedAtZero
+        }
+        return total
     }
 
     /// Answers a peer's request for rights: grants what was asked when this member has it
@@ -18,8 +31,18 @@ extension QuotaLedger {
     /// with the reply). Only the owner of rights gives them away, so no race creates
     /// rights. Returns the amount granted.
     public mutating func grantRights(in key: WindowKey, to requester: UInt64, requested: Usage) -> Usage {
-        guard requester != member, windows[key] != nil else { return .zero }
-        let spare = spare(in: key)
+        let amount = beginGrant(in: key, to: requester, requested: requested)
+        if amount != .zero { completeGrant(in: key, to: requester, amount: amount) }
+        return amount
+    }
+
+    /// The first half of a grant that must be durable before it is sent: takes the amount
+    /// out of this member's spare at once (so admission cannot use it meanwhile) without
+    /// recording it in the counter (so gossip cannot send it yet). Finish with
+    /// `completeGrant` once `recordsToPersist` has written it.
+    public mutating func beginGrant(in key: WindowKey, to requester: UInt64, requested: Usage) -> Usage {
+        guard requester != member, let slot = slots[key] else { return .zero }
+        let spare = states[slot]!.spare
         func give(_ asked: Int64, _ available: Int64) -> Int64 {
             guard asked > 0, available > 0 else { return 0 }
             return min(asked, available)
@@ -27,24 +50,49 @@ extension QuotaLedger {
         let amount = Usage(
             requests: give(requested.requests, spare.requests), tokens: give(requested.tokens, spare.tokens),
             microUSD: give(requested.microUSD, spare.microUSD))
-        if amount != .zero { windows[key]!.counter.grant(amount, from: member, to: requester) }
+        if amount != .zero { states[slot]!.beginGrant(amount, to: requester) }
         return amount
+    }
+
+    /// Records a begun grant in the counter, from where gossip carries it.
+    public mutating func completeGrant(in key: WindowKey, to requester: UInt64, amount: Usage) {
+        guard let slot = slots[key] else { preconditionFailure("completing a grant in a window that is gone") }
+        states[slot]!.completeGrant(amount, to: requester)
     }
 
     /// Before leaving the cluster: hands this member's spare rights in every window to the
     /// remaining members, split evenly (the remainder to the first in id order).
     public mutating func handBackRights(to remaining: [UInt64]) {
+        for grant in beginHandBack(to: remaining) {
+            completeGrant(in: grant.key, to: grant.receiver, amount: grant.amount)
+        }
+    }
+
+    /// `handBackRights` in two halves, for a member whose grants must be durable first:
+    /// begins every grant and returns them, to complete after writing the records.
+    public mutating func beginHandBack(to remaining: [UInt64]) -> [Grant] {
         let receivers = remaining.filter { $0 != member }.sorted()
-        guard !receivers.isEmpty else { return }
-        for key in windows.keys {
+        guard !receivers.isEmpty else { return [] }
+        var grants: [Grant] = []
+        for key in slots.keys {
             let spare = spare(in: key)
             for (position, receiver) in receivers.enumerated() {
                 func part(_ total: Int64) -> Int64 {
                     total / Int64(receivers.count) + (Int64(position) < total % Int64(receivers.count) ? 1 : 0)
                 }
                 let amount = Usage(requests: part(spare.requests), tokens: part(spare.tokens), microUSD: part(spare.microUSD))
-                if amount != .zero { windows[key]!.counter.grant(amount, from: member, to: receiver) }
+                guard amount != .zero else { continue }
+                states[slots[key]!]!.beginGrant(amount, to: receiver)
+                grants.append(Grant(key: key, receiver: receiver, amount: amount))
             }
         }
+        return grants
     }
+}
+
+/// Rights handed from this member to another in one window.
+public struct Grant: Equatable, Sendable {
+    public var key: WindowKey
+    public var receiver: UInt64
+    public var amount: Usage
 }

@@ -5,47 +5,35 @@
 /// Invariant, per window, on every member i: used[i] + reserved[i] ≤ rights(i) in every
 /// capped unit (except by the amount actual usage exceeded its estimate). With
 /// Σ rights(i) = cap, the cluster-wide usage never exceeds the cap.
+///
+/// Windows live in slots (an array) found through one dictionary look-up per quota; a
+/// reservation keeps its slots, so settling needs no look-up at all.
 public struct QuotaLedger: Sendable {
     /// This member's id.
     public let member: UInt64
+    /// When true, admission also stays under each window's durable high-water mark, which
+    /// the owner raises by writing records (see `recordsToPersist`). A node with storage
+    /// turns it on; the simulator models durability itself.
+    public let tracksDurability: Bool
 
-    struct WindowState: Sendable {
-        var counter = EscrowCounter()
-        /// The members the cap is split over, fixed when the window starts.
-        let members: [UInt64]
-        let end: Int64?
-        /// This member's reserved, not yet settled amounts.
-        var reserved = Usage.zero
-        /// The latest caps seen for the window (a new revision changes them mid-window).
-        private(set) var caps: Caps
-        /// This member's base share of `caps` (kept, as admission reads it every time).
-        private(set) var base: Usage
-
-        init(members: [UInt64], end: Int64?, caps: Caps, owner: UInt64) {
-            self.members = members
-            self.end = end
-            self.caps = caps
-            base = caps.baseShare(of: owner, among: members)
-        }
-
-        mutating func update(caps newCaps: Caps, owner: UInt64) {
-            guard newCaps != caps else { return }
-            caps = newCaps
-            base = newCaps.baseShare(of: owner, among: members)
-        }
-    }
+    var states: [WindowState?] = []
+    var slots: [WindowKey: Int] = [:]
+    private var freeSlots: [Int] = []
+    private var reservations: [ReservationID: Reservation] = [:]
+    private var nextReservation: UInt64 = 0
+    var markDue = false
+    private var currentWindows = [Window?](repeating: nil, count: Period.allCases.count)
 
     struct Reservation: Sendable {
-        let windows: [WindowKey]
+        let slots: [Int]
         let estimate: Usage
     }
 
-    var windows: [WindowKey: WindowState] = [:]
-    private var reservations: [ReservationID: Reservation] = [:]
-    private var nextReservation: UInt64 = 0
-
     /// An empty ledger for `member`.
-    public init(member: UInt64) { self.member = member }
+    public init(member: UInt64, tracksDurability: Bool = false) {
+        self.member = member
+        self.tracksDurability = tracksDurability
+    }
 
     /// Reserves `estimate` in the current window of every quota in `quotas`, all or none.
     /// A window met for the first time splits its cap over `members`. Returns a handle to
@@ -54,37 +42,32 @@ public struct QuotaLedger: Sendable {
         _ estimate: Usage, against quotas: [QuotaSpec], members: [UInt64], now: Int64
     ) -> Result<ReservationID, QuotaRefusal> {
         precondition(estimate.isNonNegative, "an estimate is never negative")
-        var keys: [WindowKey] = []
-        keys.reserveCapacity(quotas.count)
-        // First make sure every window exists (inserting invalidates dictionary indices) …
+        var chosen: [Int] = []
+        chosen.reserveCapacity(quotas.count)
+        let owner = member
         for spec in quotas {
-            let window = spec.period.window(containing: now)
-            let key = WindowKey(quota: spec.id, period: spec.period, start: window.start)
-            if windows[key] == nil {
-                windows[key] = WindowState(members: members.sorted(), end: window.end, caps: spec.caps, owner: member)
+            let window = currentWindow(spec.period, containing: now)
+            let slot = slot(for: WindowKey(quota: spec.id, period: spec.period, start: window.start)) {
+                WindowState(key: $0, owner: owner, members: members.sorted(), end: window.end, caps: spec.caps)
             }
-            keys.append(key)
-        }
-        // … then check each with a single lookup, and reserve only if all admit.
-        var indices: [Dictionary<WindowKey, WindowState>.Index] = []
-        indices.reserveCapacity(quotas.count)
-        for (spec, key) in zip(quotas, keys) {
-            let index = windows.index(forKey: key)!
-            windows.values[index].update(caps: spec.caps, owner: member)
-            let state = windows.values[index]
-            let limit = state.counter.rights(of: member, base: state.base)
-            let total = state.counter.used(by: member) + state.reserved + estimate
-            if let unit = Self.exceededUnit(total, limit, spec.caps) {
+            states[slot]!.update(caps: spec.caps)
+            states[slot]!.lastEstimate = estimate  // sizes the next durable chunk, even when refused
+            if let unit = states[slot]!.exceededUnit(adding: estimate, durability: tracksDurability) {
+                let state = states[slot]!
                 return .failure(QuotaRefusal(
                     quota: spec.id, period: spec.period, caps: spec.caps,
                     used: state.counter.totalUsed + state.reserved, resetsAt: state.end, unit: unit))
             }
-            indices.append(index)
+            chosen.append(slot)
         }
-        for index in indices { windows.values[index].reserved += estimate }
+        for slot in chosen {
+            states[slot]!.reserved += estimate
+            states[slot]!.openReservations += 1
+            if tracksDurability && states[slot]!.wantsHigherMark { markDue = true }
+        }
         nextReservation += 1
         let id = ReservationID(rawValue: nextReservation)
-        reservations[id] = Reservation(windows: keys, estimate: estimate)
+        reservations[id] = Reservation(slots: chosen, estimate: estimate)
         return .success(id)
     }
 
@@ -94,10 +77,7 @@ public struct QuotaLedger: Sendable {
     public mutating func settle(_ id: ReservationID, actual: Usage) -> Bool {
         precondition(actual.isNonNegative, "actual usage is never negative")
         guard let reservation = reservations.removeValue(forKey: id) else { return false }
-        for key in reservation.windows {
-            windows[key]!.reserved = windows[key]!.reserved - reservation.estimate
-            windows[key]!.counter.addUsed(actual, by: member)
-        }
+        for slot in reservation.slots { states[slot]!.settle(estimate: reservation.estimate, actual: actual) }
         return true
     }
 
@@ -106,9 +86,7 @@ public struct QuotaLedger: Sendable {
     @discardableResult
     public mutating func cancel(_ id: ReservationID) -> Bool {
         guard let reservation = reservations.removeValue(forKey: id) else { return false }
-        for key in reservation.windows {
-            windows[key]!.reserved = windows[key]!.reserved - reservation.estimate
-        }
+        for slot in reservation.slots { states[slot]!.cancel(estimate: reservation.estimate) }
         return true
     }
 
@@ -116,25 +94,67 @@ public struct QuotaLedger: Sendable {
     public var openReservations: Int { reservations.count }
 
     /// All members' settled usage in a window, as this member knows it.
-    public func usage(in key: WindowKey) -> Usage { windows[key]?.counter.totalUsed ?? .zero }
+    public func usage(in key: WindowKey) -> Usage { state(key)?.counter.totalUsed ?? .zero }
 
-    /// This member's rights in a window.
+    /// This member's rights in a window (grants being made already deducted).
     public func rights(in key: WindowKey) -> Usage {
-        guard let state = windows[key] else { return .zero }
-        return state.counter.rights(of: member, base: state.base)
+        guard let state = state(key) else { return .zero }
+        return state.rights - state.grantingTotal
     }
 
-    /// What this member could give away in a window: rights not used nor reserved.
-    public func spare(in key: WindowKey) -> Usage {
-        guard let state = windows[key] else { return .zero }
-        let spare = rights(in: key) - state.counter.used(by: member) - state.reserved
-        return Usage(requests: max(0, spare.requests), tokens: max(0, spare.tokens), microUSD: max(0, spare.microUSD))
+    /// What this member could give away in a window: rights not used, reserved nor being
+    /// granted.
+    public func spare(in key: WindowKey) -> Usage { state(key)?.spare ?? .zero }
+
+    /// The current window of `period`, computed once per window rather than per call.
+    private mutating func currentWindow(_ period: Period, containing now: Int64) -> Window {
+        if let window = currentWindows[period.ordinal], window.contains(now) { return window }
+        let window = period.window(containing: now)
+        currentWindows[period.ordinal] = window
+        return window
     }
 
-    static func exceededUnit(_ total: Usage, _ limit: Usage, _ caps: Caps) -> String? {
-        if caps.requests != nil && total.requests > limit.requests { return "requests" }
-        if caps.tokens != nil && total.tokens > limit.tokens { return "tokens" }
-        if caps.microUSD != nil && total.microUSD > limit.microUSD { return "micro_usd" }
-        return nil
+    func state(_ key: WindowKey) -> WindowState? { slots[key].flatMap { states[$0] } }
+
+    /// The slot holding `key`, created with `make` when the window is new.
+    mutating func slot(for key: WindowKey, make: (WindowKey) -> WindowState) -> Int {
+        if let slot = slots[key] { return slot }
+        let state = make(key)
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            states[slot] = state
+        } else {
+            slot = states.count
+            states.append(state)
+        }
+        slots[key] = slot
+        return slot
+    }
+
+    /// Frees the slot of `key` (its window holds no reservation).
+    mutating func remove(_ key: WindowKey) {
+        guard let slot = slots.removeValue(forKey: key) else { return }
+        precondition(states[slot]!.openReservations == 0, "a window with open reservations stays")
+        states[slot] = nil
+        freeSlots.append(slot)
+    }
+
+    /// Every live window's state.
+    var liveStates: some Sequence<WindowState> { states.lazy.compactMap { $0 } }
+}
+
+extension Period {
+    /// A dense index, for tables with one entry per period.
+    var ordinal: Int {
+        switch self {
+        case .tenSeconds: 0
+        case .minute: 1
+        case .hour: 2
+        case .day: 3
+        case .week: 4
+        case .month: 5
+        case .infinite: 6
+        }
     }
 }

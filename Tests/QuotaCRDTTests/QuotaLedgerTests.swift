@@ -72,10 +72,10 @@ import Testing
         var ledger = QuotaLedger(member: 1)
         let id = try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()
         let later = now + 10 * 60_000
-        let whileReserved = ledger.expire(now: later, graceMilliseconds: 60_000)
+        let whileReserved = ledger.expire(now: later, graceMilliseconds: 60_000).count
         #expect(whileReserved == 0, "an open reservation keeps the window")
         ledger.settle(id, actual: Usage(requests: 1))
-        let afterwards = ledger.expire(now: later, graceMilliseconds: 60_000)
+        let afterwards = ledger.expire(now: later, graceMilliseconds: 60_000).count
         #expect(afterwards == 1)
         #expect(ledger.windowCount == 0)
     }

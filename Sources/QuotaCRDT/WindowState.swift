@@ -1,0 +1,135 @@
+/// One live window as a member holds it: the replicated escrow counter plus what only
+/// this member knows (its reservations, the grants it is making, its durable mark).
+/// Caches the member's own rights and usage, which admission reads every time.
+struct WindowState: Sendable {
+    let key: WindowKey
+    /// The member holding this state.
+    let owner: UInt64
+    /// The members the cap is split over, fixed when the window starts.
+    let members: [UInt64]
+    let end: Int64?
+    private(set) var counter = EscrowCounter()
+    /// The latest caps seen for the window (a new revision changes them mid-window).
+    private(set) var caps: Caps
+    /// The owner's base share of `caps`.
+    private(set) var base: Usage
+    /// The owner's rights: base + received − given (cached from `counter`).
+    private(set) var rights: Usage
+    /// The owner's settled usage (cached from `counter`).
+    private(set) var ownUsed = Usage.zero
+    /// Reserved, not yet settled amounts, and how many reservations hold them.
+    var reserved = Usage.zero
+    var openReservations = 0
+    /// Rights promised to peers whose record is not yet durable, by receiver. They count
+    /// against the owner's rights at once and enter the counter once durable.
+    private(set) var granting: [UInt64: Usage] = [:]
+    private(set) var grantingTotal = Usage.zero
+    /// The owner's usage high-water mark known to be durable (used + reserved may not
+    /// pass it when the ledger tracks durability).
+    var durable = Usage.zero
+    /// The latest estimate asked for: sizes the next durable chunk.
+    var lastEstimate = Usage.zero
+    /// Once used + reserved pass this in a capped unit, the next mark is due.
+    var raiseAt = Usage.zero
+
+    /// How far a new durable mark reaches past the usage: an eighth of the rights, and
+    /// at least four of the latest estimates.
+    func chunk(minimum: Usage) -> Usage {
+        Usage(
+            requests: max(rights.requests / 8, 4 * lastEstimate.requests, minimum.requests, 1),
+            tokens: max(rights.tokens / 8, 4 * lastEstimate.tokens, minimum.tokens, 1),
+            microUSD: max(rights.microUSD / 8, 4 * lastEstimate.microUSD, minimum.microUSD, 1))
+    }
+
+    /// True when used + reserved have passed the point where the next mark is due.
+    var wantsHigherMark: Bool { Self.exceededUnit(ownUsed + reserved, raiseAt, caps) != nil }
+
+    init(key: WindowKey, owner: UInt64, members: [UInt64], end: Int64?, caps: Caps) {
+        self.key = key
+        self.owner = owner
+        self.members = members
+        self.end = end
+        self.caps = caps
+        base = caps.baseShare(of: owner, among: members)
+        rights = base
+    }
+
+    mutating func update(caps newCaps: Caps) {
+        guard newCaps != caps else { return }
+        caps = newCaps
+        base = newCaps.baseShare(of: owner, among: members)
+        rights = counter.rights(of: owner, base: base)
+    }
+
+    /// Usage that counts against the owner's rights.
+    var committed: Usage { ownUsed + reserved + grantingTotal }
+
+    /// The unit that admitting `estimate` would exceed (rights first, then the durable
+    /// mark when `durability` is on), or nil when it fits.
+    func exceededUnit(adding estimate: Usage, durability: Bool) -> String? {
+        let total = committed + estimate
+        if let unit = Self.exceededUnit(total, rights, caps) { return unit }
+        if durability { return Self.exceededUnit(ownUsed + reserved + estimate, durable, caps) }
+        return nil
+    }
+
+    static func exceededUnit(_ total: Usage, _ limit: Usage, _ caps: Caps) -> String? {
+        if caps.requests != nil && total.requests > limit.requests { return "requests" }
+        if caps.tokens != nil && total.tokens > limit.tokens { return "tokens" }
+        if caps.microUSD != nil && total.microUSD > limit.microUSD { return "micro_usd" }
+        return nil
+    }
+
+    /// Rights neither used, reserved nor being granted (never negative).
+    var spare: Usage { (rights - committed).clampedAtZero }
+
+    mutating func settle(estimate: Usage, actual: Usage) {
+        reserved = reserved - estimate
+        openReservations -= 1
+        counter.addUsed(actual, by: owner)
+        ownUsed += actual
+    }
+
+    mutating func cancel(estimate: Usage) {
+        reserved = reserved - estimate
+        openReservations -= 1
+    }
+
+    mutating func merge(_ other: EscrowCounter) {
+        counter.merge(other)
+        refresh()
+    }
+
+    mutating func beginGrant(_ amount: Usage, to receiver: UInt64) {
+        granting[receiver, default: .zero] += amount
+        grantingTotal += amount
+    }
+
+    /// Moves a promised grant into the counter (its record is durable now).
+    mutating func completeGrant(_ amount: Usage, to receiver: UInt64) {
+        let pending = granting[receiver] ?? .zero
+        precondition(amount.isWithin(pending), "completing a grant that was not begun")
+        granting[receiver] = pending - amount == .zero ? nil : pending - amount
+        grantingTotal = grantingTotal - amount
+        counter.grant(amount, from: owner, to: receiver)
+        refresh()
+    }
+
+    private mutating func refresh() {
+        rights = counter.rights(of: owner, base: base)
+        ownUsed = counter.used(by: owner)
+    }
+
+    /// The window as it travels: `counter` is the full state or a delta of it.
+    func update(with counter: EscrowCounter) -> WindowUpdate {
+        WindowUpdate(key: key, members: members, end: end, caps: caps, counter: counter)
+    }
+}
+
+extension Usage {
+    /// Every component halved (rounded down).
+    var half: Usage { Usage(requests: requests / 2, tokens: tokens / 2, microUSD: microUSD / 2) }
+
+    /// Every negative component raised to zero.
+    var clampedAtZero: Usage { Usage(requests: max(0, requests), tokens: max(0, tokens), microUSD: max(0, microUSD)) }
+}
