@@ -26,6 +26,7 @@ public actor RaftDriver {
     var ticks = 0
     private let onLeaderChange: @Sendable (UInt64) -> Void
     private let onMembershipChange: @Sendable (Bool) -> Void
+    private let onVotersChange: @Sendable ([UInt64]) -> Void
     private let gauges: RaftGauges
     /// Inputs (messages, proposals, ticks) only signal here; one ready-pass then handles
     /// everything that arrived meanwhile, so many entries share one synced write (group
@@ -44,7 +45,8 @@ public actor RaftDriver {
         configuration: RaftDriverConfiguration, database: Database, transport: PeerTransport,
         machine: any ReplicatedStateMachine, logger: Logger,
         onLeaderChange: @escaping @Sendable (UInt64) -> Void = { _ in },
-        onMembershipChange: @escaping @Sendable (Bool) -> Void = { _ in }
+        onMembershipChange: @escaping @Sendable (Bool) -> Void = { _ in },
+        onVotersChange: @escaping @Sendable ([UInt64]) -> Void = { _ in }
     ) throws {
         executor = DedicatedThreadExecutor(name: "weir-raft-\(configuration.nodeID)")
         self.configuration = configuration
@@ -53,6 +55,7 @@ public actor RaftDriver {
         self.logger = logger
         self.onLeaderChange = onLeaderChange
         self.onMembershipChange = onMembershipChange
+        self.onVotersChange = onVotersChange
         gauges = RaftGauges(nodeID: configuration.nodeID)
         (readySignals, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         store = try RaftLogStore(database: database)
@@ -80,22 +83,17 @@ public actor RaftDriver {
             data: DriverSnapshot(addresses: addresses, machine: []).encode())
     }
 
-    /// Runs until cancelled: a tick loop on the real clock and a receive loop.
+    /// Runs until cancelled: a tick loop on the real clock. Messages arrive through
+    /// `receive(_:)`, from the node's `PeerMessageRouter`.
     public func run() async {
         addressesChanged = true
         await publishAddresses()
+        onVotersChange(node.status.configuration.voters.sorted())
         if node.status.configuration.voters == [configuration.nodeID] {
             node.campaign()  // a group of one needs no election timeout
             processReady()
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while true {
-                    let batch = await self.transport.nextBatch(limit: Self.receiveBatchMax)
-                    if batch.isEmpty { return }
-                    await self.receive(batch)
-                }
-            }
             group.addTask {
                 for await _ in self.readySignals {
                     await self.processReady()
@@ -126,11 +124,12 @@ public actor RaftDriver {
     /// Asks for a ready-pass after the inputs already queued on this actor.
     func requestReady() { readySignal.yield() }
 
-    /// Messages handled per actor call, at most: a burst that arrived during a synced
-    /// write is stepped at once and persisted with the next one.
-    static let receiveBatchMax = 1024
+    /// The message types the driver handles, for the router.
+    public static let messageTypes: Set<MessageType> = [.raft, .forwardedProposal]
 
-    func receive(_ batch: [Envelope]) {
+    /// Steps a batch of received messages; a burst that arrived during a synced write is
+    /// stepped at once and persisted with the next one.
+    public func receive(_ batch: [Envelope]) {
         for envelope in batch { receive(envelope) }
         readySignal.yield()
     }
@@ -193,6 +192,7 @@ public actor RaftDriver {
         addresses = contents.addresses
         addressesChanged = true
         appliedIndex = snapshot.metadata.index
+        onVotersChange(snapshot.metadata.configuration.voters.sorted())
         logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
     }
 
@@ -215,6 +215,7 @@ public actor RaftDriver {
             addressesChanged = true
             logger.info("membership changed", metadata: ["change": "\(change.kind)", "node": "\(change.node)"])
             onMembershipChange(node.status.configuration.members.contains(configuration.nodeID))
+            onVotersChange(node.status.configuration.voters.sorted())
         }
         appliedIndex = entry.index
         entriesSinceSnapshot += 1

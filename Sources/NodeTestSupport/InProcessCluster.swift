@@ -84,7 +84,16 @@ public final class InProcessCluster: @unchecked Sendable {
         let driver = try RaftDriver(
             configuration: configuration, database: database, transport: transport, machine: machine,
             logger: Logger(label: "test.raft.\(id)"))
-        let task = Task { await driver.run() }
+        let router = PeerMessageRouter(
+            transport: transport, routes: [(RaftDriver.messageTypes, { @Sendable in await driver.receive($0) })])
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await driver.run() }
+                group.addTask { await router.run() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         members[id] = Member(database: database, transport: transport, driver: driver, task: task, machine: machine)
     }
 

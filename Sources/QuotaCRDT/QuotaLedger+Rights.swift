@@ -11,6 +11,18 @@ extension QuotaLedger {
             microUSD: need(missing.microUSD, capped: state.caps.microUSD != nil))
     }
 
+    /// Windows where this member could not admit `ahead` more of its latest estimate,
+    /// with what it lacks, to ask peers for before requests have to wait.
+    public func rightsWanted(ahead: Int64 = 4) -> [(key: WindowKey, amount: Usage)] {
+        liveStates.compactMap { state in
+            let next = Usage(
+                requests: ahead * state.lastEstimate.requests, tokens: ahead * state.lastEstimate.tokens,
+                microUSD: ahead * state.lastEstimate.microUSD)
+            let amount = shortfall(in: state.key, for: next)
+            return amount == .zero ? nil : (state.key, amount)
+        }
+    }
+
     /// Rights the other members of a window hold unused, as far as this member knows:
     /// their rights minus their settled usage (their reservations are invisible here).
     /// Zero means asking peers cannot help.

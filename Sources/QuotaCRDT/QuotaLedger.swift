@@ -22,6 +22,13 @@ public struct QuotaLedger: Sendable {
     private var reservations: [ReservationID: Reservation] = [:]
     private var nextReservation: UInt64 = 0
     var markDue = false
+    /// Set by `reserve` when a window it used could not fit four more of the same
+    /// estimate: the owner should ask peers for rights (`rightsWanted`) and clear it.
+    public var topUpWanted: Bool {
+        get { topUpDue }
+        set { topUpDue = newValue }
+    }
+    private var topUpDue = false
     private var currentWindows = [Window?](repeating: nil, count: Period.allCases.count)
 
     struct Reservation: Sendable {
@@ -56,7 +63,8 @@ public struct QuotaLedger: Sendable {
                 let state = states[slot]!
                 return .failure(QuotaRefusal(
                     quota: spec.id, period: spec.period, caps: spec.caps,
-                    used: state.counter.totalUsed + state.reserved, resetsAt: state.end, unit: unit))
+                    used: state.counter.totalUsed + state.reserved, resetsAt: state.end,
+                    windowStart: window.start, unit: unit))
             }
             chosen.append(slot)
         }
@@ -64,6 +72,9 @@ public struct QuotaLedger: Sendable {
             states[slot]!.reserved += estimate
             states[slot]!.openReservations += 1
             if tracksDurability && states[slot]!.wantsHigherMark { markDue = true }
+            if states[slot]!.exceededUnit(adding: estimate + estimate + estimate + estimate, durability: false) != nil {
+                topUpDue = true
+            }
         }
         nextReservation += 1
         let id = ReservationID(rawValue: nextReservation)

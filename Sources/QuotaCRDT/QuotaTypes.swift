@@ -57,8 +57,13 @@ public struct QuotaRefusal: Error, Equatable, Sendable, CustomStringConvertible 
     public var used: Usage
     /// When the window resets, in ms since the epoch; nil for the infinite window.
     public var resetsAt: Int64?
+    /// The start of the refusing window (with `quota` and `period`, its key).
+    public var windowStart: Int64
     /// The unit that would be exceeded: `requests`, `tokens` or `micro_usd`.
     public var unit: String
+
+    /// The refusing window.
+    public var window: WindowKey { WindowKey(quota: quota, period: period, start: windowStart) }
 
     public var description: String {
         let reset = resetsAt.map { "resets at \($0) ms" } ?? "never resets"

@@ -1,0 +1,94 @@
+import Logging
+import Metrics
+import QuotaCRDT
+import Synchronization
+import Transport
+
+extension QuotaService {
+    /// A request for `amount` in `key` to every other member of the window, unless one
+    /// went out less than `rightsRequestSpacingMilliseconds` ago. Called under the lock.
+    func askIfDue(
+        _ key: WindowKey, _ amount: Usage, at time: Int64, _ s: inout State
+    ) -> (request: RightsRequest, peers: [UInt64])? {
+        if let last = s.askedAt[key], time - last < Int64(configuration.rightsRequestSpacingMilliseconds) { return nil }
+        guard let window = s.ledger.update(for: key) else { return nil }
+        s.askedAt[key] = time
+        let peers = window.members.filter { $0 != nodeID }
+        return peers.isEmpty ? nil : (RightsRequest(window: window, amount: amount), peers)
+    }
+
+    /// Sends `request` to each of `peers` and folds every answer in (grant or not, it
+    /// carries the peer's state of the window, so this node learns what is left there).
+    func askForRights(_ request: RightsRequest, peers: [UInt64]) {
+        let payload = request.encode()
+        let timeout = Duration.milliseconds(configuration.rightsTimeoutMilliseconds)
+        for peer in peers {
+            metrics.rightsRequests.increment()
+            Task {
+                do {
+                    let reply = try await transport.request(.quotaRightsRequest, payload, to: PeerID(peer), timeout: timeout)
+                    guard let updates = WindowUpdateCodec.decode(reply.payload) else {
+                        logger.warning("dropped an unreadable rights reply", metadata: ["from": "\(peer)"])
+                        return
+                    }
+                    merge(updates, from: peer)
+                } catch {
+                    logger.debug("rights request failed", metadata: ["to": "\(peer)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Asks peers for what the windows near their rights' end lack, before requests have
+    /// to wait for it. Runs until cancelled, woken by admissions.
+    func topUpLoop(_ kicks: AsyncStream<Void>) async {
+        for await _ in kicks {
+            let time = now()
+            let requests = state.withLock { s in
+                s.ledger.rightsWanted().compactMap { askIfDue($0.key, $0.amount, at: time, &s) }
+            }
+            for (request, peers) in requests { askForRights(request, peers: peers) }
+        }
+    }
+
+    /// Answers a peer's request for rights: grants what it can spare, makes the grant
+    /// durable, then replies with this node's state of the window (grant included).
+    func answerRightsRequest(_ envelope: Envelope) async {
+        let peer = envelope.sender.rawValue
+        guard let request = RightsRequest.decode(envelope.payload) else {
+            logger.warning("dropped an unreadable rights request", metadata: ["from": "\(peer)"])
+            return
+        }
+        let key = request.window.key
+        let amount = state.withLock { s in
+            s.ledger.merge(request.window)
+            return s.ledger.beginGrant(in: key, to: peer, requested: request.amount)
+        }
+        if amount != .zero {
+            // The grant must survive a crash before it leaves: otherwise a restarted node
+            // could give the same rights again.
+            guard await persist(including: [key]) else { return }
+            state.withLock { $0.ledger.completeGrant(in: key, to: peer, amount: amount) }
+            metrics.grantsGiven.increment()
+        }
+        let window = state.withLock { $0.ledger.update(for: key) }
+        _ = transport.reply(to: envelope, .quotaRightsReply, WindowUpdateCodec.encode(window.map { [$0] } ?? []))
+    }
+
+    /// Before this node leaves the cluster: hands its spare rights in every window to the
+    /// other voters, makes the grants durable and gossips them at once. Returns how many
+    /// grants were made: 0 also when the write failed (those rights then stay with no one
+    /// until their windows end, which under-admits but never over-admits).
+    @discardableResult
+    public func handBackRights() async -> Int {
+        let grants = state.withLock { s in s.ledger.beginHandBack(to: s.members) }
+        guard !grants.isEmpty else { return 0 }
+        guard await persist(including: Set(grants.map(\.key))) else { return 0 }
+        state.withLock { s in
+            for grant in grants { s.ledger.completeGrant(in: grant.key, to: grant.receiver, amount: grant.amount) }
+        }
+        gossip(full: true)
+        logger.notice("handed quota rights back", metadata: ["grants": "\(grants.count)"])
+        return grants.count
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Gateway
+import Logging
+import Metrics
+import QuotaCRDT
+import Storage
+import Synchronization
+import Transport
+
+/// The node's quota gate (DESIGN.md section 4): the ledger of the live windows in memory
+/// behind one lock, the rights it asks peers for and grants them, gossip of the windows'
+/// state, and this node's durable records.
+///
+/// Admission (`tryReserve`) takes the lock once and does no I/O. When it refuses only
+/// for lack of rights a peer may still have, or of a durable mark being written,
+/// `reserve` asks and waits, up to `rightsWaitMilliseconds`.
+public final class QuotaService: QuotaGate, Sendable {
+    struct State {
+        var ledger: QuotaLedger
+        /// The voting members: the split of windows that start from now on.
+        var members: [UInt64]
+        /// What each peer was sent last, for deltas.
+        var sent: [UInt64: [WindowKey: EscrowCounter]] = [:]
+        /// When rights were last asked for, per window (ms).
+        var askedAt: [WindowKey: Int64] = [:]
+        /// Expired windows whose records are still to delete.
+        var expired: [WindowKey] = []
+    }
+
+    let nodeID: UInt64
+    let configuration: QuotaConfiguration
+    let state: Mutex<State>
+    let transport: PeerTransport
+    let store: QuotaStore?
+    let changes = ChangeSignal()
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    let metrics: QuotaMetrics
+    let persistKicksStream: AsyncStream<Void>
+    let persistKick: AsyncStream<Void>.Continuation
+    let topUpKicksStream: AsyncStream<Void>
+    let topUpKick: AsyncStream<Void>.Continuation
+
+    /// The message types the service handles, for the router.
+    public static let messageTypes: Set<MessageType> = [.quotaGossip, .quotaRightsRequest]
+
+    /// A service for node `nodeID` over `transport`. With a `database`, its records are
+    /// loaded from and written to the `quota` column family and admission stays under the
+    /// durable marks; without one, nothing survives a restart (tests, benchmarks).
+    /// `now` gives wall-clock milliseconds since the epoch (windows are calendar-aligned).
+    public init(
+        nodeID: UInt64, members: [UInt64], transport: PeerTransport, store: QuotaStoreLocation?,
+        configuration: QuotaConfiguration = QuotaConfiguration(), logger: Logger,
+        now: @escaping @Sendable () -> Int64 = QuotaService.wallClockMilliseconds
+    ) throws {
+        self.nodeID = nodeID
+        self.configuration = configuration
+        self.transport = transport
+        self.logger = logger
+        self.now = now
+        metrics = QuotaMetrics(nodeID: nodeID)
+        var ledger = QuotaLedger(member: nodeID, tracksDurability: store != nil)
+        if let location = store {
+            let store = QuotaStore(database: location.database, nodeID: nodeID)
+            let (records, unreadable) = try store.load()
+            for record in records { ledger.restore(record) }
+            if unreadable > 0 { logger.error("skipped unreadable quota records", metadata: ["count": "\(unreadable)"]) }
+            if !records.isEmpty { logger.info("restored quota records", metadata: ["windows": "\(records.count)"]) }
+            self.store = store
+        } else {
+            self.store = nil
+        }
+        state = Mutex(State(ledger: ledger, members: members.sorted()))
+        (persistKicksStream, persistKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (topUpKicksStream, topUpKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Milliseconds since the epoch, from the system clock.
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Sets the voting members that windows starting from now on are split over.
+    public func setMembers(_ voters: [UInt64]) {
+        state.withLock { $0.members = voters.sorted() }
+    }
+
+    // MARK: The gate
+
+    /// One admission attempt, without waiting: one lock, no I/O.
+    public func tryReserve(_ estimate: Usage, against quotas: [QuotaSpec]) -> Result<ReservationID, QuotaRefusal> {
+        let time = now()
+        let (result, markDue, topUpDue) = state.withLock { s in
+            let result = s.ledger.reserve(estimate, against: quotas, members: s.members, now: time)
+            defer { s.ledger.durabilityWanted = false; s.ledger.topUpWanted = false }
+            return (result, s.ledger.durabilityWanted, s.ledger.topUpWanted)
+        }
+        if markDue { persistKick.yield() }
+        if topUpDue { topUpKick.yield() }
+        return result
+    }
+
+    public func reserve(_ estimate: Usage, against quotas: [QuotaSpec]) async -> Result<ReservationID, QuotaRefusal> {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(configuration.rightsWaitMilliseconds))
+        var waited = false
+        while true {
+            let seen = changes.generation
+            let result = tryReserve(estimate, against: quotas)
+            guard case let .failure(refusal) = result else {
+                metrics.admitted.increment()
+                return result
+            }
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero, prepareToWait(for: refusal, estimate: estimate) else {
+                metrics.refused.increment()
+                if waited { metrics.refusedAfterWaiting.increment() }
+                return result
+            }
+            waited = true
+            await changes.wait(past: seen, timeout: remaining)
+        }
+    }
+
+    @discardableResult
+    public func settle(_ reservation: ReservationID, actual: Usage) -> Bool {
+        let settled = state.withLock { s in
+            defer { s.ledger.durabilityWanted = false }
+            return (s.ledger.settle(reservation, actual: actual), s.ledger.durabilityWanted)
+        }
+        if settled.1 { persistKick.yield() }
+        return settled.0
+    }
+
+    @discardableResult
+    public func cancel(_ reservation: ReservationID) -> Bool {
+        let cancelled = state.withLock { $0.ledger.cancel(reservation) }
+        // Released rights may let a waiting request in.
+        if cancelled && changes.hasWaiters { changes.fire() }
+        return cancelled
+    }
+
+    /// Decides whether a refused request may wait: true when a durable mark is being
+    /// written, or when peers may hold the rights it lacks (then they are asked).
+    private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> Bool {
+        let key = refusal.window
+        let time = now()
+        enum Next { case refuse, wait, ask(RightsRequest, peers: [UInt64]) }
+        let next = state.withLock { s -> Next in
+            if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
+            let shortfall = s.ledger.shortfall(in: key, for: estimate)
+            guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else { return .refuse }
+            return askIfDue(key, shortfall, at: time, &s).map { .ask($0.request, peers: $0.peers) } ?? .wait
+        }
+        switch next {
+        case .refuse: return false
+        case .wait:
+            persistKick.yield()
+            return true
+        case let .ask(request, peers):
+            askForRights(request, peers: peers)
+            return true
+        }
+    }
+
+    // MARK: Views
+
+    /// All members' settled usage in a window, as this node knows it.
+    public func usage(in key: WindowKey) -> Usage { state.withLock { $0.ledger.usage(in: key) } }
+
+    /// This node's rights in a window.
+    public func rights(in key: WindowKey) -> Usage { state.withLock { $0.ledger.rights(in: key) } }
+
+    /// Live windows held.
+    public var windowCount: Int { state.withLock { $0.ledger.windowCount } }
+}
+
+/// Where a quota service keeps its records.
+public struct QuotaStoreLocation: Sendable {
+    let database: Database
+    public init(database: Database) { self.database = database }
+}
+
+/// The quota service's Prometheus counters.
+struct QuotaMetrics {
+    let admitted: Counter
+    let refused: Counter
+    let refusedAfterWaiting: Counter
+    let rightsRequests: Counter
+    let grantsGiven: Counter
+    let memberSplitConflicts: Counter
+    let persistFailures: Counter
+
+    init(nodeID: UInt64) {
+        let node = [("node", "\(nodeID)")]
+        admitted = Counter(label: "weir_quota_admitted_total", dimensions: node)
+        refused = Counter(label: "weir_quota_refused_total", dimensions: node)
+        refusedAfterWaiting = Counter(label: "weir_quota_refused_after_waiting_total", dimensions: node)
+        rightsRequests = Counter(label: "weir_quota_rights_requests_total", dimensions: node)
+        grantsGiven = Counter(label: "weir_quota_grants_given_total", dimensions: node)
+        memberSplitConflicts = Counter(label: "weir_quota_member_split_conflicts_total", dimensions: node)
+        persistFailures = Counter(label: "weir_quota_persist_failures_total", dimensions: node)
+    }
+}

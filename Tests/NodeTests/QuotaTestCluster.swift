@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Node
+import NodeTestSupport
+import QuotaCRDT
+import Storage
+import Synchronization
+import Transport
+
+/// Quota services of several nodes in this process, each with its own RocksDB directory
+/// and nng sockets on loopback, on a clock the test controls (so a test stays inside one
+/// window however long it runs).
+final class QuotaTestCluster: @unchecked Sendable {
+    struct Member {
+        let service: QuotaService
+        let transport: PeerTransport
+        let database: Database
+        let task: Task<Void, Never>
+    }
+
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-quota-\(UUID().uuidString)").path
+    let ids: [UInt64]
+    var members: [UInt64: Member] = [:]
+    var ports: [UInt64: Int] = [:]
+    let clock = TestClock(1_800_000_001_000)  // one second into a 10 s window
+    let configuration: QuotaConfiguration
+    static let secret = Array("a quota test cluster secret".utf8)
+
+    init(size: UInt64, configuration: QuotaConfiguration = QuotaConfiguration()) async throws {
+        ids = Array(1...size)
+        self.configuration = configuration
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for id in ids { try start(id) }
+        try await connect(ids)
+    }
+
+    var now: Int64 { clock.now }
+
+    func start(_ id: UInt64) throws {
+        let transport = try PeerTransport(configuration: TransportConfiguration(
+            nodeID: PeerID(id), clusterID: "quota-test", clusterSecret: Self.secret,
+            listenAddress: "tcp://127.0.0.1:\(ports[id] ?? 0)"))
+        ports[id] = transport.listenPort
+        let database = try Database(path: "\(root)/\(id)", columnFamilies: StorageLayout.all)
+        let clock = self.clock
+        let service = try QuotaService(
+            nodeID: id, members: ids, transport: transport, store: QuotaStoreLocation(database: database),
+            configuration: configuration, logger: Logger(label: "test.quota.\(id)"), now: { clock.now })
+        let router = PeerMessageRouter(transport: transport, routes: [(QuotaService.messageTypes, { @Sendable in service.receive($0) })])
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await router.run() }
+                group.addTask { await service.run() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        members[id] = Member(service: service, transport: transport, database: database, task: task)
+    }
+
+    /// Lets exactly the nodes in `group` talk to each other; the others hear nothing.
+    func connect(_ group: [UInt64]) async throws {
+        for id in ids {
+            guard let member = members[id] else { continue }
+            var peers: [PeerID: String] = [:]
+            if group.contains(id) {
+                for other in group where other != id { peers[PeerID(other)] = "tcp://127.0.0.1:\(ports[other]!)" }
+            }
+            try await member.transport.setPeers(peers)
+        }
+    }
+
+    /// Stops `id` as a crash would: no hand-back, no final write.
+    func crash(_ id: UInt64) async {
+        guard let member = members.removeValue(forKey: id) else { return }
+        member.task.cancel()
+        await member.task.value
+        await member.transport.shutdown()
+        member.database.close()
+    }
+
+    func shutdown() async {
+        for id in ids { await crash(id) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// Milliseconds since the epoch, set by the test.
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ start: Int64) { value = Mutex(start) }
+    var now: Int64 { value.withLock { $0 } }
+    func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+}
