@@ -145,8 +145,9 @@ let package = Package(
 
         .executableTarget(
             name: "weir-bench", dependencies: [
-                "Node", "NodeTestSupport", "QuotaCRDT",
+                "Node", "NodeTestSupport", "QuotaCRDT", "Storage", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/weir-bench", swiftSettings: strict),
 
@@ -158,7 +159,7 @@ let package = Package(
             dependencies: ["Transport", "BinaryCoding", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation", "SeededRandom"], swiftSettings: strict),
-        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation", "SeededRandom"], swiftSettings: strict),
+        .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation", "SeededRandom", "BinaryCoding"], swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "GatewayTests",

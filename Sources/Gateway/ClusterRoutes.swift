@@ -57,10 +57,12 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
     public var snapshot_index: UInt64
     public var membership: ClusterMembership
     public var canaries: CanarySummary
+    /// How quota caps split over voters, by window start (the replicated schedule).
+    public var quota_split: [QuotaSplit]
 
     public init(
         node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64,
-        snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary
+        snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary, quota_split: [QuotaSplit] = []
     ) {
         self.node_id = node_id
         self.role = role
@@ -71,6 +73,19 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         self.snapshot_index = snapshot_index
         self.membership = membership
         self.canaries = canaries
+        self.quota_split = quota_split
+    }
+}
+
+/// Windows starting at or after `effective_from_ms` (null: every window) split their caps
+/// over `voters`.
+public struct QuotaSplit: Codable, Equatable, Sendable {
+    public var effective_from_ms: Int64?
+    public var voters: [UInt64]
+
+    public init(effective_from_ms: Int64?, voters: [UInt64]) {
+        self.effective_from_ms = effective_from_ms
+        self.voters = voters
     }
 }
 

@@ -132,6 +132,43 @@ extension ConfigurationKey {
                 config.raftCompactionMarginEntries = try parseInteger(value, 0...10_000_000, "0 to 10000000 entries")
             }),
         ConfigurationKey(
+            name: "quota.gossip_interval_ms", help: "how often quota usage deltas go to every peer",
+            show: { "\($0.quota.gossipIntervalMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.gossipIntervalMilliseconds = try parseInteger(value, 5...10_000, "5 to 10000 ms")
+            }),
+        ConfigurationKey(
+            name: "quota.anti_entropy_interval_ms", help: "how often the full quota state goes to every peer instead of deltas",
+            show: { "\($0.quota.antiEntropyIntervalMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.antiEntropyIntervalMilliseconds = try parseInteger(value, 100...600_000, "100 to 600000 ms")
+            }),
+        ConfigurationKey(
+            name: "quota.rights_timeout_ms", help: "how long a request for quota rights waits for a peer's answer",
+            show: { "\($0.quota.rightsTimeoutMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.rightsTimeoutMilliseconds = try parseInteger(value, 10...10_000, "10 to 10000 ms")
+            }),
+        ConfigurationKey(
+            name: "quota.rights_wait_ms", help: "how long an admission may wait for rights from peers before it is refused",
+            show: { "\($0.quota.rightsWaitMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.rightsWaitMilliseconds = try parseInteger(value, 0...10_000, "0 to 10000 ms")
+            }),
+        ConfigurationKey(
+            name: "quota.membership_delay_ms",
+            help: "a change of voters changes the quota split of windows starting this long after it was scheduled",
+            show: { "\($0.quota.membershipDelayMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.membershipDelayMilliseconds = try parseInteger(value, 0...3_600_000, "0 to 3600000 ms")
+            }),
+        ConfigurationKey(
+            name: "quota.window_grace_ms", help: "how long ended quota windows are kept before they are dropped",
+            show: { "\($0.quota.windowGraceMilliseconds)" },
+            apply: { config, value throws(ExpectedValue) in
+                config.quota.windowGraceMilliseconds = try parseInteger(value, 0...86_400_000, "0 to 86400000 ms")
+            }),
+        ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },
             apply: { config, value throws(ExpectedValue) in

@@ -43,6 +43,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var raftSnapshotEntries = 10_000
     /// `raft.compaction_margin_entries`: entries kept behind a snapshot for slow followers.
     public var raftCompactionMarginEntries = 1_000
+    /// `quota.*`: gossip, rights and window settings of the quota service.
+    public var quota = QuotaConfiguration()
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

@@ -1,6 +1,7 @@
 import BinaryCoding
 import Crypto
 import DequeModule
+import QuotaCRDT
 import Synchronization
 
 /// The node's replicated state. Every entry starts with a tag byte naming its kind; a
@@ -10,8 +11,16 @@ import Synchronization
 /// - tag 1, canary: an operator's end-to-end write probe (`POST /cluster/v1/canary`).
 ///   Each node keeps the count, a running SHA-256 digest over (index, nonce) — equal on
 ///   every node that applied the same canaries — and the most recent canaries by index.
+/// - tag 2, quota membership: from which window start the quota caps split over which
+///   voters (`MembershipSchedule`); the leader appends one after every voter change.
+/// - tag 3, quota reassignment: the unused rights of a member removed by force, handed
+///   to the remaining voters (window updates, merged into every node's quota ledger).
 final class NodeStateMachine: ReplicatedStateMachine {
-    enum Tag: UInt8 { case canary = 1 }
+    enum Tag: UInt8 {
+        case canary = 1
+        case quotaMembership = 2
+        case quotaReassignment = 3
+    }
 
     /// Canaries kept for look-up by index, at most.
     static let recentCanariesMax = 10_000
@@ -29,6 +38,36 @@ final class NodeStateMachine: ReplicatedStateMachine {
     }
 
     private let canaries = Mutex(Canaries())
+    private let schedule = Mutex(MembershipSchedule())
+    private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
+    private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
+
+    /// A state machine that tells the quota service about membership schedules and
+    /// reassigned rights as it applies them.
+    init(
+        onQuotaSchedule: @escaping @Sendable (MembershipSchedule) -> Void = { _ in },
+        onQuotaReassignment: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in }
+    ) {
+        self.onQuotaSchedule = onQuotaSchedule
+        self.onQuotaReassignment = onQuotaReassignment
+    }
+
+    /// A quota membership entry's bytes.
+    static func quotaMembershipEntry(effectiveFrom: Int64, voters: [UInt64]) -> [UInt8] {
+        var bytes: [UInt8] = [Tag.quotaMembership.rawValue]
+        bytes.appendBigEndian(effectiveFrom)
+        bytes.appendBigEndian(UInt16(voters.count))
+        for voter in voters.sorted() { bytes.appendBigEndian(voter) }
+        return bytes
+    }
+
+    /// A quota reassignment entry's bytes.
+    static func quotaReassignmentEntry(_ updates: [WindowUpdate]) -> [UInt8] {
+        [Tag.quotaReassignment.rawValue] + WindowUpdateCodec.encode(updates)
+    }
+
+    /// The quota membership schedule applied so far.
+    var quotaSchedule: MembershipSchedule { schedule.withLock { $0 } }
 
     /// A canary entry's bytes.
     static func canaryEntry(nonce: UInt64) -> [UInt8] {
@@ -42,6 +81,22 @@ final class NodeStateMachine: ReplicatedStateMachine {
             fatalError("weir: entry \(index) has kind \(data.first ?? 0), unknown to this version; upgrade this node")
         }
         switch tag {
+        case .quotaMembership:
+            var reader = ByteReader(Array(data.dropFirst()))
+            guard let from = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 8 == reader.remaining else {
+                fatalError("weir: malformed quota membership at entry \(index)")
+            }
+            let voters = (0..<count).compactMap { _ in reader.readUInt64() }
+            let updated = schedule.withLock { s in
+                s.append(effectiveFrom: Int64(bitPattern: from), voters: voters)
+                return s
+            }
+            onQuotaSchedule(updated)
+        case .quotaReassignment:
+            guard let updates = WindowUpdateCodec.decode(Array(data.dropFirst())) else {
+                fatalError("weir: malformed quota reassignment at entry \(index)")
+            }
+            onQuotaReassignment(updates)
         case .canary:
             var reader = ByteReader(Array(data.dropFirst()))
             guard let nonce = reader.readUInt64(), reader.isAtEnd else { fatalError("weir: malformed canary at entry \(index)") }
@@ -59,8 +114,8 @@ final class NodeStateMachine: ReplicatedStateMachine {
     }
 
     func snapshot() -> [UInt8] {
+        var bytes: [UInt8] = [2]  // snapshot format version
         canaries.withLock { state in
-            var bytes: [UInt8] = [1]  // snapshot format version
             bytes.appendBigEndian(state.count)
             bytes += state.digest
             bytes.appendBigEndian(state.lastIndex)
@@ -69,8 +124,9 @@ final class NodeStateMachine: ReplicatedStateMachine {
                 bytes.appendBigEndian(canary.index)
                 bytes.appendBigEndian(canary.nonce)
             }
-            return bytes
         }
+        bytes += schedule.withLock { $0.encode() }
+        return bytes
     }
 
     struct UnreadableSnapshot: Error, CustomStringConvertible {
@@ -79,10 +135,12 @@ final class NodeStateMachine: ReplicatedStateMachine {
 
     func restore(from data: [UInt8]) throws {
         var restored = Canaries()
+        var restoredSchedule = MembershipSchedule()
         if !data.isEmpty {
             var reader = ByteReader(data)
-            guard reader.readByte() == 1, let count = reader.readUInt64(), let digest = reader.readBytes(32),
-                  let last = reader.readUInt64(), let kept = reader.readUInt32(), Int(kept) <= reader.remaining / 16
+            guard let version = reader.readByte(), version == 1 || version == 2, let count = reader.readUInt64(),
+                  let digest = reader.readBytes(32), let last = reader.readUInt64(), let kept = reader.readUInt32(),
+                  Int(kept) <= reader.remaining / 16
             else { throw UnreadableSnapshot() }
             restored.count = count
             restored.digest = digest
@@ -91,9 +149,15 @@ final class NodeStateMachine: ReplicatedStateMachine {
                 guard let index = reader.readUInt64(), let nonce = reader.readUInt64() else { throw UnreadableSnapshot() }
                 restored.recent.append((index, nonce))
             }
+            if version == 2 {
+                guard let decoded = MembershipSchedule.decode(&reader) else { throw UnreadableSnapshot() }
+                restoredSchedule = decoded
+            }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }
         canaries.withLock { $0 = restored }
+        schedule.withLock { $0 = restoredSchedule }
+        onQuotaSchedule(restoredSchedule)
     }
 
     /// Count, digest and last index of the canaries applied.

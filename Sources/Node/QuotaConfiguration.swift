@@ -3,7 +3,7 @@ import QuotaCRDT
 import Transport
 
 /// Settings of the quota service. Every limit has a name, a unit and a default.
-public struct QuotaConfiguration: Sendable {
+public struct QuotaConfiguration: Sendable, Equatable {
     /// How often deltas of the windows' state go to every peer (`quota.gossip_interval_ms`).
     public var gossipIntervalMilliseconds = 50
     /// How often the full state goes instead, repairing lost deltas
@@ -20,6 +20,10 @@ public struct QuotaConfiguration: Sendable {
     /// Ended windows are kept this long (late settlements, dashboards), then dropped from
     /// memory and storage (`quota.window_grace_ms`).
     public var windowGraceMilliseconds = 60_000
+    /// A change of voters changes the split of windows starting this long after the
+    /// leader scheduled it, so every node has applied it by then
+    /// (`quota.membership_delay_ms`).
+    public var membershipDelayMilliseconds = 5_000
     /// Window updates per gossip message, at most (a message stays far below
     /// `peer.payload_bytes_max`).
     public var updatesPerMessageMax = 256

@@ -92,3 +92,17 @@ extension QuotaService {
         return grants.count
     }
 }
+
+extension QuotaService {
+    /// The window updates that hand `retired`'s unused rights to `receivers`, to propose
+    /// through the Raft log after a forced removal.
+    public func reassignment(of retired: UInt64, to receivers: [UInt64]) -> [WindowUpdate] {
+        state.withLock { $0.ledger.reassignment(of: retired, to: receivers) }
+    }
+
+    /// Applies a reassignment committed in the Raft log.
+    public func applyReassignment(_ updates: [WindowUpdate]) {
+        merge(updates, from: nodeID)
+        logger.notice("applied a quota rights reassignment", metadata: ["windows": "\(updates.count)"])
+    }
+}

@@ -17,8 +17,10 @@ import Transport
 public final class QuotaService: QuotaGate, Sendable {
     struct State {
         var ledger: QuotaLedger
-        /// The voting members: the split of windows that start from now on.
+        /// The current voting members: the split of windows no schedule entry covers yet.
         var members: [UInt64]
+        /// The replicated split of windows by their start.
+        var schedule = MembershipSchedule()
         /// What each peer was sent last, for deltas.
         var sent: [UInt64: [WindowKey: EscrowCounter]] = [:]
         /// When rights were last asked for, per window (ms).
@@ -78,9 +80,20 @@ public final class QuotaService: QuotaGate, Sendable {
     /// Milliseconds since the epoch, from the system clock.
     public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Sets the voting members that windows starting from now on are split over.
+    /// Sets the current voting members: windows that no schedule entry covers yet are
+    /// split over them.
     public func setMembers(_ voters: [UInt64]) {
         state.withLock { $0.members = voters.sorted() }
+    }
+
+    /// Sets the replicated schedule of splits (from the Raft log).
+    public func setSchedule(_ schedule: MembershipSchedule) {
+        state.withLock { $0.schedule = schedule }
+    }
+
+    /// The voters a window starting at `start` is split over.
+    func members(at start: Int64) -> [UInt64] {
+        state.withLock { $0.schedule.voters(at: start) ?? $0.members }
     }
 
     // MARK: The gate
@@ -89,7 +102,8 @@ public final class QuotaService: QuotaGate, Sendable {
     public func tryReserve(_ estimate: Usage, against quotas: [QuotaSpec]) -> Result<ReservationID, QuotaRefusal> {
         let time = now()
         let (result, markDue, topUpDue) = state.withLock { s in
-            let result = s.ledger.reserve(estimate, against: quotas, members: s.members, now: time)
+            let (schedule, current) = (s.schedule, s.members)
+            let result = s.ledger.reserve(estimate, against: quotas, now: time) { schedule.voters(at: $0) ?? current }
             defer { s.ledger.durabilityWanted = false; s.ledger.topUpWanted = false }
             return (result, s.ledger.durabilityWanted, s.ledger.topUpWanted)
         }

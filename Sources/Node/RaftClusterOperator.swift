@@ -1,11 +1,13 @@
 import Consensus
 import Foundation
 import Gateway
+import QuotaCRDT
 
 /// The cluster routes' view of Raft: join, remove and status through the driver.
 struct RaftClusterOperator: ClusterOperator {
     let driver: RaftDriver
     let machine: NodeStateMachine
+    let quota: QuotaService?
     /// How long to wait for this node to apply a change the leader has committed.
     static let localApplyWaitMilliseconds = 5_000
 
@@ -33,8 +35,24 @@ struct RaftClusterOperator: ClusterOperator {
         let current = await driver.membership
         guard current.voters.contains(nodeID) || current.learners.contains(nodeID) else { throw Failure.notMember(nodeID) }
         _ = try await driver.proposeConfigurationChange(ConfigurationChange(.remove, node: nodeID))
-        return try await awaitMembership { !$0.learners.contains(nodeID) && !$0.voters.contains(nodeID) }
+        let membership = try await awaitMembership { !$0.learners.contains(nodeID) && !$0.voters.contains(nodeID) }
+        try await reassignQuotaRights(of: nodeID, to: membership.voters)
+        return membership
     }
+
+    /// A member removed by force cannot hand its quota rights back: the unused rights this
+    /// node knows it holds go to the remaining voters through the log.
+    private func reassignQuotaRights(of nodeID: UInt64, to voters: [UInt64]) async throws {
+        guard let quota else { return }
+        let updates = quota.reassignment(of: nodeID, to: voters)
+        for start in stride(from: 0, to: updates.count, by: Self.reassignmentWindowsPerEntry) {
+            let part = Array(updates[start..<min(start + Self.reassignmentWindowsPerEntry, updates.count)])
+            _ = try await driver.propose(NodeStateMachine.quotaReassignmentEntry(part))
+        }
+    }
+
+    /// Windows per reassignment entry, at most (an entry stays far below the peer message limit).
+    static let reassignmentWindowsPerEntry = 256
 
     func status() async -> ClusterStatus {
         let status = await driver.status
@@ -45,7 +63,10 @@ struct RaftClusterOperator: ClusterOperator {
             snapshot_index: await driver.snapshotIndex, membership: Self.view(await driver.membership),
             canaries: CanarySummary(
                 count: canaries.count, digest: canaries.digest.map { String(format: "%02x", $0) }.joined(),
-                last_index: canaries.lastIndex))
+                last_index: canaries.lastIndex),
+            quota_split: machine.quotaSchedule.entries.map {
+                QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: $0.voters)
+            })
     }
 
     func canary() async throws -> CanaryResult {

@@ -9,7 +9,8 @@ extension WeirNode {
     /// `cluster.join`, or by bootstrapping a new one from itself plus `peer.peers` (the
     /// static initial members) — and starts the Raft driver over the database.
     func makeRaftDriver(
-        database: Database, transport: PeerTransport, secret: [UInt8], machine: NodeStateMachine, health: NodeHealth
+        database: Database, transport: PeerTransport, secret: [UInt8], machine: NodeStateMachine, health: NodeHealth,
+        onVotersChange: @escaping @Sendable ([UInt64]) -> Void
     ) async throws -> RaftDriver {
         let config = configuration
         if try RaftDriver.needsBootstrap(database) {
@@ -48,7 +49,8 @@ extension WeirNode {
             },
             onMembershipChange: { isMember in
                 if isMember { health.met("member") } else { health.unmet("member") }
-            })
+            },
+            onVotersChange: onVotersChange)
     }
 
     struct BootstrapRefusal: Error, CustomStringConvertible {

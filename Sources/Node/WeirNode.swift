@@ -1,3 +1,4 @@
+import Consensus
 import Foundation
 import Gateway
 import Hummingbird
@@ -50,23 +51,48 @@ public struct WeirNode: Sendable {
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
         let transport = try startTransport(secret: secret)
-        let machine = NodeStateMachine()
         let driver: RaftDriver
+        let quota: QuotaService
+        let machine: NodeStateMachine
         do {
-            driver = try await makeRaftDriver(database: database, transport: transport, secret: secret, machine: machine, health: health)
+            let quotaService = try QuotaService(
+                nodeID: config.nodeID, members: [], transport: transport, store: QuotaStoreLocation(database: database),
+                configuration: config.quota, logger: logger)
+            machine = NodeStateMachine(
+                onQuotaSchedule: { quotaService.setSchedule($0) },
+                onQuotaReassignment: { quotaService.applyReassignment($0) })
+            driver = try await makeRaftDriver(
+                database: database, transport: transport, secret: secret, machine: machine, health: health,
+                onVotersChange: { quotaService.setMembers($0) })
+            quotaService.setMembers(await driver.status.configuration.voters.sorted())
+            quota = quotaService
         } catch {
             await transport.shutdown()
             throw error
         }
+        let publisher = QuotaMembershipPublisher(
+            driver: driver, machine: machine, delayMilliseconds: config.quota.membershipDelayMilliseconds, logger: logger,
+            now: QuotaService.wallClockMilliseconds)
+        let logger = self.logger
+        let router = PeerMessageRouter(
+            transport: transport,
+            routes: [
+                (RaftDriver.messageTypes, { @Sendable in await driver.receive($0) }),
+                (QuotaService.messageTypes, { @Sendable in quota.receive($0) }),
+            ],
+            unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let application = makeApplication(
             health: health,
             cluster: ClusterRoutes(
-                cluster: RaftClusterOperator(driver: driver, machine: machine), signature: ClusterSignature(secret: secret)))
+                cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: TransportService(transport: transport)),
-                .init(service: RaftService(driver: driver)),
+                .init(service: LoopService { await router.run() }),
+                .init(service: LoopService { await driver.run() }),
+                .init(service: LoopService { await quota.run() }),
+                .init(service: LoopService { await publisher.run() }),
                 .init(service: application),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -108,3 +108,32 @@ public struct Grant: Equatable, Sendable {
     public var receiver: UInt64
     public var amount: Usage
 }
+
+extension QuotaLedger {
+    /// The rights a member removed by force still holds unused, as this member knows them,
+    /// handed to `receivers` (split evenly, the remainder to the first in id order): one
+    /// update per window, whose counter raises `granted[retired][receiver]` by each part.
+    /// Applied on every node through the Raft log; merging takes the maximum, so a grant
+    /// the retired member made that this member had not heard of yet is not counted twice.
+    /// What the retired member admitted but never gossiped is the only possible excess.
+    public func reassignment(of retired: UInt64, to receivers: [UInt64]) -> [WindowUpdate] {
+        let receivers = receivers.filter { $0 != retired }.sorted()
+        guard !receivers.isEmpty else { return [] }
+        return liveStates.compactMap { state in
+            guard state.members.contains(retired) else { return nil }
+            let base = state.caps.baseShare(of: retired, among: state.members)
+            let spare = (state.counter.rights(of: retired, base: base) - state.counter.used(by: retired)).clampedAtZero
+            guard spare != .zero else { return nil }
+            var counter = EscrowCounter()
+            for (position, receiver) in receivers.enumerated() {
+                func part(_ total: Int64) -> Int64 {
+                    total / Int64(receivers.count) + (Int64(position) < total % Int64(receivers.count) ? 1 : 0)
+                }
+                let known = state.counter.granted[retired]?[receiver] ?? .zero
+                let amount = known + Usage(requests: part(spare.requests), tokens: part(spare.tokens), microUSD: part(spare.microUSD))
+                if amount != .zero { counter.grant(amount, from: retired, to: receiver) }
+            }
+            return state.update(with: counter)
+        }
+    }
+}

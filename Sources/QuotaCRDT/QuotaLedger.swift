@@ -48,6 +48,14 @@ public struct QuotaLedger: Sendable {
     public mutating func reserve(
         _ estimate: Usage, against quotas: [QuotaSpec], members: [UInt64], now: Int64
     ) -> Result<ReservationID, QuotaRefusal> {
+        reserve(estimate, against: quotas, now: now) { _ in members }
+    }
+
+    /// `reserve`, where a window met for the first time splits its cap over
+    /// `membersAt(start)`: the members in force when the window started.
+    public mutating func reserve(
+        _ estimate: Usage, against quotas: [QuotaSpec], now: Int64, membersAt: (Int64) -> [UInt64]
+    ) -> Result<ReservationID, QuotaRefusal> {
         precondition(estimate.isNonNegative, "an estimate is never negative")
         var chosen: [Int] = []
         chosen.reserveCapacity(quotas.count)
@@ -55,7 +63,7 @@ public struct QuotaLedger: Sendable {
         for spec in quotas {
             let window = currentWindow(spec.period, containing: now)
             let slot = slot(for: WindowKey(quota: spec.id, period: spec.period, start: window.start)) {
-                WindowState(key: $0, owner: owner, members: members.sorted(), end: window.end, caps: spec.caps)
+                WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
             }
             states[slot]!.update(caps: spec.caps)
             states[slot]!.lastEstimate = estimate  // sizes the next durable chunk, even when refused

@@ -104,6 +104,14 @@ import Testing
         try await waitUntil("node 4 follows the leader", within: .seconds(10)) {
             await self.client.status(http[3])?.leader == leader
         }
+        // The leader schedules the new quota split in the log; every node applies it.
+        try await waitUntil("every node schedules the quota split over four voters", within: .seconds(10)) {
+            for id in 1...4 where await self.client.status(http[id - 1])?.quota_split.last?.voters != [1, 2, 3, 4] { return false }
+            return true
+        }
+        let split = try #require(await client.status(http[3])?.quota_split)
+        #expect(split.first == QuotaSplit(effective_from_ms: nil, voters: [1, 2, 3]), "the initial voters split every earlier window")
+        #expect((split.last?.effective_from_ms ?? 0) > 0)
 
         // A voter that is not the leader is removed; it stops reporting ready.
         let removed = [1, 2, 3].first { UInt64($0) != leader && $0 != follower }!
@@ -112,6 +120,10 @@ import Testing
         let remaining = [1, 2, 3, 4].filter { $0 != removed }.map(UInt64.init)
         try await waitUntil("the removal is applied by every remaining member", within: .seconds(10)) {
             for id in remaining where await self.client.status(http[Int(id) - 1])?.membership.voters != remaining { return false }
+            return true
+        }
+        try await waitUntil("the remaining nodes schedule the split over them", within: .seconds(10)) {
+            for id in remaining where await self.client.status(http[Int(id) - 1])?.quota_split.last?.voters != remaining { return false }
             return true
         }
         try await waitUntil("the removed node reports not ready", within: .seconds(10)) {

@@ -1,3 +1,5 @@
+import QuotaCRDT
+import Synchronization
 import Testing
 @testable import Node
 
@@ -28,5 +30,31 @@ import Testing
         #expect(machine.canary(at: 5) == nil)
         #expect(machine.canary(at: total) == total)
         #expect(machine.canarySummary.count == total)
+    }
+}
+
+@Suite struct QuotaEntriesTests {
+    @Test func quotaMembershipAndReassignmentReachTheQuotaServiceAndTheSnapshot() throws {
+        let schedules = Mutex<[MembershipSchedule]>([])
+        let reassigned = Mutex<[WindowUpdate]>([])
+        let machine = NodeStateMachine(
+            onQuotaSchedule: { schedule in schedules.withLock { $0.append(schedule) } },
+            onQuotaReassignment: { updates in reassigned.withLock { $0 += updates } })
+        machine.apply(NodeStateMachine.quotaMembershipEntry(effectiveFrom: .min, voters: [2, 1]), at: 1)
+        machine.apply(NodeStateMachine.quotaMembershipEntry(effectiveFrom: 50_000, voters: [1, 2, 3]), at: 2)
+        #expect(machine.quotaSchedule.voters(at: 49_999) == [1, 2])
+        #expect(schedules.withLock { $0.last } == machine.quotaSchedule)
+        var counter = EscrowCounter()
+        counter.grant(Usage(requests: 3), from: 3, to: 1)
+        let update = WindowUpdate(
+            key: WindowKey(quota: QuotaID(lane: .user, subject: "user:a", name: "n"), period: .hour, start: 0),
+            members: [1, 2, 3], end: 3_600_000, caps: Caps(requests: 9), counter: counter)
+        machine.apply(NodeStateMachine.quotaReassignmentEntry([update]), at: 3)
+        #expect(reassigned.withLock { $0 } == [update])
+
+        let restored = NodeStateMachine(onQuotaSchedule: { schedule in schedules.withLock { $0.append(schedule) } })
+        try restored.restore(from: machine.snapshot())
+        #expect(restored.quotaSchedule == machine.quotaSchedule)
+        #expect(schedules.withLock { $0.last } == machine.quotaSchedule, "a restore tells the quota service too")
     }
 }

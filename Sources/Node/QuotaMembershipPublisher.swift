@@ -1,0 +1,40 @@
+import Consensus
+import Logging
+import QuotaCRDT
+
+/// On the leader: whenever the voters differ from the latest quota split scheduled in the
+/// log, appends a quota membership entry that takes effect `membershipDelayMilliseconds`
+/// from now, so every node has applied it before any window it covers starts. The first
+/// entry covers every window (the cluster's initial voters). Runs on every node; only the
+/// leader acts, so a new leader finishes what a crashed one did not.
+struct QuotaMembershipPublisher {
+    let driver: RaftDriver
+    let machine: NodeStateMachine
+    let delayMilliseconds: Int
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    /// How often the leader compares the voters with the schedule.
+    static let checkIntervalMilliseconds = 200
+
+    func run() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Self.checkIntervalMilliseconds))
+            await publishIfNeeded()
+        }
+    }
+
+    func publishIfNeeded() async {
+        let status = await driver.status
+        guard status.softState.role == .leader else { return }
+        let voters = status.configuration.voters.sorted()
+        let schedule = machine.quotaSchedule
+        guard schedule.latestVoters != voters else { return }
+        let from = schedule.entries.isEmpty ? Int64.min : now() + Int64(delayMilliseconds)
+        do {
+            _ = try await driver.propose(NodeStateMachine.quotaMembershipEntry(effectiveFrom: from, voters: voters))
+            logger.info("scheduled the quota split", metadata: ["voters": "\(voters)", "effective_from_ms": "\(from)"])
+        } catch {
+            logger.debug("could not schedule the quota split yet", metadata: ["error": "\(error)"])
+        }
+    }
+}
