@@ -100,7 +100,10 @@ extension QuotaService {
         let time = now()
         let expired = state.withLock { s in
             let expired = s.ledger.expire(now: time, graceMilliseconds: Int64(configuration.windowGraceMilliseconds))
-            for key in expired { s.askedAt[key] = nil }
+            for key in expired {
+                s.askedAt[key] = nil
+                s.needs[key] = nil
+            }
             if !expired.isEmpty {
                 for peer in s.sent.keys { for key in expired { s.sent[peer]![key] = nil } }
                 if store != nil { s.expired += expired }

@@ -60,9 +60,11 @@ extension QuotaService {
             return
         }
         let key = request.window.key
+        let time = now()
         let amount = state.withLock { s in
             s.ledger.merge(request.window)
-            return s.ledger.beginGrant(in: key, to: peer, requested: request.amount)
+            let keeping = s.needs[key].flatMap { $0.until > time ? $0.amount : nil } ?? .zero
+            return s.ledger.beginGrant(in: key, to: peer, requested: request.amount, keeping: keeping)
         }
         if amount != .zero {
             // The grant must survive a crash before it leaves: otherwise a restarted node

@@ -27,6 +27,9 @@ public final class QuotaService: QuotaGate, Sendable {
         var askedAt: [WindowKey: Int64] = [:]
         /// Expired windows whose records are still to delete.
         var expired: [WindowKey] = []
+        /// What requests waiting for rights need, per window, and until when (ms): kept
+        /// back from peers with higher ids that ask (see `QuotaLedger.grantRights`).
+        var needs: [WindowKey: (amount: Usage, until: Int64)] = [:]
     }
 
     let nodeID: UInt64
@@ -161,6 +164,9 @@ public final class QuotaService: QuotaGate, Sendable {
             if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
             let shortfall = s.ledger.shortfall(in: key, for: estimate)
             guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else { return .refuse }
+            let until = time + Int64(configuration.rightsWaitMilliseconds)
+            let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
+            s.needs[key] = (need, until)
             return askIfDue(key, shortfall, at: time, &s).map { .ask($0.request, peers: $0.peers) } ?? .wait
         }
         switch next {

@@ -42,8 +42,13 @@ extension QuotaLedger {
     /// The grant is recorded in the counter, so it reaches the requester by gossip (or
     /// with the reply). Only the owner of rights gives them away, so no race creates
     /// rights. Returns the amount granted.
-    public mutating func grantRights(in key: WindowKey, to requester: UInt64, requested: Usage) -> Usage {
-        let amount = beginGrant(in: key, to: requester, requested: requested)
+    ///
+    /// A member short of rights itself keeps `keeping` (what its own waiting requests
+    /// need) from requesters with a higher id, and gives everything spare to lower ids: when
+    /// several members are short at once, the last rights gather at the lowest id instead of
+    /// scattering in pieces none can use.
+    public mutating func grantRights(in key: WindowKey, to requester: UInt64, requested: Usage, keeping: Usage = .zero) -> Usage {
+        let amount = beginGrant(in: key, to: requester, requested: requested, keeping: keeping)
         if amount != .zero { completeGrant(in: key, to: requester, amount: amount) }
         return amount
     }
@@ -52,9 +57,10 @@ extension QuotaLedger {
     /// out of this member's spare at once (so admission cannot use it meanwhile) without
     /// recording it in the counter (so gossip cannot send it yet). Finish with
     /// `completeGrant` once `recordsToPersist` has written it.
-    public mutating func beginGrant(in key: WindowKey, to requester: UInt64, requested: Usage) -> Usage {
+    public mutating func beginGrant(in key: WindowKey, to requester: UInt64, requested: Usage, keeping: Usage = .zero) -> Usage {
         guard requester != member, let slot = slots[key] else { return .zero }
-        let spare = states[slot]!.spare
+        var spare = states[slot]!.spare
+        if requester > member { spare = (spare - keeping).clampedAtZero }
         func give(_ asked: Int64, _ available: Int64) -> Int64 {
             guard asked > 0, available > 0 else { return 0 }
             return min(asked, available)

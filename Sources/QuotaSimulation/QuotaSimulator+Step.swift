@@ -23,7 +23,7 @@ extension QuotaSimulator {
     // MARK: Load
 
     private func arrive() {
-        let live = nodes.keys.sorted()
+        let live = nodes.keys.filter { !leaving.contains($0) }.sorted()
         guard !live.isEmpty else { return }
         let expected = Double(profile.requestsPerSecond) * Double(Self.stepMilliseconds) / 1000
         var count = Int(expected)
@@ -55,7 +55,8 @@ extension QuotaSimulator {
                     waiting.append(request)
                     continue
                 }
-                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, members: members, now: now) {
+                let (schedule, current) = (self.schedule, members)
+                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, now: now, membersAt: { schedule.voters(at: $0) ?? current }) {
                 case let .success(reservation):
                     admit(reservation, request, on: id)
                 case let .failure(refusal):
@@ -176,7 +177,10 @@ extension QuotaSimulator {
                 for update in updates { nodes[message.to]!.ledger.merge(update) }
                 nodes[message.to]!.changed = true
             case let .rightsRequest(key, amount):
-                let granted = nodes[message.to]!.ledger.grantRights(in: key, to: message.from, requested: amount)
+                // What the granter's own waiting requests in this window need.
+                let keeping = (pending[message.to] ?? []).filter { $0.lastRefusal?.window == key }
+                    .map(\.estimate).reduce(Usage.zero) { $0.joined(with: $1) }
+                let granted = nodes[message.to]!.ledger.grantRights(in: key, to: message.from, requested: amount, keeping: keeping)
                 guard granted != .zero else { continue }
                 // The grant is durable before it leaves: a restart must not give it again.
                 durable[message.to] = nodes[message.to]!.ledger.durableSlots()
@@ -199,6 +203,7 @@ extension QuotaSimulator {
             crash(victim)
         }
         if !crashed.isEmpty && chance(20), let back = crashed.sorted().randomElement(using: &random) { restart(back) }
+        if chance(profile.membershipChangePerMille) { changeMembership() }
         if chance(profile.capChangePerMille) {
             // A new revision raises a cap mid-window (usage so far is kept).
             let position = Int.random(in: 0..<specs.count, using: &random)
@@ -207,6 +212,27 @@ extension QuotaSimulator {
                         microUSD: caps.microUSD.map { $0 + $0 / 4 })
             specs[position].caps = caps
         }
+    }
+
+    /// A node joins (a new id) or a member drains: hands its spare rights to the others,
+    /// makes the grants durable, tells everyone, and takes no new requests. Either way the
+    /// split of windows starting a second from now changes (the leader's schedule).
+    func changeMembership() {
+        if Bool.random(using: &random), members.count < 7 {
+            let id = (members + leaving + crashed).max()! + 1
+            nodes[id] = SimNode(ledger: QuotaLedger(member: id))
+            members.append(id)
+        } else if members.count > 3, let id = members.filter({ nodes[$0] != nil }).randomElement(using: &random) {
+            members.removeAll { $0 == id }
+            leaving.insert(id)
+            pending[id] = nil
+            nodes[id]!.ledger.handBackRights(to: members)
+            durable[id] = nodes[id]!.ledger.durableSlots()
+            for peer in members { send(.gossip(nodes[id]!.ledger.updates()), from: id, to: peer) }
+        } else {
+            return
+        }
+        schedule.append(effectiveFrom: now + 1_000, voters: members)
     }
 
     /// The node stops: its reservations are lost (their usage stays counted through the

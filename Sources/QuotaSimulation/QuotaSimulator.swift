@@ -41,7 +41,12 @@ public final class QuotaSimulator {
     let limits: Limits
     var random: SplitMix64
     let profile: QuotaProfile
+    /// The voting members now; `schedule` is how windows split by their start (the
+    /// replicated schedule, applied by every node before it takes effect).
     var members: [UInt64]
+    var schedule = MembershipSchedule()
+    /// Nodes that drained: they handed their rights back and take no new requests.
+    var leaving: Set<UInt64> = []
     var nodes: [UInt64: SimNode] = [:]
     var durable: [UInt64: [WindowUpdate]] = [:]
     var crashed: Set<UInt64> = []
@@ -71,6 +76,7 @@ public final class QuotaSimulator {
         members = (1...UInt64(profile.nodes)).map { $0 }
         specs = QuotaSimulator.makeSpecs(&random)
         for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id)) }
+        schedule.append(effectiveFrom: .min, voters: members)
     }
 
     static func makeSpecs(_ random: inout SplitMix64) -> [QuotaSpec] {
@@ -136,6 +142,7 @@ struct QuotaProfile: CustomStringConvertible {
     let partitionPerMille: Int
     let crashPerMille: Int
     let capChangePerMille: Int
+    let membershipChangePerMille: Int
     let overEstimatePerMille: Int
 
     init(random: inout SplitMix64) {
@@ -148,6 +155,7 @@ struct QuotaProfile: CustomStringConvertible {
         partitionPerMille = faulty ? [0, 2, 5].randomElement(using: &random)! : 0
         crashPerMille = faulty ? [0, 1, 3].randomElement(using: &random)! : 0
         capChangePerMille = faulty ? [0, 2].randomElement(using: &random)! : 0
+        membershipChangePerMille = faulty ? [0, 1, 2].randomElement(using: &random)! : 0
         overEstimatePerMille = [0, 20].randomElement(using: &random)!
     }
 
@@ -155,11 +163,12 @@ struct QuotaProfile: CustomStringConvertible {
     /// condition under which at least 99% of a cap must be admitted before the first
     /// refusal. (At 100 ms one way, rights spend long in transit between short members.)
     var isFaultFree: Bool {
-        lossPerMille == 0 && partitionPerMille == 0 && crashPerMille == 0 && capChangePerMille == 0 && delayMillisecondsMax <= 20
+        lossPerMille == 0 && partitionPerMille == 0 && crashPerMille == 0 && capChangePerMille == 0
+            && membershipChangePerMille == 0 && delayMillisecondsMax <= 20
     }
 
     var description: String {
         "nodes=\(nodes) \(skewed ? "skewed" : "balanced") rps=\(requestsPerSecond) loss=\(lossPerMille)‰ delay≤\(delayMillisecondsMax)ms "
-            + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ cap-change=\(capChangePerMille)‰ over-estimate=\(overEstimatePerMille)‰"
+            + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ cap-change=\(capChangePerMille)‰ membership=\(membershipChangePerMille)‰ over-estimate=\(overEstimatePerMille)‰"
     }
 }

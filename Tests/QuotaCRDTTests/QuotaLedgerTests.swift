@@ -55,6 +55,17 @@ import Testing
         #expect(b.grantRights(in: key, to: 1, requested: Usage(requests: 1)) == .zero)
     }
 
+    /// A short member keeps what its waiting requests need from higher ids and gives all
+    /// its spare to lower ids, so the last rights gather at one member.
+    @Test func aShortMemberYieldsOnlyToLowerIds() {
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        var two = QuotaLedger(member: 2)
+        _ = two.reserve(.zero, against: [alice], members: [1, 2, 3], now: now)  // a share of 3 (10 = 4 + 3 + 3)
+        #expect(two.grantRights(in: key, to: 3, requested: Usage(requests: 3), keeping: Usage(requests: 2)) == Usage(requests: 1))
+        #expect(two.grantRights(in: key, to: 1, requested: Usage(requests: 3), keeping: Usage(requests: 2)) == Usage(requests: 2))
+        #expect(two.spare(in: key) == .zero)
+    }
+
     @Test func drainingHandsSpareRightsBack() {
         var leaving = QuotaLedger(member: 3)
         _ = leaving.reserve(Usage(requests: 1), against: [alice], members: [1, 2, 3], now: now)
