@@ -66,18 +66,20 @@ extension QuotaService {
         }
     }
 
-    /// Sends every peer what changed since it was last sent something (or everything).
-    /// A message the transport could not queue makes the next round send that peer the
-    /// full state.
+    /// Sends every peer the windows that changed since it was last sent the changes (or
+    /// every window). A message the transport could not queue makes the next round send
+    /// that peer everything.
     func gossip(full: Bool) {
         let peers = transport.peers.keys.map(\.rawValue).filter { $0 != nodeID }
         guard !peers.isEmpty else { return }
         let outgoing = state.withLock { s -> [(peer: UInt64, updates: [WindowUpdate])] in
-            let counters = s.ledger.counters
             var outgoing: [(UInt64, [WindowUpdate])] = []
+            var byGeneration: [UInt64: [WindowUpdate]] = [:]  // peers in step share one scan
             for peer in peers {
-                let updates = s.ledger.updates(since: full ? [:] : s.sent[peer] ?? [:])
-                s.sent[peer] = counters
+                let since = full ? 0 : s.sentGeneration[peer] ?? 0
+                let updates = byGeneration[since] ?? s.ledger.updates(changedAfter: since)
+                byGeneration[since] = updates
+                s.sentGeneration[peer] = s.ledger.generation
                 if !updates.isEmpty { outgoing.append((peer, updates)) }
             }
             return outgoing
@@ -87,7 +89,7 @@ extension QuotaService {
             for start in stride(from: 0, to: updates.count, by: chunk) {
                 let payload = WindowUpdateCodec.encode(Array(updates[start..<min(start + chunk, updates.count)]))
                 if transport.send(.quotaGossip, payload, to: PeerID(peer)) != .queued {
-                    state.withLock { _ = $0.sent.removeValue(forKey: peer) }
+                    state.withLock { _ = $0.sentGeneration.removeValue(forKey: peer) }
                     break
                 }
             }
@@ -104,10 +106,7 @@ extension QuotaService {
                 s.askedAt[key] = nil
                 s.needs[key] = nil
             }
-            if !expired.isEmpty {
-                for peer in s.sent.keys { for key in expired { s.sent[peer]![key] = nil } }
-                if store != nil { s.expired += expired }
-            }
+            if !expired.isEmpty && store != nil { s.expired += expired }
             return expired
         }
         if !expired.isEmpty { persistKick.yield() }

@@ -21,8 +21,8 @@ public final class QuotaService: QuotaGate, Sendable {
         var members: [UInt64]
         /// The replicated split of windows by their start.
         var schedule = MembershipSchedule()
-        /// What each peer was sent last, for deltas.
-        var sent: [UInt64: [WindowKey: EscrowCounter]] = [:]
+        /// The ledger's generation when each peer was last sent the changes.
+        var sentGeneration: [UInt64: UInt64] = [:]
         /// When rights were last asked for, per window (ms).
         var askedAt: [WindowKey: Int64] = [:]
         /// Expired windows whose records are still to delete.

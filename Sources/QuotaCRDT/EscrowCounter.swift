@@ -44,16 +44,29 @@ public struct EscrowCounter: Equatable, Sendable {
     /// `member`'s own slot.
     public func used(by member: UInt64) -> Usage { used[member] ?? .zero }
 
-    /// Folds in another replica's state.
-    public mutating func merge(_ other: EscrowCounter) {
+    /// Folds in another replica's state. Returns true when `self` learned anything.
+    @discardableResult
+    public mutating func merge(_ other: EscrowCounter) -> Bool {
+        var learned = false
         for (member, amount) in other.used {
-            used[member] = (used[member] ?? .zero).joined(with: amount)
+            let existing = used[member]
+            let joined = (existing ?? .zero).joined(with: amount)
+            if existing != joined {
+                used[member] = joined
+                if joined != existing ?? .zero { learned = true }
+            }
         }
         for (giver, grants) in other.granted {
             for (receiver, amount) in grants {
-                granted[giver, default: [:]][receiver] = (granted[giver]?[receiver] ?? .zero).joined(with: amount)
+                let existing = granted[giver]?[receiver]
+                let joined = (existing ?? .zero).joined(with: amount)
+                if existing != joined {
+                    granted[giver, default: [:]][receiver] = joined
+                    if joined != existing ?? .zero { learned = true }
+                }
             }
         }
+        return learned
     }
 
     /// The slots of `self` that are ahead of `known` (what a peer last acknowledged):

@@ -26,6 +26,15 @@ extension QuotaLedger {
         }
     }
 
+    /// The full state of every window whose counter changed after `generation` (a
+    /// `generation` read earlier): what a peer sent everything up to then lacks at most.
+    /// Costs a scan of the live windows, no copy of the counters.
+    public func updates(changedAfter generation: UInt64) -> [WindowUpdate] {
+        liveStates.compactMap { state in
+            state.changedAt > generation && !state.counter.isEmpty ? state.update(with: state.counter) : nil
+        }
+    }
+
     /// The full state of one window, if this member holds it.
     public func update(for key: WindowKey) -> WindowUpdate? {
         state(key).map { $0.update(with: $0.counter) }
@@ -40,7 +49,7 @@ extension QuotaLedger {
         let slot = slot(for: update.key) {
             WindowState(key: $0, owner: owner, members: update.members, end: update.end, caps: update.caps)
         }
-        states[slot]!.merge(update.counter)
+        if states[slot]!.merge(update.counter) { touch(slot) }
         return states[slot]!.members == update.members
     }
 

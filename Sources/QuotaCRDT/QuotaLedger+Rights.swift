@@ -76,6 +76,7 @@ extension QuotaLedger {
     public mutating func completeGrant(in key: WindowKey, to requester: UInt64, amount: Usage) {
         guard let slot = slots[key] else { preconditionFailure("completing a grant in a window that is gone") }
         states[slot]!.completeGrant(amount, to: requester)
+        touch(slot)
     }
 
     /// Before leaving the cluster: hands this member's spare rights in every window to the

@@ -22,6 +22,8 @@ public struct QuotaLedger: Sendable {
     private var reservations: [ReservationID: Reservation] = [:]
     private var nextReservation: UInt64 = 0
     var markDue = false
+    /// Rises with every change of a counter (see `updates(changedAfter:)`).
+    public private(set) var generation: UInt64 = 0
     /// Set by `reserve` when a window it used could not fit four more of the same
     /// estimate: the owner should ask peers for rights (`rightsWanted`) and clear it.
     public var topUpWanted: Bool {
@@ -96,7 +98,11 @@ public struct QuotaLedger: Sendable {
     public mutating func settle(_ id: ReservationID, actual: Usage) -> Bool {
         precondition(actual.isNonNegative, "actual usage is never negative")
         guard let reservation = reservations.removeValue(forKey: id) else { return false }
-        for slot in reservation.slots { states[slot]!.settle(estimate: reservation.estimate, actual: actual) }
+        if actual != .zero { generation += 1 }
+        for slot in reservation.slots {
+            states[slot]!.settle(estimate: reservation.estimate, actual: actual)
+            if actual != .zero { states[slot]!.changedAt = generation }
+        }
         return true
     }
 
@@ -149,6 +155,12 @@ public struct QuotaLedger: Sendable {
         }
         slots[key] = slot
         return slot
+    }
+
+    /// Marks `slot`'s counter changed.
+    mutating func touch(_ slot: Int) {
+        generation += 1
+        states[slot]!.changedAt = generation
     }
 
     /// Frees the slot of `key` (its window holds no reservation).

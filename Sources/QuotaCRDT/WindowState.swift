@@ -29,6 +29,9 @@ struct WindowState: Sendable {
     var durable = Usage.zero
     /// The latest estimate asked for: sizes the next durable chunk.
     var lastEstimate = Usage.zero
+    /// The ledger's generation when the counter last changed (gossip sends windows that
+    /// changed since a peer was last sent the state).
+    var changedAt: UInt64 = 0
     /// Once used + reserved pass this in a capped unit, the next mark is due.
     var raiseAt = Usage.zero
 
@@ -95,9 +98,11 @@ struct WindowState: Sendable {
         openReservations -= 1
     }
 
-    mutating func merge(_ other: EscrowCounter) {
-        counter.merge(other)
+    /// Returns true when the counter learned anything.
+    mutating func merge(_ other: EscrowCounter) -> Bool {
+        guard counter.merge(other) else { return false }
         refresh()
+        return true
     }
 
     mutating func beginGrant(_ amount: Usage, to receiver: UInt64) {

@@ -66,6 +66,27 @@ import Testing
         #expect(two.spare(in: key) == .zero)
     }
 
+    /// Gossip sends the windows whose counters changed since a generation; merging what a
+    /// member already knows changes nothing, so gossip does not echo back and forth.
+    @Test func onlyChangedWindowsAreSentAgain() throws {
+        var a = QuotaLedger(member: 1)
+        var b = QuotaLedger(member: 2)
+        let id = try a.reserve(Usage(requests: 1, microUSD: 5), against: [alice, team], members: [1, 2], now: now).get()
+        #expect(a.updates(changedAfter: 0).isEmpty, "a reservation alone is not gossiped")
+        a.settle(id, actual: Usage(requests: 1, microUSD: 5))
+        let sent = a.generation
+        let first = a.updates(changedAfter: 0)
+        #expect(first.count == 2)
+        for update in first { b.merge(update) }
+        let seen = b.generation
+        for update in first { b.merge(update) }
+        #expect(b.generation == seen, "merging known state changes nothing")
+        #expect(a.updates(changedAfter: sent).isEmpty)
+        let other = try a.reserve(Usage(requests: 1), against: [alice], members: [1, 2], now: now).get()
+        a.settle(other, actual: Usage(requests: 1))
+        #expect(a.updates(changedAfter: sent).map(\.key.quota) == [alice.id])
+    }
+
     @Test func drainingHandsSpareRightsBack() {
         var leaving = QuotaLedger(member: 3)
         _ = leaving.reserve(Usage(requests: 1), against: [alice], members: [1, 2, 3], now: now)
