@@ -21,6 +21,17 @@ struct ConfigurationKey: Sendable {
 }
 
 extension ConfigurationKey {
+    /// A key holding an integer in `range`.
+    static func integer(
+        _ name: String, help: String, _ field: any WritableKeyPath<NodeConfiguration, Int> & Sendable,
+        _ range: ClosedRange<Int>, _ expected: String
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name, help: help,
+            show: { "\($0[keyPath: field])" },
+            apply: { config, value throws(ExpectedValue) in config[keyPath: field] = try parseInteger(value, range, expected) })
+    }
+
     /// Every key, in the order `weir init` writes them.
     static let all: [ConfigurationKey] = [
         ConfigurationKey(
@@ -69,12 +80,9 @@ extension ConfigurationKey {
                 default: throw ExpectedValue(expected: "true or false")
                 }
             }),
-        ConfigurationKey(
-            name: "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
-            show: { "\($0.joinTimeoutSeconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.joinTimeoutSeconds = try parseInteger(value, 1...3600, "1 to 3600 seconds")
-            }),
+        .integer(
+            "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
+            \.joinTimeoutSeconds, 1...3600, "1 to 3600 seconds"),
         ConfigurationKey(
             name: "data.dir", help: "directory of this node's database",
             show: { $0.dataDirectory },
@@ -113,61 +121,33 @@ extension ConfigurationKey {
             apply: { config, value throws(ExpectedValue) in
                 config.peerPayloadBytesMax = try parseInteger(value, 1024...(256 << 20), "1024 to 268435456 bytes")
             }),
-        ConfigurationKey(
-            name: "raft.tick_milliseconds", help: "real time of one Raft tick; elections take 10 to 20 ticks",
-            show: { "\($0.raftTickMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.raftTickMilliseconds = try parseInteger(value, 5...1000, "5 to 1000 milliseconds")
-            }),
-        ConfigurationKey(
-            name: "raft.snapshot_entries", help: "take a Raft snapshot after this many applied entries",
-            show: { "\($0.raftSnapshotEntries)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.raftSnapshotEntries = try parseInteger(value, 10...10_000_000, "10 to 10000000 entries")
-            }),
-        ConfigurationKey(
-            name: "raft.compaction_margin_entries", help: "log entries kept behind a snapshot for slow followers",
-            show: { "\($0.raftCompactionMarginEntries)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.raftCompactionMarginEntries = try parseInteger(value, 0...10_000_000, "0 to 10000000 entries")
-            }),
-        ConfigurationKey(
-            name: "quota.gossip_interval_ms", help: "how often quota usage deltas go to every peer",
-            show: { "\($0.quota.gossipIntervalMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.gossipIntervalMilliseconds = try parseInteger(value, 5...10_000, "5 to 10000 ms")
-            }),
-        ConfigurationKey(
-            name: "quota.anti_entropy_interval_ms", help: "how often the full quota state goes to every peer instead of deltas",
-            show: { "\($0.quota.antiEntropyIntervalMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.antiEntropyIntervalMilliseconds = try parseInteger(value, 100...600_000, "100 to 600000 ms")
-            }),
-        ConfigurationKey(
-            name: "quota.rights_timeout_ms", help: "how long a request for quota rights waits for a peer's answer",
-            show: { "\($0.quota.rightsTimeoutMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.rightsTimeoutMilliseconds = try parseInteger(value, 10...10_000, "10 to 10000 ms")
-            }),
-        ConfigurationKey(
-            name: "quota.rights_wait_ms", help: "how long an admission may wait for rights from peers before it is refused",
-            show: { "\($0.quota.rightsWaitMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.rightsWaitMilliseconds = try parseInteger(value, 0...10_000, "0 to 10000 ms")
-            }),
-        ConfigurationKey(
-            name: "quota.membership_delay_ms",
-            help: "a change of voters changes the quota split of windows starting this long after it was scheduled",
-            show: { "\($0.quota.membershipDelayMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.membershipDelayMilliseconds = try parseInteger(value, 0...3_600_000, "0 to 3600000 ms")
-            }),
-        ConfigurationKey(
-            name: "quota.window_grace_ms", help: "how long ended quota windows are kept before they are dropped",
-            show: { "\($0.quota.windowGraceMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.quota.windowGraceMilliseconds = try parseInteger(value, 0...86_400_000, "0 to 86400000 ms")
-            }),
+        .integer(
+            "raft.tick_milliseconds", help: "real time of one Raft tick; elections take 10 to 20 ticks",
+            \.raftTickMilliseconds, 5...1000, "5 to 1000 milliseconds"),
+        .integer(
+            "raft.snapshot_entries", help: "take a Raft snapshot after this many applied entries",
+            \.raftSnapshotEntries, 10...10_000_000, "10 to 10000000 entries"),
+        .integer(
+            "raft.compaction_margin_entries", help: "log entries kept behind a snapshot for slow followers",
+            \.raftCompactionMarginEntries, 0...10_000_000, "0 to 10000000 entries"),
+        .integer(
+            "quota.gossip_interval_ms", help: "how often quota usage deltas go to every peer",
+            \.quota.gossipIntervalMilliseconds, 5...10_000, "5 to 10000 ms"),
+        .integer(
+            "quota.anti_entropy_interval_ms", help: "how often the full quota state goes to every peer instead of deltas",
+            \.quota.antiEntropyIntervalMilliseconds, 100...600_000, "100 to 600000 ms"),
+        .integer(
+            "quota.rights_timeout_ms", help: "how long a request for quota rights waits for a peer's answer",
+            \.quota.rightsTimeoutMilliseconds, 10...10_000, "10 to 10000 ms"),
+        .integer(
+            "quota.rights_wait_ms", help: "how long an admission may wait for rights from peers before it is refused",
+            \.quota.rightsWaitMilliseconds, 0...10_000, "0 to 10000 ms"),
+        .integer(
+            "quota.membership_delay_ms", help: "a change of voters changes the quota split of windows starting this long after it was scheduled",
+            \.quota.membershipDelayMilliseconds, 0...3_600_000, "0 to 3600000 ms"),
+        .integer(
+            "quota.window_grace_ms", help: "how long ended quota windows are kept before they are dropped",
+            \.quota.windowGraceMilliseconds, 0...86_400_000, "0 to 86400000 ms"),
         ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },
@@ -177,12 +157,9 @@ extension ConfigurationKey {
                 }
                 config.logLevel = level
             }),
-        ConfigurationKey(
-            name: "shutdown.grace_milliseconds", help: "how long a graceful shutdown may take before services are cancelled",
-            show: { "\($0.shutdownGraceMilliseconds)" },
-            apply: { config, value throws(ExpectedValue) in
-                config.shutdownGraceMilliseconds = try parseInteger(value, 100...600_000, "100 to 600000 milliseconds")
-            }),
+        .integer(
+            "shutdown.grace_milliseconds", help: "how long a graceful shutdown may take before services are cancelled",
+            \.shutdownGraceMilliseconds, 100...600_000, "100 to 600000 milliseconds"),
     ]
 
     static func named(_ name: String) -> ConfigurationKey? { all.first { $0.name == name } }

@@ -96,10 +96,7 @@ extension QuotaLedger {
         for key in slots.keys {
             let spare = spare(in: key)
             for (position, receiver) in receivers.enumerated() {
-                func part(_ total: Int64) -> Int64 {
-                    total / Int64(receivers.count) + (Int64(position) < total % Int64(receivers.count) ? 1 : 0)
-                }
-                let amount = Usage(requests: part(spare.requests), tokens: part(spare.tokens), microUSD: part(spare.microUSD))
+                let amount = spare.part(position, of: receivers.count)
                 guard amount != .zero else { continue }
                 states[slots[key]!]!.beginGrant(amount, to: receiver)
                 grants.append(Grant(key: key, receiver: receiver, amount: amount))
@@ -133,11 +130,8 @@ extension QuotaLedger {
             guard spare != .zero else { return nil }
             var counter = EscrowCounter()
             for (position, receiver) in receivers.enumerated() {
-                func part(_ total: Int64) -> Int64 {
-                    total / Int64(receivers.count) + (Int64(position) < total % Int64(receivers.count) ? 1 : 0)
-                }
                 let known = state.counter.granted[retired]?[receiver] ?? .zero
-                let amount = known + Usage(requests: part(spare.requests), tokens: part(spare.tokens), microUSD: part(spare.microUSD))
+                let amount = known + spare.part(position, of: receivers.count)
                 if amount != .zero { counter.grant(amount, from: retired, to: receiver) }
             }
             return state.update(with: counter)

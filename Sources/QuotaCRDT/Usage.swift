@@ -69,11 +69,6 @@ public struct Caps: Hashable, Sendable {
     public func baseShare(of member: UInt64, among members: [UInt64]) -> Usage {
         let sorted = members.sorted()
         guard let position = sorted.firstIndex(of: member) else { return .zero }
-        func share(_ cap: Int64?) -> Int64 {
-            guard let cap else { return 0 }
-            let count = Int64(sorted.count)
-            return cap / count + (Int64(position) < cap % count ? 1 : 0)
-        }
-        return Usage(requests: share(requests), tokens: share(tokens), microUSD: share(microUSD))
+        return asUsage.part(position, of: sorted.count)
     }
 }

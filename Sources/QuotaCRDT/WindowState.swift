@@ -132,6 +132,13 @@ struct WindowState: Sendable {
 }
 
 extension Usage {
+    /// Part `position` of `self` split evenly over `count` parts, the remainder one unit
+    /// each to the first parts: the parts always add up to `self`.
+    func part(_ position: Int, of count: Int) -> Usage {
+        func share(_ total: Int64) -> Int64 { total / Int64(count) + (Int64(position) < total % Int64(count) ? 1 : 0) }
+        return Usage(requests: share(requests), tokens: share(tokens), microUSD: share(microUSD))
+    }
+
     /// Every component halved (rounded down).
     var half: Usage { Usage(requests: requests / 2, tokens: tokens / 2, microUSD: microUSD / 2) }
 
