@@ -104,6 +104,7 @@ extension QuotaService {
             let expired = s.ledger.expire(now: time, graceMilliseconds: Int64(configuration.windowGraceMilliseconds))
             for key in expired {
                 s.askedAt[key] = nil
+                s.toppedUpAt[key] = nil
                 s.needs[key] = nil
             }
             if !expired.isEmpty && store != nil { s.expired += expired }

@@ -5,16 +5,18 @@ import Synchronization
 import Transport
 
 extension QuotaService {
-    /// A request for `amount` in `key` to every other member of the window, unless one
-    /// went out less than `rightsRequestSpacingMilliseconds` ago. Called under the lock.
+    /// A request for `amount` in `key` to every other member of the window, unless one of
+    /// the same kind went out less than `rightsRequestSpacingMilliseconds` ago. Called
+    /// under the lock.
     func askIfDue(
-        _ key: WindowKey, _ amount: Usage, at time: Int64, _ s: inout State
+        _ key: WindowKey, _ amount: Usage, _ kind: RightsRequestKind, at time: Int64, _ s: inout State
     ) -> (request: RightsRequest, peers: [UInt64])? {
-        if let last = s.askedAt[key], time - last < Int64(configuration.rightsRequestSpacingMilliseconds) { return nil }
+        let last = kind == .urgent ? s.askedAt[key] : s.toppedUpAt[key]
+        if let last, time - last < Int64(configuration.rightsRequestSpacingMilliseconds) { return nil }
         guard let window = s.ledger.update(for: key) else { return nil }
-        s.askedAt[key] = time
+        if kind == .urgent { s.askedAt[key] = time } else { s.toppedUpAt[key] = time }
         let peers = window.members.filter { $0 != nodeID }
-        return peers.isEmpty ? nil : (RightsRequest(window: window, amount: amount), peers)
+        return peers.isEmpty ? nil : (RightsRequest(window: window, amount: amount, kind: kind), peers)
     }
 
     /// Sends `request` to each of `peers` and folds every answer in (grant or not, it
@@ -45,7 +47,7 @@ extension QuotaService {
         for await _ in kicks {
             let time = now()
             let requests = state.withLock { s in
-                s.ledger.rightsWanted().compactMap { askIfDue($0.key, $0.amount, at: time, &s) }
+                s.ledger.rightsWanted().compactMap { askIfDue($0.key, $0.amount, .topUp, at: time, &s) }
             }
             for (request, peers) in requests { askForRights(request, peers: peers) }
         }
@@ -63,8 +65,8 @@ extension QuotaService {
         let time = now()
         let amount = state.withLock { s in
             s.ledger.merge(request.window)
-            let keeping = s.needs[key].flatMap { $0.until > time ? $0.amount : nil } ?? .zero
-            return s.ledger.beginGrant(in: key, to: peer, requested: request.amount, keeping: keeping)
+            let waiting = s.needs[key].flatMap { $0.until > time ? $0.amount : nil } ?? .zero
+            return s.ledger.beginGrant(in: key, to: peer, requested: request.amount, kind: request.kind, waiting: waiting)
         }
         if amount != .zero {
             // The grant must survive a crash before it leaves: otherwise a restarted node

@@ -23,8 +23,9 @@ public final class QuotaService: QuotaGate, Sendable {
         var schedule = MembershipSchedule()
         /// The ledger's generation when each peer was last sent the changes.
         var sentGeneration: [UInt64: UInt64] = [:]
-        /// When rights were last asked for, per window (ms).
+        /// When rights were last asked for, per window (ms): for waiting requests, and to top up.
         var askedAt: [WindowKey: Int64] = [:]
+        var toppedUpAt: [WindowKey: Int64] = [:]
         /// Expired windows whose records are still to delete.
         var expired: [WindowKey] = []
         /// What requests waiting for rights need, per window, and until when (ms): kept
@@ -167,7 +168,7 @@ public final class QuotaService: QuotaGate, Sendable {
             let until = time + Int64(configuration.rightsWaitMilliseconds)
             let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
             s.needs[key] = (need, until)
-            return askIfDue(key, shortfall, at: time, &s).map { .ask($0.request, peers: $0.peers) } ?? .wait
+            return askIfDue(key, shortfall, .urgent, at: time, &s).map { .ask($0.request, peers: $0.peers) } ?? .wait
         }
         switch next {
         case .refuse: return false

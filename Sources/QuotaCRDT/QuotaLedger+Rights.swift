@@ -38,17 +38,25 @@ extension QuotaLedger {
 
     /// Answers a peer's request for rights: grants what was asked when this member has it
     /// spare, otherwise all of its spare (near a window's end the last rights must gather
-    /// where the demand is, in one round trip), unit by unit.
+    /// where the demand is, in one round trip), unit by unit, minus what it keeps:
+    ///
+    /// - for an `.urgent` request (a request waits at the requester), this member keeps
+    ///   what its own waiting requests need (`waiting`) from requesters with a higher id
+    ///   and gives everything spare to lower ids: when several members are short at once,
+    ///   the last rights gather at the lowest id instead of scattering in pieces none can
+    ///   use (ordering by the oldest waiting request instead did worse in the simulator);
+    /// - for a `.topUp` (the requester only runs low), it keeps what its waiting requests
+    ///   need and its own headroom (four of its latest estimates), so top-ups move rights
+    ///   from idle members to busy ones but never back and forth between equally busy ones.
+    ///
     /// The grant is recorded in the counter, so it reaches the requester by gossip (or
     /// with the reply). Only the owner of rights gives them away, so no race creates
     /// rights. Returns the amount granted.
-    ///
-    /// A member short of rights itself keeps `keeping` (what its own waiting requests
-    /// need) from requesters with a higher id, and gives everything spare to lower ids: when
-    /// several members are short at once, the last rights gather at the lowest id instead of
-    /// scattering in pieces none can use.
-    public mutating func grantRights(in key: WindowKey, to requester: UInt64, requested: Usage, keeping: Usage = .zero) -> Usage {
-        let amount = beginGrant(in: key, to: requester, requested: requested, keeping: keeping)
+    public mutating func grantRights(
+        in key: WindowKey, to requester: UInt64, requested: Usage, kind: RightsRequestKind = .urgent,
+        waiting: Usage = .zero
+    ) -> Usage {
+        let amount = beginGrant(in: key, to: requester, requested: requested, kind: kind, waiting: waiting)
         if amount != .zero { completeGrant(in: key, to: requester, amount: amount) }
         return amount
     }
@@ -56,11 +64,19 @@ extension QuotaLedger {
     /// The first half of a grant that must be durable before it is sent: takes the amount
     /// out of this member's spare at once (so admission cannot use it meanwhile) without
     /// recording it in the counter (so gossip cannot send it yet). Finish with
-    /// `completeGrant` once `recordsToPersist` has written it.
-    public mutating func beginGrant(in key: WindowKey, to requester: UInt64, requested: Usage, keeping: Usage = .zero) -> Usage {
+    /// `completeGrant` once `recordsToPersist` has written it. See `grantRights`.
+    public mutating func beginGrant(
+        in key: WindowKey, to requester: UInt64, requested: Usage, kind: RightsRequestKind = .urgent,
+        waiting: Usage = .zero
+    ) -> Usage {
         guard requester != member, let slot = slots[key] else { return .zero }
-        var spare = states[slot]!.spare
-        if requester > member { spare = (spare - keeping).clampedAtZero }
+        let state = states[slot]!
+        var keep = requester > member ? waiting : .zero
+        if kind == .topUp {
+            let estimate = state.lastEstimate
+            keep = waiting.joined(with: estimate + estimate + estimate + estimate)
+        }
+        let spare = (state.spare - keep).clampedAtZero
         func give(_ asked: Int64, _ available: Int64) -> Int64 {
             guard asked > 0, available > 0 else { return 0 }
             return min(asked, available)
@@ -137,4 +153,12 @@ extension QuotaLedger {
             return state.update(with: counter)
         }
     }
+}
+
+/// Why a member asks for rights.
+public enum RightsRequestKind: UInt8, Sendable {
+    /// A request waits for them.
+    case urgent = 0
+    /// The member runs low (four more of its latest estimate would not fit).
+    case topUp = 1
 }

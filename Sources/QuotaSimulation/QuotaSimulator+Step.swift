@@ -90,7 +90,7 @@ extension QuotaSimulator {
         for key in keys {
             let ahead = request.estimate + request.estimate + request.estimate + request.estimate
             let shortfall = nodes[id]!.ledger.shortfall(in: key, for: ahead)
-            if shortfall != .zero { requestRights(key, shortfall, on: id) }
+            if shortfall != .zero { requestRights(key, shortfall, on: id, kind: .topUp) }
         }
         let settleAt = now + Int64.random(in: 0...300, using: &random)
         nodes[id]!.open.append((reservation, request.estimate, request.actual, settleAt, keys))
@@ -136,17 +136,23 @@ extension QuotaSimulator {
     // MARK: Rights and gossip
 
     private func askForRights(_ refusal: QuotaRefusal, _ estimate: Usage, on id: UInt64) {
-        let spec = specs.first { $0.id == refusal.quota }!
-        let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+        let key = refusal.window
         let shortfall = nodes[id]!.ledger.shortfall(in: key, for: estimate)
-        if shortfall != .zero { requestRights(key, shortfall, on: id) }
+        if shortfall != .zero { requestRights(key, shortfall, on: id, kind: .urgent) }
     }
 
-    /// Asks every peer for `amount` in `key`, at most once per 30 ms per window.
-    private func requestRights(_ key: WindowKey, _ amount: Usage, on id: UInt64) {
-        if let last = nodes[id]!.rightsAskedAt[key], now - last < 30 { return }
-        nodes[id]!.rightsAskedAt[key] = now
-        for peer in members where peer != id { send(.rightsRequest(key, amount), from: id, to: peer) }
+    /// What `id`'s requests waiting for rights in `key` need.
+    func waiting(in key: WindowKey, on id: UInt64) -> Usage {
+        (pending[id] ?? []).filter { $0.lastRefusal?.window == key }.map(\.estimate).reduce(Usage.zero) { $0.joined(with: $1) }
+    }
+
+    /// Asks every peer for `amount` in `key`, at most once per 30 ms per window and kind.
+    private func requestRights(_ key: WindowKey, _ amount: Usage, on id: UInt64, kind: RightsRequestKind) {
+        let urgent = kind == .urgent
+        let last = urgent ? nodes[id]!.rightsAskedAt[key] : nodes[id]!.topUpAskedAt[key]
+        if let last, now - last < 30 { return }
+        if urgent { nodes[id]!.rightsAskedAt[key] = now } else { nodes[id]!.topUpAskedAt[key] = now }
+        for peer in members where peer != id { send(.rightsRequest(key, amount, kind), from: id, to: peer) }
     }
 
     func gossip(full: Bool) {
@@ -176,11 +182,9 @@ extension QuotaSimulator {
             case let .gossip(updates), let .rightsGrant(updates):
                 for update in updates { nodes[message.to]!.ledger.merge(update) }
                 nodes[message.to]!.changed = true
-            case let .rightsRequest(key, amount):
-                // What the granter's own waiting requests in this window need.
-                let keeping = (pending[message.to] ?? []).filter { $0.lastRefusal?.window == key }
-                    .map(\.estimate).reduce(Usage.zero) { $0.joined(with: $1) }
-                let granted = nodes[message.to]!.ledger.grantRights(in: key, to: message.from, requested: amount, keeping: keeping)
+            case let .rightsRequest(key, amount, kind):
+                let granted = nodes[message.to]!.ledger.grantRights(
+                    in: key, to: message.from, requested: amount, kind: kind, waiting: waiting(in: key, on: message.to))
                 guard granted != .zero else { continue }
                 // The grant is durable before it leaves: a restart must not give it again.
                 durable[message.to] = nodes[message.to]!.ledger.durableSlots()

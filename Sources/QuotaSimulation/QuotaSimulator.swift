@@ -20,13 +20,14 @@ public final class QuotaSimulator {
         /// What each peer was last sent, for deltas.
         var sent: [UInt64: [WindowKey: EscrowCounter]] = [:]
         var rightsAskedAt: [WindowKey: Int64] = [:]
+        var topUpAskedAt: [WindowKey: Int64] = [:]
         /// The ledger changed since waiting requests were last tried.
         var changed = false
     }
 
     enum Payload {
         case gossip([WindowUpdate])
-        case rightsRequest(WindowKey, Usage)
+        case rightsRequest(WindowKey, Usage, RightsRequestKind)
         case rightsGrant([WindowUpdate])
     }
 

@@ -121,3 +121,21 @@ import Testing
         await cluster.shutdown()
     }
 }
+
+@Suite struct RightsRequestTests {
+    @Test func aRightsRequestRoundTripsAndRejectsDamage() {
+        var counter = EscrowCounter()
+        counter.addUsed(Usage(requests: 4), by: 2)
+        let window = WindowUpdate(
+            key: QuotaClusterTests.key(at: 1_800_000_000_000), members: [1, 2, 3], end: 1_800_000_010_000,
+            caps: Caps(requests: 500), counter: counter)
+        for kind in [RightsRequestKind.urgent, .topUp] {
+            let request = RightsRequest(window: window, amount: Usage(requests: 7, tokens: 1), kind: kind)
+            #expect(RightsRequest.decode(request.encode()) == request)
+            var unknownKind = request.encode()
+            unknownKind[unknownKind.count - 1] = 9
+            #expect(RightsRequest.decode(unknownKind) == nil)
+            #expect(RightsRequest.decode(Array(request.encode().dropFirst())) == nil)
+        }
+    }
+}

@@ -61,9 +61,20 @@ import Testing
         let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
         var two = QuotaLedger(member: 2)
         _ = two.reserve(.zero, against: [alice], members: [1, 2, 3], now: now)  // a share of 3 (10 = 4 + 3 + 3)
-        #expect(two.grantRights(in: key, to: 3, requested: Usage(requests: 3), keeping: Usage(requests: 2)) == Usage(requests: 1))
-        #expect(two.grantRights(in: key, to: 1, requested: Usage(requests: 3), keeping: Usage(requests: 2)) == Usage(requests: 2))
+        #expect(two.grantRights(in: key, to: 3, requested: Usage(requests: 3), waiting: Usage(requests: 2)) == Usage(requests: 1))
+        #expect(two.grantRights(in: key, to: 1, requested: Usage(requests: 3), waiting: Usage(requests: 2)) == Usage(requests: 2))
         #expect(two.spare(in: key) == .zero)
+    }
+
+    /// A top-up never takes a member's own headroom (four of its latest estimates), so
+    /// equally busy members do not pull rights back and forth.
+    @Test func aTopUpLeavesTheGiverItsHeadroom() throws {
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        var one = QuotaLedger(member: 1)
+        _ = try one.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()  // 9 spare
+        #expect(one.grantRights(in: key, to: 2, requested: Usage(requests: 9), kind: .topUp) == Usage(requests: 5))
+        #expect(one.grantRights(in: key, to: 2, requested: Usage(requests: 9), kind: .topUp) == .zero)
+        #expect(one.grantRights(in: key, to: 2, requested: Usage(requests: 9), kind: .urgent) == Usage(requests: 4))
     }
 
     /// Gossip sends the windows whose counters changed since a generation; merging what a
