@@ -29,7 +29,7 @@ extension QuotaService {
             Task {
                 do {
                     let reply = try await transport.request(.quotaRightsRequest, payload, to: PeerID(peer), timeout: timeout)
-                    guard let updates = WindowUpdateCodec.decode(reply.payload) else {
+                    guard reply.type == .quotaRightsReply, let updates = WindowUpdateCodec.decode(reply.payload) else {
                         logger.warning("dropped an unreadable rights reply", metadata: ["from": "\(peer)"])
                         return
                     }

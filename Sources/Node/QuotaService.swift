@@ -95,11 +95,6 @@ public final class QuotaService: QuotaGate, Sendable {
         state.withLock { $0.schedule = schedule }
     }
 
-    /// The voters a window starting at `start` is split over.
-    func members(at start: Int64) -> [UInt64] {
-        state.withLock { $0.schedule.voters(at: start) ?? $0.members }
-    }
-
     // MARK: The gate
 
     /// One admission attempt, without waiting: one lock, no I/O.
@@ -144,6 +139,8 @@ public final class QuotaService: QuotaGate, Sendable {
             return (s.ledger.settle(reservation, actual: actual), s.ledger.durabilityWanted)
         }
         if settled.1 { persistKick.yield() }
+        // Usage below the estimate releases rights a waiting request may fit in.
+        if settled.0 && changes.hasWaiters { changes.fire() }
         return settled.0
     }
 

@@ -73,7 +73,7 @@ public struct QuotaLedger: Sendable {
                 let state = states[slot]!
                 return .failure(QuotaRefusal(
                     quota: spec.id, period: spec.period, caps: spec.caps,
-                    used: state.counter.totalUsed + state.reserved, resetsAt: state.end,
+                    used: state.totalUsed + state.reserved, resetsAt: state.end,
                     windowStart: window.start, unit: unit))
             }
             chosen.append(slot)

@@ -53,7 +53,7 @@ public struct Caps: Hashable, Sendable {
     }
 
     /// The capped units as usage; an uncapped unit counts as 0 (it has no rights to share).
-    var asUsage: Usage { Usage(requests: requests ?? 0, tokens: tokens ?? 0, microUSD: microUSD ?? 0) }
+    public var asUsage: Usage { Usage(requests: requests ?? 0, tokens: tokens ?? 0, microUSD: microUSD ?? 0) }
 
     /// True when `total` stays within `limit` in every capped unit (uncapped units are
     /// never refused).

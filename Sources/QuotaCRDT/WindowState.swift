@@ -17,6 +17,8 @@ struct WindowState: Sendable {
     private(set) var rights: Usage
     /// The owner's settled usage (cached from `counter`).
     private(set) var ownUsed = Usage.zero
+    /// Every member's settled usage as the owner knows it (cached from `counter`).
+    private(set) var totalUsed = Usage.zero
     /// Reserved, not yet settled amounts, and how many reservations hold them.
     var reserved = Usage.zero
     var openReservations = 0
@@ -67,11 +69,18 @@ struct WindowState: Sendable {
     /// Usage that counts against the owner's rights.
     var committed: Usage { ownUsed + reserved + grantingTotal }
 
-    /// The unit that admitting `estimate` would exceed (rights first, then the durable
-    /// mark when `durability` is on), or nil when it fits.
+    /// The unit that admitting `estimate` would exceed (rights first, then the cap over
+    /// the usage known cluster-wide, then the durable mark when `durability` is on), or
+    /// nil when it fits.
+    ///
+    /// With Σ rights = cap, the second check never refuses what the first admits, except
+    /// when usage elsewhere passed the rights it had: actual usage above estimates, or a
+    /// cap lowered mid-window (members past their new share keep their usage). A lowered
+    /// cap then holds as soon as a member has heard of the others' usage.
     func exceededUnit(adding estimate: Usage, durability: Bool) -> String? {
         let total = committed + estimate
         if let unit = Self.exceededUnit(total, rights, caps) { return unit }
+        if let unit = Self.exceededUnit(totalUsed + reserved + grantingTotal + estimate, caps.asUsage, caps) { return unit }
         if durability { return Self.exceededUnit(ownUsed + reserved + estimate, durable, caps) }
         return nil
     }
@@ -91,6 +100,7 @@ struct WindowState: Sendable {
         openReservations -= 1
         counter.addUsed(actual, by: owner)
         ownUsed += actual
+        totalUsed += actual
     }
 
     mutating func cancel(estimate: Usage) {
@@ -123,6 +133,7 @@ struct WindowState: Sendable {
     private mutating func refresh() {
         rights = counter.rights(of: owner, base: base)
         ownUsed = counter.used(by: owner)
+        totalUsed = counter.totalUsed
     }
 
     /// The window as it travels: `counter` is the full state or a delta of it.

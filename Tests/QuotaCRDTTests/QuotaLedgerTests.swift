@@ -98,6 +98,30 @@ import Testing
         #expect(a.updates(changedAfter: sent).map(\.key.quota) == [alice.id])
     }
 
+    /// A cap lowered mid-window: a member past its new share keeps its usage, and the
+    /// others stop at the new cap as soon as they know that usage.
+    @Test func aLoweredCapHoldsOnceUsageIsKnown() throws {
+        var spec = QuotaSpec(id: QuotaID(lane: .app, subject: "app:crm", name: "hourly"), period: .hour, caps: Caps(requests: 100))
+        var a = QuotaLedger(member: 1)
+        var b = QuotaLedger(member: 2)
+        for _ in 0..<50 {
+            let id = try a.reserve(Usage(requests: 1), against: [spec], members: [1, 2], now: now).get()
+            a.settle(id, actual: Usage(requests: 1))
+        }
+        for update in a.updates() { b.merge(update) }
+        spec.caps = Caps(requests: 60)  // a new revision: shares of 30 each, a is 20 past its own
+        var admitted = 0
+        while case let .success(id) = b.reserve(Usage(requests: 1), against: [spec], members: [1, 2], now: now) {
+            b.settle(id, actual: Usage(requests: 1))
+            admitted += 1
+        }
+        #expect(admitted == 10, "50 used by a, so b may add only 10 under the new cap of 60, not its share of 30")
+        guard case let .failure(refusal) = a.reserve(Usage(requests: 1), against: [spec], members: [1, 2], now: now) else {
+            Issue.record("a is past its new share"); return
+        }
+        #expect(refusal.caps.requests == 60)
+    }
+
     @Test func drainingHandsSpareRightsBack() {
         var leaving = QuotaLedger(member: 3)
         _ = leaving.reserve(Usage(requests: 1), against: [alice], members: [1, 2, 3], now: now)
