@@ -33,6 +33,7 @@ bench: deps
 	$(SWIFT) build -c release --product weir-bench
 	.build/release/weir-bench raft
 	.build/release/weir-bench quota
+	.build/release/weir-bench gossip
 
 # The fault simulations over many seeds (the suite runs 300 Raft and 200 quota seeds).
 SEEDS ?= 10000
