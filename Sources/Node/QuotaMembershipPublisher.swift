@@ -32,7 +32,8 @@ struct QuotaMembershipPublisher {
         let from = schedule.entries.isEmpty ? Int64.min : now() + Int64(delayMilliseconds)
         do {
             _ = try await driver.propose(NodeStateMachine.quotaMembershipEntry(effectiveFrom: from, voters: voters))
-            logger.info("scheduled the quota split", metadata: ["voters": "\(voters)", "effective_from_ms": "\(from)"])
+            let effective = from == .min ? "every window" : "windows from \(from) ms"
+            logger.info("scheduled the quota split", metadata: ["voters": "\(voters)", "effective": "\(effective)"])
         } catch {
             logger.debug("could not schedule the quota split yet", metadata: ["error": "\(error)"])
         }
