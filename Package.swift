@@ -158,7 +158,9 @@ let package = Package(
             name: "TransportTests",
             dependencies: ["Transport", "BinaryCoding", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation", "SeededRandom"], swiftSettings: strict),
+        .testTarget(
+            name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation", "SeededRandom"], exclude: ["Scripts"],
+            swiftSettings: strict),
         .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation", "SeededRandom", "BinaryCoding"], swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(

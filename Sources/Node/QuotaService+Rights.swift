@@ -71,7 +71,10 @@ extension QuotaService {
         if amount != .zero {
             // The grant must survive a crash before it leaves: otherwise a restarted node
             // could give the same rights again.
-            guard await persist(including: [key]) else { return }
+            guard await persist(including: [key]) else {
+                state.withLock { $0.ledger.abortGrant(in: key, to: peer, amount: amount) }
+                return
+            }
             state.withLock { $0.ledger.completeGrant(in: key, to: peer, amount: amount) }
             metrics.grantsGiven.increment()
         }
@@ -81,13 +84,17 @@ extension QuotaService {
 
     /// Before this node leaves the cluster: hands its spare rights in every window to the
     /// other voters, makes the grants durable and gossips them at once. Returns how many
-    /// grants were made: 0 also when the write failed (those rights then stay with no one
-    /// until their windows end, which under-admits but never over-admits).
+    /// grants were made: 0 also when the write failed (the rights then stay here).
     @discardableResult
     public func handBackRights() async -> Int {
         let grants = state.withLock { s in s.ledger.beginHandBack(to: s.members) }
         guard !grants.isEmpty else { return 0 }
-        guard await persist(including: Set(grants.map(\.key))) else { return 0 }
+        guard await persist(including: Set(grants.map(\.key))) else {
+            state.withLock { s in
+                for grant in grants { s.ledger.abortGrant(in: grant.key, to: grant.receiver, amount: grant.amount) }
+            }
+            return 0
+        }
         state.withLock { s in
             for grant in grants { s.ledger.completeGrant(in: grant.key, to: grant.receiver, amount: grant.amount) }
         }

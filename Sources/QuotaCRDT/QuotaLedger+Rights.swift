@@ -95,6 +95,14 @@ extension QuotaLedger {
         touch(slot)
     }
 
+    /// Takes back a begun grant whose record could not be written: it was never sent, so
+    /// the rights are still this member's. (Should a later record carry it after all, a
+    /// restart counts it as given: rights lost, never created.)
+    public mutating func abortGrant(in key: WindowKey, to requester: UInt64, amount: Usage) {
+        guard let slot = slots[key] else { preconditionFailure("aborting a grant in a window that is gone") }
+        states[slot]!.abortGrant(amount, to: requester)
+    }
+
     /// Before leaving the cluster: hands this member's spare rights in every window to the
     /// remaining members, split evenly (the remainder to the first in id order).
     public mutating func handBackRights(to remaining: [UInt64]) {

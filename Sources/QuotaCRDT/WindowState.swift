@@ -120,6 +120,14 @@ struct WindowState: Sendable {
         grantingTotal += amount
     }
 
+    /// Takes back a promised grant that was never sent (its write failed).
+    mutating func abortGrant(_ amount: Usage, to receiver: UInt64) {
+        let pending = granting[receiver] ?? .zero
+        precondition(amount.isWithin(pending), "aborting a grant that was not begun")
+        granting[receiver] = pending - amount == .zero ? nil : pending - amount
+        grantingTotal = grantingTotal - amount
+    }
+
     /// Moves a promised grant into the counter (its record is durable now).
     mutating func completeGrant(_ amount: Usage, to receiver: UInt64) {
         let pending = granting[receiver] ?? .zero

@@ -68,6 +68,20 @@ import Testing
         #expect(receiver.spareElsewhere(in: key).requests == 55, "25 left at member 2, 30 at member 3")
     }
 
+    /// A grant whose write failed was never sent: the giver takes it back.
+    @Test func anAbortedGrantReturnsTheRights() {
+        var giver = QuotaLedger(member: 2, tracksDurability: true)
+        if case let .success(meeting) = giver.reserve(.zero, against: [spec], members: [1, 2, 3], now: now) {
+            giver.cancel(meeting)
+        }
+        let amount = giver.beginGrant(in: key, to: 1, requested: Usage(requests: 12))
+        #expect(giver.spare(in: key).requests == 18)
+        #expect(giver.expire(now: now + 60_000, graceMilliseconds: 0).isEmpty, "a grant in progress holds the window")
+        giver.abortGrant(in: key, to: 1, amount: amount)
+        #expect(giver.spare(in: key).requests == 30)
+        #expect(giver.expire(now: now + 60_000, graceMilliseconds: 0).count == 1, "nothing in progress holds the window")
+    }
+
     /// A restarted giver does not give the same rights again.
     @Test func aRestartedGiverKeepsItsGrants() {
         var giver = QuotaLedger(member: 2, tracksDurability: true)
