@@ -107,11 +107,12 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        // Test and benchmark support: a Raft cluster of drivers in one process.
+        // Test and benchmark support: Raft drivers and quota services of several nodes in
+        // one process.
         .target(
             name: "NodeTestSupport",
             dependencies: [
-                "Node", "Storage", "Consensus", "Transport",
+                "Node", "Storage", "Consensus", "Transport", "QuotaCRDT",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

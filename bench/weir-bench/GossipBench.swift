@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Node
+import NodeTestSupport
 import QuotaCRDT
-import Storage
-import Synchronization
-import Transport
 
 /// How soon usage admitted on one node shows on the others: three quota services over
 /// nng on loopback, one request settled on node 1 at a time, timed until nodes 2 and 3
@@ -21,39 +18,11 @@ struct GossipBench: AsyncParsableCommand {
 
     func run() async throws {
         print("weir-bench gossip: \(samples) settlements on node 1 of 3, gossip every \(intervalMilliseconds) ms")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-gossip-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
         var configuration = QuotaConfiguration()
         configuration.gossipIntervalMilliseconds = intervalMilliseconds
-        let now: Int64 = 1_800_000_001_000
-        var nodes: [(service: QuotaService, transport: PeerTransport, database: Database, task: Task<Void, Never>)] = []
-        for id in UInt64(1)...3 {
-            let transport = try PeerTransport(configuration: TransportConfiguration(
-                nodeID: PeerID(id), clusterID: "bench", clusterSecret: Array("a benchmark cluster secret".utf8),
-                listenAddress: "tcp://127.0.0.1:0"))
-            let database = try Database(path: "\(root)/\(id)", columnFamilies: StorageLayout.all)
-            let service = try QuotaService(
-                nodeID: id, members: [1, 2, 3], transport: transport, store: QuotaStoreLocation(database: database),
-                configuration: configuration, logger: Logger(label: "bench.gossip"), now: { now })
-            let router = PeerMessageRouter(transport: transport, routes: [(QuotaService.messageTypes, { @Sendable in service.receive($0) })])
-            let task = Task {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await router.run() }
-                    group.addTask { await service.run() }
-                    await group.next()
-                    group.cancelAll()
-                }
-            }
-            nodes.append((service, transport, database, task))
-        }
-        for (index, node) in nodes.enumerated() {
-            var peers: [PeerID: String] = [:]
-            for (other, peer) in nodes.enumerated() where other != index {
-                peers[PeerID(UInt64(other + 1))] = "tcp://127.0.0.1:\(peer.transport.listenPort)"
-            }
-            try await node.transport.setPeers(peers)
-        }
+        let cluster = try await QuotaTestCluster(size: 3, configuration: configuration)
+        let now = cluster.now
+        let nodes = cluster.ids.map { cluster.members[$0]! }
         let quota = QuotaSpec(
             id: QuotaID(lane: .app, subject: "app:bench", name: "visibility"), period: .hour, caps: Caps(requests: 1 << 40))
         let key = WindowKey(quota: quota.id, period: .hour, start: Period.hour.window(containing: now).start)
@@ -72,12 +41,7 @@ struct GossipBench: AsyncParsableCommand {
             // Start the next one at a random point of the gossip cycle.
             try await Task.sleep(for: .milliseconds(Int.random(in: 0..<intervalMilliseconds)))
         }
-        for node in nodes {
-            node.task.cancel()
-            await node.task.value
-            await node.transport.shutdown()
-            node.database.close()
-        }
+        await cluster.shutdown()
         delays.sort()
         func milliseconds(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15

@@ -1,8 +1,6 @@
 import Foundation
 import Logging
 import Node
-import NodeTestSupport
-import QuotaCRDT
 import Storage
 import Synchronization
 import Transport
@@ -10,23 +8,24 @@ import Transport
 /// Quota services of several nodes in this process, each with its own RocksDB directory
 /// and nng sockets on loopback, on a clock the test controls (so a test stays inside one
 /// window however long it runs).
-final class QuotaTestCluster: @unchecked Sendable {
-    struct Member {
-        let service: QuotaService
-        let transport: PeerTransport
-        let database: Database
+public final class QuotaTestCluster: @unchecked Sendable {
+    public struct Member {
+        public let service: QuotaService
+        public let transport: PeerTransport
+        public let database: Database
         let task: Task<Void, Never>
     }
 
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-quota-\(UUID().uuidString)").path
-    let ids: [UInt64]
-    var members: [UInt64: Member] = [:]
+    public let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-quota-\(UUID().uuidString)").path
+    public let ids: [UInt64]
+    public private(set) var members: [UInt64: Member] = [:]
     var ports: [UInt64: Int] = [:]
-    let clock = TestClock(1_800_000_001_000)  // one second into a 10 s window
+    public let clock = TestClock(1_800_000_001_000)  // one second into a 10 s window
     let configuration: QuotaConfiguration
     static let secret = Array("a quota test cluster secret".utf8)
 
-    init(size: UInt64, configuration: QuotaConfiguration = QuotaConfiguration()) async throws {
+    /// `size` nodes, all connected, splitting every window over all of them.
+    public init(size: UInt64, configuration: QuotaConfiguration = QuotaConfiguration()) async throws {
         ids = Array(1...size)
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -34,9 +33,11 @@ final class QuotaTestCluster: @unchecked Sendable {
         try await connect(ids)
     }
 
-    var now: Int64 { clock.now }
+    /// The time every node reads.
+    public var now: Int64 { clock.now }
 
-    func start(_ id: UInt64) throws {
+    /// Starts node `id` (again, after a crash: from its data directory, on its old port).
+    public func start(_ id: UInt64) throws {
         let transport = try PeerTransport(configuration: TransportConfiguration(
             nodeID: PeerID(id), clusterID: "quota-test", clusterSecret: Self.secret,
             listenAddress: "tcp://127.0.0.1:\(ports[id] ?? 0)"))
@@ -59,7 +60,7 @@ final class QuotaTestCluster: @unchecked Sendable {
     }
 
     /// Lets exactly the nodes in `group` talk to each other; the others hear nothing.
-    func connect(_ group: [UInt64]) async throws {
+    public func connect(_ group: [UInt64]) async throws {
         for id in ids {
             guard let member = members[id] else { continue }
             var peers: [PeerID: String] = [:]
@@ -71,7 +72,7 @@ final class QuotaTestCluster: @unchecked Sendable {
     }
 
     /// Stops `id` as a crash would: no hand-back, no final write.
-    func crash(_ id: UInt64) async {
+    public func crash(_ id: UInt64) async {
         guard let member = members.removeValue(forKey: id) else { return }
         member.task.cancel()
         await member.task.value
@@ -79,16 +80,17 @@ final class QuotaTestCluster: @unchecked Sendable {
         member.database.close()
     }
 
-    func shutdown() async {
+    /// Stops every node and removes their data.
+    public func shutdown() async {
         for id in ids { await crash(id) }
         try? FileManager.default.removeItem(atPath: root)
     }
 }
 
 /// Milliseconds since the epoch, set by the test.
-final class TestClock: Sendable {
+public final class TestClock: Sendable {
     private let value: Mutex<Int64>
-    init(_ start: Int64) { value = Mutex(start) }
-    var now: Int64 { value.withLock { $0 } }
-    func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+    public init(_ start: Int64) { value = Mutex(start) }
+    public var now: Int64 { value.withLock { $0 } }
+    public func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
 }
