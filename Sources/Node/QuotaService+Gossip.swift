@@ -59,7 +59,7 @@ extension QuotaService {
             let full = lastFull.duration(to: clock.now) >= .milliseconds(configuration.antiEntropyIntervalMilliseconds)
             if full { lastFull = clock.now }
             gossip(full: full)
-            if lastExpiry.duration(to: clock.now) >= .seconds(1) {
+            if lastExpiry.duration(to: clock.now) >= .milliseconds(Self.expiryCheckIntervalMilliseconds) {
                 lastExpiry = clock.now
                 expireWindows()
             }
@@ -95,6 +95,9 @@ extension QuotaService {
             }
         }
     }
+
+    /// How often ended windows are looked for.
+    static let expiryCheckIntervalMilliseconds = 1_000
 
     /// Drops windows past their grace period from memory, and queues their records for
     /// deletion.

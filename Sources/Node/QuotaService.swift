@@ -55,7 +55,7 @@ public final class QuotaService: QuotaGate, Sendable {
     /// durable marks; without one, nothing survives a restart (tests, benchmarks).
     /// `now` gives wall-clock milliseconds since the epoch (windows are calendar-aligned).
     public init(
-        nodeID: UInt64, members: [UInt64], transport: PeerTransport, store: QuotaStoreLocation?,
+        nodeID: UInt64, members: [UInt64], transport: PeerTransport, database: Database?,
         configuration: QuotaConfiguration = QuotaConfiguration(), logger: Logger,
         now: @escaping @Sendable () -> Int64 = QuotaService.wallClockMilliseconds
     ) throws {
@@ -65,9 +65,9 @@ public final class QuotaService: QuotaGate, Sendable {
         self.logger = logger
         self.now = now
         metrics = QuotaMetrics(nodeID: nodeID)
-        var ledger = QuotaLedger(member: nodeID, tracksDurability: store != nil)
-        if let location = store {
-            let store = QuotaStore(database: location.database, nodeID: nodeID)
+        var ledger = QuotaLedger(member: nodeID, tracksDurability: database != nil)
+        if let database {
+            let store = QuotaStore(database: database, nodeID: nodeID)
             let (records, unreadable) = try store.load()
             for record in records { ledger.restore(record) }
             if unreadable > 0 { logger.error("skipped unreadable quota records", metadata: ["count": "\(unreadable)"]) }
@@ -182,18 +182,6 @@ public final class QuotaService: QuotaGate, Sendable {
 
     /// All members' settled usage in a window, as this node knows it.
     public func usage(in key: WindowKey) -> Usage { state.withLock { $0.ledger.usage(in: key) } }
-
-    /// This node's rights in a window.
-    public func rights(in key: WindowKey) -> Usage { state.withLock { $0.ledger.rights(in: key) } }
-
-    /// Live windows held.
-    public var windowCount: Int { state.withLock { $0.ledger.windowCount } }
-}
-
-/// Where a quota service keeps its records.
-public struct QuotaStoreLocation: Sendable {
-    let database: Database
-    public init(database: Database) { self.database = database }
 }
 
 /// The quota service's Prometheus counters.

@@ -56,7 +56,7 @@ public struct WeirNode: Sendable {
         let machine: NodeStateMachine
         do {
             let quotaService = try QuotaService(
-                nodeID: config.nodeID, members: [], transport: transport, store: QuotaStoreLocation(database: database),
+                nodeID: config.nodeID, members: [], transport: transport, database: database,
                 configuration: config.quota, logger: logger)
             machine = NodeStateMachine(
                 onQuotaSchedule: { quotaService.setSchedule($0) },

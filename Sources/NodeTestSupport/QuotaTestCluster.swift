@@ -2,11 +2,10 @@ import Foundation
 import Logging
 import Node
 import Storage
-import Synchronization
 import Transport
 
 /// Quota services of several nodes in this process, each with its own RocksDB directory
-/// and nng sockets on loopback, on a clock the test controls (so a test stays inside one
+/// and nng sockets on loopback, on a clock that stands still (so a test stays inside one
 /// window however long it runs).
 public final class QuotaTestCluster: @unchecked Sendable {
     public struct Member {
@@ -20,7 +19,8 @@ public final class QuotaTestCluster: @unchecked Sendable {
     public let ids: [UInt64]
     public private(set) var members: [UInt64: Member] = [:]
     var ports: [UInt64: Int] = [:]
-    public let clock = TestClock(1_800_000_001_000)  // one second into a 10 s window
+    /// The time every node reads: one second into a 10 s window, for the whole test.
+    public let now: Int64 = 1_800_000_001_000
     let configuration: QuotaConfiguration
     static let secret = Array("a quota test cluster secret".utf8)
 
@@ -33,9 +33,6 @@ public final class QuotaTestCluster: @unchecked Sendable {
         try await connect(ids)
     }
 
-    /// The time every node reads.
-    public var now: Int64 { clock.now }
-
     /// Starts node `id` (again, after a crash: from its data directory, on its old port).
     public func start(_ id: UInt64) throws {
         let transport = try PeerTransport(configuration: TransportConfiguration(
@@ -43,10 +40,10 @@ public final class QuotaTestCluster: @unchecked Sendable {
             listenAddress: "tcp://127.0.0.1:\(ports[id] ?? 0)"))
         ports[id] = transport.listenPort
         let database = try Database(path: "\(root)/\(id)", columnFamilies: StorageLayout.all)
-        let clock = self.clock
+        let now = self.now
         let service = try QuotaService(
-            nodeID: id, members: ids, transport: transport, store: QuotaStoreLocation(database: database),
-            configuration: configuration, logger: Logger(label: "test.quota.\(id)"), now: { clock.now })
+            nodeID: id, members: ids, transport: transport, database: database,
+            configuration: configuration, logger: Logger(label: "test.quota.\(id)"), now: { now })
         let router = PeerMessageRouter(transport: transport, routes: [(QuotaService.messageTypes, { @Sendable in service.receive($0) })])
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -85,12 +82,4 @@ public final class QuotaTestCluster: @unchecked Sendable {
         for id in ids { await crash(id) }
         try? FileManager.default.removeItem(atPath: root)
     }
-}
-
-/// Milliseconds since the epoch, set by the test.
-public final class TestClock: Sendable {
-    private let value: Mutex<Int64>
-    public init(_ start: Int64) { value = Mutex(start) }
-    public var now: Int64 { value.withLock { $0 } }
-    public func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
 }

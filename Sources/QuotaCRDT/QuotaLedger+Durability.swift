@@ -55,13 +55,6 @@ extension QuotaLedger {
             && state.exceededUnit(adding: estimate, durability: true) != nil
     }
 
-    /// Set by `reserve` when an admission passed the point where a window's next mark is
-    /// due; the owner writes `recordsToPersist()` and clears it.
-    public var durabilityWanted: Bool {
-        get { markDue }
-        set { markDue = newValue }
-    }
-
     private func record(of state: WindowState, mark: Usage) -> WindowUpdate {
         var own = EscrowCounter()
         own.addUsed(mark, by: member)

@@ -11,14 +11,11 @@ extension QuotaLedger {
             microUSD: need(missing.microUSD, capped: state.caps.microUSD != nil))
     }
 
-    /// Windows where this member could not admit `ahead` more of its latest estimate,
-    /// with what it lacks, to ask peers for before requests have to wait.
-    public func rightsWanted(ahead: Int64 = 4) -> [(key: WindowKey, amount: Usage)] {
+    /// Windows where this member could not admit `headroomEstimates` more of its latest
+    /// estimate, with what it lacks, to ask peers for before requests have to wait.
+    public func rightsWanted() -> [(key: WindowKey, amount: Usage)] {
         liveStates.compactMap { state in
-            let next = Usage(
-                requests: ahead * state.lastEstimate.requests, tokens: ahead * state.lastEstimate.tokens,
-                microUSD: ahead * state.lastEstimate.microUSD)
-            let amount = shortfall(in: state.key, for: next)
+            let amount = shortfall(in: state.key, for: state.lastEstimate.times(Self.headroomEstimates))
             return amount == .zero ? nil : (state.key, amount)
         }
     }
@@ -46,7 +43,7 @@ extension QuotaLedger {
     ///   the last rights gather at the lowest id instead of scattering in pieces none can
     ///   use (ordering by the oldest waiting request instead did worse in the simulator);
     /// - for a `.topUp` (the requester only runs low), it keeps what its waiting requests
-    ///   need and its own headroom (four of its latest estimates), so top-ups move rights
+    ///   need and its own headroom (`headroomEstimates` of its latest), so top-ups move rights
     ///   from idle members to busy ones but never back and forth between equally busy ones.
     ///
     /// The grant is recorded in the counter, so it reaches the requester by gossip (or
@@ -72,10 +69,7 @@ extension QuotaLedger {
         guard requester != member, let slot = slots[key] else { return .zero }
         let state = states[slot]!
         var keep = requester > member ? waiting : .zero
-        if kind == .topUp {
-            let estimate = state.lastEstimate
-            keep = waiting.joined(with: estimate + estimate + estimate + estimate)
-        }
+        if kind == .topUp { keep = waiting.joined(with: state.lastEstimate.times(Self.headroomEstimates)) }
         let spare = (state.spare - keep).clampedAtZero
         func give(_ asked: Int64, _ available: Int64) -> Int64 {
             guard asked > 0, available > 0 else { return 0 }
@@ -167,6 +161,6 @@ extension QuotaLedger {
 public enum RightsRequestKind: UInt8, Sendable {
     /// A request waits for them.
     case urgent = 0
-    /// The member runs low (four more of its latest estimate would not fit).
+    /// The member runs low (`headroomEstimates` more of its latest estimate would not fit).
     case topUp = 1
 }

@@ -21,16 +21,17 @@ public struct QuotaLedger: Sendable {
     private var freeSlots: [Int] = []
     private var reservations: [ReservationID: Reservation] = [:]
     private var nextReservation: UInt64 = 0
-    var markDue = false
+    /// Set by `reserve` (and `settle`) when usage passed the point where a window's next
+    /// durable mark is due; the owner writes `recordsToPersist()` and clears it.
+    public var durabilityWanted = false
     /// Rises with every change of a counter (see `updates(changedAfter:)`).
     public private(set) var generation: UInt64 = 0
-    /// Set by `reserve` when a window it used could not fit four more of the same
-    /// estimate: the owner should ask peers for rights (`rightsWanted`) and clear it.
-    public var topUpWanted: Bool {
-        get { topUpDue }
-        set { topUpDue = newValue }
-    }
-    private var topUpDue = false
+    /// Set by `reserve` when a window it used could not fit `headroomEstimates` more of
+    /// the same estimate: the owner should ask peers for rights (`rightsWanted`) and clear it.
+    public var topUpWanted = false
+    /// How many of its latest estimate a member wants room for: it tops up below this,
+    /// keeps this much when a peer only tops up, and makes durable chunks at least this big.
+    public static let headroomEstimates: Int64 = 4
     private var currentWindows = [Window?](repeating: nil, count: Period.allCases.count)
 
     struct Reservation: Sendable {
@@ -81,9 +82,9 @@ public struct QuotaLedger: Sendable {
         for slot in chosen {
             states[slot]!.reserved += estimate
             states[slot]!.openReservations += 1
-            if tracksDurability && states[slot]!.wantsHigherMark { markDue = true }
-            if states[slot]!.exceededUnit(adding: estimate + estimate + estimate + estimate, durability: false) != nil {
-                topUpDue = true
+            if tracksDurability && states[slot]!.wantsHigherMark { durabilityWanted = true }
+            if states[slot]!.exceededUnit(adding: estimate.times(Self.headroomEstimates), durability: false) != nil {
+                topUpWanted = true
             }
         }
         nextReservation += 1

@@ -38,12 +38,13 @@ struct WindowState: Sendable {
     var raiseAt = Usage.zero
 
     /// How far a new durable mark reaches past the usage: an eighth of the rights, and
-    /// at least four of the latest estimates.
+    /// at least the headroom of the latest estimates.
     func chunk(minimum: Usage) -> Usage {
-        Usage(
-            requests: max(rights.requests / 8, 4 * lastEstimate.requests, minimum.requests, 1),
-            tokens: max(rights.tokens / 8, 4 * lastEstimate.tokens, minimum.tokens, 1),
-            microUSD: max(rights.microUSD / 8, 4 * lastEstimate.microUSD, minimum.microUSD, 1))
+        let headroom = lastEstimate.times(QuotaLedger.headroomEstimates)
+        return Usage(
+            requests: max(rights.requests / 8, headroom.requests, minimum.requests, 1),
+            tokens: max(rights.tokens / 8, headroom.tokens, minimum.tokens, 1),
+            microUSD: max(rights.microUSD / 8, headroom.microUSD, minimum.microUSD, 1))
     }
 
     /// True when used + reserved have passed the point where the next mark is due.
@@ -156,6 +157,11 @@ extension Usage {
     func part(_ position: Int, of count: Int) -> Usage {
         func share(_ total: Int64) -> Int64 { total / Int64(count) + (Int64(position) < total % Int64(count) ? 1 : 0) }
         return Usage(requests: share(requests), tokens: share(tokens), microUSD: share(microUSD))
+    }
+
+    /// Every component multiplied by `factor`.
+    func times(_ factor: Int64) -> Usage {
+        Usage(requests: requests * factor, tokens: tokens * factor, microUSD: microUSD * factor)
     }
 
     /// Every component halved (rounded down).

@@ -86,11 +86,11 @@ extension QuotaSimulator {
         }
         // The high-water mark reaches the disk before the admission counts.
         durable[id] = nodes[id]!.ledger.durableSlots()
-        // Top up before running dry: ask peers while four more such requests would not fit.
-        for key in keys {
-            let ahead = request.estimate + request.estimate + request.estimate + request.estimate
-            let shortfall = nodes[id]!.ledger.shortfall(in: key, for: ahead)
-            if shortfall != .zero { requestRights(key, shortfall, on: id, kind: .topUp) }
+        // Top up before running dry, as the node does: ask peers while the headroom of
+        // the latest estimates would not fit.
+        if nodes[id]!.ledger.topUpWanted {
+            nodes[id]!.ledger.topUpWanted = false
+            for (key, shortfall) in nodes[id]!.ledger.rightsWanted() { requestRights(key, shortfall, on: id, kind: .topUp) }
         }
         let settleAt = now + Int64.random(in: 0...300, using: &random)
         nodes[id]!.open.append((reservation, request.estimate, request.actual, settleAt, keys))

@@ -72,7 +72,7 @@ struct QuotaBench: AsyncParsableCommand {
             nodeID: PeerID(1), clusterID: "bench", clusterSecret: Array("a benchmark cluster secret".utf8),
             listenAddress: "tcp://127.0.0.1:0"))
         let service = try QuotaService(
-            nodeID: 1, members: [1], transport: transport, store: QuotaStoreLocation(database: database),
+            nodeID: 1, members: [1], transport: transport, database: database,
             logger: Logger(label: "bench.quota"))
         let loops = Task { await service.run() }
         let quotas = Self.quotas(quotaCount)
