@@ -47,7 +47,7 @@ extension QuotaService {
         for await _ in kicks {
             let time = now()
             let requests = state.withLock { s in
-                s.ledger.rightsWanted().compactMap { askIfDue($0.key, $0.amount, .topUp, at: time, &s) }
+                s.ledger.takeTopUps().compactMap { askIfDue($0.key, $0.amount, .topUp, at: time, &s) }
             }
             for (request, peers) in requests { askForRights(request, peers: peers) }
         }

@@ -103,8 +103,8 @@ public final class QuotaService: QuotaGate, Sendable {
         let (result, markDue, topUpDue) = state.withLock { s in
             let (schedule, current) = (s.schedule, s.members)
             let result = s.ledger.reserve(estimate, against: quotas, now: time) { schedule.voters(at: $0) ?? current }
-            defer { s.ledger.durabilityWanted = false; s.ledger.topUpWanted = false }
-            return (result, s.ledger.durabilityWanted, s.ledger.topUpWanted)
+            defer { s.ledger.durabilityWanted = false }
+            return (result, s.ledger.durabilityWanted, s.ledger.hasTopUps)
         }
         if markDue { persistKick.yield() }
         if topUpDue { topUpKick.yield() }

@@ -2,22 +2,15 @@ extension QuotaLedger {
     /// How much more this member needs in a window to admit `estimate` (zero in a unit
     /// where it has enough), to ask peers for.
     public func shortfall(in key: WindowKey, for estimate: Usage) -> Usage {
-        guard let state = state(key) else { return .zero }
-        let missing = state.committed + estimate - state.rights
-        func need(_ value: Int64, capped: Bool) -> Int64 { capped ? max(0, value) : 0 }
-        return Usage(
-            requests: need(missing.requests, capped: state.caps.requests != nil),
-            tokens: need(missing.tokens, capped: state.caps.tokens != nil),
-            microUSD: need(missing.microUSD, capped: state.caps.microUSD != nil))
+        state(key)?.shortfall(for: estimate) ?? .zero
     }
 
-    /// Windows where this member could not admit `headroomEstimates` more of its latest
-    /// estimate, with what it lacks, to ask peers for before requests have to wait.
-    public func rightsWanted() -> [(key: WindowKey, amount: Usage)] {
-        liveStates.compactMap { state in
-            let amount = shortfall(in: state.key, for: state.lastEstimate.times(Self.headroomEstimates))
-            return amount == .zero ? nil : (state.key, amount)
-        }
+    /// The top-ups `reserve` found due since the last call: windows where this member's
+    /// rights would not fit `headroomEstimates` more of an admitted estimate, with what it
+    /// lacks, to ask peers for before requests have to wait.
+    public mutating func takeTopUps() -> [(key: WindowKey, amount: Usage)] {
+        defer { topUps = [] }
+        return topUps
     }
 
     /// Rights the other members of a window hold unused, as far as this member knows:

@@ -26,9 +26,11 @@ public struct QuotaLedger: Sendable {
     public var durabilityWanted = false
     /// Rises with every change of a counter (see `updates(changedAfter:)`).
     public private(set) var generation: UInt64 = 0
-    /// Set by `reserve` when a window it used could not fit `headroomEstimates` more of
-    /// the same estimate: the owner should ask peers for rights (`rightsWanted`) and clear it.
-    public var topUpWanted = false
+    /// Top-ups found due by `reserve` (see `takeTopUps`), in the order found: a run must
+    /// not depend on a dictionary's iteration order.
+    var topUps: [(key: WindowKey, amount: Usage)] = []
+    /// True when `reserve` found top-ups due.
+    public var hasTopUps: Bool { !topUps.isEmpty }
     /// How many of its latest estimate a member wants room for: it tops up below this,
     /// keeps this much when a peer only tops up, and makes durable chunks at least this big.
     public static let headroomEstimates: Int64 = 4
@@ -83,8 +85,10 @@ public struct QuotaLedger: Sendable {
             states[slot]!.reserved += estimate
             states[slot]!.openReservations += 1
             if tracksDurability && states[slot]!.wantsHigherMark { durabilityWanted = true }
-            if states[slot]!.exceededUnit(adding: estimate.times(Self.headroomEstimates), durability: false) != nil {
-                topUpWanted = true
+            let lacking = states[slot]!.shortfall(for: estimate.times(Self.headroomEstimates))
+            if lacking != .zero {
+                let key = states[slot]!.key
+                if let known = topUps.firstIndex(where: { $0.key == key }) { topUps[known].amount = lacking } else { topUps.append((key, lacking)) }
             }
         }
         nextReservation += 1

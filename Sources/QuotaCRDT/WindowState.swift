@@ -93,6 +93,17 @@ struct WindowState: Sendable {
         return nil
     }
 
+    /// What the owner lacks to admit `estimate` (zero in a unit where it has enough, and
+    /// in uncapped units).
+    func shortfall(for estimate: Usage) -> Usage {
+        let missing = committed + estimate - rights
+        func need(_ value: Int64, capped: Bool) -> Int64 { capped ? max(0, value) : 0 }
+        return Usage(
+            requests: need(missing.requests, capped: caps.requests != nil),
+            tokens: need(missing.tokens, capped: caps.tokens != nil),
+            microUSD: need(missing.microUSD, capped: caps.microUSD != nil))
+    }
+
     /// Rights neither used, reserved nor being granted (never negative).
     var spare: Usage { (rights - committed).clampedAtZero }
 

@@ -88,10 +88,7 @@ extension QuotaSimulator {
         durable[id] = nodes[id]!.ledger.durableSlots()
         // Top up before running dry, as the node does: ask peers while the headroom of
         // the latest estimates would not fit.
-        if nodes[id]!.ledger.topUpWanted {
-            nodes[id]!.ledger.topUpWanted = false
-            for (key, shortfall) in nodes[id]!.ledger.rightsWanted() { requestRights(key, shortfall, on: id, kind: .topUp) }
-        }
+        for (key, shortfall) in nodes[id]!.ledger.takeTopUps() { requestRights(key, shortfall, on: id, kind: .topUp) }
         let settleAt = now + Int64.random(in: 0...300, using: &random)
         nodes[id]!.open.append((reservation, request.estimate, request.actual, settleAt, keys))
     }
