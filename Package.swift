@@ -163,7 +163,7 @@ let package = Package(
             name: "ConsensusTests", dependencies: ["Consensus", "RaftSimulation", "SeededRandom"], exclude: ["Scripts"],
             swiftSettings: strict),
         .testTarget(name: "QuotaCRDTTests", dependencies: ["QuotaCRDT", "QuotaSimulation", "SeededRandom", "BinaryCoding"], swiftSettings: strict),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "SeededRandom"], swiftSettings: strict),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

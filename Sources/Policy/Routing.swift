@@ -1,0 +1,142 @@
+/// An upstream provider account (`key:openai:prod`). The secret is held sealed
+/// (AES-256-GCM under the key-encryption key, done by the node that received it): the
+/// policy state, the Raft log and snapshots only ever see the sealed bytes.
+public struct Credential: PolicyRecord, Hashable {
+    public enum Provider: String, Codable, CaseIterable, Sendable {
+        case openai, anthropic, ollama
+        case azureOpenAI = "azure-openai"
+        case openAICompatible = "openai-compatible"
+    }
+
+    public var id: String
+    public var provider: Provider
+    /// The API base URL; nil means the provider's public default.
+    public var baseURL: String?
+    /// Nonce, ciphertext and tag of the secret; nil when the provider needs none (Ollama).
+    public var sealedSecret: [UInt8]?
+    /// Headers sent with every upstream request (`OpenAI-Organization`, `api-version` …).
+    public var extraHeaders: [String: String]
+    public var created: AuditStamp
+    public var updated: AuditStamp
+}
+
+/// One way to serve a public model name: a credential and the model name upstream.
+public struct Deployment: PolicyRecord, Hashable {
+    public var id: String
+    /// The model name clients ask for (`gpt-4o`, `ollama/gemma3`).
+    public var model: String
+    public var credential: String
+    public var upstreamModel: String
+    /// Share of traffic under the weighted strategy (≥ 1).
+    public var weight: Int
+    /// Lower is tried first under the priority strategy.
+    public var priority: Int
+    /// The largest output this deployment may produce; also the estimate when a request
+    /// gives no `max_tokens`.
+    public var maxOutputTokens: Int?
+    public var created: AuditStamp
+    public var updated: AuditStamp
+}
+
+/// Routes a requested model name to another, globally or for one organization (whose
+/// aliases win over the global ones).
+public struct Alias: PolicyRecord, Hashable {
+    /// `global/<requested>` or `<org id>/<requested>`, derived; see `Alias.id(requested:organization:)`.
+    public var id: String
+    public var requestedModel: String
+    public var routedTo: String
+    /// nil for a global alias.
+    public var organization: String?
+    public var created: AuditStamp
+    public var updated: AuditStamp
+
+    /// The id of the alias of `requested` in `organization` (nil: global).
+    public static func id(requested: String, organization: String?) -> String {
+        "\(organization ?? "global")/\(requested)"
+    }
+}
+
+/// Which models step in, in order, when the primary model fails.
+public struct FallbackChain: PolicyRecord, Hashable {
+    /// The primary model's name.
+    public var id: String
+    public var chain: [String]
+    public var created: AuditStamp
+    public var updated: AuditStamp
+}
+
+/// The cost modes a request may select.
+public enum CostMode: String, Codable, CaseIterable, Sendable { case normal, heavy, max }
+
+/// A model per cost mode, for a role (`role:coder`) or for one agent (`agent:…`). An
+/// agent's profile names its role; modes it leaves empty come from the role's profile.
+public struct ModelProfile: PolicyRecord, Hashable {
+    public var id: String
+    /// For an agent's profile: the role (`role:…`) it defaults to.
+    public var role: String?
+    public var name: String?
+    public var models: [CostMode: String]
+    public var created: AuditStamp
+    public var updated: AuditStamp
+}
+
+/// What DLP looks for and what it does on a match. Organizations and applications point
+/// at one by id.
+public struct DLPPolicy: PolicyRecord, Hashable {
+    /// The built-in detectors.
+    public enum Detector: String, Codable, CaseIterable, Sendable {
+        case email, phone, creditCard = "credit_card", ssn, ipAddress = "ip_address", iban, apiKey = "api_key"
+    }
+    public enum Action: String, Codable, CaseIterable, Sendable {
+        /// Replace matches with placeholders (`[EMAIL_1]`) and restore them in the answer.
+        case redact
+        /// Refuse the request.
+        case block
+    }
+    /// A named regular expression of the admin's own; its placeholder label is `name`
+    /// upper-cased.
+    public struct Pattern: Codable, Equatable, Hashable, Sendable {
+        public var name: String
+        public var regex: String
+        public init(name: String, regex: String) {
+            self.name = name
+            self.regex = regex
+        }
+    }
+
+    public var id: String
+    public var name: String?
+    public var enabled: Bool
+    public var action: Action
+    public var detectors: [Detector]
+    public var patterns: [Pattern]
+    public var created: AuditStamp
+    public var updated: AuditStamp
+}
+
+/// Gateway-wide settings (one record, id `settings`).
+public struct GatewaySettings: Codable, Equatable, Hashable, Sendable {
+    public enum RoutingStrategy: String, Codable, CaseIterable, Sendable {
+        case priority
+        case roundRobin = "round-robin"
+        case weighted
+        case lowestLatency = "lowest-latency"
+        case lowestCost = "lowest-cost"
+        case leastBusy = "least-busy"
+    }
+    /// What a request for a model with no price gets.
+    public enum UnpricedModels: String, Codable, CaseIterable, Sendable {
+        case deny
+        case allowAndFlag = "allow-and-flag"
+    }
+
+    public var routingStrategy: RoutingStrategy = .priority
+    /// Whether `ollama/<model>` names route to the Ollama server below, at zero cost.
+    public var ollamaEnabled: Bool = false
+    public var ollamaBaseURL: String = "http://127.0.0.1:11434"
+    public var unpricedModels: UnpricedModels = .deny
+    /// nil until first changed.
+    public var updated: AuditStamp?
+
+    public init() {}
+}
