@@ -62,6 +62,14 @@ extension ConfigurationKey {
                 config.clusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
             }),
         ConfigurationKey(
+            name: "secrets.kek_file",
+            help: "file with the 32-byte key-encryption key (64 hex digits) sealing provider secrets; the same on every node (default: a lone node generates DATA_DIR/kek.key)",
+            show: { $0.kekFile ?? "" },
+            apply: { config, value throws(ExpectedValue) in
+                guard FileManager.default.isReadableFile(atPath: value) else { throw ExpectedValue(expected: "a readable key file") }
+                config.kekFile = value
+            }),
+        ConfigurationKey(
             name: "cluster.join", help: "HTTP URL of any member to join (used only by a node with no Raft state yet)",
             show: { $0.joinURL ?? "" },
             apply: { config, value throws(ExpectedValue) in

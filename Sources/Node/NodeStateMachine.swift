@@ -1,6 +1,7 @@
 import BinaryCoding
 import Crypto
 import DequeModule
+import Policy
 import QuotaCRDT
 import Synchronization
 
@@ -15,11 +16,14 @@ import Synchronization
 ///   voters (`MembershipSchedule`); the leader appends one after every voter change.
 /// - tag 3, quota reassignment: the unused rights of a member removed by force, handed
 ///   to the remaining voters (window updates, merged into every node's quota ledger).
+/// - tag 4, policy: the leader's clock (8 bytes, ms) then a `PolicyCodec` entry, applied to
+///   the `PolicyStore`.
 final class NodeStateMachine: ReplicatedStateMachine {
     enum Tag: UInt8 {
         case canary = 1
         case quotaMembership = 2
         case quotaReassignment = 3
+        case policy = 4
     }
 
     /// Canaries kept for look-up by index, at most.
@@ -41,13 +45,17 @@ final class NodeStateMachine: ReplicatedStateMachine {
     private let schedule = Mutex(MembershipSchedule())
     private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
     private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
+    /// The applied policy.
+    let policy: PolicyStore
 
     /// A state machine that tells the quota service about membership schedules and
     /// reassigned rights as it applies them.
     init(
         onQuotaSchedule: @escaping @Sendable (MembershipSchedule) -> Void = { _ in },
-        onQuotaReassignment: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in }
+        onQuotaReassignment: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in },
+        policy: PolicyStore = PolicyStore()
     ) {
+        self.policy = policy
         self.onQuotaSchedule = onQuotaSchedule
         self.onQuotaReassignment = onQuotaReassignment
     }
@@ -66,6 +74,22 @@ final class NodeStateMachine: ReplicatedStateMachine {
         [Tag.quotaReassignment.rawValue] + WindowUpdateCodec.encode(updates)
     }
 
+    /// A policy entry's bytes, with the time left for the leader to stamp.
+    static func policyEntry(_ entry: PolicyEntry) -> [UInt8] {
+        [Tag.policy.rawValue] + [UInt8](repeating: 0, count: 8) + PolicyCodec.encode(entry)
+    }
+
+    /// The leader's stamp: writes `now` (ms) into a policy entry's time; other entries pass
+    /// unchanged.
+    static func stampingPolicyTime(_ data: [UInt8], now: Int64) -> [UInt8] {
+        guard data.first == Tag.policy.rawValue, data.count > 9 else { return data }
+        var stamped = data
+        var time: [UInt8] = []
+        time.appendBigEndian(now)
+        stamped.replaceSubrange(1..<9, with: time)
+        return stamped
+    }
+
     /// The quota membership schedule applied so far.
     var quotaSchedule: MembershipSchedule { schedule.withLock { $0 } }
 
@@ -77,10 +101,17 @@ final class NodeStateMachine: ReplicatedStateMachine {
     }
 
     func apply(_ data: [UInt8], at index: UInt64) {
+        defer { policy.noteApplied(index) }
         guard let tag = data.first.flatMap(Tag.init(rawValue:)) else {
             fatalError("weir: entry \(index) has kind \(data.first ?? 0), unknown to this version; upgrade this node")
         }
         switch tag {
+        case .policy:
+            var reader = ByteReader(Array(data.dropFirst()))
+            guard let time = reader.readUInt64(), let entry = PolicyCodec.decodeEntry(data.dropFirst(9)) else {
+                fatalError("weir: entry \(index) is a policy entry this version cannot read; upgrade this node")
+            }
+            policy.apply(entry, time: Int64(bitPattern: time), at: index)
         case .quotaMembership:
             var reader = ByteReader(Array(data.dropFirst()))
             guard let from = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 8 == reader.remaining else {
@@ -114,7 +145,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
     }
 
     func snapshot() -> [UInt8] {
-        var bytes: [UInt8] = [2]  // snapshot format version
+        var bytes: [UInt8] = [3]  // snapshot format version
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
             bytes += state.digest
@@ -126,6 +157,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
             }
         }
         bytes += schedule.withLock { $0.encode() }
+        bytes.appendLengthPrefixed(policy.snapshot())
         return bytes
     }
 
@@ -133,12 +165,13 @@ final class NodeStateMachine: ReplicatedStateMachine {
         var description: String { "the node state snapshot is unreadable" }
     }
 
-    func restore(from data: [UInt8]) throws {
+    func restore(from data: [UInt8], at index: UInt64) throws {
         var restored = Canaries()
         var restoredSchedule = MembershipSchedule()
+        var restoredPolicy = PolicyState()
         if !data.isEmpty {
             var reader = ByteReader(data)
-            guard let version = reader.readByte(), version == 1 || version == 2, let count = reader.readUInt64(),
+            guard let version = reader.readByte(), (1...3).contains(version), let count = reader.readUInt64(),
                   let digest = reader.readBytes(32), let last = reader.readUInt64(), let kept = reader.readUInt32(),
                   Int(kept) <= reader.remaining / 16
             else { throw UnreadableSnapshot() }
@@ -149,14 +182,19 @@ final class NodeStateMachine: ReplicatedStateMachine {
                 guard let index = reader.readUInt64(), let nonce = reader.readUInt64() else { throw UnreadableSnapshot() }
                 restored.recent.append((index, nonce))
             }
-            if version == 2 {
+            if version >= 2 {
                 guard let decoded = MembershipSchedule.decode(&reader) else { throw UnreadableSnapshot() }
                 restoredSchedule = decoded
+            }
+            if version >= 3 {
+                guard let bytes = reader.readLengthPrefixed() else { throw UnreadableSnapshot() }
+                restoredPolicy = try PolicyCodec.restore(bytes)
             }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }
         canaries.withLock { $0 = restored }
         schedule.withLock { $0 = restoredSchedule }
+        policy.restore(restoredPolicy, at: index)
         onQuotaSchedule(restoredSchedule)
     }
 

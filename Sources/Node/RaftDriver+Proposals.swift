@@ -44,7 +44,7 @@ extension RaftDriver {
     private func appendAsLeader(_ data: [UInt8]) throws -> (UInt64, UInt64) {
         guard waiters.count < configuration.pendingProposalsMax else { throw ProposalError.tooManyPending }
         do {
-            try node.propose(data)
+            try node.propose(stampProposal(data))
         } catch let RaftError.notLeader(leader) {
             throw leader == noNode ? ProposalError.noLeader : ProposalError.refused("leadership moved to node \(leader)")
         } catch {

@@ -23,6 +23,12 @@ public actor RaftDriver {
     var appliedIndex: UInt64
     private var entriesSinceSnapshot = 0
     var waiters: [UInt64: Waiter] = [:]
+    /// Linearizable reads waiting for their read index, by request context.
+    var readWaiters: [UInt64: ReadWaiter] = [:]
+    var nextReadContext: UInt64 = 0
+    /// Applied by the leader to every data proposal before it enters the log (the policy
+    /// entries get the leader's clock here).
+    let stampProposal: @Sendable ([UInt8]) -> [UInt8]
     var ticks = 0
     private let onLeaderChange: @Sendable (UInt64) -> Void
     private let onMembershipChange: @Sendable (Bool) -> Void
@@ -46,8 +52,10 @@ public actor RaftDriver {
         machine: any ReplicatedStateMachine, logger: Logger,
         onLeaderChange: @escaping @Sendable (UInt64) -> Void = { _ in },
         onMembershipChange: @escaping @Sendable (Bool) -> Void = { _ in },
-        onVotersChange: @escaping @Sendable ([UInt64]) -> Void = { _ in }
+        onVotersChange: @escaping @Sendable ([UInt64]) -> Void = { _ in },
+        stampProposal: @escaping @Sendable ([UInt8]) -> [UInt8] = { $0 }
     ) throws {
+        self.stampProposal = stampProposal
         executor = DedicatedThreadExecutor(name: "weir-raft-\(configuration.nodeID)")
         self.configuration = configuration
         self.transport = transport
@@ -61,7 +69,7 @@ public actor RaftDriver {
         store = try RaftLogStore(database: database)
         let snapshot = try store.snapshot()
         guard let contents = DriverSnapshot.decode(snapshot.data) else { throw RaftLogStore.Failure.corrupt("snapshot data") }
-        try machine.restore(from: contents.machine)
+        try machine.restore(from: contents.machine, at: snapshot.metadata.index)
         addresses = contents.addresses
         appliedIndex = snapshot.metadata.index
         node = try RawNode(configuration: configuration.raftConfiguration(applied: appliedIndex), storage: store)
@@ -111,12 +119,14 @@ public actor RaftDriver {
             group.cancelAll()
         }
         failAllWaiters(.noLeader)
+        failAllReads(.noLeader)
     }
 
     func tick() {
         ticks += 1
         node.tick()
         expireWaiters()
+        expireReads()
         promoteCaughtUpLearners()
         readySignal.yield()
     }
@@ -164,6 +174,7 @@ public actor RaftDriver {
             if let snapshot = ready.snapshot { restore(snapshot) }
             for message in ready.messages { send(message) }
             for entry in ready.committedEntries { apply(entry) }
+            for state in ready.readStates { resolveRead(state) }
             node.advance(ready)
             if let soft = ready.softState {
                 logger.info("raft role changed", metadata: ["role": "\(soft.role)", "leader": "\(soft.leader)", "term": "\(node.hardState.term)"])
@@ -185,7 +196,7 @@ public actor RaftDriver {
             fatalError("weir: the leader sent an unreadable snapshot at index \(snapshot.metadata.index)")
         }
         do {
-            try machine.restore(from: contents.machine)
+            try machine.restore(from: contents.machine, at: snapshot.metadata.index)
         } catch {
             fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index): \(error)")
         }

@@ -8,8 +8,8 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     func apply(_ data: [UInt8], at index: UInt64)
     /// The whole state as bytes, as of the last applied entry.
     func snapshot() -> [UInt8]
-    /// Replaces the whole state with what `snapshot()` produced.
-    func restore(from data: [UInt8]) throws
+    /// Replaces the whole state with what `snapshot()` produced, as of entry `index`.
+    func restore(from data: [UInt8], at index: UInt64) throws
 }
 
 /// A Raft snapshot's bytes: the members' peer addresses, then the state machine's bytes.

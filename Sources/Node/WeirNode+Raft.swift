@@ -1,3 +1,4 @@
+import Foundation
 import Consensus
 import Gateway
 import Logging
@@ -50,7 +51,8 @@ extension WeirNode {
             onMembershipChange: { isMember in
                 if isMember { health.met("member") } else { health.unmet("member") }
             },
-            onVotersChange: onVotersChange)
+            onVotersChange: onVotersChange,
+            stampProposal: { NodeStateMachine.stampingPolicyTime($0, now: Int64(Date().timeIntervalSince1970 * 1000)) })
     }
 
     struct BootstrapRefusal: Error, CustomStringConvertible {

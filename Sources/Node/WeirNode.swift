@@ -50,17 +50,21 @@ public struct WeirNode: Sendable {
         health.met("storage")
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
+        let kek = try KeyEncryptionKey.load(
+            configured: config.kekFile, dataDirectory: config.dataDirectory, hasPeers: config.peers.keys.contains { $0 != config.nodeID } || config.joinURL != nil,
+            logger: logger)
         let transport = try startTransport(secret: secret)
         let driver: RaftDriver
         let quota: QuotaService
         let machine: NodeStateMachine
+        let policyStore = PolicyStore()
         do {
             let quotaService = try QuotaService(
                 nodeID: config.nodeID, members: [], transport: transport, database: database,
                 configuration: config.quota, logger: logger)
             machine = NodeStateMachine(
                 onQuotaSchedule: { quotaService.setSchedule($0) },
-                onQuotaReassignment: { quotaService.applyReassignment($0) })
+                onQuotaReassignment: { quotaService.applyReassignment($0) }, policy: policyStore)
             driver = try await makeRaftDriver(
                 database: database, transport: transport, secret: secret, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
@@ -81,8 +85,11 @@ public struct WeirNode: Sendable {
                 (QuotaService.messageTypes, { @Sendable in quota.receive($0) }),
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
+        let policy = PolicyService(driver: driver, store: policyStore)
+        let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, logger: logger)
         let application = makeApplication(
             health: health,
+            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
@@ -93,6 +100,7 @@ public struct WeirNode: Sendable {
                 .init(service: LoopService { await driver.run() }),
                 .init(service: LoopService { await quota.run() }),
                 .init(service: LoopService { await publisher.run() }),
+                .init(service: LoopService { await bootstrap.run() }),
                 .init(service: application),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -118,13 +126,16 @@ public struct WeirNode: Sendable {
         return transport
     }
 
-    private func makeApplication(health: NodeHealth, cluster: ClusterRoutes<BasicRequestContext>) -> some Service {
+    private func makeApplication(
+        health: NodeHealth, admin: AdminRoutes<BasicRequestContext>, cluster: ClusterRoutes<BasicRequestContext>
+    ) -> some Service {
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.debug))
         HealthRoutes(status: health).register(on: router)
         MetricsRoutes(exporter: metrics).register(on: router)
         cluster.register(on: router)
+        admin.register(on: router)
         let logger = self.logger
         return Application(
             router: router,

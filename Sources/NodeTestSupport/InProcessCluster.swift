@@ -20,7 +20,7 @@ public final class RecordingMachine: ReplicatedStateMachine {
         return bytes
     }
 
-    public func restore(from data: [UInt8]) throws {
+    public func restore(from data: [UInt8], at index: UInt64) throws {
         var entries: [[UInt8]] = []
         var offset = 0
         while offset < data.count {

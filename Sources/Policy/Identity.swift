@@ -12,6 +12,18 @@ public struct User: PolicyRecord, Hashable {
     public var organization: String?
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, displayName: String?, email: String?, status: Status, role: Role, organization: String?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.displayName = displayName
+        self.email = email
+        self.status = status
+        self.role = role
+        self.organization = organization
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// An organization (`org:acme`): groups users, owns a spend cap (a quota on the `org`
@@ -27,6 +39,17 @@ public struct Organization: PolicyRecord, Hashable {
     public var dlp: String?
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, name: String, slug: String, owner: String?, dlp: String?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.name = name
+        self.slug = slug
+        self.owner = owner
+        self.dlp = dlp
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// An application (`app:crm-assistant`) that calls models through the gateway.
@@ -42,6 +65,18 @@ public struct Application: PolicyRecord, Hashable {
     public var dlp: String?
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, displayName: String?, slug: String?, contact: String?, active: Bool, dlp: String?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.displayName = displayName
+        self.slug = slug
+        self.contact = contact
+        self.active = active
+        self.dlp = dlp
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// Something that authenticates with a token: an agent, a service or a human.
@@ -59,6 +94,18 @@ public struct Principal: PolicyRecord, Hashable {
     public var purpose: String?
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, kind: Kind, namespace: String, groups: [String], app: String?, purpose: String?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.kind = kind
+        self.namespace = namespace
+        self.groups = groups
+        self.app = app
+        self.purpose = purpose
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// A client token. The secret itself is never stored: only its SHA-256 (hex), the public
@@ -83,6 +130,23 @@ public struct ClientToken: PolicyRecord, Hashable {
 
     /// Whether the token may be used at `now` (ms): not revoked and not expired.
     public func isUsable(at now: Int64) -> Bool { !revoked && (expiresAt.map { now < $0 } ?? true) }
+
+    /// A record with every field given.
+    public init(id: String, secretHash: String, displayPrefix: String, name: String?, principal: String, namespace: String, user: String?, app: String?, scopes: [String], expiresAt: Int64?, revoked: Bool, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.secretHash = secretHash
+        self.displayPrefix = displayPrefix
+        self.name = name
+        self.principal = principal
+        self.namespace = namespace
+        self.user = user
+        self.app = app
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+        self.revoked = revoked
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// The scopes a token can hold. `admin.super` implies `admin.write`, which implies `admin.read`.

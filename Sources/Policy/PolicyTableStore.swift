@@ -28,7 +28,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     mutating func remove(_ id: String) { byID[id] = nil }
 
     /// The records after the cursor that `matches` accepts, in id order, at most `limit`.
-    func page(_ request: PageRequest, where matches: (Record) -> Bool) throws(PolicyError) -> Page<Record> {
+    public func page(_ request: PageRequest, where matches: (Record) -> Bool) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
         let ids = byID.keys.filter { id in after.map { id > $0 } ?? true }.sorted()
         var items: [Record] = []

@@ -36,6 +36,21 @@ public struct QuotaRevision: Codable, Equatable, Hashable, Sendable {
     public var rollover: Bool
     public var revoked: Bool
     public var stamp: AuditStamp
+
+    /// A record with every field given.
+    public init(id: Int, lane: QuotaLane, subject: String, name: String, period: QuotaPeriod?, maxMicroUSD: Int64?, maxTokens: Int64?, maxRequests: Int64?, rollover: Bool, revoked: Bool, stamp: AuditStamp) {
+        self.id = id
+        self.lane = lane
+        self.subject = subject
+        self.name = name
+        self.period = period
+        self.maxMicroUSD = maxMicroUSD
+        self.maxTokens = maxTokens
+        self.maxRequests = maxRequests
+        self.rollover = rollover
+        self.revoked = revoked
+        self.stamp = stamp
+    }
 }
 
 /// Where a price applies, from the most to the least specific.
@@ -61,6 +76,19 @@ public struct PricingRevision: Codable, Equatable, Hashable, Sendable {
     public var note: String?
     public var revoked: Bool
     public var stamp: AuditStamp
+
+    /// A record with every field given.
+    public init(id: Int, scope: PricingScope, subject: String, inputNanoUSDPer1k: Int64?, outputNanoUSDPer1k: Int64?, cachedInputNanoUSDPer1k: Int64?, note: String?, revoked: Bool, stamp: AuditStamp) {
+        self.id = id
+        self.scope = scope
+        self.subject = subject
+        self.inputNanoUSDPer1k = inputNanoUSDPer1k
+        self.outputNanoUSDPer1k = outputNanoUSDPer1k
+        self.cachedInputNanoUSDPer1k = cachedInputNanoUSDPer1k
+        self.note = note
+        self.revoked = revoked
+        self.stamp = stamp
+    }
 }
 
 /// One audit record: who did what to which record, when and why.
@@ -74,4 +102,13 @@ public struct HistoryRecord: Codable, Equatable, Hashable, Sendable {
     /// A short human-readable account of the change (never a secret).
     public var summary: String
     public var stamp: AuditStamp
+
+    /// A record with every field given.
+    public init(id: Int, action: String, subject: String, summary: String, stamp: AuditStamp) {
+        self.id = id
+        self.action = action
+        self.subject = subject
+        self.summary = summary
+        self.stamp = stamp
+    }
 }

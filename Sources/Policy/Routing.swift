@@ -18,6 +18,17 @@ public struct Credential: PolicyRecord, Hashable {
     public var extraHeaders: [String: String]
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, provider: Provider, baseURL: String?, sealedSecret: [UInt8]?, extraHeaders: [String: String], created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.provider = provider
+        self.baseURL = baseURL
+        self.sealedSecret = sealedSecret
+        self.extraHeaders = extraHeaders
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// One way to serve a public model name: a credential and the model name upstream.
@@ -36,6 +47,19 @@ public struct Deployment: PolicyRecord, Hashable {
     public var maxOutputTokens: Int?
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, model: String, credential: String, upstreamModel: String, weight: Int, priority: Int, maxOutputTokens: Int?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.model = model
+        self.credential = credential
+        self.upstreamModel = upstreamModel
+        self.weight = weight
+        self.priority = priority
+        self.maxOutputTokens = maxOutputTokens
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// Routes a requested model name to another, globally or for one organization (whose
@@ -54,6 +78,16 @@ public struct Alias: PolicyRecord, Hashable {
     public static func id(requested: String, organization: String?) -> String {
         "\(organization ?? "global")/\(requested)"
     }
+
+    /// A record with every field given.
+    public init(id: String, requestedModel: String, routedTo: String, organization: String?, created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.requestedModel = requestedModel
+        self.routedTo = routedTo
+        self.organization = organization
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// Which models step in, in order, when the primary model fails.
@@ -63,6 +97,14 @@ public struct FallbackChain: PolicyRecord, Hashable {
     public var chain: [String]
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, chain: [String], created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.chain = chain
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// The cost modes a request may select.
@@ -78,6 +120,16 @@ public struct ModelProfile: PolicyRecord, Hashable {
     public var models: [CostMode: String]
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, role: String?, name: String?, models: [CostMode: String], created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.role = role
+        self.name = name
+        self.models = models
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// What DLP looks for and what it does on a match. Organizations and applications point
@@ -112,6 +164,18 @@ public struct DLPPolicy: PolicyRecord, Hashable {
     public var patterns: [Pattern]
     public var created: AuditStamp
     public var updated: AuditStamp
+
+    /// A record with every field given.
+    public init(id: String, name: String?, enabled: Bool, action: Action, detectors: [Detector], patterns: [Pattern], created: AuditStamp, updated: AuditStamp) {
+        self.id = id
+        self.name = name
+        self.enabled = enabled
+        self.action = action
+        self.detectors = detectors
+        self.patterns = patterns
+        self.created = created
+        self.updated = updated
+    }
 }
 
 /// Gateway-wide settings (one record, id `settings`).

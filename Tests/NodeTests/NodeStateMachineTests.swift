@@ -15,12 +15,12 @@ import Testing
         #expect(a.canarySummary.count == 50 && a.canary(at: 20) == 140)
 
         let restored = NodeStateMachine()
-        try restored.restore(from: a.snapshot())
+        try restored.restore(from: a.snapshot(), at: 0)
         #expect(restored.canarySummary.digest == a.canarySummary.digest && restored.canary(at: 50) == 350)
         restored.apply(NodeStateMachine.canaryEntry(nonce: 1), at: 51)
         a.apply(NodeStateMachine.canaryEntry(nonce: 2), at: 51)
         #expect(restored.canarySummary.digest != a.canarySummary.digest, "a different canary changes the digest")
-        #expect(throws: (any Error).self) { try NodeStateMachine().restore(from: [1, 2, 3]) }
+        #expect(throws: (any Error).self) { try NodeStateMachine().restore(from: [1, 2, 3], at: 0) }
     }
 
     @Test func onlyTheMostRecentCanariesAreKept() {
@@ -53,7 +53,7 @@ import Testing
         #expect(reassigned.withLock { $0 } == [update])
 
         let restored = NodeStateMachine(onQuotaSchedule: { schedule in schedules.withLock { $0.append(schedule) } })
-        try restored.restore(from: machine.snapshot())
+        try restored.restore(from: machine.snapshot(), at: 0)
         #expect(restored.quotaSchedule == machine.quotaSchedule)
         #expect(schedules.withLock { $0.last } == machine.quotaSchedule, "a restore tells the quota service too")
     }

@@ -1,0 +1,97 @@
+import Crypto
+import HTTPTypes
+import Hummingbird
+import Policy
+
+/// Authenticates admin calls by client token (`Authorization: Bearer …` or `x-api-key`)
+/// and checks the scope the endpoint needs. The secret is hashed and looked up by hash;
+/// the stored hash is then compared in constant time.
+enum AdminAuthenticator {
+    /// The longest secret looked at; longer ones are refused without hashing.
+    static let secretLengthMax = 512
+
+    static func authenticate(_ request: Request, state: PolicyState, now: Int64, needs scope: Scope) throws -> AdminIdentity {
+        guard let secret = presentedSecret(request.headers) else {
+            throw AdminError(.unauthorized, "unauthorized", "send an admin token as 'Authorization: Bearer <token>' or 'x-api-key: <token>'")
+        }
+        let hash = TokenSecret.hash(secret)
+        guard secret.utf8.count <= secretLengthMax, let token = state.token(secretHash: hash),
+              TokenSecret.constantTimeEqual(token.secretHash, hash)
+        else {
+            throw AdminError(.unauthorized, "unauthorized", "the token is not known to this cluster; check it, or issue a new one")
+        }
+        guard !token.revoked else { throw AdminError(.unauthorized, "unauthorized", "token \(token.id) is revoked; use another token") }
+        guard token.isUsable(at: now) else { throw AdminError(.unauthorized, "unauthorized", "token \(token.id) has expired; issue a new one") }
+        guard scope.isGranted(by: token.scopes) else {
+            throw AdminError(.forbidden, "forbidden", "token \(token.id) lacks the scope \(scope.rawValue) this call needs (it has \(token.scopes.joined(separator: ", ")))")
+        }
+        return AdminIdentity(tokenID: token.id, principal: token.principal, scopes: token.scopes)
+    }
+
+    static func presentedSecret(_ headers: HTTPFields) -> String? {
+        if let authorization = headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingWhitespace() }
+        }
+        return headers[HTTPField.Name("x-api-key")!].map { $0.trimmingWhitespace() }
+    }
+}
+
+/// Client token secrets: how they are made, shown and hashed.
+public enum TokenSecret {
+    /// Every secret starts with this, so leaked ones are easy to recognise.
+    public static let prefix = "weir_"
+    /// Characters of a secret shown in tables.
+    public static let displayLength = 12
+
+    /// A new secret: the prefix and 32 random bytes in base64url (43 characters).
+    public static func generate<G: RandomNumberGenerator>(using generator: inout G) -> String {
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return prefix + base64URL(bytes)
+    }
+
+    /// A public token id: `tok_` and 16 random hex digits.
+    public static func publicID<G: RandomNumberGenerator>(using generator: inout G) -> String {
+        "tok_" + String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 16).leftPadded(to: 16)
+    }
+
+    /// Lower-case hex SHA-256 of the secret's UTF-8 bytes.
+    public static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Array(secret.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+
+    /// The secret's first characters and an ellipsis.
+    public static func displayPrefix(_ secret: String) -> String { String(secret.prefix(displayLength)) + "…" }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var out = ""
+        var i = 0
+        while i < bytes.count {
+            let chunk = bytes[i..<min(i + 3, bytes.count)]
+            var value = 0
+            for (k, byte) in chunk.enumerated() { value |= Int(byte) << (16 - 8 * k) }
+            for k in 0..<(chunk.count + 1) { out.append(alphabet[(value >> (18 - 6 * k)) & 63]) }
+            i += 3
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s = s.dropFirst() }
+        while s.last?.isWhitespace == true { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,100 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+import NIOCore
+import Policy
+import Yams
+
+extension AdminRoutes {
+    /// Per-agent model profiles by cost mode, with YAML export and import in the shape of
+    /// the consoles' `model_config.yaml`:
+    ///
+    /// ```yaml
+    /// roles:
+    ///   coder: {normal: gpt-4o-mini, heavy: gpt-4o, max: o1}
+    /// agents:
+    ///   agent:coder-1: {role: coder, heavy: claude-3-5-sonnet}
+    /// ```
+    var profileEndpoints: [AdminEndpoint] {
+        AdminCRUD(
+            collection: "profiles", tag: "Agent profiles", schemaName: "Profile", table: .profiles, body: ProfileBody.schema,
+            listParameters: [.init(name: "role", description: "agents of this role:…")],
+            list: { call, state, page in
+                let role = call.query("role")
+                return try state.profiles.page(page) { role == nil || $0.role == role }.map { ProfileView($0, state) }
+            },
+            find: { state, id in state.profiles[id].map { ProfileView($0, state) } },
+            command: { (body: ProfileBody, _) in .putProfile(try body.record()) }
+        ).endpoints + [
+            AdminEndpoint(
+                method: .get, path: "/admin/api/profiles.yaml", scope: .adminRead, tag: "Agent profiles",
+                summary: "Every profile as YAML (model_config.yaml)", parameters: [AdminEndpoint.consistentParameter],
+                response: .text("YAML"),
+                handler: { call in
+                    let yaml = try ProfileYAML.export(try await call.state())
+                    return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: yaml)))
+                }),
+            AdminEndpoint(
+                method: .post, path: "/admin/api/profiles.yaml", scope: .adminWrite, tag: "Agent profiles",
+                summary: "Import profiles from YAML, all or nothing; ?replace=true deletes profiles not in the file",
+                parameters: [.init(name: "replace", description: "true: the file becomes the whole set", schema: .string(allowed: ["true", "false"]))],
+                body: .text("YAML as exported"), response: .object([.init("imported", .integer(), required: true)]),
+                handler: { call in
+                    let bytes = try await AdminBodyDecoder.collect(call.request)
+                    let profiles = try ProfileYAML.parse(String(decoding: bytes, as: UTF8.self))
+                    _ = try await call.submit(.importProfiles(profiles, replace: call.query("replace") == "true"))
+                    return try .json(["imported": profiles.count])
+                }),
+        ]
+    }
+}
+
+/// The YAML form of the profiles.
+enum ProfileYAML {
+    static func export(_ state: PolicyState) throws -> String {
+        var roles: [String: [String: String]] = [:]
+        var agents: [String: [String: String]] = [:]
+        for profile in state.profiles.values {
+            var entry = Dictionary(uniqueKeysWithValues: profile.models.map { ($0.key.rawValue, $0.value) })
+            if let name = profile.name { entry["name"] = name }
+            if profile.id.hasPrefix("role:") {
+                roles[String(profile.id.dropFirst(5))] = entry
+            } else {
+                if let role = profile.role { entry["role"] = String(role.dropFirst(5)) }
+                agents[profile.id] = entry
+            }
+        }
+        return try Yams.dump(object: ["roles": roles, "agents": agents], sortKeys: true)
+    }
+
+    static func parse(_ text: String) throws -> [ModelProfile] {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch {
+            throw AdminError.invalid("the body is not YAML: \(error)")
+        }
+        guard let root = loaded as? [String: Any] else { throw AdminError.invalid("the YAML must be a mapping with roles and agents") }
+        for key in root.keys where key != "roles" && key != "agents" {
+            throw AdminError.invalid("unknown top-level key '\(key)'; expected roles and agents", field: key)
+        }
+        var profiles: [ModelProfile] = []
+        for (section, prefix) in [("roles", "role:"), ("agents", "")] {
+            guard let entries = root[section] else { continue }
+            guard let map = entries as? [String: Any] else { throw AdminError.invalid("\(section) must be a mapping", field: section) }
+            for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+                guard let fields = value as? [String: Any] else { throw AdminError.invalid("\(section).\(name) must be a mapping", field: "\(section).\(name)") }
+                var models: [CostMode: String] = [:]
+                var role: String?, label: String?
+                for (key, raw) in fields {
+                    let value = "\(raw)"
+                    if let mode = CostMode(rawValue: key) { models[mode] = value } else if key == "role", section == "agents" {
+                        role = "role:" + value
+                    } else if key == "name" { label = value } else {
+                        throw AdminError.invalid("\(section).\(name): unknown key '\(key)'; use normal, heavy, max, name\(section == "agents" ? ", role" : "")", field: "\(section).\(name).\(key)")
+                    }
+                }
+                profiles.append(ModelProfile(id: prefix + name, role: role, name: label, models: models, created: .pending, updated: .pending))
+            }
+        }
+        return profiles
+    }
+}

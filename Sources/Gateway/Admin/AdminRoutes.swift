@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Policy
+
+/// The admin JSON API under `/admin/api/` (users, orgs, apps, principals, tokens, quotas,
+/// pricing, credentials, deployments, aliases, fallbacks, profiles, dlp, settings,
+/// history), plus `/openapi.json` and `/docs` rendered from the same endpoint list.
+public struct AdminRoutes<Context: RequestContext>: Sendable {
+    let reader: any PolicyReader
+    let writer: any PolicyWriter
+    let sealer: CredentialSealer
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    /// Routes over the node's policy. `sealer` encrypts credential secrets before they
+    /// enter the log; `clock` gives ms since the epoch (token expiry, issue times).
+    public init(
+        reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.reader = reader
+        self.writer = writer
+        self.sealer = sealer
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Every admin endpoint.
+    var endpoints: [AdminEndpoint] {
+        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + settingsEndpoints
+    }
+
+    public func register(on router: Router<Context>) {
+        for endpoint in endpoints {
+            router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
+                await self.handle(endpoint, request, context.parameters)
+            }
+        }
+        let document = OpenAPIDocument.render(endpoints)
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(bytes: document)))
+        }
+        let page = DocsPage.render(endpoints)
+        router.get("/docs") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: page)))
+        }
+    }
+
+    private func handle(_ endpoint: AdminEndpoint, _ request: Request, _ parameters: Parameters) async -> Response {
+        do {
+            let now = clock()
+            let identity = try AdminAuthenticator.authenticate(request, state: reader.current, now: now, needs: endpoint.scope)
+            let call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
+            return try await endpoint.handler(call)
+        } catch let error as AdminError {
+            return error.response()
+        } catch let error as PolicyError {
+            return AdminError(error).response()
+        } catch {
+            logger.error("admin call failed", metadata: ["path": "\(endpoint.path)", "error": "\(error)"])
+            return AdminError(.internalServerError, "internal", "the call failed on this node: \(error)").response()
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Policy
+import HTTPTypes
+/// A JSON Schema subset (OpenAPI 3.1) describing admin bodies and answers. The admin API
+/// checks request bodies against it (unknown fields are refused) and `/openapi.json` is
+/// rendered from it, so the documentation cannot drift from what is accepted.
+public indirect enum Schema: Sendable {
+    case string(description: String? = nil, allowed: [String]? = nil)
+    case integer(description: String? = nil)
+    case number(description: String? = nil)
+    case boolean(description: String? = nil)
+    case array(Schema, description: String? = nil)
+    /// An object with exactly these properties (no others accepted).
+    case object([Property])
+    /// An object with free keys and values of one schema.
+    case map(Schema, description: String? = nil)
+    /// A named schema of `components.schemas`.
+    case reference(String)
+
+    /// One property of an object.
+    public struct Property: Sendable {
+        public var name: String
+        public var schema: Schema
+        public var required: Bool
+        public var nullable: Bool
+
+        public init(_ name: String, _ schema: Schema, required: Bool = false, nullable: Bool = false) {
+            self.name = name
+            self.schema = schema
+            self.required = required
+            self.nullable = nullable
+        }
+    }
+
+    /// The names of an object's properties (empty for other schemas).
+    var propertyNames: Set<String> {
+        if case let .object(properties) = self { return Set(properties.map(\.name)) }
+        return []
+    }
+
+    /// The schema as OpenAPI 3.1 JSON (a JSON Schema 2020-12 dialect).
+    func json(nullable: Bool = false) -> JSONValue {
+        var out: [String: JSONValue]
+        func typed(_ name: String) -> JSONValue { nullable ? .array([.string(name), .string("null")]) : .string(name) }
+        func describe(_ d: String?) { if let d { out["description"] = .string(d) } }
+        switch self {
+        case let .string(description, allowed):
+            out = ["type": typed("string")]
+            describe(description)
+            if let allowed { out["enum"] = .array(allowed.map(JSONValue.string) + (nullable ? [.null] : [])) }
+        case let .integer(description):
+            out = ["type": typed("integer")]
+            describe(description)
+        case let .number(description):
+            out = ["type": typed("number")]
+            describe(description)
+        case let .boolean(description):
+            out = ["type": typed("boolean")]
+            describe(description)
+        case let .array(items, description):
+            out = ["type": typed("array"), "items": items.json()]
+            describe(description)
+        case let .object(properties):
+            out = ["type": typed("object"), "additionalProperties": .bool(false)]
+            out["properties"] = .object(Dictionary(uniqueKeysWithValues: properties.map { ($0.name, $0.schema.json(nullable: $0.nullable)) }))
+            let required = properties.filter(\.required).map { JSONValue.string($0.name) }
+            if !required.isEmpty { out["required"] = .array(required) }
+        case let .map(values, description):
+            out = ["type": typed("object"), "additionalProperties": values.json()]
+            describe(description)
+        case let .reference(name):
+            let ref: JSONValue = .object(["$ref": .string("#/components/schemas/\(name)")])
+            return nullable ? .object(["oneOf": .array([ref, .object(["type": .string("null")])])]) : ref
+        }
+        return .object(out)
+    }
+}
+
+/// A JSON value, for building documents whose shape is not a Swift type.
+public enum JSONValue: Sendable, Equatable, Encodable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case let .bool(value): try container.encode(value)
+        case let .number(value):
+            if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case let .string(value): try container.encode(value)
+        case let .array(value): try container.encode(value)
+        case let .object(value): try container.encode(value)
+        }
+    }
+}
