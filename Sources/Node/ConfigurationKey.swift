@@ -62,7 +62,7 @@ extension ConfigurationKey {
                 config.clusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
             }),
         ConfigurationKey(
-            name: "secrets.kek_file",
+            name: "cluster.kek_file",
             help: "file with the 32-byte key-encryption key (64 hex digits) sealing provider secrets; the same on every node (default: a lone node generates DATA_DIR/kek.key)",
             show: { $0.kekFile ?? "" },
             apply: { config, value throws(ExpectedValue) in

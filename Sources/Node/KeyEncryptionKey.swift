@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// The key-encryption key that seals provider secrets. It lives in a file, never in
-/// RocksDB or the Raft log: `secrets.kek_file`, or `DATA_DIR/kek.key`, generated with mode
+/// RocksDB or the Raft log: `cluster.kek_file`, or `DATA_DIR/kek.key`, generated with mode
 /// 0600 on first start when none is configured.
 enum KeyEncryptionKey {
     struct Unreadable: Error, CustomStringConvertible {
@@ -22,7 +22,7 @@ enum KeyEncryptionKey {
             logger.notice("generated a key-encryption key for provider secrets", metadata: ["file": "\(path)"])
         }
         if configured == nil && hasPeers {
-            logger.warning("secrets.kek_file is not set: this node seals provider secrets with its own key; give every node the same secrets.kek_file")
+            logger.warning("cluster.kek_file is not set: this node seals provider secrets with its own key; give every node the same cluster.kek_file")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Unreadable(path: path) }
         let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)

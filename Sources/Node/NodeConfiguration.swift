@@ -11,7 +11,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `cluster.secret`: keys the HMAC of every peer frame. When unset, a single node
     /// generates one on first start and keeps it in its database.
     public var clusterSecret: String?
-    /// The key-encryption key's file (`secrets.kek_file`); nil: a lone node generates one.
+    /// The key-encryption key's file (`cluster.kek_file`); nil: a lone node generates one.
     public var kekFile: String?
     /// `cluster.join`: the HTTP URL of any member; a node with no Raft state asks it to be
     /// added (as a learner, promoted once caught up) instead of bootstrapping a new cluster.
