@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import HTTPTypes
 import Hummingbird
@@ -14,8 +15,11 @@ enum AdminAuthenticator {
         guard let secret = presentedSecret(request.headers) else {
             throw AdminError(.unauthorized, "unauthorized", "send an admin token as 'Authorization: Bearer <token>' or 'x-api-key: <token>'")
         }
+        guard secret.utf8.count <= secretLengthMax else {
+            throw AdminError(.unauthorized, "unauthorized", "the token is longer than \(secretLengthMax) bytes; check it")
+        }
         let hash = TokenSecret.hash(secret)
-        guard secret.utf8.count <= secretLengthMax, let token = state.token(secretHash: hash),
+        guard let token = state.token(secretHash: hash),
               TokenSecret.constantTimeEqual(token.secretHash, hash)
         else {
             throw AdminError(.unauthorized, "unauthorized", "the token is not known to this cluster; check it, or issue a new one")
@@ -72,17 +76,8 @@ public enum TokenSecret {
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        var out = ""
-        var i = 0
-        while i < bytes.count {
-            let chunk = bytes[i..<min(i + 3, bytes.count)]
-            var value = 0
-            for (k, byte) in chunk.enumerated() { value |= Int(byte) << (16 - 8 * k) }
-            for k in 0..<(chunk.count + 1) { out.append(alphabet[(value >> (18 - 6 * k)) & 63]) }
-            i += 3
-        }
-        return out
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 }
 

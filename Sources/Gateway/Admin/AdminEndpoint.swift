@@ -161,11 +161,7 @@ struct PageView<Item: Encodable & Sendable>: Encodable, Sendable {
 
 extension Response {
     /// `value` as a JSON response.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    static func json(_ value: some Encodable & Sendable, status: HTTPResponse.Status = .ok) throws -> Response {
+        try JSONResponse(status, value).encoded()
     }
 }

@@ -46,8 +46,8 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    struct Body: Encodable {
-        struct Detail: Encodable {
+    struct Body: Encodable, Sendable {
+        struct Detail: Encodable, Sendable {
             var type: String
             var message: String
             var field: String?
@@ -56,12 +56,10 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
     }
 
     func response() -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(Body(error: .init(type: type, message: message, field: field)))) ?? Data()
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"weir-admin\"" }
-        if status == .serviceUnavailable { headers[.retryAfter] = "1" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var response = (try? JSONResponse(status, Body(error: .init(type: type, message: message, field: field))).encoded())
+            ?? Response(status: status)
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"weir-admin\"" }
+        if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        return response
     }
 }

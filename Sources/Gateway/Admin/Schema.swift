@@ -31,12 +31,6 @@ public indirect enum Schema: Sendable {
         }
     }
 
-    /// The names of an object's properties (empty for other schemas).
-    var propertyNames: Set<String> {
-        if case let .object(properties) = self { return Set(properties.map(\.name)) }
-        return []
-    }
-
     /// The schema as OpenAPI 3.1 JSON (a JSON Schema 2020-12 dialect).
     func json(nullable: Bool = false) -> JSONValue {
         var out: [String: JSONValue]
