@@ -25,8 +25,9 @@ run: release
 # at a time: several start real weir processes and one checks a 2 s failover bound, which
 # CPU-heavy neighbours (the 300-seed simulation) would skew on two cores.
 test: deps
+	@scripts/python-env.sh
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 
 # Benchmarks build release; figures are ratios against a baseline from the same run.
 bench: deps

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Weir needs to build and test on Debian 12, and nothing that is already
-# there: the C libraries (RocksDB, nng, OpenSSL), pkg-config and python3 (tests use it).
+# there: the C libraries (RocksDB, nng, OpenSSL), pkg-config, python3 with venv (tests use
+# it; scripts/python-env.sh fills .venv) and haproxy (make cluster and the cluster tests).
 # Uses sudo when not run as root. The Swift toolchain itself must already be on PATH.
 set -euo pipefail
 
-packages=(librocksdb-dev libnng-dev libssl-dev pkg-config)
+packages=(librocksdb-dev libnng-dev libssl-dev pkg-config python3-venv haproxy)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 
 if ! command -v swift >/dev/null 2>&1; then

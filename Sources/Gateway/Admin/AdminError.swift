@@ -30,6 +30,8 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
     /// The answer to a refused policy command or query.
     init(_ error: PolicyError) {
         switch error {
+        case .invalid where error.field == "cursor" || error.field == "limit":
+            self.init(.badRequest, "invalid_request", error.description, field: error.field)  // the request, not the data
         case .invalid, .unknownReference:
             self.init(.unprocessableContent, "invalid_request", error.description, field: error.field)
         case .notFound:
