@@ -4,7 +4,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build release run test bench sim clean
+.PHONY: deps build release run cluster cluster-stop test bench sim clean
 
 deps:
 	@scripts/install-deps.sh
@@ -20,6 +20,14 @@ release: deps
 # Extra flags go through ARGS, e.g. make run ARGS="--http-port 9090".
 run: release
 	.build/release/weir serve $(ARGS)
+
+# Three nodes n1 n2 n3 (HTTP 127.0.0.1:8081-8083) behind haproxy on 127.0.0.1:8080, state
+# in ./.cluster (the super-admin token in .cluster/admin.token). See deploy/local-cluster.sh.
+cluster: release
+	@deploy/local-cluster.sh start
+
+cluster-stop:
+	@deploy/local-cluster.sh stop
 
 # One debug build for everything, tests that start processes included. Tests run one
 # at a time: several start real weir processes and one checks a 2 s failover bound, which

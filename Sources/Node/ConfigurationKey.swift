@@ -35,7 +35,7 @@ extension ConfigurationKey {
     /// Every key, in the order `weir init` writes them.
     static let all: [ConfigurationKey] = [
         ConfigurationKey(
-            name: "node.id", help: "this node's id: unique in the cluster, 1 or more",
+            name: "node.id", help: "this node's id: unique in the cluster, n1, n2 … (or 1, 2 …)",
             show: { "\($0.nodeID)" },
             apply: { config, value throws(ExpectedValue) in config.nodeID = try parseNodeID(value) }),
         ConfigurationKey(
@@ -120,7 +120,7 @@ extension ConfigurationKey {
             show: { $0.peerAdvertise ?? "" },
             apply: { config, value throws(ExpectedValue) in config.peerAdvertise = try parseTCPAddress(value) }),
         ConfigurationKey(
-            name: "peer.peers", help: "the other members as ID=tcp://host:port, comma-separated (a YAML list also works)",
+            name: "peer.peers", help: "the other members as ID=tcp://host:port (n2=tcp://…), comma-separated (a YAML list also works)",
             show: { $0.peers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") },
             apply: { config, value throws(ExpectedValue) in config.peers = try parsePeers(value) }),
         ConfigurationKey(
@@ -182,9 +182,12 @@ private func parseInteger(_ value: String, _ range: ClosedRange<Int>, _ expected
     return number
 }
 
-private func parseNodeID(_ value: String) throws(ConfigurationKey.ExpectedValue) -> UInt64 {
-    guard let id = UInt64(value.trimmingCharacters(in: .whitespaces)), id > 0 else {
-        throw ConfigurationKey.ExpectedValue(expected: "a node id, a whole number of 1 or more")
+/// A node id: `n1`, `n2` … or the bare number (`n3` is node 3).
+func parseNodeID(_ value: String) throws(ConfigurationKey.ExpectedValue) -> UInt64 {
+    var text = Substring(value.trimmingCharacters(in: .whitespaces))
+    if text.first == "n" { text = text.dropFirst() }
+    guard let id = UInt64(text), id > 0 else {
+        throw ConfigurationKey.ExpectedValue(expected: "a node id: n1, n2 … (or the bare number 1, 2 …)")
     }
     return id
 }
@@ -210,8 +213,8 @@ private func parsePeers(_ value: String) throws(ConfigurationKey.ExpectedValue) 
     var peers: [UInt64: String] = [:]
     for item in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
         let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-        let expected = ConfigurationKey.ExpectedValue(expected: "ID=tcp://host:port entries separated by commas")
-        guard parts.count == 2, let id = UInt64(parts[0]), id > 0, peers[id] == nil else { throw expected }
+        let expected = ConfigurationKey.ExpectedValue(expected: "ID=tcp://host:port entries (ID like n1) separated by commas")
+        guard parts.count == 2, let id = try? parseNodeID(parts[0]), peers[id] == nil else { throw expected }
         peers[id] = try parseTCPAddress(parts[1])
     }
     return peers

@@ -4,14 +4,15 @@ import Logging
 
 /// The key-encryption key that seals provider secrets. It lives in a file, never in
 /// RocksDB or the Raft log: `cluster.kek_file`, or `DATA_DIR/kek.key`, generated with mode
-/// 0600 on first start when none is configured.
+/// 0600 on the first start of a lone node when none is configured (a node with peers
+/// must be given the cluster's shared file: `NodeConfiguration.validateRelations`).
 enum KeyEncryptionKey {
     struct Unreadable: Error, CustomStringConvertible {
         var path: String
         var description: String { "\(path) must hold the key-encryption key as 64 hex digits (make one with `openssl rand -hex 32`)" }
     }
 
-    static func load(configured: String?, dataDirectory: String, hasPeers: Bool, logger: Logger) throws -> [UInt8] {
+    static func load(configured: String?, dataDirectory: String, logger: Logger) throws -> [UInt8] {
         let path = configured ?? dataDirectory + "/kek.key"
         if configured == nil && !FileManager.default.fileExists(atPath: path) {
             let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
@@ -20,9 +21,6 @@ enum KeyEncryptionKey {
                 throw Unreadable(path: path)
             }
             logger.notice("generated a key-encryption key for provider secrets", metadata: ["file": "\(path)"])
-        }
-        if configured == nil && hasPeers {
-            logger.warning("cluster.kek_file is not set: this node seals provider secrets with its own key; give every node the same cluster.kek_file")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Unreadable(path: path) }
         let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)

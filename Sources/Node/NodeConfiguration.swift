@@ -70,5 +70,10 @@ public struct NodeConfiguration: Sendable, Equatable {
                 "peer.peers lists other nodes but cluster.secret is not set: "
                     + "set the same cluster.secret (at least 16 characters) on every node")
         }
+        if (!others.isEmpty || joinURL != nil) && kekFile == nil {
+            throw .invalidCombination(
+                "this node has peers but cluster.kek_file is not set: give every node the same key-encryption key file "
+                    + "(64 hex digits, e.g. `openssl rand -hex 32 > kek.key; chmod 600 kek.key`), or provider secrets sealed on one node cannot be opened on another")
+        }
     }
 }

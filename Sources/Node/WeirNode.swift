@@ -51,8 +51,7 @@ public struct WeirNode: Sendable {
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
         let kek = try KeyEncryptionKey.load(
-            configured: config.kekFile, dataDirectory: config.dataDirectory, hasPeers: config.peers.keys.contains { $0 != config.nodeID } || config.joinURL != nil,
-            logger: logger)
+configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let transport = try startTransport(secret: secret)
         let driver: RaftDriver
         let quota: QuotaService

@@ -42,6 +42,32 @@ import Testing
         #expect(resolved.lines.contains("http.port = 9002    # flag --http-port"))
     }
 
+    @Test func nodeIDsAreWrittenN1OrAsNumbers() throws {
+        let kek = write(String(repeating: "ab", count: 32))
+        defer { try? FileManager.default.removeItem(atPath: kek) }
+        let resolved = try ConfigurationLoader(
+            file: nil, environment: ["WEIR_CLUSTER_SECRET": "sixteen-chars-or-more", "WEIR_CLUSTER_KEK_FILE": kek],
+            overrides: [.init(key: "node.id", value: "n2", flag: "--node-id"), .init(key: "peer.peers", value: "n1=tcp://127.0.0.1:7001,3=tcp://127.0.0.1:7003", flag: "--set")]
+        ).load()
+        #expect(resolved.configuration.nodeID == 2)
+        #expect(resolved.configuration.peers == [1: "tcp://127.0.0.1:7001", 3: "tcp://127.0.0.1:7003"])
+        for bad in ["n", "n0", "m1", "nn1", "-1"] {
+            #expect(throws: ConfigurationError.self, "node.id=\(bad) must be refused") {
+                try ConfigurationLoader(file: nil, environment: [:], overrides: [.init(key: "node.id", value: bad, flag: "--node-id")]).load()
+            }
+        }
+    }
+
+    @Test func aNodeWithPeersNeedsTheSharedKeyEncryptionKeyFile() throws {
+        let peers = ConfigurationLoader.Override(key: "peer.peers", value: "n2=tcp://127.0.0.1:7002", flag: "--set")
+        let error = #expect(throws: ConfigurationError.self, "a node with peers and no cluster.kek_file is refused") {
+            try ConfigurationLoader(file: nil, environment: ["WEIR_CLUSTER_SECRET": "sixteen-chars-or-more"], overrides: [peers]).load()
+        }
+        #expect(error.map { "\($0)" }?.contains("cluster.kek_file") == true, "the error names the key: \(String(describing: error))")
+        // A lone node needs none: it generates DATA_DIR/kek.key on first start.
+        #expect(try ConfigurationLoader(file: nil, environment: [:], overrides: []).load().configuration.kekFile == nil)
+    }
+
     @Test func anUnknownKeyIsNamedWithASuggestion() {
         let file = write("http:\n  prot: 80\n")
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -62,7 +88,7 @@ import Testing
         #expect(error.description == "invalid value 'eighty' for http.port (from environment variable WEIR_HTTP_PORT): expected a port number 0-65535")
         let cases: [(String, String)] = [
             ("node.id", "0"), ("http.port", "70000"), ("peer.listen", "127.0.0.1:7000"), ("log.level", "loud"),
-            ("peer.peers", "2=tcp://a:1,2=tcp://b:1"), ("cluster.id", "has space"), ("peer.payload_bytes_max", "10"),
+            ("peer.peers", "2=tcp://a:1,2=tcp://b:1"), ("peer.peers", "n2=tcp://a:1,2=tcp://b:1"), ("cluster.id", "has space"), ("peer.payload_bytes_max", "10"),
         ]
         for (key, value) in cases {
             #expect(throws: ConfigurationError.self, "\(key)=\(value) must be refused") {
@@ -93,8 +119,10 @@ import Testing
         #expect(throws: ConfigurationError.self) {
             try ConfigurationLoader(file: file, environment: [:], overrides: []).load()
         }
+        let kek = write(String(repeating: "cd", count: 32))
+        defer { try? FileManager.default.removeItem(atPath: kek) }
         let resolved = try ConfigurationLoader(
-            file: file, environment: ["WEIR_CLUSTER_SECRET": "a-long-shared-cluster-secret"], overrides: []).load()
+            file: file, environment: ["WEIR_CLUSTER_SECRET": "a-long-shared-cluster-secret", "WEIR_CLUSTER_KEK_FILE": kek], overrides: []).load()
         #expect(resolved.configuration.peers == [2: "tcp://10.0.0.2:7080", 3: "tcp://10.0.0.3:7080"])
     }
 

@@ -17,11 +17,20 @@ final class WeirProcess: Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weir")
     }
 
+    /// The key-encryption key file every test node shares (a node with peers needs one).
+    static let sharedKEKFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-test-kek-\(getpid()).key").path
+        let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
+        return path
+    }()
+
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = WeirProcess.binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WEIR_") }
+        env["WEIR_CLUSTER_KEK_FILE"] = WeirProcess.sharedKEKFile
         env.merge(environment) { _, new in new }
         process.environment = env
         let pipe = Pipe()
