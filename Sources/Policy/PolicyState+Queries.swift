@@ -26,9 +26,26 @@ public struct PricingFilter: Equatable, Sendable {
     }
 }
 
+/// Filters of the users table.
+public struct UserFilter: Equatable, Sendable {
+    /// Contained in the id, display name or email (case-insensitive).
+    public var text: String?
+    /// Exact organization: its members.
+    public var organization: String?
+    public var status: User.Status?
+    public var role: User.Role?
+    public init(text: String? = nil, organization: String? = nil, status: User.Status? = nil, role: User.Role? = nil) {
+        self.text = text
+        self.organization = organization
+        self.status = status
+        self.role = role
+    }
+}
+
 /// Filters of the token table.
 public struct TokenFilter: Equatable, Sendable {
-    public enum Status: String, CaseIterable, Sendable { case active, revoked, all }
+    /// `revoked` tokens were revoked; `expired` ones passed their expiry unrevoked.
+    public enum Status: String, CaseIterable, Sendable { case active, revoked, expired, all }
     public var principal: String?
     public var user: String?
     public var app: String?
@@ -63,7 +80,15 @@ public struct HistoryFilter: Equatable, Sendable {
 extension PolicyState {
     /// Users whose id, display name or email contains `text` (case-insensitive), by id.
     public func users(matching text: String?, _ page: PageRequest) throws(PolicyError) -> Page<User> {
-        try users.page(page) { Self.matches(text, [$0.id, $0.displayName, $0.email]) }
+        try users(UserFilter(text: text), page)
+    }
+
+    /// Users by id, filtered.
+    public func users(_ filter: UserFilter, _ page: PageRequest) throws(PolicyError) -> Page<User> {
+        try users.page(page) { user in
+            Self.matches(filter.text, [user.id, user.displayName, user.email]) && (filter.organization.map { user.organization == $0 } ?? true)
+                && (filter.status.map { user.status == $0 } ?? true) && (filter.role.map { user.role == $0 } ?? true)
+        }
     }
 
     /// Organizations whose id, name or slug contains `text`.
@@ -72,8 +97,9 @@ extension PolicyState {
     }
 
     /// Applications whose id, display name or slug contains `text`.
-    public func applications(matching text: String?, _ page: PageRequest) throws(PolicyError) -> Page<Application> {
-        try applications.page(page) { Self.matches(text, [$0.id, $0.displayName, $0.slug]) }
+    /// `active` keeps only active (true) or inactive (false) ones.
+    public func applications(matching text: String?, active: Bool? = nil, _ page: PageRequest) throws(PolicyError) -> Page<Application> {
+        try applications.page(page) { app in Self.matches(text, [app.id, app.displayName, app.slug]) && (active.map { app.active == $0 } ?? true) }
     }
 
     /// Principals whose id, kind, namespace, groups or app binding contains `text`.
@@ -86,7 +112,7 @@ extension PolicyState {
         try tokens.page(page) { token in
             (filter.principal.map { token.principal == $0 } ?? true) && (filter.user.map { token.user == $0 } ?? true)
                 && (filter.app.map { token.app == $0 } ?? true)
-                && (filter.status == .all || (filter.status == .active) == token.isUsable(at: now))
+                && Self.tokenStatus(token, now: now, is: filter.status)
         }
     }
 
@@ -95,7 +121,7 @@ extension PolicyState {
         try Self.newestFirst(quotaRevisions, page) { revision in
             (filter.lane.map { revision.lane == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
                 && (filter.name.map { revision.name.lowercased().contains($0.lowercased()) } ?? true)
-                && (filter.status == .all || (filter.status == .revoked ? revision.revoked : isActive(revision)))
+                && Self.revisionStatus(revision.revoked, active: isActive(revision), is: filter.status)
         }
     }
 
@@ -103,7 +129,25 @@ extension PolicyState {
     public func pricingRevisions(_ filter: PricingFilter, _ page: PageRequest) throws(PolicyError) -> Page<PricingRevision> {
         try Self.newestFirst(pricingRevisions, page) { revision in
             (filter.scope.map { revision.scope == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
-                && (filter.status == .all || (filter.status == .revoked ? revision.revoked : isActive(revision)))
+                && Self.revisionStatus(revision.revoked, active: isActive(revision), is: filter.status)
+        }
+    }
+
+    private static func revisionStatus(_ revoked: Bool, active: Bool, is status: RevisionStatus) -> Bool {
+        switch status {
+        case .all: true
+        case .revoked: revoked
+        case .active: active
+        case .superseded: !revoked && !active
+        }
+    }
+
+    private static func tokenStatus(_ token: ClientToken, now: Int64, is status: TokenFilter.Status) -> Bool {
+        switch status {
+        case .all: true
+        case .revoked: token.revoked
+        case .active: token.isUsable(at: now)
+        case .expired: !token.revoked && !token.isUsable(at: now)
         }
     }
 

@@ -37,6 +37,9 @@ extension PolicyState {
 
     func validate(_ principal: Principal) throws(PolicyError) {
         try Check.id(principal.id, field: "id", prefixes: ["agent:", "service:", "human:"])
+        guard principal.id.hasPrefix(principal.kind.rawValue + ":") else {
+            throw .invalid(field: "kind", message: "kind: '\(principal.kind.rawValue)' does not match the id '\(principal.id)'; omit kind or use the id's prefix")
+        }
         try Check.id(principal.namespace, field: "namespace", prefixes: ["tenant:"])
         try Check.count(principal.groups, field: "groups")
         for group in principal.groups { try Check.name(group, field: "groups") }
@@ -113,6 +116,8 @@ extension PolicyState {
     func validate(_ chain: FallbackChain) throws(PolicyError) {
         try Check.plainID(chain.id, field: "primary_model")
         guard !chain.chain.isEmpty else { throw .invalid(field: "chain", message: "must name at least one fallback model") }
+        guard !chain.triggers.isEmpty else { throw .invalid(field: "triggers", message: "must name at least one failure to fall back on (or be left out: all of them)") }
+        try Check.unique(chain.triggers.map(\.rawValue), field: "triggers")
         guard chain.chain.count <= 10 else { throw .invalid(field: "chain", message: "may name at most 10 models") }
         for model in chain.chain { try Check.plainID(model, field: "chain") }
         try Check.unique(chain.chain, field: "chain")

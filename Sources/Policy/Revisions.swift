@@ -15,6 +15,8 @@ public enum RevisionStatus: String, Codable, CaseIterable, Sendable {
     case active
     /// Revocations.
     case revoked
+    /// Upserts a later revision of the same quota (or price) replaced.
+    case superseded
     case all
 }
 

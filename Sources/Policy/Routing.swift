@@ -95,16 +95,46 @@ public struct FallbackChain: PolicyRecord, Hashable {
     /// The primary model's name.
     public var id: String
     public var chain: [String]
+    /// The failures of an attempt that move on to the next model (all by default).
+    public var triggers: [FallbackTrigger]
     public var created: AuditStamp
     public var updated: AuditStamp
 
     /// A record with every field given.
-    public init(id: String, chain: [String], created: AuditStamp, updated: AuditStamp) {
+    public init(id: String, chain: [String], triggers: [FallbackTrigger] = FallbackTrigger.allCases, created: AuditStamp, updated: AuditStamp) {
         self.id = id
         self.chain = chain
+        self.triggers = triggers
         self.created = created
         self.updated = updated
     }
+
+    private enum CodingKeys: String, CodingKey { case id, chain, triggers, created, updated }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        chain = try c.decode([String].self, forKey: .chain)
+        // Snapshots written before triggers existed fall back on every failure.
+        triggers = try c.decodeIfPresent([FallbackTrigger].self, forKey: .triggers) ?? FallbackTrigger.allCases
+        created = try c.decode(AuditStamp.self, forKey: .created)
+        updated = try c.decode(AuditStamp.self, forKey: .updated)
+    }
+}
+
+/// A failed attempt that a fallback chain may answer by trying its next model.
+public enum FallbackTrigger: String, Codable, CaseIterable, Sendable {
+    /// The provider answered 5xx.
+    case providerError = "provider_error"
+    /// The provider answered 429 (rate limited).
+    case rateLimited = "rate_limited"
+    /// The provider refused for billing: credit expired or quota exhausted (402, or an
+    /// insufficient-quota error).
+    case creditExpired = "credit_expired"
+    /// No answer in time.
+    case timeout
+    /// The provider could not be reached (connection refused or reset, DNS): downtime.
+    case unavailable
 }
 
 /// The cost modes a request may select.

@@ -209,6 +209,83 @@ import Testing
         #expect(harness.policy.current.users.count == 0)
     }
 
+    @Test func theConsolesFiltersSelectWhatTheirTablesShow() async throws {
+        let harness = try await AdminHarness()
+        try await harness.run { api async throws in
+            for body in [
+                #"{"id":"org:acme","name":"Acme","slug":"acme"}"#,
+            ] { #expect(try await api.post("/admin/api/orgs", body).status == .ok) }
+            for body in [
+                #"{"id":"user:ann","organization":"org:acme","role":"admin"}"#, #"{"id":"user:bob","organization":"org:acme","status":"suspended"}"#,
+                #"{"id":"user:cy"}"#,
+            ] { #expect(try await api.post("/admin/api/users", body).status == .ok) }
+            func ids(_ answer: Answer) -> [String] { answer.items.compactMap { $0["id"] as? String } }
+            #expect(ids(try await api.get("/admin/api/users?organization=org:acme")) == ["user:ann", "user:bob"])
+            #expect(ids(try await api.get("/admin/api/users?status=suspended")) == ["user:bob"])
+            #expect(ids(try await api.get("/admin/api/users?role=admin&organization=org:acme")) == ["user:ann"])
+            #expect(try await api.get("/admin/api/users?role=emperor").errorField == "role")
+
+            #expect(try await api.post("/admin/api/apps", #"{"id":"app:on","active":true}"#).status == .ok)
+            #expect(try await api.post("/admin/api/apps", #"{"id":"app:off","active":false}"#).status == .ok)
+            #expect(ids(try await api.get("/admin/api/apps?active=false")) == ["app:off"])
+            #expect(ids(try await api.get("/admin/api/apps?active=true")) == ["app:on"])
+            #expect(try await api.get("/admin/api/apps?active=maybe").errorField == "active")
+
+            // Groups may come as one CSV item; a kind that contradicts the id is refused.
+            let principal = try await api.post("/admin/api/principals", #"{"id":"service:etl","groups":["app-dev,finance"]}"#)
+            #expect(principal.object["groups"] as? [String] == ["app-dev", "finance"], "\(principal.text)")
+            #expect(principal.object["kind"] as? String == "service")
+            #expect(try await api.post("/admin/api/principals", #"{"id":"service:etl","kind":"agent"}"#).errorField == "kind")
+
+            // Expired is its own token status.
+            let expiring = try await api.post("/admin/api/tokens", #"{"principal":"service:etl","expires_at":\#(AdminHarness.now - 1)}"#)
+            let expiredID = try #require((expiring.object["token"] as? [String: Any])?["id"] as? String)
+            #expect(ids(try await api.get("/admin/api/tokens?status=expired")) == [expiredID])
+            #expect(try await api.get("/admin/api/tokens?status=revoked").items.isEmpty)
+
+            // Superseded revisions are a status of their own.
+            for cap in [1, 2] {
+                #expect(try await api.post("/admin/api/quotas", #"{"lane":"user","subject":"user:ann","name":"d","period":"day","max_usd":\#(cap)}"#).status == .created)
+            }
+            #expect(try await api.get("/admin/api/quotas?status=superseded").items.map { $0["max_usd"] as? Double } == [1])
+            #expect(try await api.get("/admin/api/quotas?status=active").items.map { $0["max_usd"] as? Double } == [2])
+        }
+    }
+
+    @Test func availableModelsShowWhatServesEachNameAndFallbacksKeepTheirTriggers() async throws {
+        let harness = try await AdminHarness()
+        try await harness.run { api async throws in
+            #expect(try await api.post("/admin/api/orgs", #"{"id":"org:acme","name":"Acme","slug":"acme"}"#).status == .ok)
+            #expect(try await api.post("/admin/api/credentials", #"{"id":"key:openai:main","provider":"openai","secret":"sk-1"}"#).status == .ok)
+            for body in [
+                #"{"id":"gpt-4o-b","model":"gpt-4o","credential":"key:openai:main","upstream_model":"gpt-4o-2024-08-06","priority":2}"#,
+                #"{"id":"gpt-4o-a","model":"gpt-4o","credential":"key:openai:main","priority":1}"#,
+                #"{"id":"mini","model":"gpt-4o-mini","credential":"key:openai:main"}"#,
+            ] { #expect(try await api.post("/admin/api/deployments", body).status == .ok, "\(body)") }
+            #expect(try await api.post("/admin/api/aliases", #"{"requested_model":"smart","routed_to":"gpt-4o"}"#).status == .ok)
+            #expect(try await api.post("/admin/api/aliases", #"{"requested_model":"smart","routed_to":"gpt-4o-mini","org":"org:acme"}"#).status == .ok)
+
+            let global = try await api.get("/admin/api/models")
+            #expect(global.items.map { $0["model"] as? String } == ["gpt-4o", "gpt-4o-mini", "smart"], "\(global.text)")
+            let served = try #require(global.items.first?["deployments"] as? [[String: Any]])
+            #expect(served.map { $0["deployment"] as? String } == ["gpt-4o-a", "gpt-4o-b"], "priority order")
+            #expect(served.first?["provider"] as? String == "openai")
+            #expect(global.items.last?["routed_to"] as? String == "gpt-4o")
+            let acme = try await api.get("/admin/api/models?org=org:acme")
+            #expect(acme.items.last?["routed_to"] as? String == "gpt-4o-mini", "the organization's alias wins: \(acme.text)")
+
+            #expect(try await api.post("/admin/api/settings", #"{"ollama_enabled":true}"#).status == .ok)
+            #expect(try await api.get("/admin/api/models").items.contains { $0["kind"] as? String == "ollama" })
+
+            let all = try await api.post("/admin/api/fallbacks", #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"]}"#)
+            #expect((all.object["triggers"] as? [String])?.count == 5, "every failure falls back by default: \(all.text)")
+            let some = try await api.post("/admin/api/fallbacks", #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"],"triggers":["rate_limited","credit_expired"]}"#)
+            #expect(some.object["triggers"] as? [String] == ["rate_limited", "credit_expired"])
+            #expect(try await api.post("/admin/api/fallbacks", #"{"primary_model":"x","chain":["y"],"triggers":["sunspots"]}"#).errorField == "triggers")
+            #expect(try await api.post("/admin/api/fallbacks", #"{"primary_model":"x","chain":["y"],"triggers":[]}"#).errorField == "triggers")
+        }
+    }
+
     @Test func consistentReadsAskForAReadIndexFirst() async throws {
         let harness = try await AdminHarness()
         try await harness.run { api async throws in

@@ -17,7 +17,8 @@ enum Fixture {
     }
 
     static func principal(_ id: String, app: String? = nil, groups: [String] = []) -> Principal {
-        Principal(id: id, kind: .agent, namespace: "tenant:default", groups: groups, app: app, purpose: nil, created: pending, updated: pending)
+        let kind = id.split(separator: ":").first.flatMap { Principal.Kind(rawValue: String($0)) } ?? .agent
+        return Principal(id: id, kind: kind, namespace: "tenant:default", groups: groups, app: app, purpose: nil, created: pending, updated: pending)
     }
 
     static func token(_ id: String, hash: String, principal: String, scopes: [String] = ["model.invoke"], user: String? = nil) -> ClientToken {

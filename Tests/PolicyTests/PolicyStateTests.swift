@@ -20,8 +20,11 @@ import Testing
         #expect(a.apply(.putUser(Fixture.user("user:bob", email: "not-an-email"))).failureField == "email")
         #expect(a.apply(.putPrincipal(Fixture.principal("robot:x"))).failureField == "id")
         #expect(a.apply(.putPrincipal(Fixture.principal("agent:x", groups: ["a", "a"]))).failureField == "groups")
+        var mislabelled = Fixture.principal("service:x")
+        mislabelled.kind = .agent
+        #expect(a.apply(.putPrincipal(mislabelled)).failureField == "kind")
         #expect(a.state.users.count == 0 && a.state.principals.count == 0 && a.state.history.isEmpty)
-        #expect(a.state.lastAppliedAt == 5000)
+        #expect(a.state.lastAppliedAt == 6000)
     }
 
     @Test func deletesAreRefusedWhileReferenced() throws {

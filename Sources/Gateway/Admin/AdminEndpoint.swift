@@ -81,6 +81,13 @@ struct AdminCall: Sendable {
         return parsed
     }
 
+    /// A `true` / `false` query parameter.
+    func query(_ name: String, as: Bool.Type) throws -> Bool? {
+        guard let value = query(name) else { return nil }
+        guard let flag = Bool(value) else { throw AdminError.invalid("\(name): '\(value.prefix(80))' is not true or false", field: name) }
+        return flag
+    }
+
     /// An integer query parameter (ms times and such).
     func query(_ name: String, as: Int64.Type) throws -> Int64? {
         guard let value = query(name) else { return nil }

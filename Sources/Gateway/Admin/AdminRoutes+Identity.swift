@@ -6,8 +6,18 @@ extension AdminRoutes {
         let text = AdminEndpoint.Parameter(name: "q", description: "case-insensitive text match")
         return AdminCRUD(
             collection: "users", tag: "Users", schemaName: "User", table: .users, body: UserBody.schema,
-            listParameters: [text.described("matches user id, display name and email")],
-            list: { call, state, page in try state.users(matching: call.query("q"), page).map { UserView($0, state) } },
+            listParameters: [
+                text.described("matches user id, display name and email"),
+                .init(name: "organization", description: "exact organization: its members"),
+                .init(name: "status", description: "exact status", schema: .oneOf(User.Status.self)),
+                .init(name: "role", description: "exact role", schema: .oneOf(User.Role.self)),
+            ],
+            list: { call, state, page in
+                let filter = UserFilter(
+                    text: call.query("q"), organization: call.query("organization"),
+                    status: try call.query("status", as: User.Status.self), role: try call.query("role", as: User.Role.self))
+                return try state.users(filter, page).map { UserView($0, state) }
+            },
             find: { state, id in state.users[id].map { UserView($0, state) } },
             command: { (body: UserBody, _) in .putUser(try body.record()) }
         ).endpoints
@@ -20,8 +30,13 @@ extension AdminRoutes {
             ).endpoints
             + AdminCRUD(
                 collection: "apps", tag: "Applications", schemaName: "Application", table: .apps, body: ApplicationBody.schema,
-                listParameters: [text.described("matches app id, display name and slug")],
-                list: { call, state, page in try state.applications(matching: call.query("q"), page).map(ApplicationView.init) },
+                listParameters: [
+                    text.described("matches app id, display name and slug"),
+                    .init(name: "active", description: "true: active apps only; false: inactive ones", schema: .boolean()),
+                ],
+                list: { call, state, page in
+                    try state.applications(matching: call.query("q"), active: try call.query("active", as: Bool.self), page).map(ApplicationView.init)
+                },
                 find: { state, id in state.applications[id].map(ApplicationView.init) },
                 command: { (body: ApplicationBody, _) in .putApplication(body.record()) }
             ).endpoints

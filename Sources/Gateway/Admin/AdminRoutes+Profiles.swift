@@ -18,9 +18,9 @@ extension AdminRoutes {
     var profileEndpoints: [AdminEndpoint] {
         AdminCRUD(
             collection: "profiles", tag: "Agent profiles", schemaName: "Profile", table: .profiles, body: ProfileBody.schema,
-            listParameters: [.init(name: "role", description: "agents of this role:…")],
+            listParameters: [.init(name: "role", description: "agents of this role: role:coder, or coder as in the YAML")],
             list: { call, state, page in
-                let role = call.query("role")
+                let role = call.query("role").map { $0.hasPrefix("role:") ? $0 : "role:" + $0 }
                 return try state.profiles.page(page) { role == nil || $0.role == role }.map { ProfileView($0, state) }
             },
             find: { state, id in state.profiles[id].map { ProfileView($0, state) } },

@@ -4,7 +4,7 @@ import Policy
 extension AdminRoutes {
     /// Quota and pricing revisions (append-only: upsert and revoke) and the audit history.
     var revisionEndpoints: [AdminEndpoint] {
-        let status = AdminEndpoint.Parameter(name: "status", description: "active, revoked or all (default)", schema: .oneOf(RevisionStatus.self))
+        let status = AdminEndpoint.Parameter(name: "status", description: "active (in force), revoked (revocations), superseded (replaced by a later upsert) or all (default)", schema: .oneOf(RevisionStatus.self))
         return [
             AdminEndpoint(
                 method: .get, path: "/admin/api/quotas", scope: .adminRead, tag: "Quotas", summary: "List quota revisions, newest first",

@@ -52,7 +52,7 @@ extension AdminRoutes {
                 listParameters: [],
                 list: { _, state, page in try state.fallbacks.page(page) { _ in true }.map(FallbackView.init) },
                 find: { state, id in state.fallbacks[id].map(FallbackView.init) },
-                command: { (body: FallbackBody, _) in .putFallback(body.record()) }
+                command: { (body: FallbackBody, _) in .putFallback(try body.record()) }
             ).endpoints
             + profileEndpoints
             + AdminCRUD(

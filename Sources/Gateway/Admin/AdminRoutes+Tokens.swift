@@ -14,7 +14,7 @@ extension AdminRoutes {
                 parameters: [
                     .init(name: "principal", description: "exact principal"), .init(name: "user", description: "exact user binding"),
                     .init(name: "app", description: "exact app binding"),
-                    .init(name: "status", description: "active, revoked (or expired) or all (default)", schema: .oneOf(TokenFilter.Status.self)),
+                    .init(name: "status", description: "active, revoked, expired (unrevoked, past expiry) or all (default)", schema: .oneOf(TokenFilter.Status.self)),
                 ] + AdminEndpoint.pagingParameters,
                 response: PageView<TokenView>.schema("Token"),
                 handler: { call in

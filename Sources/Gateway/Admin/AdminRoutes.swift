@@ -29,7 +29,7 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
 
     /// Every admin endpoint.
     var endpoints: [AdminEndpoint] {
-        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + settingsEndpoints
+        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints
     }
 
     public func register(on router: Router<Context>) {

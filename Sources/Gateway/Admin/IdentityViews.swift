@@ -149,14 +149,15 @@ struct PrincipalBody: Decodable, Sendable {
         let prefixKind = id.split(separator: ":").first.flatMap { Principal.Kind(rawValue: String($0)) } ?? .agent
         return Principal(
             id: id, kind: try enumValue(kind, default: prefixKind, field: "kind"), namespace: namespace ?? Self.defaultNamespace,
-            groups: (groups ?? []).map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }, app: app, purpose: purpose,
+            groups: (groups ?? []).flatMap { $0.split(separator: ",") }.map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty },
+            app: app, purpose: purpose,
             created: .pending, updated: .pending)
     }
 
     static let schema = Schema.object([
         .init("id", .text("prefix agent:, service: or human:"), required: true),
         .init("kind", .oneOf(Principal.Kind.self, "default from the id's prefix")),
-        .init("namespace", .text("default tenant:default")), .init("groups", .array(.text(), description: "for ACL sharing")),
+        .init("namespace", .text("default tenant:default")), .init("groups", .array(.text(), description: "for ACL sharing; an item may be a CSV list (app-dev,finance)")),
         .init("app", .text("app:… it acts for")), .init("purpose", .text()),
     ])
 }

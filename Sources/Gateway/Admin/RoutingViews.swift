@@ -95,21 +95,32 @@ struct AliasBody: Decodable, Sendable {
 }
 
 struct FallbackView: Encodable, Sendable {
-    var primary_model: String, chain: [String]
+    var primary_model: String, chain: [String], triggers: [String]
     var created: AuditStamp, updated: AuditStamp
 
-    init(_ f: FallbackChain) { primary_model = f.id; chain = f.chain; created = f.created; updated = f.updated }
+    init(_ f: FallbackChain) {
+        primary_model = f.id; chain = f.chain; triggers = f.triggers.map(\.rawValue); created = f.created; updated = f.updated
+    }
 
     static let schema = Schema.object([
         .init("primary_model", .text(), required: true), .init("chain", .array(.text()), required: true),
+        .init("triggers", .array(.oneOf(FallbackTrigger.self)), required: true),
     ] + Schema.stampProperties)
 }
 
 struct FallbackBody: Decodable, Sendable {
-    var primary_model: String, chain: [String]
-    func record() -> FallbackChain { FallbackChain(id: primary_model, chain: chain, created: .pending, updated: .pending) }
+    var primary_model: String, chain: [String], triggers: [String]?
+
+    func record() throws -> FallbackChain {
+        let triggers = try (self.triggers ?? FallbackTrigger.allCases.map(\.rawValue)).map {
+            try enumValue($0, default: FallbackTrigger.providerError, field: "triggers")
+        }
+        return FallbackChain(id: primary_model, chain: chain, triggers: triggers, created: .pending, updated: .pending)
+    }
+
     static let schema = Schema.object([
         .init("primary_model", .text(), required: true), .init("chain", .array(.text(), description: "tried in order"), required: true),
+        .init("triggers", .array(.oneOf(FallbackTrigger.self), description: "the failures that fall back (default: all)")),
     ])
 }
 
