@@ -31,6 +31,21 @@ import Testing
         #expect(Set(endpoints.map { "\($0.method) \($0.path)" }).count == endpoints.count, "no endpoint is declared twice")
     }
 
+    @Test func theDocsPageNeedsNothingFromOutside() async throws {
+        let harness = try await AdminHarness()
+        let (status, text) = try await harness.run { api async throws in
+            let answer = try await api.get("/docs", token: nil)
+            return (answer.status, answer.text)
+        }
+        #expect(status == .ok && text.hasPrefix("<!doctype html>"))
+        for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url(http"] {
+            #expect(!text.contains(external), "/docs loads an external asset (\(external))")
+        }
+        for endpoint in harness.routes.endpoints {
+            #expect(text.contains(endpoint.path), "/docs shows \(endpoint.path)")
+        }
+    }
+
     @Test func theDocumentIsValidOpenAPI31() async throws {
         let harness = try await AdminHarness()
         let (text, _) = try await document(harness)

@@ -26,6 +26,16 @@ import Testing
     private func exercise(_ cluster: LocalCluster) async throws {
         try await cluster.start()
         let api = AdminHTTPClient(token: try cluster.adminToken)
+        // Exactly one node created the super-admin token: a 0600 file its log names.
+        let writers = (1...3).filter { FileManager.default.fileExists(atPath: "\(cluster.directory)/n\($0)/admin.token") }
+        #expect(writers.count == 1, "one bootstrap token file, found on \(writers)")
+        for n in writers {
+            let attributes = try FileManager.default.attributesOfItem(atPath: "\(cluster.directory)/n\(n)/admin.token")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let log = try String(contentsOfFile: "\(cluster.directory)/n\(n).log", encoding: .utf8)
+            #expect(log.contains("file=\(cluster.directory)/n\(n)/admin.token"), "the log names the file")
+            #expect(!log.contains(try cluster.adminToken), "the log never shows the secret")
+        }
         let nodes = cluster.http
 
         // A write through each node and through haproxy, then a sealed credential.
