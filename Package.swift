@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "clusterctl", targets: ["clusterctl"]),
         .executable(name: "weir-sim", targets: ["weir-sim"]),
         .executable(name: "weir-bench", targets: ["weir-bench"]),
+        .executable(name: "mockllm", targets: ["mockllm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
@@ -118,6 +119,21 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // The upstream simulator (library for in-process tests, executable for the rest).
+        .target(
+            name: "MockLLM",
+            dependencies: [
+                "SeededRandom",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "mockllm",
+            dependencies: ["MockLLM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+
         // Executables.
         .executableTarget(
             name: "weir",
@@ -155,6 +171,18 @@ let package = Package(
 
         // Tests: one target per library module.
         .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strict),
+        .testTarget(
+            name: "MockLLMTests",
+            dependencies: [
+                "MockLLM",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(
             name: "TransportTests",

@@ -24,7 +24,7 @@ nodes=(1 2 3)
 
 fail() { echo "cluster: $*" >&2; exit 1; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/health/ready" 2>/dev/null; }
+ready() { curl --noproxy '*' -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/health/ready" 2>/dev/null; }
 random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
 # Polls `$@` until it succeeds or CLUSTER_WAIT_SECONDS pass.
