@@ -21,6 +21,9 @@ public struct MockLLM: Sendable {
     /// The requests kept for inspection, oldest first.
     public var recorded: [RecordedRequest] { state.recorded }
 
+    /// Adds a fault, as `POST /_mock/faults` does.
+    public func inject(_ fault: Fault) { state.add(fault) }
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/chat/completions") { request, _ in try await self.serve(request, .openAI, OpenAIWire.chat) }
         router.post("/v1/embeddings") { request, _ in try await self.serve(request, .openAI, OpenAIWire.embeddings) }

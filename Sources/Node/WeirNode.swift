@@ -89,6 +89,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, sealer: CredentialSealer(key: kek), logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
@@ -126,7 +127,8 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
     }
 
     private func makeApplication(
-        health: NodeHealth, admin: AdminRoutes<BasicRequestContext>, cluster: ClusterRoutes<BasicRequestContext>
+        health: NodeHealth, admin: AdminRoutes<BasicRequestContext>, dataPlane: DataPlaneRoutes<BasicRequestContext>,
+        cluster: ClusterRoutes<BasicRequestContext>
     ) -> some Service {
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
@@ -135,6 +137,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         MetricsRoutes(exporter: metrics).register(on: router)
         cluster.register(on: router)
         admin.register(on: router)
+        dataPlane.register(on: router)
         let logger = self.logger
         return Application(
             router: router,

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Policy
+
+/// The OpenAI-dialect data plane: `POST /v1/chat/completions` (whole or streamed) and
+/// `GET /v1/models`, through the pipeline of DESIGN.md section 3: authenticate, authorize,
+/// route, admit, forward, settle.
+public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
+    /// The largest request body accepted.
+    public static var requestBytesMax: Int { 4 << 20 }
+    /// The largest whole (not streamed) upstream answer relayed.
+    public static var responseBytesMax: Int { 16 << 20 }
+    /// How long one upstream attempt may take, streaming included.
+    public static var upstreamTimeout: Duration { .seconds(300) }
+
+    let reader: any PolicyReader
+    let quota: any QuotaGate
+    let sealer: CredentialSealer
+    let client: HTTPClient
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    let router = ModelRouter()
+
+    public init(
+        reader: any PolicyReader, quota: any QuotaGate, sealer: CredentialSealer, client: HTTPClient = .shared, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.reader = reader
+        self.quota = quota
+        self.sealer = sealer
+        self.client = client
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func register(on router: Router<Context>) {
+        router.post("/v1/chat/completions") { request, _ in
+            do {
+                return try await self.chatCompletions(request)
+            } catch let error as GatewayError {
+                return error.response(.openAI)
+            }
+        }
+        router.get("/v1/models") { request, _ in
+            do {
+                return try self.models(request)
+            } catch let error as GatewayError {
+                return error.response(.openAI)
+            }
+        }
+    }
+
+    /// Stages authenticate and authorize: the caller behind the request's token.
+    func caller(_ request: Request, state: PolicyState, now: Int64) throws(GatewayError) -> Caller {
+        switch TokenAuthenticator.authenticate(request.headers, state: state, now: now, needs: .modelInvoke) {
+        case let .success(token):
+            switch Caller.resolve(token, in: state) {
+            case let .success(caller): return caller
+            case let .failure(error): throw error
+            }
+        case let .failure(failure): throw GatewayError.authentication(failure)
+        }
+    }
+
+    /// The request body as a JSON object, within `requestBytesMax`.
+    func jsonBody(_ request: Request) async throws(GatewayError) -> [String: Any] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.requestBytesMax)
+        } catch {
+            throw GatewayError(status: .contentTooLarge, type: "invalid_request_error", code: "request_too_large",
+                               message: "the body is larger than \(Self.requestBytesMax) bytes; shorten the prompt")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
+            throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
+        }
+        return object
+    }
+
+    /// `GET /v1/models`: the model names this caller may ask for.
+    func models(_ request: Request) throws(GatewayError) -> Response {
+        let state = reader.current
+        let caller = try caller(request, state: state, now: clock())
+        var names = Set(state.deployments.values.map(\.model))
+        for alias in state.aliases.values where alias.organization == nil || alias.organization == caller.organization { names.insert(alias.requestedModel) }
+        let data = names.sorted().map { ["id": $0, "object": "model", "created": 0, "owned_by": "weir"] as [String: Any] }
+        let body = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": data], options: [.sortedKeys])) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Rough token counts for reservations before the provider reports the real ones.
+enum TokenEstimate {
+    /// About one token per four UTF-8 bytes of the messages' text, at least one.
+    static func prompt(_ body: [String: Any]) -> Int {
+        var bytes = 0
+        for message in body["messages"] as? [[String: Any]] ?? [] {
+            if let text = message["content"] as? String { bytes += text.utf8.count }
+            for part in message["content"] as? [[String: Any]] ?? [] { bytes += (part["text"] as? String)?.utf8.count ?? 0 }
+        }
+        if let system = body["system"] as? String { bytes += system.utf8.count }
+        return max(1, (bytes + 3) / 4)
+    }
+
+    /// The output the request may produce: its own limit, else the deployment's, else the default.
+    static func output(_ body: [String: Any], deployment: Deployment?) -> Int {
+        let asked = (body["max_completion_tokens"] as? NSNumber)?.intValue ?? (body["max_tokens"] as? NSNumber)?.intValue
+        return max(1, asked ?? deployment?.maxOutputTokens ?? Metering.outputTokensDefault)
+    }
+}

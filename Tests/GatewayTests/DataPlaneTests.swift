@@ -1,0 +1,170 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import MockLLM
+import NIOCore
+import Policy
+import QuotaCRDT
+import Testing
+@testable import Gateway
+
+/// `/v1/chat/completions` and `/v1/models` through the pipeline against a running
+/// mockllm: auth, routing with aliases and fallbacks, pricing, quotas, streaming relay,
+/// and settlement exactly once.
+@Suite(.serialized) struct DataPlaneTests {
+    static let chat = #"{"model":"smart","messages":[{"role":"user","content":"hello there"}]}"#
+
+    /// A caller, a credential at the mock, `gpt-4o` (priced) and `mini` behind it, `smart` → gpt-4o.
+    private func standard(_ h: DataPlaneHarness, _ mock: RunningMock) async throws {
+        try await h.addCaller()
+        try await h.addCredential("key:mock:main", baseURL: mock.baseURL)
+        try await h.apply([
+            h.deployment("gpt4o", model: "gpt-4o", credential: "key:mock:main", upstream: "upstream-4o"),
+            h.deployment("mini", model: "gpt-4o-mini", credential: "key:mock:main"),
+            .putAlias(Alias(id: Alias.id(requested: "smart", organization: nil), requestedModel: "smart", routedTo: "gpt-4o", organization: nil, created: .pending, updated: .pending)),
+            h.price(model: "gpt-4o", inputPer1kNano: 2_500_000, outputPer1kNano: 10_000_000),
+            h.price(model: "gpt-4o-mini", inputPer1kNano: 150_000, outputPer1kNano: 600_000),
+        ])
+    }
+
+    @Test func aCompletionIsRoutedPricedAndSettled() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat)
+                #expect(answer.status == .ok, "\(answer.text)")
+                #expect((answer.object["usage"] as? [String: Any])?["completion_tokens"] as? Int == 8)
+                let received = try #require(mock.mock.recorded.last)
+                #expect(received.model == "upstream-4o" && received.apiKey == "sk-upstream", "the alias, the deployment's upstream name and the opened secret")
+                // 11 tokens at $0.0025 per 1k and 8 at $0.01 per 1k: 107.5 µ$, rounded up.
+                #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 19, microUSD: 108)], "\(h.gate.settledUsages)")
+            }
+            let headers = try await h.run { api async throws in
+                try await api.client.execute(uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer \(DataPlaneHarness.callerSecret)"], body: ByteBuffer(string: Self.chat)).headers
+            }
+            #expect(headers[HTTPField.Name("x-weir-model")!] == "gpt-4o")
+        }
+    }
+
+    @Test func errorsComeInTheOpenAIShape() async throws {
+        let h = try await DataPlaneHarness()
+        let readerSecret = try await h.admin.addToken("tok_reader", scopes: ["admin.read"])
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let anonymous = try await api.call(.post, "/v1/chat/completions", token: nil, body: Self.chat)
+                #expect(anonymous.status == .unauthorized)
+                let error = try #require(anonymous.object["error"] as? [String: Any])
+                #expect(error["type"] as? String == "authentication_error" && error["code"] as? String == "invalid_api_key")
+                let unknown = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: #"{"model":"nope","messages":[]}"#)
+                #expect(unknown.status == .notFound && (unknown.object["error"] as? [String: Any])?["code"] as? String == "model_not_found")
+                let broken = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: "{nope")
+                #expect(broken.status == .badRequest)
+                // A read-only admin token may not invoke models.
+                let reader = try await api.call(.post, "/v1/chat/completions", token: readerSecret, body: Self.chat)
+                #expect(reader.status == .forbidden && (reader.object["error"] as? [String: Any])?["type"] as? String == "permission_error")
+            }
+        }
+    }
+
+    @Test func aStreamIsRelayedAndSettledWithTheProvidersUsage() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with({ $0.chunkTokens = 3 }) { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let body = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+                let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: body)
+                #expect(answer.status == .ok)
+                let events = answer.text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+                #expect(events.last == "data: [DONE]")
+                #expect(!answer.text.contains("\"usage\""), "the usage chunk the gateway asked for is not shown to a client that did not")
+                let sent = try #require(mock.mock.recorded.last?.body)
+                #expect(sent.contains("include_usage"), "the gateway asked the provider for usage")
+                // 11 tokens at $0.00015 per 1k and 8 at $0.0006 per 1k: 6.45 µ$, rounded up.
+                #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 19, microUSD: 7)], "\(h.gate.settledUsages)")
+
+                let withUsage = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#
+                let shown = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: withUsage)
+                #expect(shown.text.contains("\"usage\""), "a client that asked sees the usage chunk")
+            }
+        }
+    }
+
+    @Test func injectedFailuresFallBackAlongTheChain() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([.putFallback(FallbackChain(id: "gpt-4o", chain: ["gpt-4o-mini"], triggers: [.providerError], created: .pending, updated: .pending))])
+            mock.mock.inject(Fault(kind: .status, status: 500, count: 1, model: "upstream-4o"))
+            try await h.run { api async throws in
+                let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat)
+                #expect(answer.status == .ok, "\(answer.text)")
+                #expect(answer.object["model"] as? String == "gpt-4o-mini", "the fallback answered")
+                #expect(h.gate.cancelCount == 1 && h.gate.settledUsages.count == 1, "the failed attempt released its reservation")
+
+                // A 429 is not among this chain's triggers: it reaches the caller.
+                mock.mock.inject(Fault(kind: .status, status: 429, count: 1, model: "upstream-4o"))
+                let limited = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat)
+                #expect(limited.status == .tooManyRequests)
+            }
+        }
+    }
+
+    @Test func aQuotaRefusesWith429NamingIt() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([.upsertQuota(QuotaRevision(
+                id: 0, lane: .user, subject: "user:ann", name: "burst", period: .tenSeconds, maxMicroUSD: nil, maxTokens: nil,
+                maxRequests: 2, rollover: false, revoked: false, stamp: .pending))])
+            try await h.run { api async throws in
+                for _ in 0..<2 { #expect(try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat).status == .ok) }
+                let refused = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat)
+                #expect(refused.status == .tooManyRequests)
+                let error = try #require(refused.object["error"] as? [String: Any])
+                #expect(error["code"] as? String == "quota_exceeded")
+                #expect((error["message"] as? String)?.contains("'burst' on user user:ann allows 2 requests per 10s") == true, "\(refused.text)")
+            }
+            #expect(mock.mock.served == 2, "the refused request never left the gateway")
+        }
+    }
+
+    @Test func anUnpricedModelIsRefusedOrFlaggedNeverFree() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([h.deployment("free", model: "unpriced", credential: "key:mock:main")])
+            let body = #"{"model":"unpriced","messages":[{"role":"user","content":"hi"}]}"#
+            try await h.run { api async throws in
+                let refused = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: body)
+                #expect(refused.status == .badRequest && (refused.object["error"] as? [String: Any])?["code"] as? String == "model_not_priced")
+            }
+            var settings = h.policy.current.settings
+            settings.unpricedModels = .allowAndFlag
+            try await h.apply([.putSettings(settings)])
+            let flagged = try await h.run { api async throws in
+                try await api.client.execute(uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer \(DataPlaneHarness.callerSecret)"], body: ByteBuffer(string: body))
+            }
+            #expect(flagged.status == .ok && flagged.headers[HTTPField.Name("x-weir-unpriced")!] == "true")
+        }
+    }
+
+    @Test func modelsListWhatTheCallerMayUse() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([
+                .putOrganization(Organization(id: "org:other", name: "Other", slug: "other", owner: nil, dlp: nil, created: .pending, updated: .pending)),
+                .putAlias(Alias(
+                    id: Alias.id(requested: "house", organization: "org:other"), requestedModel: "house", routedTo: "gpt-4o", organization: "org:other",
+                    created: .pending, updated: .pending)),
+            ])
+            try await h.run { api async throws in
+                let models = try await api.call(.get, "/v1/models", token: DataPlaneHarness.callerSecret)
+                let ids = (models.object["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+                #expect(ids == ["gpt-4o", "gpt-4o-mini", "smart"], "\(models.text)")
+            }
+        }
+    }
+}
