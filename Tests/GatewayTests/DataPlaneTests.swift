@@ -150,6 +150,46 @@ import Testing
         }
     }
 
+    @Test func embeddingsAreForwardedAndPricedOnInputOnly() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let answer = try await api.call(
+                    .post, "/v1/embeddings", token: DataPlaneHarness.callerSecret, body: #"{"model":"gpt-4o-mini","input":["a","b"]}"#)
+                #expect(answer.status == .ok, "\(answer.text)")
+                #expect((answer.object["data"] as? [[String: Any]])?.count == 2)
+                #expect(mock.mock.recorded.last?.path == "/v1/embeddings")
+                // 11 prompt tokens at $0.00015 per 1k: 1.65 µ$, rounded up; no output.
+                #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 11, microUSD: 2)], "\(h.gate.settledUsages)")
+            }
+        }
+    }
+
+    @Test func theCostModeHeaderPicksTheAgentsProfileModel() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([
+                .putProfile(ModelProfile(id: "role:coder", role: nil, name: nil, models: [.normal: "gpt-4o-mini", .heavy: "gpt-4o"], created: .pending, updated: .pending)),
+                .putProfile(ModelProfile(id: "agent:bot", role: "role:coder", name: nil, models: [.normal: "smart"], created: .pending, updated: .pending)),
+            ])
+            try await h.run { api async throws in
+                func model(_ mode: String) async throws -> String? {
+                    let response = try await api.client.execute(
+                        uri: "/v1/chat/completions", method: .post,
+                        headers: [.authorization: "Bearer \(DataPlaneHarness.callerSecret)", HTTPField.Name("x-weir-cost-mode")!: mode],
+                        body: ByteBuffer(string: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#))
+                    return response.status == .ok ? response.headers[HTTPField.Name("x-weir-model")!] : "status \(response.status.code)"
+                }
+                #expect(try await model("heavy") == "gpt-4o", "the role's heavy model")
+                #expect(try await model("normal") == "gpt-4o", "the agent's own normal model, through the alias smart")
+                #expect(try await model("max") == "gpt-4o-mini", "no profile model for max: the requested one")
+                #expect(try await model("cheap") == "status 400")
+            }
+        }
+    }
+
     @Test func modelsListWhatTheCallerMayUse() async throws {
         let h = try await DataPlaneHarness()
         try await RunningMock.with { mock in

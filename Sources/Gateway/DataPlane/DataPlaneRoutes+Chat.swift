@@ -8,18 +8,28 @@ import NIOCore
 import Policy
 import QuotaCRDT
 
+/// The OpenAI-dialect endpoints the gateway forwards.
+enum OpenAIEndpoint: Sendable {
+    case chat, embeddings
+
+    /// The path under the provider's API base.
+    var path: String { self == .chat ? "/chat/completions" : "/embeddings" }
+}
+
 extension DataPlaneRoutes {
-    /// `POST /v1/chat/completions`: each attempt is priced, admitted against every quota
-    /// that applies, forwarded, and settled exactly once with the usage the provider
-    /// reports; a failure among the chain's triggers moves on to the next attempt.
-    func chatCompletions(_ request: Request) async throws(GatewayError) -> Response {
+    /// `POST /v1/chat/completions` and `POST /v1/embeddings`: each attempt is priced,
+    /// admitted against every quota that applies, forwarded, and settled exactly once with
+    /// the usage the provider reports; a failure among the chain's triggers moves on to
+    /// the next attempt.
+    func openAIEndpoint(_ request: Request, _ endpoint: OpenAIEndpoint) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
         var body = try await jsonBody(request)
         guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
-        let stream = body["stream"] as? Bool ?? false
+        let stream = endpoint == .chat && (body["stream"] as? Bool ?? false)
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
-        let attempts = router.plan(requested: requested, organization: caller.organization, state: state)
+        let model = try costModeModel(request, requested: requested, caller: caller, state: state)
+        let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         guard !attempts.isEmpty else {
             throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
                                message: "model \(requested) is not served here; GET /v1/models lists the models you may use", param: "model")
@@ -36,7 +46,8 @@ extension DataPlaneRoutes {
                 continue
             }
             // Stage admit: all-or-nothing over the caller's lanes and the credential's.
-            let estimate = Metering.usage(quote.price, input: promptEstimate, output: TokenEstimate.output(body, deployment: attempt.deployment))
+            let outputEstimate = endpoint == .chat ? TokenEstimate.output(body, deployment: attempt.deployment) : 0
+            let estimate = Metering.usage(quote.price, input: promptEstimate, output: outputEstimate)
             let subjects = caller.subjects + (attempt.credential.map { [(lane: QuotaLane.key, subject: $0.id)] } ?? [])
             let reservation: ReservationID
             switch await quota.reserve(estimate, against: Metering.quotas(for: subjects, state: state)) {
@@ -49,7 +60,7 @@ extension DataPlaneRoutes {
             let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
             let upstream: HTTPClientRequest
             do {
-                upstream = try Upstream.chat(attempt, settings: state.settings, sealer: sealer, body: bytes)
+                upstream = try Upstream.openAI(endpoint.path, attempt, settings: state.settings, sealer: sealer, body: bytes)
             } catch {
                 quota.cancel(reservation)
                 failure = error
@@ -148,6 +159,17 @@ extension DataPlaneRoutes {
         })
     }
 
+    /// With `x-weir-cost-mode: normal|heavy|max`, the model the calling agent's profile
+    /// (or its role's) names for that mode; otherwise the requested model.
+    func costModeModel(_ request: Request, requested: String, caller: Caller, state: PolicyState) throws(GatewayError) -> String {
+        guard let value = request.headers[Self.costModeHeader] else { return requested }
+        guard let mode = CostMode(rawValue: value.lowercased()) else {
+            throw GatewayError.invalid("x-weir-cost-mode: '\(value.prefix(40))' is not one of normal, heavy, max", param: "x-weir-cost-mode")
+        }
+        return state.profileModel(for: caller.token.principal, mode: mode) ?? requested
+    }
+
+    static var costModeHeader: HTTPField.Name { HTTPField.Name("x-weir-cost-mode")! }
     static var modelHeader: HTTPField.Name { HTTPField.Name("x-weir-model")! }
     static var unpricedHeader: HTTPField.Name { HTTPField.Name("x-weir-unpriced")! }
 

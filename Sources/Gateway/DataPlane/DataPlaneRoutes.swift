@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import Policy
 
-/// The OpenAI-dialect data plane: `POST /v1/chat/completions` (whole or streamed) and
-/// `GET /v1/models`, through the pipeline of DESIGN.md section 3: authenticate, authorize,
+/// The OpenAI-dialect data plane: `POST /v1/chat/completions` (whole or streamed),
+/// `POST /v1/embeddings` and `GET /v1/models`, through the pipeline of DESIGN.md section 3: authenticate, authorize,
 /// route, admit, forward, settle.
 public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     /// The largest request body accepted.
@@ -38,11 +38,13 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     }
 
     public func register(on router: Router<Context>) {
-        router.post("/v1/chat/completions") { request, _ in
-            do {
-                return try await self.chatCompletions(request)
-            } catch let error as GatewayError {
-                return error.response(.openAI)
+        for endpoint in [OpenAIEndpoint.chat, .embeddings] {
+            router.post(RouterPath("/v1" + endpoint.path)) { request, _ in
+                do {
+                    return try await self.openAIEndpoint(request, endpoint)
+                } catch let error as GatewayError {
+                    return error.response(.openAI)
+                }
             }
         }
         router.get("/v1/models") { request, _ in
@@ -103,6 +105,8 @@ enum TokenEstimate {
             for part in message["content"] as? [[String: Any]] ?? [] { bytes += (part["text"] as? String)?.utf8.count ?? 0 }
         }
         if let system = body["system"] as? String { bytes += system.utf8.count }
+        if let input = body["input"] as? String { bytes += input.utf8.count }
+        for input in body["input"] as? [String] ?? [] { bytes += input.utf8.count }
         return max(1, (bytes + 3) / 4)
     }
 

@@ -12,26 +12,26 @@ enum Upstream {
     static let openAIBase = "https://api.openai.com/v1"
     static let azureAPIVersion = "2024-10-21"
 
-    /// A chat-completions request in the OpenAI dialect (OpenAI, Azure OpenAI, Ollama's
-    /// OpenAI-compatible endpoint, any OpenAI-compatible server).
-    static func chat(_ attempt: Attempt, settings: GatewaySettings, sealer: CredentialSealer, body: [UInt8]) throws(GatewayError) -> HTTPClientRequest {
+    /// A request to `path` (`/chat/completions`, `/embeddings`) in the OpenAI dialect
+    /// (OpenAI, Azure OpenAI, Ollama's OpenAI-compatible endpoint, any OpenAI-compatible server).
+    static func openAI(_ path: String, _ attempt: Attempt, settings: GatewaySettings, sealer: CredentialSealer, body: [UInt8]) throws(GatewayError) -> HTTPClientRequest {
         let secret = try openSecret(attempt.credential, sealer: sealer)
         let base = attempt.credential?.baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         var headers = HTTPHeaders()
         var url: String
         switch attempt.provider {
         case .openai:
-            url = (base ?? openAIBase) + "/chat/completions"
+            url = (base ?? openAIBase) + path
         case .openAICompatible:
             guard let base else { throw missingBase(attempt) }
-            url = base + "/chat/completions"
+            url = base + path
         case .ollama:
             let root = base ?? settings.ollamaBaseURL.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            url = (root.hasSuffix("/v1") ? root : root + "/v1") + "/chat/completions"
+            url = (root.hasSuffix("/v1") ? root : root + "/v1") + path
         case .azureOpenAI:
             guard let base else { throw missingBase(attempt) }
             let version = attempt.credential?.extraHeaders["api-version"] ?? azureAPIVersion
-            url = "\(base)/openai/deployments/\(attempt.upstreamModel)/chat/completions?api-version=\(version)"
+            url = "\(base)/openai/deployments/\(attempt.upstreamModel)\(path)?api-version=\(version)"
         case .anthropic:
             throw GatewayError(
                 status: .notImplemented, type: "api_error", code: "dialect_not_supported",
