@@ -92,10 +92,10 @@ struct DataPlaneHarness {
     }
 
     /// An OpenAI-compatible credential at the mock, sealed as the admin API would.
-    func addCredential(_ id: String, baseURL: String, secret: String = "sk-upstream") async throws {
+    func addCredential(_ id: String, baseURL: String, secret: String = "sk-upstream", provider: Credential.Provider = .openAICompatible) async throws {
         let sealed = try CredentialSealer(key: AdminHarness.sealingKey).seal(secret, for: id)
         try await apply([.putCredential(Credential(
-            id: id, provider: .openAICompatible, baseURL: baseURL, sealedSecret: sealed, extraHeaders: [:], created: .pending, updated: .pending))])
+            id: id, provider: provider, baseURL: baseURL, sealedSecret: sealed, extraHeaders: [:], created: .pending, updated: .pending))])
     }
 
     func deployment(_ id: String, model: String, credential: String, upstream: String? = nil, priority: Int = 0) -> PolicyCommand {

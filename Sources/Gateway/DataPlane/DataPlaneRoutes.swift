@@ -4,10 +4,12 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import Policy
 
-/// The OpenAI-dialect data plane: `POST /v1/chat/completions` (whole or streamed),
-/// `POST /v1/embeddings` and `GET /v1/models`, through the pipeline of DESIGN.md section 3: authenticate, authorize,
+/// The data plane: OpenAI's `POST /v1/chat/completions` (whole or streamed),
+/// `POST /v1/embeddings` and `GET /v1/models`, Anthropic's `POST /v1/messages` and
+/// `/v1/messages/count_tokens`, either dialect to any provider, through the pipeline of DESIGN.md section 3: authenticate, authorize,
 /// route, admit, forward, settle.
 public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     /// The largest request body accepted.
@@ -38,13 +40,20 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     }
 
     public func register(on router: Router<Context>) {
-        for endpoint in [OpenAIEndpoint.chat, .embeddings] {
-            router.post(RouterPath("/v1" + endpoint.path)) { request, _ in
+        for (path, endpoint) in [("/v1/chat/completions", ClientEndpoint.chat), ("/v1/embeddings", .embeddings), ("/v1/messages", .messages)] {
+            router.post(RouterPath(path)) { request, _ in
                 do {
-                    return try await self.openAIEndpoint(request, endpoint)
+                    return try await self.forward(request, endpoint)
                 } catch let error as GatewayError {
-                    return error.response(.openAI)
+                    return error.response(endpoint.dialect)
                 }
+            }
+        }
+        router.post("/v1/messages/count_tokens") { request, _ in
+            do {
+                return try await self.countTokens(request)
+            } catch let error as GatewayError {
+                return error.response(.anthropic)
             }
         }
         router.get("/v1/models") { request, _ in
@@ -92,6 +101,30 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         let data = names.sorted().map { ["id": $0, "object": "model", "created": 0, "owned_by": "weir"] as [String: Any] }
         let body = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": data], options: [.sortedKeys])) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension DataPlaneRoutes {
+    /// `POST /v1/messages/count_tokens`: the provider's count when the model is served by
+    /// Anthropic, else the gateway's estimate. Not priced, not counted against quotas.
+    func countTokens(_ request: Request) async throws(GatewayError) -> Response {
+        let state = reader.current
+        let caller = try caller(request, state: state, now: clock())
+        var body = try await jsonBody(request)
+        guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
+        let attempts = router.plan(requested: requested, organization: caller.organization, state: state)
+        if let attempt = attempts.first(where: { $0.provider == .anthropic }) {
+            body["model"] = attempt.upstreamModel
+            let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
+            let upstream = try Upstream.anthropic("/messages/count_tokens", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
+            if let response = try? await client.execute(upstream, timeout: .seconds(30)), response.status.code == 200,
+               let answer = try? await response.body.collect(upTo: 1 << 20) {
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
+            }
+        }
+        let estimate = ["input_tokens": TokenEstimate.prompt(body)]
+        let data = (try? JSONSerialization.data(withJSONObject: estimate)) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

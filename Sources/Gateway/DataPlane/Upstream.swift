@@ -34,9 +34,8 @@ enum Upstream {
             url = "\(base)/openai/deployments/\(attempt.upstreamModel)\(path)?api-version=\(version)"
         case .anthropic:
             throw GatewayError(
-                status: .notImplemented, type: "api_error", code: "dialect_not_supported",
-                message: "model \(attempt.model) is served by an Anthropic credential, which this endpoint cannot call yet; "
-                    + "call it through POST /v1/messages, or route the model to an OpenAI-dialect deployment")
+                status: .badRequest, type: "invalid_request_error", code: "dialect_mismatch",
+                message: "model \(attempt.model) is served by Anthropic, which has no \(path) endpoint; route it to another deployment")
         }
         if let secret {
             if attempt.provider == .azureOpenAI { headers.add(name: "api-key", value: secret) } else { headers.add(name: "Authorization", value: "Bearer \(secret)") }
@@ -49,6 +48,24 @@ enum Upstream {
         request.body = .bytes(ByteBuffer(bytes: body))
         return request
     }
+
+    /// Anthropic's Messages API (`path`: `/messages` or `/messages/count_tokens`).
+    static func anthropic(_ path: String, _ attempt: Attempt, sealer: CredentialSealer, body: [UInt8], version: String?) throws(GatewayError) -> HTTPClientRequest {
+        let secret = try openSecret(attempt.credential, sealer: sealer)
+        var base = attempt.credential?.baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? anthropicBase
+        if !base.hasSuffix("/v1") { base += "/v1" }
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .POST
+        if let secret { request.headers.add(name: "x-api-key", value: secret) }
+        request.headers.add(name: "anthropic-version", value: version ?? anthropicVersion)
+        for (name, value) in attempt.credential?.extraHeaders ?? [:] { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
+    }
+
+    static let anthropicBase = "https://api.anthropic.com"
+    static let anthropicVersion = "2023-06-01"
 
     private static func openSecret(_ credential: Credential?, sealer: CredentialSealer) throws(GatewayError) -> String? {
         guard let credential, let sealed = credential.sealedSecret else { return nil }

@@ -1,0 +1,253 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Policy
+import QuotaCRDT
+
+/// The endpoints clients call, by dialect.
+enum ClientEndpoint: Sendable {
+    case chat, embeddings, messages
+
+    var dialect: GatewayError.Dialect { self == .messages ? .anthropic : .openAI }
+}
+
+/// The dialect a provider speaks.
+enum ProviderDialect: Sendable {
+    case openAI, anthropic
+
+    init(_ provider: Credential.Provider) { self = provider == .anthropic ? .anthropic : .openAI }
+}
+
+extension DataPlaneRoutes {
+    /// `POST /v1/chat/completions`, `/v1/embeddings` and `/v1/messages`: each attempt is
+    /// translated to its provider's dialect, priced, admitted against every quota that
+    /// applies, forwarded, and settled exactly once with the usage the provider reports;
+    /// a failure among the chain's triggers moves on to the next attempt.
+    func forward(_ request: Request, _ endpoint: ClientEndpoint) async throws(GatewayError) -> Response {
+        let state = reader.current
+        let caller = try caller(request, state: state, now: clock())
+        let body = try await jsonBody(request)
+        guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
+        let stream = endpoint != .embeddings && (body["stream"] as? Bool ?? false)
+        let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
+        let model = try costModeModel(request, requested: requested, caller: caller, state: state)
+        let attempts = router.plan(requested: model, organization: caller.organization, state: state)
+        guard !attempts.isEmpty else {
+            throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
+                               message: "model \(model) is not served here; GET /v1/models lists the models you may use", param: "model")
+        }
+        let promptEstimate = TokenEstimate.prompt(body)
+        var failure: GatewayError?
+        for (number, attempt) in attempts.enumerated() {
+            let isLast = number == attempts.count - 1
+            let quote: (price: Price?, flagged: Bool)
+            switch Metering.price(attempt, state: state) {
+            case let .success(found): quote = found
+            case let .failure(error):
+                failure = error
+                continue
+            }
+            let outputEstimate = endpoint == .embeddings ? 0 : TokenEstimate.output(body, deployment: attempt.deployment)
+            let upstream: HTTPClientRequest
+            do {
+                upstream = try upstreamRequest(endpoint, attempt, body: body, stream: stream, maxTokens: outputEstimate, request: request, settings: state.settings)
+            } catch {
+                failure = error
+                continue
+            }
+            // Stage admit: all-or-nothing over the caller's lanes and the credential's.
+            let estimate = Metering.usage(quote.price, input: promptEstimate, output: outputEstimate)
+            let subjects = caller.subjects + (attempt.credential.map { [(lane: QuotaLane.key, subject: $0.id)] } ?? [])
+            let reservation: ReservationID
+            switch await quota.reserve(estimate, against: Metering.quotas(for: subjects, state: state)) {
+            case let .success(id): reservation = id
+            case let .failure(refusal): throw Metering.refusal(refusal, now: clock())
+            }
+            // Stage forward.
+            let deploymentID = attempt.deployment?.id ?? attempt.model
+            router.stats.started(deploymentID)
+            let started = ContinuousClock.now
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(upstream, timeout: .init(Self.upstreamTimeout))
+            } catch {
+                router.stats.finished(deploymentID, latencyMicroseconds: nil)
+                quota.cancel(reservation)
+                let trigger = Upstream.trigger(error: error)
+                failure = GatewayError(
+                    status: trigger == .timeout ? .gatewayTimeout : .badGateway, type: "api_error", code: "upstream_\(trigger.rawValue)",
+                    message: "\(attempt.provider.rawValue) did not answer for \(attempt.model) (\(trigger.rawValue)); retry later")
+                if !isLast && attempt.triggers.contains(trigger) { continue }
+                throw failure!
+            }
+            let latency = Self.microseconds(ContinuousClock.now - started)
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) else {
+                let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+                router.stats.finished(deploymentID, latencyMicroseconds: latency)
+                quota.cancel(reservation)
+                if let trigger = Upstream.trigger(status: status), !isLast, attempt.triggers.contains(trigger) {
+                    logger.info("upstream failed; trying the next attempt", metadata: ["model": "\(attempt.model)", "status": "\(status)"])
+                    continue
+                }
+                return upstreamError(status: status, text: text, attempt: attempt, endpoint: endpoint)
+            }
+            var headers: HTTPFields = [Self.modelHeader: attempt.model]
+            if quote.flagged { headers[Self.unpricedHeader] = "true" }
+            let settlement = Settlement(
+                quota: quota, stats: router.stats, reservation: reservation, price: quote.price, promptEstimate: promptEstimate, deployment: deploymentID,
+                latency: latency)
+            if stream {
+                headers[.contentType] = "text/event-stream"
+                headers[.cacheControl] = "no-cache"
+                let translator = Self.translator(from: ProviderDialect(attempt.provider), to: endpoint.dialect, model: attempt.model,
+                                                 clientWantsUsage: clientWantsUsage, inputEstimate: promptEstimate)
+                return relay(response, headers: headers, translator: translator, settlement: settlement)
+            }
+            let answer: ByteBuffer
+            do {
+                answer = try await response.body.collect(upTo: Self.responseBytesMax)
+            } catch {
+                settlement.settle(estimate)
+                throw GatewayError(status: .badGateway, type: "api_error", code: "upstream_broken",
+                                   message: "the answer of \(attempt.provider.rawValue) for \(attempt.model) broke off or exceeded \(Self.responseBytesMax) bytes; retry")
+            }
+            // Stage settle: the provider's usage (the estimate's input when it reports none).
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] ?? [:]
+            let usage = object["usage"] as? [String: Any]
+            let input = ((usage?["prompt_tokens"] ?? usage?["input_tokens"]) as? NSNumber)?.intValue ?? promptEstimate
+            let output = ((usage?["completion_tokens"] ?? usage?["output_tokens"]) as? NSNumber)?.intValue ?? 0
+            settlement.settle(Metering.usage(quote.price, input: input, output: output))
+            headers[.contentType] = "application/json"
+            let translated: [String: Any]? = switch (ProviderDialect(attempt.provider), endpoint.dialect) {
+            case (.openAI, .anthropic): ResponseTranslation.anthropic(fromOpenAI: object, model: attempt.model)
+            case (.anthropic, .openAI): ResponseTranslation.openAI(fromAnthropic: object, model: attempt.model)
+            default: nil
+            }
+            let bytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
+        }
+        throw failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
+    }
+
+    /// The request for `attempt`, in its provider's dialect, with the upstream model name.
+    private func upstreamRequest(
+        _ endpoint: ClientEndpoint, _ attempt: Attempt, body: [String: Any], stream: Bool, maxTokens: Int, request: Request, settings: GatewaySettings
+    ) throws(GatewayError) -> HTTPClientRequest {
+        let dialect = ProviderDialect(attempt.provider)
+        var upstream: [String: Any] = switch (endpoint, dialect) {
+        case (.messages, .openAI): RequestTranslation.openAI(fromAnthropic: body)
+        case (.chat, .anthropic): RequestTranslation.anthropic(fromOpenAI: body, maxTokens: maxTokens)
+        case (.embeddings, .anthropic):
+            throw GatewayError(status: .badRequest, type: "invalid_request_error", code: "dialect_mismatch",
+                               message: "model \(attempt.model) is served by Anthropic, which has no embeddings; route it to another deployment")
+        default: body
+        }
+        upstream["model"] = attempt.upstreamModel
+        if stream {
+            upstream["stream"] = true
+            if dialect == .openAI { upstream["stream_options"] = ["include_usage": true] }
+        }
+        let bytes = Array((try? JSONSerialization.data(withJSONObject: upstream)) ?? Data())
+        switch dialect {
+        case .openAI:
+            return try Upstream.openAI(endpoint == .embeddings ? "/embeddings" : "/chat/completions", attempt, settings: settings, sealer: sealer, body: bytes)
+        case .anthropic:
+            return try Upstream.anthropic("/messages", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
+        }
+    }
+
+    /// A provider's error: passed on as it is in the same dialect, else told in the
+    /// client's with the provider's message.
+    private func upstreamError(status: Int, text: String, attempt: Attempt, endpoint: ClientEndpoint) -> Response {
+        if ProviderDialect(attempt.provider) == (endpoint.dialect == .anthropic ? .anthropic : .openAI) {
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json", Self.modelHeader: attempt.model],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+        let message = ((object?["error"] as? [String: Any])?["message"] as? String) ?? text.prefix(500).description
+        var error = GatewayError(status: HTTPResponse.Status(code: status), type: status == 429 ? "rate_limit_error" : (status >= 500 ? "api_error" : "invalid_request_error"),
+                                 code: "upstream_error", message: "\(attempt.provider.rawValue) refused \(attempt.model): \(message)")
+        if status == 429 { error.retryAfter = 1 }
+        return error.response(endpoint.dialect)
+    }
+
+    static func translator(from upstream: ProviderDialect, to client: GatewayError.Dialect, model: String, clientWantsUsage: Bool, inputEstimate: Int) -> any StreamTranslator {
+        switch (upstream, client) {
+        case (.openAI, .openAI): OpenAIPassthrough(clientWantsUsage: clientWantsUsage)
+        case (.anthropic, .anthropic): AnthropicPassthrough()
+        case (.openAI, .anthropic): OpenAIToAnthropicStream(model: model, inputEstimate: inputEstimate)
+        case (.anthropic, .openAI): AnthropicToOpenAIStream(model: model, clientWantsUsage: clientWantsUsage)
+        }
+    }
+
+    /// Relays a streamed answer event by event, translated, and settles once at its end:
+    /// with the provider's usage, else an estimate from what was streamed (also when the
+    /// client goes away or the upstream breaks off).
+    private func relay(_ response: HTTPClientResponse, headers: HTTPFields, translator: any StreamTranslator, settlement: Settlement) -> Response {
+        Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var translator = translator
+            var splitter = SSESplitter()
+            func settle() {
+                let input = translator.inputTokens ?? settlement.promptEstimate
+                let output = translator.outputTokens ?? max(1, translator.contentCharacters / 4)
+                settlement.settle(Metering.usage(settlement.price, input: input, output: output))
+            }
+            do {
+                for try await chunk in response.body {
+                    var out: [UInt8] = []
+                    for event in splitter.feed(chunk) { out += translator.translate(event) }
+                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                }
+                var out: [UInt8] = []
+                for event in splitter.finish() { out += translator.translate(event) }
+                out += translator.finish()
+                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                settle()
+                try await writer.finish(nil)
+            } catch {
+                settle()
+                throw error
+            }
+        })
+    }
+
+    /// With `x-weir-cost-mode: normal|heavy|max`, the model the calling agent's profile
+    /// (or its role's) names for that mode; otherwise the requested model.
+    func costModeModel(_ request: Request, requested: String, caller: Caller, state: PolicyState) throws(GatewayError) -> String {
+        guard let value = request.headers[Self.costModeHeader] else { return requested }
+        guard let mode = CostMode(rawValue: value.lowercased()) else {
+            throw GatewayError.invalid("x-weir-cost-mode: '\(value.prefix(40))' is not one of normal, heavy, max", param: "x-weir-cost-mode")
+        }
+        return state.profileModel(for: caller.token.principal, mode: mode) ?? requested
+    }
+
+    static var costModeHeader: HTTPField.Name { HTTPField.Name("x-weir-cost-mode")! }
+    static var modelHeader: HTTPField.Name { HTTPField.Name("x-weir-model")! }
+    static var unpricedHeader: HTTPField.Name { HTTPField.Name("x-weir-unpriced")! }
+    static var anthropicVersionHeader: HTTPField.Name { HTTPField.Name("anthropic-version")! }
+
+    static func microseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+}
+
+/// Ends one attempt's reservation, once: the usage, and the deployment's statistics.
+struct Settlement: Sendable {
+    let quota: any QuotaGate
+    let stats: DeploymentStats
+    let reservation: ReservationID
+    let price: Price?
+    let promptEstimate: Int
+    let deployment: String
+    let latency: Int64
+
+    func settle(_ usage: Usage) {
+        if quota.settle(reservation, actual: usage) { stats.finished(deployment, latencyMicroseconds: latency) }
+    }
+}
