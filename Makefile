@@ -15,11 +15,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product weir
 	$(SWIFT) build -c release --product clusterctl
+	$(SWIFT) build -c release --product mockllm
 
-# One node: data in ./weir-data, HTTP on 127.0.0.1:8080, peers on 127.0.0.1:7080.
+# One node: data in ./weir-data, HTTP on 127.0.0.1:8080, peers on 127.0.0.1:7080. With no
+# provider key in the environment, mockllm on 127.0.0.1:9999 stands in (scripts/run-demo.sh).
 # Extra flags go through ARGS, e.g. make run ARGS="--http-port 9090".
 run: release
-	.build/release/weir serve $(ARGS)
+	@scripts/run-demo.sh $(ARGS)
 
 # Three nodes n1 n2 n3 (HTTP 127.0.0.1:8081-8083) behind haproxy on 127.0.0.1:8080, state
 # in ./.cluster (the super-admin token in .cluster/admin.token). See deploy/local-cluster.sh.

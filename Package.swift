@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Storage", "Consensus", "Transport", "NodeTestSupport", "Gateway", "QuotaCRDT",
+                "Node", "Storage", "Consensus", "Transport", "NodeTestSupport", "Gateway", "QuotaCRDT", "MockLLM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -45,6 +45,16 @@ public struct MockLLM: Sendable {
         try await app.runService()
     }
 
+    /// Serves on a free loopback port while `body` runs with that port, then stops.
+    public func serving<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = Task { try await run(host: "127.0.0.1", port: 0) { continuation.yield($0) } }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        return try await body(port)
+    }
+
     /// Reads, records and checks one request, applies faults and latency, then answers.
     private func serve(_ request: Request, _ dialect: Dialect, _ answer: @Sendable (MockCall) async throws -> Response) async throws -> Response {
         let bytes: [UInt8]

@@ -15,6 +15,8 @@ struct AdminBootstrap: Sendable {
     let driver: RaftDriver
     let policy: PolicyService
     let dataDirectory: String
+    /// Registered right after the admin token: providers from the environment (`ProviderSeed`).
+    let providers: [PolicyCommand]
     let logger: Logger
 
     func run() async {
@@ -48,6 +50,22 @@ struct AdminBootstrap: Sendable {
             logger.notice("created the first super-admin token; it is shown once, in this file", metadata: ["file": "\(path)", "token_id": "\(token.id)"])
         } else {
             logger.critical("created the first super-admin token but could not write \(path); revoke \(token.id) with another admin token")
+        }
+        await registerProviders()
+    }
+
+    private func registerProviders() async {
+        var registered: [String] = []
+        for command in providers {
+            do {
+                let outcome = try await policy.submit(PolicyEntry(actor: "system:bootstrap", reason: "providers at the cluster's first start", command: command))
+                if case .putCredential = command { registered.append(outcome.id) }
+            } catch {
+                logger.warning("could not register a provider at first start; add it through the admin API", metadata: ["error": "\(error)"])
+            }
+        }
+        if !registered.isEmpty {
+            logger.notice("registered provider credentials with deployments and list prices", metadata: ["credentials": "\(registered.joined(separator: ", "))"])
         }
     }
 }

@@ -157,6 +157,27 @@ extension ConfigurationKey {
             "quota.window_grace_ms", help: "how long ended quota windows are kept before they are dropped",
             \.quota.windowGraceMilliseconds, 0...86_400_000, "0 to 86400000 ms"),
         ConfigurationKey(
+            name: "providers.from_environment",
+            help: "on a cluster's first start, make OPENAI_API_KEY, ANTHROPIC_API_KEY and OLLAMA_BASE_URL credentials with deployments and prices",
+            show: { "\($0.providersFromEnvironment)" },
+            apply: { config, value throws(ExpectedValue) in
+                switch value.lowercased() {
+                case "true", "yes", "1": config.providersFromEnvironment = true
+                case "false", "no", "0": config.providersFromEnvironment = false
+                default: throw ExpectedValue(expected: "true or false")
+                }
+            }),
+        ConfigurationKey(
+            name: "providers.demo_upstream",
+            help: "an OpenAI-compatible base URL (a mockllm) registered on first start when no provider key is in the environment",
+            show: { $0.demoUpstream ?? "" },
+            apply: { config, value throws(ExpectedValue) in
+                guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.count > 8 else {
+                    throw ExpectedValue(expected: "an http:// or https:// base URL, such as http://127.0.0.1:9999/v1")
+                }
+                config.demoUpstream = value
+            }),
+        ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },
             apply: { config, value throws(ExpectedValue) in

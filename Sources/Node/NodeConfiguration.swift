@@ -47,6 +47,12 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var raftCompactionMarginEntries = 1_000
     /// `quota.*`: gossip, rights and window settings of the quota service.
     public var quota = QuotaConfiguration()
+    /// `providers.from_environment`: on a cluster's first start, turn `OPENAI_API_KEY`,
+    /// `ANTHROPIC_API_KEY` and `OLLAMA_BASE_URL` into credentials and deployments.
+    public var providersFromEnvironment = true
+    /// `providers.demo_upstream`: an OpenAI-compatible URL (a `mockllm`) registered on
+    /// first start when no provider key is in the environment (`make run` sets it).
+    public var demoUpstream: String?
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

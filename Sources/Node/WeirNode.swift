@@ -85,7 +85,10 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
-        let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, logger: logger)
+        let providers = config.providersFromEnvironment
+            ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
+            : []
+        let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),

@@ -53,12 +53,7 @@ struct RunningMock: Sendable {
         options.completionTokens = 8
         configure(&options)
         let mock = MockLLM(options: options)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = Task { try await mock.run(host: "127.0.0.1", port: 0) { continuation.yield($0) } }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        return try await body(RunningMock(port: port, mock: mock))
+        return try await mock.serving { port in try await body(RunningMock(port: port, mock: mock)) }
     }
 }
 
