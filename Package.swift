@@ -197,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Policy", "MockLLM", "QuotaCRDT",
+                "Gateway", "Policy", "MockLLM", "QuotaCRDT", "NodeTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import NodeTestSupport
 import Testing
 @testable import Gateway
 
@@ -49,7 +50,7 @@ import Testing
     @Test func theDocumentIsValidOpenAPI31() async throws {
         let harness = try await AdminHarness()
         let (text, _) = try await document(harness)
-        let python = try #require(TestPython.interpreter(), TestPython.missing)
+        let python = try #require(TestPython.interpreter(), Comment(rawValue: TestPython.missing))
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("weir-openapi-\(UUID().uuidString).json")
         try Data(text.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -119,31 +120,5 @@ struct SchemaSampler {
             return object
         default: return NSNull()
         }
-    }
-}
-
-/// The Python interpreter with the pinned test packages (`make test` fills `.venv`).
-enum TestPython {
-    static let missing: Comment = "no Python with the test packages: run `make test` (it runs scripts/python-env.sh), or set WEIR_PYTHON"
-
-    static func interpreter() -> String? {
-        if let explicit = ProcessInfo.processInfo.environment["WEIR_PYTHON"], FileManager.default.isExecutableFile(atPath: explicit) { return explicit }
-        // The package root, from this file's place in Tests/GatewayTests.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let venv = root.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
-    }
-
-    static func run(_ python: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

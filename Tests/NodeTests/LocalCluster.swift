@@ -11,6 +11,8 @@ struct LocalCluster: Sendable {
     let http: [Int]
     let peer: [Int]
     let balancer: Int
+    /// Extra environment for the nodes (`WEIR_PROVIDERS_DEMO_UPSTREAM` …).
+    var nodeEnvironment: [String: String] = [:]
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("deploy/local-cluster.sh").path
@@ -35,6 +37,7 @@ struct LocalCluster: Sendable {
         environment["CLUSTER_HTTP_PORTS"] = http.map(String.init).joined(separator: " ")
         environment["CLUSTER_PEER_PORTS"] = peer.map(String.init).joined(separator: " ")
         environment["CLUSTER_LB_PORT"] = String(balancer)
+        environment.merge(nodeEnvironment) { _, new in new }
         let pid = try spawn(["/bin/bash", Self.script, command], environment: environment, output: output)
         var status: Int32 = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))

@@ -1,0 +1,63 @@
+import Foundation
+import MockLLM
+import NIOHTTP1
+import NodeTestSupport
+import Testing
+
+/// The official openai and anthropic SDKs against three nodes behind haproxy, mockllm the
+/// only provider (`Tests/python/sdk_e2e.py`): chat, streamed chat, embeddings, messages,
+/// streamed messages, fallback on injected 500s, and a cap of 300 requests per 10 s hit
+/// through all three nodes at once.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct SDKEndToEndTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("python/sdk_e2e.py").path
+
+    @Test func theOfficialSDKsWorkThroughTheCluster() async throws {
+        let python = try #require(TestPython.interpreter(), Comment(rawValue: TestPython.missing))
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"]
+            do {
+                try await exercise(cluster, python: python, mockPort: mockPort)
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
+    }
+
+    private func exercise(_ cluster: LocalCluster, python: String, mockPort: Int) async throws {
+        try await cluster.start()
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        let port = cluster.http[0]
+        // The demo models are registered at first start; wait until every node has them.
+        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
+            for node in cluster.http {
+                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"),
+                      (answer.body["items"] as? [Any])?.count == 5 else { return false }
+            }
+            return true
+        }
+        let fallback = await admin.call(.POST, port: port, path: "/admin/api/fallbacks",
+                                        json: #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"],"triggers":["provider_error"]}"#)
+        #expect(fallback?.status == 200, "\(String(describing: fallback))")
+        let issued = await admin.call(.POST, port: port, path: "/admin/api/tokens", json: #"{"principal":"human:admin","name":"cap test"}"#)
+        let capSecret = try #require(issued?.body["secret"] as? String)
+        let capToken = try #require((issued?.body["token"] as? [String: Any])?["id"] as? String)
+        let quota = await admin.call(.POST, port: port, path: "/admin/api/quotas",
+                                     json: #"{"lane":"token","subject":"\#(capToken)","name":"burst","period":"10s","max_requests":300}"#)
+        #expect(quota?.status == 201, "\(String(describing: quota))")
+        // Every node has applied the policy before the SDKs start.
+        for node in cluster.http { _ = await admin.call(.GET, port: node, path: "/admin/api/quotas?consistent=true") }
+
+        let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
+        let (status, output) = try TestPython.run(python, [
+            Self.script, "--balancer", "http://127.0.0.1:\(cluster.balancer)", "--nodes", nodes,
+            "--token", try cluster.adminToken, "--cap-token", capSecret, "--mock", "http://127.0.0.1:\(mockPort)",
+        ])
+        #expect(status == 0, "the SDK checks failed:\n\(output)")
+        print(output.split(separator: "\n").filter { $0.hasPrefix("cap:") }.joined(separator: "\n"))
+    }
+}
