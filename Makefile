@@ -41,10 +41,12 @@ test: deps
 
 # Benchmarks build release; figures are ratios against a baseline from the same run.
 bench: deps
+	$(SWIFT) build -c release --product weir
 	$(SWIFT) build -c release --product weir-bench
 	.build/release/weir-bench raft
 	.build/release/weir-bench quota
 	.build/release/weir-bench gossip
+	.build/release/weir-bench gateway
 
 # The fault simulations over many seeds (the suite runs 300 Raft and 200 quota seeds).
 SEEDS ?= 10000

@@ -164,8 +164,11 @@ let package = Package(
 
         .executableTarget(
             name: "weir-bench", dependencies: [
-                "Node", "NodeTestSupport", "QuotaCRDT", "Storage", "Transport",
+                "Node", "NodeTestSupport", "QuotaCRDT", "Storage", "Transport", "MockLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/weir-bench", swiftSettings: strict),
