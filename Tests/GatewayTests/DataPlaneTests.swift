@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import MockLLM
 import NIOCore
+import NIOHTTP1
 import Policy
 import QuotaCRDT
 import Testing
@@ -188,6 +190,37 @@ import Testing
                 #expect(try await model("cheap") == "status 400")
             }
         }
+    }
+
+    @Test func ollamaNamesReachTheOllamaServerFreeOfCharge() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            var settings = h.policy.current.settings
+            settings.ollamaEnabled = true
+            settings.ollamaBaseURL = "http://127.0.0.1:\(mock.port)"
+            try await h.apply([.putSettings(settings)])
+            try await h.run { api async throws in
+                let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret,
+                                                body: #"{"model":"ollama/gemma3","messages":[{"role":"user","content":"hi"}]}"#)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let received = try #require(mock.mock.recorded.last)
+                #expect(received.path == "/v1/chat/completions" && received.model == "gemma3", "Ollama's OpenAI-compatible endpoint, the bare model name")
+                #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 19, microUSD: 0)], "unpriced Ollama is free, not refused")
+            }
+        }
+    }
+
+    @Test func azureDeploymentsAreAddressedByDeploymentWithAnAPIKeyHeader() throws {
+        let sealer = CredentialSealer(key: AdminHarness.sealingKey)
+        let credential = Credential(
+            id: "key:azure:eu", provider: .azureOpenAI, baseURL: "https://eu.openai.azure.com/", sealedSecret: try sealer.seal("az-secret", for: "key:azure:eu"),
+            extraHeaders: ["api-version": "2025-01-01"], created: .pending, updated: .pending)
+        let attempt = Attempt(model: "gpt-4o", deployment: nil, credential: credential, provider: .azureOpenAI, upstreamModel: "prod-4o", triggers: [])
+        let request = try Upstream.openAI("/chat/completions", attempt, settings: GatewaySettings(), sealer: sealer, body: [])
+        #expect(request.url == "https://eu.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2025-01-01")
+        #expect(request.headers["api-key"] == ["az-secret"] && request.headers["Authorization"].isEmpty)
+        #expect(request.headers["api-version"].isEmpty, "the version goes in the query, not a header")
     }
 
     @Test func modelsListWhatTheCallerMayUse() async throws {
