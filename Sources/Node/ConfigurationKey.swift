@@ -81,13 +81,7 @@ extension ConfigurationKey {
         ConfigurationKey(
             name: "cluster.bootstrap", help: "true on a static cluster's first start: form a new cluster with peer.peers",
             show: { "\($0.bootstrap)" },
-            apply: { config, value throws(ExpectedValue) in
-                switch value.lowercased() {
-                case "true", "yes", "1": config.bootstrap = true
-                case "false", "no", "0": config.bootstrap = false
-                default: throw ExpectedValue(expected: "true or false")
-                }
-            }),
+            apply: { config, value throws(ExpectedValue) in config.bootstrap = try parseBool(value) }),
         .integer(
             "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
             \.joinTimeoutSeconds, 1...3600, "1 to 3600 seconds"),
@@ -160,13 +154,7 @@ extension ConfigurationKey {
             name: "providers.from_environment",
             help: "on a cluster's first start, make OPENAI_API_KEY, ANTHROPIC_API_KEY and OLLAMA_BASE_URL credentials with deployments and prices",
             show: { "\($0.providersFromEnvironment)" },
-            apply: { config, value throws(ExpectedValue) in
-                switch value.lowercased() {
-                case "true", "yes", "1": config.providersFromEnvironment = true
-                case "false", "no", "0": config.providersFromEnvironment = false
-                default: throw ExpectedValue(expected: "true or false")
-                }
-            }),
+            apply: { config, value throws(ExpectedValue) in config.providersFromEnvironment = try parseBool(value) }),
         ConfigurationKey(
             name: "providers.demo_upstream",
             help: "an OpenAI-compatible base URL (a mockllm) registered on first start when no provider key is in the environment",
@@ -201,6 +189,15 @@ private func parseInteger(_ value: String, _ range: ClosedRange<Int>, _ expected
         throw ConfigurationKey.ExpectedValue(expected: expected)
     }
     return number
+}
+
+/// true / yes / 1 or false / no / 0.
+private func parseBool(_ value: String) throws(ConfigurationKey.ExpectedValue) -> Bool {
+    switch value.lowercased() {
+    case "true", "yes", "1": return true
+    case "false", "no", "0": return false
+    default: throw ConfigurationKey.ExpectedValue(expected: "true or false")
+    }
 }
 
 /// A node id: `n1`, `n2` … or the bare number (`n3` is node 3).
