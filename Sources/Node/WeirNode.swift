@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Consensus
 import Foundation
 import Gateway
@@ -85,6 +86,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
+        let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
             : []
@@ -92,7 +94,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, sealer: CredentialSealer(key: kek), logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
@@ -113,9 +115,11 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            try? await upstreamClient.shutdown()
             await transport.shutdown()
             throw error
         }
+        try? await upstreamClient.shutdown()
         logger.info("node stopped")
     }
 

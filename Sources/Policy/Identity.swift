@@ -122,6 +122,8 @@ public struct ClientToken: PolicyRecord, Hashable {
     public var user: String?
     public var app: String?
     public var scopes: [String]
+    /// The model names it may ask for (as requested, or as an alias resolves); nil for all.
+    public var models: [String]?
     /// Milliseconds since the epoch after which the token is refused; nil for never.
     public var expiresAt: Int64?
     public var revoked: Bool
@@ -131,8 +133,14 @@ public struct ClientToken: PolicyRecord, Hashable {
     /// Whether the token may be used at `now` (ms): not revoked and not expired.
     public func isUsable(at now: Int64) -> Bool { !revoked && (expiresAt.map { now < $0 } ?? true) }
 
+    /// Whether it may ask for `requested`, which routes to `resolved`.
+    public func allows(model requested: String, resolved: String) -> Bool {
+        guard let models else { return true }
+        return models.contains(requested) || models.contains(resolved)
+    }
+
     /// A record with every field given.
-    public init(id: String, secretHash: String, displayPrefix: String, name: String?, principal: String, namespace: String, user: String?, app: String?, scopes: [String], expiresAt: Int64?, revoked: Bool, created: AuditStamp, updated: AuditStamp) {
+    public init(id: String, secretHash: String, displayPrefix: String, name: String?, principal: String, namespace: String, user: String?, app: String?, scopes: [String], models: [String]? = nil, expiresAt: Int64?, revoked: Bool, created: AuditStamp, updated: AuditStamp) {
         self.id = id
         self.secretHash = secretHash
         self.displayPrefix = displayPrefix
@@ -142,6 +150,7 @@ public struct ClientToken: PolicyRecord, Hashable {
         self.user = user
         self.app = app
         self.scopes = scopes
+        self.models = models
         self.expiresAt = expiresAt
         self.revoked = revoked
         self.created = created

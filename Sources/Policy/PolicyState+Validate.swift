@@ -65,6 +65,12 @@ extension PolicyState {
         for scope in token.scopes where Scope(rawValue: scope) == nil {
             throw .invalid(field: "scopes", message: "'\(scope.prefix(80))' is not a scope; use \(Scope.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let models = token.models {
+            guard !models.isEmpty else { throw .invalid(field: "models", message: "must name at least one model, or be left out for all") }
+            try Check.count(models, field: "models")
+            try Check.unique(models, field: "models")
+            for model in models { try Check.name(model, field: "models") }
+        }
     }
 
     func validate(_ credential: Credential) throws(PolicyError) {

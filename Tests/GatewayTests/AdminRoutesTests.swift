@@ -83,6 +83,10 @@ import Testing
             let id = try #require(token["id"] as? String)
             #expect(secret.hasPrefix(TokenSecret.prefix) && secret.count == TokenSecret.prefix.count + 43)
             #expect(token["expires_at"] as? Int64 == AdminHarness.now + 3_600_000)
+            #expect(token["models"] == nil, "no list: every model")
+            let limited = try await api.post("/admin/api/tokens", #"{"principal":"human:admin","models":["gpt-4o-mini","smart"]}"#)
+            #expect((limited.object["token"] as? [String: Any])?["models"] as? [String] == ["gpt-4o-mini", "smart"], "\(limited.text)")
+            #expect(try await api.post("/admin/api/tokens", #"{"principal":"human:admin","models":[]}"#).errorField == "models")
             #expect(try await api.get("/admin/api/users", token: secret).status == .ok, "the revealed secret authenticates")
 
             let list = try await api.get("/admin/api/tokens")

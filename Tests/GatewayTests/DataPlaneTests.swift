@@ -223,6 +223,28 @@ import Testing
         #expect(request.headers["api-version"].isEmpty, "the version goes in the query, not a header")
     }
 
+    @Test func aTokensModelListBoundsWhatItMayAskFor() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            let secret = "weir_limited-caller"
+            try await h.apply([.issueToken(ClientToken(
+                id: "tok_limited", secretHash: TokenSecret.hash(secret), displayPrefix: "weir_limi…", name: nil, principal: "agent:bot",
+                namespace: "tenant:default", user: "user:ann", app: nil, scopes: ["model.invoke"], models: ["gpt-4o-mini"], expiresAt: nil,
+                revoked: false, created: .pending, updated: .pending))])
+            try await h.run { api async throws in
+                let refused = try await api.call(.post, "/v1/chat/completions", token: secret, body: Self.chat)
+                #expect(refused.status == .forbidden && (refused.object["error"] as? [String: Any])?["code"] as? String == "model_not_allowed", "\(refused.text)")
+                let allowed = try await api.call(.post, "/v1/chat/completions", token: secret,
+                                                 body: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#)
+                #expect(allowed.status == .ok)
+                let models = try await api.call(.get, "/v1/models", token: secret)
+                #expect((models.object["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["gpt-4o-mini"])
+            }
+            #expect(mock.mock.served == 1, "the refused request never left the gateway")
+        }
+    }
+
     @Test func modelsListWhatTheCallerMayUse() async throws {
         let h = try await DataPlaneHarness()
         try await RunningMock.with { mock in

@@ -35,6 +35,11 @@ extension DataPlaneRoutes {
         let stream = endpoint != .embeddings && (body["stream"] as? Bool ?? false)
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
         let model = try costModeModel(request, requested: requested, caller: caller, state: state)
+        let resolved = state.resolveAlias(model, organization: caller.organization)
+        guard caller.token.allows(model: model, resolved: resolved) else {
+            throw GatewayError(status: .forbidden, type: "permission_error", code: "model_not_allowed",
+                               message: "token \(caller.token.id) may not use \(model); it may use \(caller.token.models?.joined(separator: ", ") ?? "")", param: "model")
+        }
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         guard !attempts.isEmpty else {
             throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",

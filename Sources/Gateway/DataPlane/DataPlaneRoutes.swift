@@ -18,6 +18,22 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public static var responseBytesMax: Int { 16 << 20 }
     /// How long one upstream attempt may take, streaming included.
     public static var upstreamTimeout: Duration { .seconds(300) }
+    /// How long an upstream connection may stay silent (before the answer's head, or
+    /// between two chunks of a stream) before the attempt counts as timed out.
+    public static var upstreamIdleTimeout: Int64 { 120 }
+    /// How long connecting to a provider may take.
+    public static var upstreamConnectTimeout: Int64 { 10 }
+    /// Concurrent HTTP/1.1 connections kept per provider host (requests beyond wait for one).
+    public static var upstreamConnectionsPerHost: Int { 512 }
+
+    /// The HTTP client for provider calls, with the limits above. The node shuts it down
+    /// when it stops.
+    public static func makeUpstreamClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            timeout: .init(connect: .seconds(upstreamConnectTimeout), read: .seconds(upstreamIdleTimeout)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: upstreamConnectionsPerHost)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     let reader: any PolicyReader
     let quota: any QuotaGate
@@ -98,6 +114,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         let caller = try caller(request, state: state, now: clock())
         var names = Set(state.deployments.values.map(\.model))
         for alias in state.aliases.values where alias.organization == nil || alias.organization == caller.organization { names.insert(alias.requestedModel) }
+        names = names.filter { caller.token.allows(model: $0, resolved: state.resolveAlias($0, organization: caller.organization)) }
         let data = names.sorted().map { ["id": $0, "object": "model", "created": 0, "owned_by": "weir"] as [String: Any] }
         let body = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": data], options: [.sortedKeys])) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
