@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Policy", "MockLLM", "QuotaCRDT", "NodeTestSupport",
+                "Gateway", "Policy", "MockLLM", "QuotaCRDT", "NodeTestSupport", "SeededRandom",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

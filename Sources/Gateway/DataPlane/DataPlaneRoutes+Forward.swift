@@ -30,7 +30,7 @@ extension DataPlaneRoutes {
     func forward(_ request: Request, _ endpoint: ClientEndpoint) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        let body = try await jsonBody(request)
+        var body = try await jsonBody(request)
         guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
         let stream = endpoint != .embeddings && (body["stream"] as? Bool ?? false)
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
@@ -40,6 +40,13 @@ extension DataPlaneRoutes {
             throw GatewayError(status: .forbidden, type: "permission_error", code: "model_not_allowed",
                                message: "token \(caller.token.id) may not use \(model); it may use \(caller.token.models?.joined(separator: ", ") ?? "")", param: "model")
         }
+        // Stage redact: nothing the caller's DLP policy detects leaves the node.
+        var redaction = Redaction()
+        if let policy = DLPStage.policy(for: caller, state: state) {
+            redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
+            if !redaction.isEmpty && policy.action == .block { throw DLPStage.blocked(redaction, policy: policy) }
+        }
+        let restorer = PlaceholderRestorer(redaction)
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         guard !attempts.isEmpty else {
             throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
@@ -109,8 +116,9 @@ extension DataPlaneRoutes {
             if stream {
                 headers[.contentType] = "text/event-stream"
                 headers[.cacheControl] = "no-cache"
-                let translator = Self.translator(from: ProviderDialect(attempt.provider), to: endpoint.dialect, model: attempt.model,
+                var translator = Self.translator(from: ProviderDialect(attempt.provider), to: endpoint.dialect, model: attempt.model,
                                                  clientWantsUsage: clientWantsUsage, inputEstimate: promptEstimate)
+                if !redaction.isEmpty { translator = RestoringTranslator(inner: translator, restorer: restorer, dialect: endpoint.dialect) }
                 return relay(response, headers: headers, translator: translator, settlement: settlement)
             }
             let answer: ByteBuffer
@@ -128,11 +136,12 @@ extension DataPlaneRoutes {
             let output = ((usage?["completion_tokens"] ?? usage?["output_tokens"]) as? NSNumber)?.intValue ?? 0
             settlement.settle(Metering.usage(quote.price, input: input, output: output))
             headers[.contentType] = "application/json"
-            let translated: [String: Any]? = switch (ProviderDialect(attempt.provider), endpoint.dialect) {
+            var translated: [String: Any]? = switch (ProviderDialect(attempt.provider), endpoint.dialect) {
             case (.openAI, .anthropic): ResponseTranslation.anthropic(fromOpenAI: object, model: attempt.model)
             case (.anthropic, .openAI): ResponseTranslation.openAI(fromAnthropic: object, model: attempt.model)
             default: nil
             }
+            if !redaction.isEmpty { translated = DLPStage.restore(translated ?? object, restorer) as? [String: Any] }
             let bytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }

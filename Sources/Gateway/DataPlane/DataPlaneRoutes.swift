@@ -42,6 +42,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let router = ModelRouter()
+    let redactor = Redactor()
 
     public init(
         reader: any PolicyReader, quota: any QuotaGate, sealer: CredentialSealer, client: HTTPClient = .shared, logger: Logger,

@@ -1,0 +1,148 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import Policy
+
+/// Stage redact (DESIGN.md section 3): the caller's DLP policy (its app's, else its
+/// organization's) applied to the text of a request before anything leaves the node, and
+/// the placeholders restored in the answer.
+enum DLPStage {
+    /// The enabled policy that applies to `caller`, if any.
+    static func policy(for caller: Caller, state: PolicyState) -> DLPPolicy? {
+        let id = caller.app?.dlp ?? caller.organization.flatMap { state.organizations[$0]?.dlp }
+        guard let id, let policy = state.dlpPolicies[id], policy.enabled else { return nil }
+        return policy
+    }
+
+    /// Redacts the text a client sent: message contents (strings, text parts and blocks,
+    /// tool results), an Anthropic `system`, and embedding `input`.
+    static func redact(_ body: inout [String: Any], with detectors: [DLPDetectors.Detector], redactor: Redactor) -> Redaction {
+        var redaction = Redaction()
+        func clean(_ value: Any?) -> Any? {
+            if let text = value as? String { return redactor.redact(text, with: detectors, into: &redaction) }
+            if let texts = value as? [String] { return texts.map { redactor.redact($0, with: detectors, into: &redaction) } }
+            guard let parts = value as? [[String: Any]] else { return value }
+            return parts.map { part -> [String: Any] in
+                var part = part
+                if let text = part["text"] as? String { part["text"] = redactor.redact(text, with: detectors, into: &redaction) }
+                if let content = part["content"] { part["content"] = clean(content) }
+                return part
+            }
+        }
+        if let messages = body["messages"] as? [[String: Any]] {
+            body["messages"] = messages.map { message -> [String: Any] in
+                var message = message
+                if let content = message["content"] { message["content"] = clean(content) }
+                return message
+            }
+        }
+        if let system = body["system"] { body["system"] = clean(system) }
+        if let input = body["input"] { body["input"] = clean(input) }
+        return redaction
+    }
+
+    /// `value` with placeholders restored in every string inside it.
+    static func restore(_ value: Any, _ restorer: PlaceholderRestorer) -> Any {
+        switch value {
+        case let text as String: return restorer.restore(text)
+        case let list as [Any]: return list.map { restore($0, restorer) }
+        case let object as [String: Any]: return object.mapValues { restore($0, restorer) }
+        default: return value
+        }
+    }
+
+    static func blocked(_ redaction: Redaction, policy: DLPPolicy) -> GatewayError {
+        let found = redaction.counts.keys.sorted().joined(separator: ", ")
+        return GatewayError(
+            status: .badRequest, type: "invalid_request_error", code: "dlp_blocked",
+            message: "the request contains data that DLP policy \(policy.id) blocks (\(found)); remove it, or ask an admin to redact instead of block")
+    }
+}
+
+/// Restores placeholders in a stream already in the client's dialect: text deltas are
+/// rewritten, a placeholder split across chunks is held back until it is whole, and what
+/// is held is flushed before the event that ends the text.
+struct RestoringTranslator: StreamTranslator {
+    var inner: any StreamTranslator
+    var restorer: PlaceholderRestorer
+    let dialect: GatewayError.Dialect
+    /// The last text event's data, as the template of a flush.
+    private var template: String?
+    private var splitter = SSESplitter()
+
+    var inputTokens: Int? { inner.inputTokens }
+    var outputTokens: Int? { inner.outputTokens }
+    var contentCharacters: Int { inner.contentCharacters }
+
+    init(inner: any StreamTranslator, restorer: PlaceholderRestorer, dialect: GatewayError.Dialect) {
+        self.inner = inner
+        self.restorer = restorer
+        self.dialect = dialect
+    }
+
+    mutating func translate(_ event: SSEEvent) -> [UInt8] {
+        rewrite(inner.translate(event))
+    }
+
+    mutating func finish() -> [UInt8] {
+        var out = rewrite(inner.finish())
+        out += flush()
+        return out
+    }
+
+    private mutating func rewrite(_ bytes: [UInt8]) -> [UInt8] {
+        guard !bytes.isEmpty else { return [] }
+        var out: [UInt8] = []
+        for event in splitter.feed(ByteBuffer(bytes: bytes)) {
+            guard var object = event.json, let text = Self.text(in: object, dialect) else {
+                out += flush() + event.raw
+                continue
+            }
+            template = event.data
+            let restored = restorer.feed(text)
+            guard !restored.isEmpty else { continue }
+            Self.setText(restored, in: &object, dialect)
+            out += encode(object, name: event.name)
+        }
+        return out
+    }
+
+    /// What the restorer still holds, as one more text event.
+    private mutating func flush() -> [UInt8] {
+        let held = restorer.finish()
+        guard !held.isEmpty, var object = template.flatMap({ SSEEvent(name: nil, data: $0, raw: []).json }) else { return [] }
+        Self.setText(held, in: &object, dialect)
+        if dialect == .openAI, var choices = object["choices"] as? [[String: Any]], !choices.isEmpty {
+            choices[0]["finish_reason"] = NSNull()
+            object["choices"] = choices
+        }
+        return encode(object, name: dialect == .anthropic ? "content_block_delta" : nil)
+    }
+
+    private func encode(_ object: [String: Any], name: String?) -> [UInt8] {
+        name.map { sseEvent($0, object) } ?? sseData(object)
+    }
+
+    /// The text delta of an event, if it carries one.
+    static func text(in object: [String: Any], _ dialect: GatewayError.Dialect) -> String? {
+        switch dialect {
+        case .openAI: ((object["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
+        case .anthropic: object["type"] as? String == "content_block_delta" ? (object["delta"] as? [String: Any])?["text"] as? String : nil
+        }
+    }
+
+    static func setText(_ text: String, in object: inout [String: Any], _ dialect: GatewayError.Dialect) {
+        switch dialect {
+        case .openAI:
+            guard var choices = object["choices"] as? [[String: Any]], !choices.isEmpty else { return }
+            var delta = choices[0]["delta"] as? [String: Any] ?? [:]
+            delta["content"] = text
+            choices[0]["delta"] = delta
+            object["choices"] = choices
+        case .anthropic:
+            var delta = object["delta"] as? [String: Any] ?? ["type": "text_delta"]
+            delta["text"] = text
+            object["delta"] = delta
+        }
+    }
+}
