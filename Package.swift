@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Policy", "QuotaCRDT",
+                "Policy", "QuotaCRDT", "SeededRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Policy
+import SeededRandom
 import Synchronization
 
 /// One way to try a request: a model, the deployment serving it and where to send it.
@@ -24,6 +25,13 @@ final class ModelRouter: Sendable {
     static let turnModelsMax = 10_000
     /// In-flight requests and recent latencies per deployment.
     let stats = DeploymentStats()
+    /// The dice of the weighted strategy.
+    private let dice: Mutex<SplitMix64>
+
+    /// `seed` makes the weighted order replayable (tests); by default it is random.
+    init(seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
+        dice = Mutex(SplitMix64(seed: seed))
+    }
 
     func plan(requested: String, organization: String?, state: PolicyState) -> [Attempt] {
         let primary = state.resolveAlias(requested, organization: organization)
@@ -64,10 +72,9 @@ final class ModelRouter: Sendable {
         case .weighted:
             // Weighted order without replacement: each pick by weight among the rest.
             var rest = byPriority, ordered: [Deployment] = []
-            var generator = SystemRandomNumberGenerator()
             while !rest.isEmpty {
                 let total = rest.reduce(0) { $0 + max(1, $1.weight) }
-                var roll = Int.random(in: 0..<total, using: &generator)
+                var roll = dice.withLock { Int.random(in: 0..<total, using: &$0) }
                 let index = rest.firstIndex { roll -= max(1, $0.weight); return roll < 0 } ?? 0
                 ordered.append(rest.remove(at: index))
             }
