@@ -87,6 +87,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
         let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
+        let usage = UsageRecorder(database: database, logger: logger)
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
             : []
@@ -94,7 +95,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: usage, sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
@@ -106,6 +107,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
                 .init(service: LoopService { await quota.run() }),
                 .init(service: LoopService { await publisher.run() }),
                 .init(service: LoopService { await bootstrap.run() }),
+                .init(service: LoopService { await usage.run() }),
                 .init(service: application),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

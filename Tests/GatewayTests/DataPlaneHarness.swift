@@ -41,6 +41,13 @@ final class LedgerGate: QuotaGate {
     var cancelCount: Int { cancelled.load(ordering: .relaxed) }
 }
 
+/// The usage events the data plane recorded.
+final class CollectingSink: UsageSink {
+    private let events = Mutex<[UsageEvent]>([])
+    func record(_ event: UsageEvent) { events.withLock { $0.append(event) } }
+    var recorded: [UsageEvent] { events.withLock { $0 } }
+}
+
 /// `mockllm` on a free loopback port for the length of a test.
 struct RunningMock: Sendable {
     let port: Int
@@ -63,6 +70,7 @@ struct DataPlaneHarness {
     static let callerSecret = "weir_data-plane-caller"
     let admin: AdminHarness
     let gate = LedgerGate(clock: { AdminHarness.now })
+    let usage = CollectingSink()
 
     init() async throws { admin = try await AdminHarness() }
 
@@ -108,7 +116,7 @@ struct DataPlaneHarness {
     func run<Value: Sendable>(_ test: @escaping @Sendable (AdminClient) async throws -> Value) async throws -> Value {
         let router = Router()
         DataPlaneRoutes<BasicRequestContext>(
-            reader: policy, quota: gate, sealer: CredentialSealer(key: AdminHarness.sealingKey), logger: Logger(label: "data-plane-test"),
+            reader: policy, quota: gate, usage: usage, sealer: CredentialSealer(key: AdminHarness.sealingKey), logger: Logger(label: "data-plane-test"),
             clock: { AdminHarness.now }
         ).register(on: router)
         return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client)) }

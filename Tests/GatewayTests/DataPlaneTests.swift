@@ -41,6 +41,10 @@ import Testing
                 #expect(received.model == "upstream-4o" && received.apiKey == "sk-upstream", "the alias, the deployment's upstream name and the opened secret")
                 // 11 tokens at $0.0025 per 1k and 8 at $0.01 per 1k: 107.5 µ$, rounded up.
                 #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 19, microUSD: 108)], "\(h.gate.settledUsages)")
+                let event = try #require(h.usage.recorded.last)
+                #expect(event.requestedModel == "smart" && event.model == "gpt-4o" && event.deployment == "gpt4o" && event.credential == "key:mock:main")
+                #expect(event.token == "tok_caller" && event.user == "user:ann" && event.organization == "org:acme" && event.endpoint == "chat.completions")
+                #expect(event.inputTokens == 11 && event.outputTokens == 8 && event.microUSD == 108 && event.status == 200 && event.attempts == 1)
             }
             let headers = try await h.run { api async throws in
                 try await api.client.execute(uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer \(DataPlaneHarness.callerSecret)"], body: ByteBuffer(string: Self.chat)).headers
@@ -85,6 +89,7 @@ import Testing
                 #expect(sent.contains("include_usage"), "the gateway asked the provider for usage")
                 // 11 tokens at $0.00015 per 1k and 8 at $0.0006 per 1k: 6.45 µ$, rounded up.
                 #expect(h.gate.settledUsages == [Usage(requests: 1, tokens: 19, microUSD: 7)], "\(h.gate.settledUsages)")
+                #expect(h.usage.recorded.last?.stream == true && h.usage.recorded.last?.outputTokens == 8, "a stream's event is recorded after its last byte")
 
                 let withUsage = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#
                 let shown = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: withUsage)
@@ -104,6 +109,8 @@ import Testing
                 #expect(answer.status == .ok, "\(answer.text)")
                 #expect(answer.object["model"] as? String == "gpt-4o-mini", "the fallback answered")
                 #expect(h.gate.cancelCount == 1 && h.gate.settledUsages.count == 1, "the failed attempt released its reservation")
+                let event = try #require(h.usage.recorded.last)
+                #expect(event.model == "gpt-4o-mini" && event.requestedModel == "smart" && event.attempts == 2, "the usage event names the model that answered")
 
                 // A 429 is not among this chain's triggers: it reaches the caller.
                 mock.mock.inject(Fault(kind: .status, status: 429, count: 1, model: "upstream-4o"))
@@ -127,6 +134,7 @@ import Testing
                 let error = try #require(refused.object["error"] as? [String: Any])
                 #expect(error["code"] as? String == "quota_exceeded")
                 #expect((error["message"] as? String)?.contains("'burst' on user user:ann allows 2 requests per 10s") == true, "\(refused.text)")
+                #expect(h.usage.recorded.last?.status == 429 && h.usage.recorded.last?.errorCode == "quota_exceeded" && h.usage.recorded.last?.model == nil)
             }
             #expect(mock.mock.served == 2, "the refused request never left the gateway")
         }

@@ -12,6 +12,15 @@ import QuotaCRDT
 enum ClientEndpoint: Sendable {
     case chat, embeddings, messages
 
+    /// Its name in usage events.
+    var name: String {
+        switch self {
+        case .chat: "chat.completions"
+        case .embeddings: "embeddings"
+        case .messages: "messages"
+        }
+    }
+
     var dialect: GatewayError.Dialect { self == .messages ? .anthropic : .openAI }
 }
 
@@ -47,6 +56,9 @@ extension DataPlaneRoutes {
             if !redaction.isEmpty && policy.action == .block { throw DLPStage.blocked(redaction, policy: policy) }
         }
         let restorer = PlaceholderRestorer(redaction)
+        let usage = UsageContext(
+            sink: usageSink, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
+            redactions: redaction.counts.values.reduce(0, +))
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         guard !attempts.isEmpty else {
             throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
@@ -77,7 +89,10 @@ extension DataPlaneRoutes {
             let reservation: ReservationID
             switch await quota.reserve(estimate, against: Metering.quotas(for: subjects, state: state)) {
             case let .success(id): reservation = id
-            case let .failure(refusal): throw Metering.refusal(refusal, now: clock())
+            case let .failure(refusal):
+                let error = Metering.refusal(refusal, now: clock())
+                usage.record(attempt, attempts: number + 1, status: 429, error: error.code)
+                throw error
             }
             // Stage forward.
             let deploymentID = attempt.deployment?.id ?? attempt.model
@@ -94,6 +109,7 @@ extension DataPlaneRoutes {
                     status: trigger == .timeout ? .gatewayTimeout : .badGateway, type: "api_error", code: "upstream_\(trigger.rawValue)",
                     message: "\(attempt.provider.rawValue) did not answer for \(attempt.model) (\(trigger.rawValue)); retry later")
                 if !isLast && attempt.triggers.contains(trigger) { continue }
+                usage.record(attempt, attempts: number + 1, status: Int(failure!.status.code), error: failure!.code)
                 throw failure!
             }
             let latency = Self.microseconds(ContinuousClock.now - started)
@@ -106,13 +122,14 @@ extension DataPlaneRoutes {
                     logger.info("upstream failed; trying the next attempt", metadata: ["model": "\(attempt.model)", "status": "\(status)"])
                     continue
                 }
+                usage.record(attempt, attempts: number + 1, status: status, error: "upstream_error", latency: latency)
                 return upstreamError(status: status, text: text, attempt: attempt, endpoint: endpoint)
             }
             var headers: HTTPFields = [Self.modelHeader: attempt.model]
             if quote.flagged { headers[Self.unpricedHeader] = "true" }
             let settlement = Settlement(
                 quota: quota, stats: router.stats, reservation: reservation, price: quote.price, promptEstimate: promptEstimate, deployment: deploymentID,
-                latency: latency)
+                latency: latency, usage: usage, attempt: attempt, attempts: number + 1, unpriced: quote.flagged)
             if stream {
                 headers[.contentType] = "text/event-stream"
                 headers[.cacheControl] = "no-cache"
@@ -125,7 +142,7 @@ extension DataPlaneRoutes {
             do {
                 answer = try await response.body.collect(upTo: Self.responseBytesMax)
             } catch {
-                settlement.settle(estimate)
+                settlement.settle(input: promptEstimate, output: outputEstimate, status: 502, error: "upstream_broken")
                 throw GatewayError(status: .badGateway, type: "api_error", code: "upstream_broken",
                                    message: "the answer of \(attempt.provider.rawValue) for \(attempt.model) broke off or exceeded \(Self.responseBytesMax) bytes; retry")
             }
@@ -134,7 +151,7 @@ extension DataPlaneRoutes {
             let usage = object["usage"] as? [String: Any]
             let input = ((usage?["prompt_tokens"] ?? usage?["input_tokens"]) as? NSNumber)?.intValue ?? promptEstimate
             let output = ((usage?["completion_tokens"] ?? usage?["output_tokens"]) as? NSNumber)?.intValue ?? 0
-            settlement.settle(Metering.usage(quote.price, input: input, output: output))
+            settlement.settle(input: input, output: output)
             headers[.contentType] = "application/json"
             var translated: [String: Any]? = switch (ProviderDialect(attempt.provider), endpoint.dialect) {
             case (.openAI, .anthropic): ResponseTranslation.anthropic(fromOpenAI: object, model: attempt.model)
@@ -145,7 +162,9 @@ extension DataPlaneRoutes {
             let bytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }
-        throw failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
+        let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
+        usage.record(nil, attempts: attempts.count, status: Int(error.status.code), error: error.code)
+        throw error
     }
 
     /// The request for `attempt`, in its provider's dialect, with the upstream model name.
@@ -207,10 +226,10 @@ extension DataPlaneRoutes {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var translator = translator
             var splitter = SSESplitter()
-            func settle() {
+            func settle(broken: Bool) {
                 let input = translator.inputTokens ?? settlement.promptEstimate
                 let output = translator.outputTokens ?? max(1, translator.contentCharacters / 4)
-                settlement.settle(Metering.usage(settlement.price, input: input, output: output))
+                settlement.settle(input: input, output: output, error: broken ? "stream_broken" : nil)
             }
             do {
                 for try await chunk in response.body {
@@ -222,10 +241,10 @@ extension DataPlaneRoutes {
                 for event in splitter.finish() { out += translator.translate(event) }
                 out += translator.finish()
                 if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
-                settle()
+                settle(broken: false)
                 try await writer.finish(nil)
             } catch {
-                settle()
+                settle(broken: true)
                 throw error
             }
         })
@@ -251,7 +270,8 @@ extension DataPlaneRoutes {
     }
 }
 
-/// Ends one attempt's reservation, once: the usage, and the deployment's statistics.
+/// Ends one attempt's reservation, once: the usage, the deployment's statistics and the
+/// usage event.
 struct Settlement: Sendable {
     let quota: any QuotaGate
     let stats: DeploymentStats
@@ -260,8 +280,40 @@ struct Settlement: Sendable {
     let promptEstimate: Int
     let deployment: String
     let latency: Int64
+    let usage: UsageContext
+    let attempt: Attempt
+    let attempts: Int
+    let unpriced: Bool
 
-    func settle(_ usage: Usage) {
-        if quota.settle(reservation, actual: usage) { stats.finished(deployment, latencyMicroseconds: latency) }
+    func settle(input: Int, output: Int, status: Int = 200, error: String? = nil) {
+        let actual = Metering.usage(price, input: input, output: output)
+        guard quota.settle(reservation, actual: actual) else { return }
+        stats.finished(deployment, latencyMicroseconds: latency)
+        usage.record(attempt, attempts: attempts, status: status, error: error, input: input, output: output, microUSD: actual.microUSD,
+                     unpriced: unpriced, latency: latency)
+    }
+}
+
+/// What every usage event of one request shares, and how it is recorded.
+struct UsageContext: Sendable {
+    let sink: any UsageSink
+    let time: Int64
+    let endpoint: String
+    let caller: Caller
+    let requestedModel: String
+    let stream: Bool
+    let redactions: Int
+
+    func record(
+        _ attempt: Attempt?, attempts: Int, status: Int, error: String?, input: Int = 0, output: Int = 0, microUSD: Int64 = 0,
+        unpriced: Bool = false, latency: Int64 = 0
+    ) {
+        sink.record(UsageEvent(
+            time: time, endpoint: endpoint, token: caller.token.id, principal: caller.token.principal, user: caller.user?.id,
+            app: caller.app?.id, organization: caller.organization, requestedModel: requestedModel,
+            model: status < 300 || status == 502 ? attempt?.model : nil, provider: attempt?.provider.rawValue,
+            credential: attempt?.credential?.id, deployment: attempt?.deployment?.id, inputTokens: input, outputTokens: output,
+            microUSD: microUSD, unpriced: unpriced, status: status, errorCode: error, stream: stream, latencyMicroseconds: latency,
+            attempts: attempts, redactions: redactions))
     }
 }

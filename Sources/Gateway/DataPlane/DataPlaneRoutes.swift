@@ -37,6 +37,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
     let reader: any PolicyReader
     let quota: any QuotaGate
+    let usageSink: any UsageSink
     let sealer: CredentialSealer
     let client: HTTPClient
     let clock: @Sendable () -> Int64
@@ -45,11 +46,12 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     let redactor = Redactor()
 
     public init(
-        reader: any PolicyReader, quota: any QuotaGate, sealer: CredentialSealer, client: HTTPClient = .shared, logger: Logger,
+        reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
         self.quota = quota
+        usageSink = usage
         self.sealer = sealer
         self.client = client
         self.logger = logger
