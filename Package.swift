@@ -79,6 +79,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "Policy", "QuotaCRDT", "SeededRandom",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -201,6 +202,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "Policy", "MockLLM", "QuotaCRDT", "NodeTestSupport", "SeededRandom",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

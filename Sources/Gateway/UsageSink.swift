@@ -34,11 +34,14 @@ public struct UsageEvent: Codable, Sendable, Equatable {
     public var attempts: Int
     /// Values DLP replaced with placeholders.
     public var redactions: Int
+    /// Answered from this node's response cache (no provider call).
+    public var cached: Bool
 
     public init(
         time: Int64, endpoint: String, token: String, principal: String, user: String?, app: String?, organization: String?,
         requestedModel: String, model: String?, provider: String?, credential: String?, deployment: String?, inputTokens: Int, outputTokens: Int,
-        microUSD: Int64, unpriced: Bool, status: Int, errorCode: String?, stream: Bool, latencyMicroseconds: Int64, attempts: Int, redactions: Int
+        microUSD: Int64, unpriced: Bool, status: Int, errorCode: String?, stream: Bool, latencyMicroseconds: Int64, attempts: Int, redactions: Int,
+        cached: Bool = false
     ) {
         self.time = time
         self.endpoint = endpoint
@@ -62,6 +65,7 @@ public struct UsageEvent: Codable, Sendable, Equatable {
         self.latencyMicroseconds = latencyMicroseconds
         self.attempts = attempts
         self.redactions = redactions
+        self.cached = cached
     }
 }
 

@@ -124,6 +124,8 @@ public struct ClientToken: PolicyRecord, Hashable {
     public var scopes: [String]
     /// The model names it may ask for (as requested, or as an alias resolves); nil for all.
     public var models: [String]?
+    /// True: its requests never use the response cache.
+    public var cacheOptOut: Bool?
     /// Milliseconds since the epoch after which the token is refused; nil for never.
     public var expiresAt: Int64?
     public var revoked: Bool

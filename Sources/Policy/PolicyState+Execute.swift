@@ -51,6 +51,9 @@ extension PolicyState {
             return put(policy, in: \.dlpPolicies, kind: "dlp", stamp: stamp)
         case var .putSettings(new):
             try Check.url(new.ollamaBaseURL, field: "ollama_base_url")
+            guard (0...GatewaySettings.cacheTTLSecondsMax).contains(new.cacheTTLSeconds) else {
+                throw .invalid(field: "cache_ttl_seconds", message: "must be 0 (off) to \(GatewaySettings.cacheTTLSecondsMax) seconds")
+            }
             new.updated = stamp
             settings = new
             return (PolicyOutcome(id: "settings"), "settings.put",

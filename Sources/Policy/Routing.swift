@@ -229,8 +229,28 @@ public struct GatewaySettings: Codable, Equatable, Hashable, Sendable {
     public var ollamaEnabled: Bool = false
     public var ollamaBaseURL: String = "http://127.0.0.1:11434"
     public var unpricedModels: UnpricedModels = .deny
+    /// How long a node keeps the answer to a deterministic request (temperature 0, and
+    /// embeddings) for an identical one; 0 turns the response cache off.
+    public var cacheTTLSeconds = GatewaySettings.cacheTTLSecondsDefault
     /// nil until first changed.
     public var updated: AuditStamp?
 
+    public static let cacheTTLSecondsDefault = 300
+    /// The longest cache time accepted.
+    public static let cacheTTLSecondsMax = 86_400
+
     public init() {}
+
+    private enum CodingKeys: String, CodingKey { case routingStrategy, ollamaEnabled, ollamaBaseURL, unpricedModels, cacheTTLSeconds, updated }
+
+    /// Settings written before a field existed read it as its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        routingStrategy = try c.decodeIfPresent(RoutingStrategy.self, forKey: .routingStrategy) ?? .priority
+        ollamaEnabled = try c.decodeIfPresent(Bool.self, forKey: .ollamaEnabled) ?? false
+        ollamaBaseURL = try c.decodeIfPresent(String.self, forKey: .ollamaBaseURL) ?? "http://127.0.0.1:11434"
+        unpricedModels = try c.decodeIfPresent(UnpricedModels.self, forKey: .unpricedModels) ?? .deny
+        cacheTTLSeconds = try c.decodeIfPresent(Int.self, forKey: .cacheTTLSeconds) ?? Self.cacheTTLSecondsDefault
+        updated = try c.decodeIfPresent(AuditStamp.self, forKey: .updated)
+    }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import MetricsTestKit
 import MockLLM
 import NIOCore
 import Policy
@@ -71,6 +72,7 @@ struct DataPlaneHarness {
     let admin: AdminHarness
     let gate = LedgerGate(clock: { AdminHarness.now })
     let usage = CollectingSink()
+    let metrics = TestMetrics()
 
     init() async throws { admin = try await AdminHarness() }
 
@@ -116,7 +118,8 @@ struct DataPlaneHarness {
     func run<Value: Sendable>(_ test: @escaping @Sendable (AdminClient) async throws -> Value) async throws -> Value {
         let router = Router()
         DataPlaneRoutes<BasicRequestContext>(
-            reader: policy, quota: gate, usage: usage, sealer: CredentialSealer(key: AdminHarness.sealingKey), logger: Logger(label: "data-plane-test"),
+            reader: policy, quota: gate, usage: usage, sealer: CredentialSealer(key: AdminHarness.sealingKey), metrics: metrics,
+            logger: Logger(label: "data-plane-test"),
             clock: { AdminHarness.now }
         ).register(on: router)
         return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client)) }

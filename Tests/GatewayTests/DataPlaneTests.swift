@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import MetricsTestKit
 import MockLLM
 import NIOCore
 import NIOHTTP1
@@ -135,6 +136,11 @@ import Testing
                 #expect(error["code"] as? String == "quota_exceeded")
                 #expect((error["message"] as? String)?.contains("'burst' on user user:ann allows 2 requests per 10s") == true, "\(refused.text)")
                 #expect(h.usage.recorded.last?.status == 429 && h.usage.recorded.last?.errorCode == "quota_exceeded" && h.usage.recorded.last?.model == nil)
+                #expect(try h.metrics.expectCounter("weir_requests_total", [("model", "gpt-4o"), ("provider", "openai-compatible"), ("status", "200")]).totalValue == 2)
+                #expect(try h.metrics.expectCounter("weir_quota_refusals_total", [("endpoint", "chat.completions")]).totalValue == 1)
+                #expect(try h.metrics.expectCounter("weir_tokens_total", [("model", "gpt-4o"), ("direction", "output")]).totalValue == 16)
+                #expect(try h.metrics.expectCounter("weir_cost_micro_usd_total", [("model", "gpt-4o")]).totalValue == 216)
+                #expect(try h.metrics.expectTimer("weir_upstream_latency_seconds", [("model", "gpt-4o"), ("provider", "openai-compatible")]).values.count == 2)
             }
             #expect(mock.mock.served == 2, "the refused request never left the gateway")
         }

@@ -67,12 +67,12 @@ extension AdminRoutes {
 
 struct TokenView: Encodable, Sendable {
     var id: String, name: String?, display_prefix: String, principal: String, namespace: String, user: String?, app: String?
-    var scopes: [String], models: [String]?, expires_at: Int64?, revoked: Bool, status: String
+    var scopes: [String], models: [String]?, cache_opt_out: Bool, expires_at: Int64?, revoked: Bool, status: String
     var created: AuditStamp, updated: AuditStamp
 
     init(_ t: ClientToken, now: Int64) {
         id = t.id; name = t.name; display_prefix = t.displayPrefix; principal = t.principal; namespace = t.namespace; user = t.user
-        app = t.app; scopes = t.scopes; models = t.models; expires_at = t.expiresAt; revoked = t.revoked
+        app = t.app; scopes = t.scopes; models = t.models; cache_opt_out = t.cacheOptOut ?? false; expires_at = t.expiresAt; revoked = t.revoked
         status = t.revoked ? "revoked" : (t.isUsable(at: now) ? "active" : "expired")
         created = t.created; updated = t.updated
     }
@@ -83,6 +83,7 @@ struct TokenView: Encodable, Sendable {
         .init("namespace", .text(), required: true), .init("user", .text(), nullable: true), .init("app", .text(), nullable: true),
         .init("scopes", .array(.oneOf(Scope.self)), required: true),
         .init("models", .array(.text(), description: "the models it may ask for; absent: all"), nullable: true),
+        .init("cache_opt_out", .boolean(description: "its requests never use the response cache"), required: true),
         .init("expires_at", .integer(description: "ms since the epoch"), nullable: true),
         .init("revoked", .boolean(), required: true), .init("status", .string(allowed: ["active", "revoked", "expired"]), required: true),
     ] + Schema.stampProperties)
@@ -100,7 +101,7 @@ struct IssuedTokenView: Encodable, Sendable {
 }
 
 struct TokenBody: Decodable, Sendable {
-    var principal: String, name: String?, namespace: String?, user: String?, app: String?, scopes: [String]?, models: [String]?
+    var principal: String, name: String?, namespace: String?, user: String?, app: String?, scopes: [String]?, models: [String]?, cache_opt_out: Bool?
     var expires_at: Int64?, expires_in_seconds: Int64?
 
     func record(id: String, secret: String, now: Int64) throws -> ClientToken {
@@ -111,10 +112,12 @@ struct TokenBody: Decodable, Sendable {
             throw AdminError.invalid("expires_in_seconds: must be between 1 and 100 years", field: "expires_in_seconds")
         }
         let scopes = (self.scopes ?? [Scope.modelInvoke.rawValue]).flatMap { $0.split(separator: ",") }.map { String($0).trimmingWhitespace() }
-        return ClientToken(
+        var token = ClientToken(
             id: id, secretHash: TokenSecret.hash(secret), displayPrefix: TokenSecret.displayPrefix(secret), name: name,
             principal: principal, namespace: namespace ?? PrincipalBody.defaultNamespace, user: user, app: app, scopes: scopes, models: models,
             expiresAt: expires_at ?? expires_in_seconds.map { now + $0 * 1000 }, revoked: false, created: .pending, updated: .pending)
+        token.cacheOptOut = cache_opt_out
+        return token
     }
 
     static let schema = Schema.object([
@@ -122,6 +125,7 @@ struct TokenBody: Decodable, Sendable {
         .init("namespace", .text("default tenant:default")), .init("user", .text("user:… binding")), .init("app", .text("app:… binding")),
         .init("scopes", .array(.oneOf(Scope.self), description: "default [model.invoke]")),
         .init("models", .array(.text(), description: "model names it may ask for (requested or as an alias resolves); default all")),
+        .init("cache_opt_out", .boolean(description: "true: never use the response cache")),
         .init("expires_at", .integer(description: "ms since the epoch")), .init("expires_in_seconds", .integer()),
     ])
 }

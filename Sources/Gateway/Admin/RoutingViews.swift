@@ -207,24 +207,25 @@ struct DLPBody: Decodable, Sendable {
 }
 
 struct SettingsView: Codable, Sendable {
-    var routing_strategy: String, ollama_enabled: Bool, ollama_base_url: String, unpriced_models: String
+    var routing_strategy: String, ollama_enabled: Bool, ollama_base_url: String, unpriced_models: String, cache_ttl_seconds: Int
     var updated: AuditStamp?
 
     init(_ s: GatewaySettings) {
         routing_strategy = s.routingStrategy.rawValue; ollama_enabled = s.ollamaEnabled; ollama_base_url = s.ollamaBaseURL
-        unpriced_models = s.unpricedModels.rawValue; updated = s.updated
+        unpriced_models = s.unpricedModels.rawValue; cache_ttl_seconds = s.cacheTTLSeconds; updated = s.updated
     }
 
     static let schema = Schema.object([
         .init("routing_strategy", .oneOf(GatewaySettings.RoutingStrategy.self), required: true),
         .init("ollama_enabled", .boolean(description: "route ollama/<model> to the Ollama server at zero cost"), required: true),
         .init("ollama_base_url", .text(), required: true), .init("unpriced_models", .oneOf(GatewaySettings.UnpricedModels.self), required: true),
+        .init("cache_ttl_seconds", .integer(description: "response cache time for deterministic requests; 0 is off"), required: true),
         .init("updated", .stamp, nullable: true),
     ])
 }
 
 struct SettingsBody: Decodable, Sendable {
-    var routing_strategy: String?, ollama_enabled: Bool?, ollama_base_url: String?, unpriced_models: String?
+    var routing_strategy: String?, ollama_enabled: Bool?, ollama_base_url: String?, unpriced_models: String?, cache_ttl_seconds: Int?
 
     /// `current` with the given fields changed.
     func applied(to current: GatewaySettings) throws -> GatewaySettings {
@@ -233,11 +234,13 @@ struct SettingsBody: Decodable, Sendable {
         s.ollamaEnabled = ollama_enabled ?? s.ollamaEnabled
         s.ollamaBaseURL = ollama_base_url ?? s.ollamaBaseURL
         s.unpricedModels = try enumValue(unpriced_models, default: s.unpricedModels, field: "unpriced_models")
+        s.cacheTTLSeconds = cache_ttl_seconds ?? s.cacheTTLSeconds
         return s
     }
 
     static let schema = Schema.object([
         .init("routing_strategy", .oneOf(GatewaySettings.RoutingStrategy.self)), .init("ollama_enabled", .boolean()),
         .init("ollama_base_url", .text()), .init("unpriced_models", .oneOf(GatewaySettings.UnpricedModels.self)),
+        .init("cache_ttl_seconds", .integer(description: "0 (off) to 86400")),
     ])
 }

@@ -57,9 +57,13 @@ extension DataPlaneRoutes {
         }
         let restorer = PlaceholderRestorer(redaction)
         let usage = UsageContext(
-            sink: usageSink, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
+            sink: usageSink, metrics: metrics, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
             redactions: redaction.counts.values.reduce(0, +))
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
+        let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
+        if let cacheKey, let hit = cache.get(cacheKey, now: clock()) {
+            return try await cached(hit, caller: caller, state: state, restorer: restorer, usage: usage)
+        }
         guard !attempts.isEmpty else {
             throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
                                message: "model \(model) is not served here; GET /v1/models lists the models you may use", param: "model")
@@ -158,13 +162,49 @@ extension DataPlaneRoutes {
             case (.anthropic, .openAI): ResponseTranslation.openAI(fromAnthropic: object, model: attempt.model)
             default: nil
             }
+            let clientBytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
+            if let cacheKey {
+                cache.put(cacheKey, .init(bytes: Array(clientBytes.readableBytesView), model: attempt.model,
+                                          expiresAt: clock() + Int64(state.settings.cacheTTLSeconds) * 1000))
+                headers[Self.cacheHeader] = "miss"
+            }
             if !redaction.isEmpty { translated = DLPStage.restore(translated ?? object, restorer) as? [String: Any] }
-            let bytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
+            let bytes = redaction.isEmpty ? clientBytes : ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: translated ?? object, options: [.sortedKeys])) ?? Data()))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }
         let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
         usage.record(nil, attempts: attempts.count, status: Int(error.status.code), error: error.code)
         throw error
+    }
+
+    /// The cache key of a request whose answer may come from the response cache: caching
+    /// on, a deterministic whole request, and neither the token nor `Cache-Control` opting out.
+    private func cacheKey(
+        _ request: Request, _ endpoint: ClientEndpoint, caller: Caller, model: String, body: [String: Any], stream: Bool, settings: GatewaySettings
+    ) -> String? {
+        let control = request.headers[.cacheControl]?.lowercased() ?? ""
+        guard settings.cacheTTLSeconds > 0, !stream, caller.token.cacheOptOut != true, !control.contains("no-cache"), !control.contains("no-store"),
+              ResponseCache.isDeterministic(endpoint, body) else { return nil }
+        return ResponseCache.key(endpoint, namespace: caller.token.namespace, model: model, body: body)
+    }
+
+    /// A cache hit: no provider call and no cost, but the request still counts against the
+    /// caller's request caps.
+    private func cached(_ hit: ResponseCache.Entry, caller: Caller, state: PolicyState, restorer: PlaceholderRestorer, usage: UsageContext) async throws(GatewayError) -> Response {
+        switch await quota.reserve(Usage(requests: 1), against: Metering.quotas(for: caller.subjects, state: state)) {
+        case let .success(reservation): quota.settle(reservation, actual: Usage(requests: 1))
+        case let .failure(refusal):
+            let error = Metering.refusal(refusal, now: clock())
+            usage.record(nil, attempts: 0, status: 429, error: error.code)
+            throw error
+        }
+        usage.record(nil, attempts: 0, status: 200, error: nil, cachedModel: hit.model)
+        var bytes = ByteBuffer(bytes: hit.bytes)
+        if !restorer.originals.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(hit.bytes)),
+           let restored = try? JSONSerialization.data(withJSONObject: DLPStage.restore(object, restorer), options: [.sortedKeys]) {
+            bytes = ByteBuffer(bytes: Array(restored))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json", Self.modelHeader: hit.model, Self.cacheHeader: "hit"], body: .init(byteBuffer: bytes))
     }
 
     /// The request for `attempt`, in its provider's dialect, with the upstream model name.
@@ -264,6 +304,7 @@ extension DataPlaneRoutes {
     static var modelHeader: HTTPField.Name { HTTPField.Name("x-weir-model")! }
     static var unpricedHeader: HTTPField.Name { HTTPField.Name("x-weir-unpriced")! }
     static var anthropicVersionHeader: HTTPField.Name { HTTPField.Name("anthropic-version")! }
+    static var cacheHeader: HTTPField.Name { HTTPField.Name("x-weir-cache")! }
 
     static func microseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
@@ -297,6 +338,7 @@ struct Settlement: Sendable {
 /// What every usage event of one request shares, and how it is recorded.
 struct UsageContext: Sendable {
     let sink: any UsageSink
+    let metrics: DataPlaneMetrics
     let time: Int64
     let endpoint: String
     let caller: Caller
@@ -306,14 +348,16 @@ struct UsageContext: Sendable {
 
     func record(
         _ attempt: Attempt?, attempts: Int, status: Int, error: String?, input: Int = 0, output: Int = 0, microUSD: Int64 = 0,
-        unpriced: Bool = false, latency: Int64 = 0
+        unpriced: Bool = false, latency: Int64 = 0, cachedModel: String? = nil
     ) {
-        sink.record(UsageEvent(
+        let event = UsageEvent(
             time: time, endpoint: endpoint, token: caller.token.id, principal: caller.token.principal, user: caller.user?.id,
             app: caller.app?.id, organization: caller.organization, requestedModel: requestedModel,
-            model: status < 300 || status == 502 ? attempt?.model : nil, provider: attempt?.provider.rawValue,
+            model: cachedModel ?? (status < 300 || status == 502 ? attempt?.model : nil), provider: attempt?.provider.rawValue,
             credential: attempt?.credential?.id, deployment: attempt?.deployment?.id, inputTokens: input, outputTokens: output,
             microUSD: microUSD, unpriced: unpriced, status: status, errorCode: error, stream: stream, latencyMicroseconds: latency,
-            attempts: attempts, redactions: redactions))
+            attempts: attempts, redactions: redactions, cached: cachedModel != nil)
+        metrics.observe(event)
+        sink.record(event)
     }
 }

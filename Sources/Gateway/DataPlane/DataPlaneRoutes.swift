@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -43,15 +44,19 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let router = ModelRouter()
+    let metrics: DataPlaneMetrics
     let redactor = Redactor()
+    let cache = ResponseCache()
 
     public init(
-        reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared, logger: Logger,
+        reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared,
+        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
         self.quota = quota
         usageSink = usage
+        self.metrics = DataPlaneMetrics(factory: metrics)
         self.sealer = sealer
         self.client = client
         self.logger = logger
