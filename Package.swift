@@ -165,7 +165,7 @@ let package = Package(
 
         .executableTarget(
             name: "weir-bench", dependencies: [
-                "Node", "NodeTestSupport", "QuotaCRDT", "Storage", "Transport", "MockLLM",
+                "Node", "NodeTestSupport", "QuotaCRDT", "Storage", "Transport", "MockLLM", "Gateway", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

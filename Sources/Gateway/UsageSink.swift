@@ -74,3 +74,9 @@ public struct UsageEvent: Codable, Sendable, Equatable {
 public protocol UsageSink: Sendable {
     func record(_ event: UsageEvent)
 }
+
+/// Keeps nothing: for measuring what recording costs (`usage.recording: false`).
+public struct DiscardingUsageSink: UsageSink {
+    public init() {}
+    public func record(_ event: UsageEvent) {}
+}

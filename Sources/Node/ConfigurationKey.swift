@@ -166,6 +166,10 @@ extension ConfigurationKey {
                 config.demoUpstream = value
             }),
         ConfigurationKey(
+            name: "usage.recording", help: "keep a usage event per request (turn off only to measure what recording costs)",
+            show: { "\($0.usageRecording)" },
+            apply: { config, value throws(ExpectedValue) in config.usageRecording = try parseBool(value) }),
+        ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },
             apply: { config, value throws(ExpectedValue) in

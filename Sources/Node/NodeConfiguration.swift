@@ -53,6 +53,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `providers.demo_upstream`: an OpenAI-compatible URL (a `mockllm`) registered on
     /// first start when no provider key is in the environment (`make run` sets it).
     public var demoUpstream: String?
+    /// `usage.recording`: whether the node keeps usage events (off only to measure their cost).
+    public var usageRecording = true
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

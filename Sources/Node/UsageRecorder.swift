@@ -9,7 +9,7 @@ import Synchronization
 /// one unsynced batch every `flushInterval` (a crash may lose that last interval, never
 /// corrupt the rest). Keys are the event time and a sequence number, big-endian, so a
 /// scan runs in time order.
-final class UsageRecorder: UsageSink, Sendable {
+public final class UsageRecorder: UsageSink, Sendable {
     /// How often buffered events are written.
     static let flushInterval = Duration.milliseconds(200)
     /// Events held at most while writes lag; older ones are dropped first and counted.
@@ -26,12 +26,12 @@ final class UsageRecorder: UsageSink, Sendable {
     private let logger: Logger
     private let encoder = JSONEncoder()
 
-    init(database: Database, logger: Logger) {
+    public init(database: Database, logger: Logger) {
         self.database = database
         self.logger = logger
     }
 
-    func record(_ event: UsageEvent) {
+    public func record(_ event: UsageEvent) {
         buffer.withLock { buffer in
             if buffer.events.count >= Self.bufferedEventsMax {
                 buffer.events.removeFirst()
@@ -43,7 +43,7 @@ final class UsageRecorder: UsageSink, Sendable {
 
     /// Writes what is buffered; returns how many events were written.
     @discardableResult
-    func flush() throws -> Int {
+    public func flush() throws -> Int {
         let (events, first, dropped) = buffer.withLock { buffer -> ([UsageEvent], UInt64, Int) in
             let taken = buffer.events
             let first = buffer.sequence
@@ -69,7 +69,7 @@ final class UsageRecorder: UsageSink, Sendable {
             try? await Task.sleep(for: Self.flushInterval)
             do { try flush() } catch { logger.error("could not write usage events", metadata: ["error": "\(error)"]) }
         }
-        try? flush()
+        _ = try? flush()
     }
 
     /// The events stored, in time order (tests and the analytics).

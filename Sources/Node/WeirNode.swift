@@ -95,7 +95,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: usage, sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.

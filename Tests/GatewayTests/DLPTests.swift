@@ -36,6 +36,14 @@ import Testing
         }
     }
 
+    @Test func anchoredDetectorsFindValuesAnywhereInALongText() {
+        let filler = String(repeating: "lorem ipsum dolor sit amet. ", count: 200)
+        let text = "ann@acme.test " + filler + "fe80::1 and my password: hunter2hunter2 " + filler + "last@example.org"
+        let (out, redaction) = redact(text, [.email, .ipAddress, .apiKey])
+        #expect(redaction.counts == ["EMAIL": 2, "IP": 1, "SECRET": 1], "\(redaction.counts)")
+        #expect(out.hasPrefix("[EMAIL_1] ") && out.hasSuffix("[EMAIL_2]") && out.contains("[IP_1] and my [SECRET_1] "))
+    }
+
     @Test func placeholdersAreStablePerValueAndNumberedPerKind() {
         let (out, redaction) = redact("ann@a.test, bob@b.test, ann@a.test; EMP-123456", [.email], patterns: [.init(name: "employee id", regex: #"EMP-\d{6}"#)])
         #expect(out == "[EMAIL_1], [EMAIL_2], [EMAIL_1]; [EMPLOYEE_ID_1]")

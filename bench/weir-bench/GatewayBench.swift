@@ -18,6 +18,10 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "The weir binary (release).") var weir = ".build/release/weir"
     @Option(help: "Where to write the table (between its markers), or - for none.") var output = "docs/benchmarks.md"
 
+    /// About 1 KB of prompt with an email address and a phone number in it.
+    static let prompt = String(repeating: "Summarise the quarterly report for the board, keeping figures exact. ", count: 13)
+        + "Send questions to ann.lee@example.com or call +1 415 555 0100."
+
     struct Measurement {
         var requests: Int
         var failures: Int
@@ -34,10 +38,7 @@ struct GatewayBench: AsyncParsableCommand {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let weirPort = try freePort(), proxyPort = try freePort()
-            let node = try spawn(weir, ["serve", "--data-dir", directory + "/node", "--http-port", "\(weirPort)", "--peer-listen", "tcp://127.0.0.1:0",
-                                        "--log-level", "warning", "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1"], log: directory + "/weir.log")
-            defer { kill(node, SIGTERM) }
+            let proxyPort = try freePort()
             let config = directory + "/haproxy.cfg"
             try """
                 global
@@ -59,14 +60,16 @@ struct GatewayBench: AsyncParsableCommand {
 
             let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
             do {
-                let secret = try await prepare(client, port: weirPort, directory: directory + "/node")
                 print("weir-bench gateway: \(concurrency) in flight, \(seconds) s per target, mockllm answering at once")
                 let passthrough = try await load(client, url: "http://127.0.0.1:\(proxyPort)/v1/chat/completions", token: "unused")
                 guard passthrough.requests > 0 else {
                     throw ValidationError("haproxy answered nothing; its log:\n" + ((try? String(contentsOfFile: directory + "/haproxy.log", encoding: .utf8)) ?? ""))
                 }
-                let gateway = try await load(client, url: "http://127.0.0.1:\(weirPort)/v1/chat/completions", token: secret)
-                report(gateway: gateway, passthrough: passthrough)
+                // The plain node: auth, six quotas, pricing; no usage recording, no DLP.
+                let plain = try await node(client, directory: directory + "/plain", mockPort: mockPort, recording: false, dlp: false)
+                // Issue 7's run: usage recorded, DLP on for the caller, the cache off.
+                let observed = try await node(client, directory: directory + "/observed", mockPort: mockPort, recording: true, dlp: true)
+                report(gateway: plain, passthrough: passthrough, observed: observed)
             } catch {
                 try? await client.shutdown()
                 throw error
@@ -75,9 +78,20 @@ struct GatewayBench: AsyncParsableCommand {
         }
     }
 
+    /// Starts a node, prepares the caller, measures, stops the node.
+    private func node(_ client: HTTPClient, directory: String, mockPort: Int, recording: Bool, dlp: Bool) async throws -> Measurement {
+        let port = try freePort()
+        let pid = try spawn(weir, ["serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
+                                   "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1", "--set", "usage.recording=\(recording)"],
+                            log: directory + ".log")
+        defer { kill(pid, SIGTERM) }
+        let secret = try await prepare(client, port: port, directory: directory, dlp: dlp)
+        return try await load(client, url: "http://127.0.0.1:\(port)/v1/chat/completions", token: secret)
+    }
+
     /// A caller bound to a user (in an org), an app and a principal, with a quota on each of
     /// the six lanes (never reached) and the demo prices; returns its token.
-    private func prepare(_ client: HTTPClient, port: Int, directory: String) async throws -> String {
+    private func prepare(_ client: HTTPClient, port: Int, directory: String, dlp: Bool) async throws -> String {
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         var token: String?
         while token == nil {
@@ -91,8 +105,13 @@ struct GatewayBench: AsyncParsableCommand {
             guard ContinuousClock.now < deadline else { throw ValidationError("the demo provider was not registered") }
             try await Task.sleep(for: .milliseconds(100))
         }
+        if dlp {
+            _ = try await call(client, port: port, "POST", "/admin/api/dlp", admin,
+                               #"{"id":"dlp:bench","enabled":true,"action":"redact","detectors":["email","phone","credit_card","ssn","ip_address","iban","api_key"]}"#)
+            _ = try await call(client, port: port, "POST", "/admin/api/settings", admin, #"{"cache_ttl_seconds":0}"#)
+        }
         for (path, body) in [
-            ("orgs", #"{"id":"org:bench","name":"Bench","slug":"bench"}"#), ("users", #"{"id":"user:bench","organization":"org:bench"}"#),
+            ("orgs", dlp ? #"{"id":"org:bench","name":"Bench","slug":"bench","dlp":"dlp:bench"}"# : #"{"id":"org:bench","name":"Bench","slug":"bench"}"#), ("users", #"{"id":"user:bench","organization":"org:bench"}"#),
             ("apps", #"{"id":"app:bench"}"#), ("principals", #"{"id":"agent:bench","app":"app:bench"}"#),
         ] { _ = try await call(client, port: port, "POST", "/admin/api/" + path, admin, body) }
         let issued = try await call(client, port: port, "POST", "/admin/api/tokens", admin, #"{"principal":"agent:bench","user":"user:bench","app":"app:bench"}"#)
@@ -117,7 +136,7 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     private func load(_ client: HTTPClient, url: String, token: String) async throws -> Measurement {
-        let body = ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello to the benchmark."}]}"#)
+        let body = ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"\#(Self.prompt)"}]}"#)
         func run(for duration: Duration) async -> Measurement {
             let clock = ContinuousClock()
             let end = clock.now.advanced(by: duration)
@@ -155,7 +174,7 @@ struct GatewayBench: AsyncParsableCommand {
         return await run(for: .seconds(seconds))
     }
 
-    private func report(gateway: Measurement, passthrough: Measurement) {
+    private func report(gateway: Measurement, passthrough: Measurement, observed: Measurement) {
         let ratio = gateway.rps / max(passthrough.rps, 1)
         let addedP50 = gateway.percentile(0.5) - passthrough.percentile(0.5)
         let addedP99 = gateway.percentile(0.99) - passthrough.percentile(0.99)
@@ -165,13 +184,16 @@ struct GatewayBench: AsyncParsableCommand {
             |---|---|---|---|---|
             | haproxy → mockllm (baseline) | \(Int(passthrough.rps)) | \(Int(passthrough.percentile(0.5))) µs | \(Int(passthrough.percentile(0.99))) µs | \(passthrough.failures) |
             | weir → mockllm | \(Int(gateway.rps)) | \(Int(gateway.percentile(0.5))) µs | \(Int(gateway.percentile(0.99))) µs | \(gateway.failures) |
+            | weir, usage recorded, DLP on, cache off | \(Int(observed.rps)) | \(Int(observed.percentile(0.5))) µs | \(Int(observed.percentile(0.99))) µs | \(observed.failures) |
             """
         let line = String(format: "bench weir_rps=%.0f passthrough_rps=%.0f ratio=%.2f added_p50_us=%.0f added_p99_us=%.0f",
                           gateway.rps, passthrough.rps, ratio, addedP50, addedP99)
+        let observedLine = String(format: "bench_observed weir_rps=%.0f plain_rps=%.0f ratio=%.2f", observed.rps, gateway.rps, observed.rps / max(gateway.rps, 1))
         print("")
         print(table)
         print("")
-        if output != "-" { write(table: table, line: line, date: String(date)) }
+        if output != "-" { write(table: table, line: line + "`\n\n`" + observedLine, date: String(date)) }
+        print(observedLine)
         print(line)
     }
 
@@ -184,7 +206,8 @@ struct GatewayBench: AsyncParsableCommand {
 
             One release node with token auth, a quota on each of the six lanes and pricing, in
             front of mockllm (answering at once), against haproxy passing the same chat requests
-            straight to mockllm; \(concurrency) requests in flight, \(seconds) s each after a 2 s
+            straight to mockllm; then a second node that also records usage events and has DLP
+            on (every built-in detector) for the caller, with the response cache off; \(concurrency) requests in flight, \(seconds) s each after a 2 s
             warm-up, load generator, mockllm, haproxy and the node on the same two cores
             (measured \(date)):
 
