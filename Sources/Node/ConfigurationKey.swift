@@ -72,12 +72,7 @@ extension ConfigurationKey {
         ConfigurationKey(
             name: "cluster.join", help: "HTTP URL of any member to join (used only by a node with no Raft state yet)",
             show: { $0.joinURL ?? "" },
-            apply: { config, value throws(ExpectedValue) in
-                guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.count > 8 else {
-                    throw ExpectedValue(expected: "an http:// or https:// URL of a member")
-                }
-                config.joinURL = value
-            }),
+            apply: { config, value throws(ExpectedValue) in config.joinURL = try parseHTTPURL(value, "an http:// or https:// URL of a member") }),
         ConfigurationKey(
             name: "cluster.bootstrap", help: "true on a static cluster's first start: form a new cluster with peer.peers",
             show: { "\($0.bootstrap)" },
@@ -160,10 +155,7 @@ extension ConfigurationKey {
             help: "an OpenAI-compatible base URL (a mockllm) registered on first start when no provider key is in the environment",
             show: { $0.demoUpstream ?? "" },
             apply: { config, value throws(ExpectedValue) in
-                guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.count > 8 else {
-                    throw ExpectedValue(expected: "an http:// or https:// base URL, such as http://127.0.0.1:9999/v1")
-                }
-                config.demoUpstream = value
+                config.demoUpstream = try parseHTTPURL(value, "an http:// or https:// base URL, such as http://127.0.0.1:9999/v1")
             }),
         ConfigurationKey(
             name: "usage.recording", help: "keep a usage event per request (turn off only to measure what recording costs)",
@@ -193,6 +185,12 @@ private func parseInteger(_ value: String, _ range: ClosedRange<Int>, _ expected
         throw ConfigurationKey.ExpectedValue(expected: expected)
     }
     return number
+}
+
+/// An http:// or https:// URL; `expected` says what kind when it is not one.
+private func parseHTTPURL(_ value: String, _ expected: String) throws(ConfigurationKey.ExpectedValue) -> String {
+    guard value.hasPrefix("http://") || value.hasPrefix("https://"), value.count > 8 else { throw ConfigurationKey.ExpectedValue(expected: expected) }
+    return value
 }
 
 /// true / yes / 1 or false / no / 0.
