@@ -161,6 +161,9 @@ extension ConfigurationKey {
             name: "usage.recording", help: "keep a usage event per request (turn off only to measure what recording costs)",
             show: { "\($0.usageRecording)" },
             apply: { config, value throws(ExpectedValue) in config.usageRecording = try parseBool(value) }),
+        .integer("usage.retention_days", help: "how long usage events are kept", \.usageRetentionDays, 1...3650, "1 to 3650 days"),
+        .integer(
+            "usage.rollup_retention_days", help: "how long usage summed per minute is kept", \.usageRollupRetentionDays, 1...3650, "1 to 3650 days"),
         ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },

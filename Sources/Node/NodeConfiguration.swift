@@ -55,6 +55,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var demoUpstream: String?
     /// `usage.recording`: whether the node keeps usage events (off only to measure their cost).
     public var usageRecording = true
+    /// `usage.retention_days`: how long usage events are kept.
+    public var usageRetentionDays = 30
+    /// `usage.rollup_retention_days`: how long the per-minute sums are kept.
+    public var usageRollupRetentionDays = 400
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

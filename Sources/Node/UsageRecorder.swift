@@ -5,10 +5,12 @@ import Storage
 import Synchronization
 
 /// The node's own usage events, kept in the `usage_events` column family (DESIGN.md
-/// section 5). The request path only appends to a buffer; a loop writes the buffer in
-/// one unsynced batch every `flushInterval` (a crash may lose that last interval, never
-/// corrupt the rest). Keys are the event time and a sequence number, big-endian, so a
-/// scan runs in time order.
+/// section 5), and their sums per minute in `usage_rollups`. The request path only
+/// appends to a buffer; a loop writes the buffer and the updated sums in one unsynced
+/// batch every `flushInterval` (a crash may lose that last interval, never corrupt the
+/// rest). Event keys are the event time and a sequence number, big-endian, so a scan runs
+/// in time order. Events older than `retention`, and sums older than `rollupRetention`,
+/// are deleted once an hour.
 public final class UsageRecorder: UsageSink, Sendable {
     /// How often buffered events are written.
     static let flushInterval = Duration.milliseconds(200)
@@ -21,14 +23,29 @@ public final class UsageRecorder: UsageSink, Sendable {
         var dropped = 0
     }
 
+    /// How often old events and sums are deleted.
+    static let pruneInterval: Int64 = 3_600_000
+
     private let buffer = Mutex(Buffer())
+    /// Serializes flushes: the sums are read, added to and written back.
+    private let writing = Mutex<Int64>(0)
     private let database: Database
     private let logger: Logger
     private let encoder = JSONEncoder()
+    let retention: Int64
+    let rollupRetention: Int64
+    let clock: @Sendable () -> Int64
 
-    public init(database: Database, logger: Logger) {
+    /// `retentionDays` for events, `rollupRetentionDays` for the per-minute sums.
+    public init(
+        database: Database, logger: Logger, retentionDays: Int = 30, rollupRetentionDays: Int = 400,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
         self.database = database
         self.logger = logger
+        retention = Int64(retentionDays) * 86_400_000
+        rollupRetention = Int64(rollupRetentionDays) * 86_400_000
+        self.clock = clock
     }
 
     public func record(_ event: UsageEvent) {
@@ -54,13 +71,39 @@ public final class UsageRecorder: UsageSink, Sendable {
             return (taken, first, dropped)
         }
         if dropped > 0 { logger.warning("dropped usage events while writes lagged", metadata: ["dropped": "\(dropped)"]) }
-        guard !events.isEmpty else { return 0 }
-        var batch = WriteBatch()
-        for (offset, event) in events.enumerated() {
-            batch.put(StorageLayout.usageEvents, key: Self.key(time: event.time, sequence: first + UInt64(offset)), value: Array(try encoder.encode(event)))
+        return try writing.withLock { lastPrune in
+            var batch = WriteBatch()
+            let now = clock()
+            if now - lastPrune >= Self.pruneInterval {
+                lastPrune = now
+                batch.deleteRange(StorageLayout.usageEvents, start: Self.key(time: 0, sequence: 0), end: Self.key(time: now - retention, sequence: 0))
+                batch.deleteRange(StorageLayout.usageRollups, start: UsageRollup.key(minute: 0, user: "", model: "", provider: ""),
+                                  end: UsageRollup.key(minute: UsageRollup.minute(of: now - rollupRetention), user: "", model: "", provider: ""))
+            }
+            for (offset, event) in events.enumerated() {
+                batch.put(StorageLayout.usageEvents, key: Self.key(time: event.time, sequence: first + UInt64(offset)), value: Array(try encoder.encode(event)))
+            }
+            let decoder = JSONDecoder()
+            for (key, sum) in UsageRollup.sums(events) {
+                var total = try database.get(StorageLayout.usageRollups, key).flatMap { try? decoder.decode(UsageRollup.self, from: Data($0)) } ?? UsageRollup()
+                total.add(sum)
+                batch.put(StorageLayout.usageRollups, key: key, value: Array(try encoder.encode(total)))
+            }
+            guard !batch.isEmpty else { return 0 }
+            try database.write(batch, sync: false)
+            return events.count
         }
-        try database.write(batch, sync: false)
-        return events.count
+    }
+
+    /// The per-minute sums from `start` (inclusive) to `end` (exclusive), ms since the epoch.
+    func rollups(from start: Int64, to end: Int64) throws -> [(minute: Int64, user: String, model: String, provider: String, usage: UsageRollup)] {
+        let decoder = JSONDecoder()
+        let range = KeyRange(lower: UsageRollup.key(minute: UsageRollup.minute(of: start), user: "", model: "", provider: ""),
+                             upper: UsageRollup.key(minute: UsageRollup.minute(of: end - 1) + 60_000, user: "", model: "", provider: ""))
+        return try database.scan(StorageLayout.usageRollups, in: range).compactMap { entry in
+            guard let key = UsageRollup.parse(entry.key), let usage = try? decoder.decode(UsageRollup.self, from: Data(entry.value)) else { return nil }
+            return (key.minute, key.user, key.model, key.provider, usage)
+        }
     }
 
     /// Flushes every `flushInterval` until cancelled, then once more.

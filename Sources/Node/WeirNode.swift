@@ -87,7 +87,8 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
         let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
-        let usage = UsageRecorder(database: database, logger: logger)
+        let usage = UsageRecorder(
+            database: database, logger: logger, retentionDays: config.usageRetentionDays, rollupRetentionDays: config.usageRollupRetentionDays)
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
             : []
