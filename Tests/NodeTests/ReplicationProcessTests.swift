@@ -65,6 +65,12 @@ import Testing
         acknowledged += await during
         acknowledged += await send(200, parallel: 10, to: survivors)
         #expect(acknowledged.count >= 1400, "writes resumed after the new election (\(acknowledged.count) acknowledged)")
+        if acknowledged.count < 1400 {
+            // What the survivors were doing, for the failure's diagnosis.
+            for survivor in [1, 2, 3] where survivor != leader {
+                Issue.record("node \(survivor)'s log, its end:\n\(String(processes[survivor - 1].log.suffix(6_000)))")
+            }
+        }
 
         // The old leader restarts far behind the survivors' compacted logs.
         processes[leader - 1] = try start(leader)
