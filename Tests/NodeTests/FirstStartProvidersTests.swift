@@ -1,6 +1,7 @@
 import Foundation
 import MockLLM
 import NIOHTTP1
+import NodeTestSupport
 import Testing
 
 /// What `make run` relies on: a first start registers a demo upstream (or the provider

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NodeTestSupport
 import Testing
 
 /// The `make cluster` launcher (`deploy/local-cluster.sh`) run on free ports with the
@@ -24,9 +25,8 @@ struct LocalCluster: Sendable {
         balancer = try freeLoopbackPort()
     }
 
-    /// Runs the launcher with `command`; returns its exit status and output. Spawned and
-    /// reaped with posix_spawn and waitpid: Foundation's `Process` does not notice the exit
-    /// of a script whose children (the nodes, haproxy) live on.
+    /// Runs the launcher with `command`; returns its exit status and output (reaped with
+    /// waitpid, see `spawnLogged`).
     @discardableResult
     func launcher(_ command: String) async throws -> (status: Int32, output: String) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("weir-launcher-\(UUID().uuidString).log").path
@@ -38,7 +38,7 @@ struct LocalCluster: Sendable {
         environment["CLUSTER_PEER_PORTS"] = peer.map(String.init).joined(separator: " ")
         environment["CLUSTER_LB_PORT"] = String(balancer)
         environment.merge(nodeEnvironment) { _, new in new }
-        let pid = try spawn(["/bin/bash", Self.script, command], environment: environment, output: output)
+        let pid = try spawnLogged(["/bin/bash", Self.script, command], environment: environment, output: output)
         var status: Int32 = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(120))
         while waitpid(pid, &status, WNOHANG) == 0 {
@@ -51,22 +51,6 @@ struct LocalCluster: Sendable {
         }
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (code, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-    }
-
-    private func spawn(_ arguments: [String], environment: [String: String], output: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EINVAL) }
-        return pid
     }
 
     func start() async throws {

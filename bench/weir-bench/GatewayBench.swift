@@ -4,6 +4,7 @@ import Foundation
 import MockLLM
 import NIOCore
 import NIOHTTP1
+import NodeTestSupport
 
 /// The gateway's cost per request: one release `weir` node (token auth, six applicable
 /// quotas, pricing) in front of mockllm, against haproxy passing the same requests
@@ -38,7 +39,7 @@ struct GatewayBench: AsyncParsableCommand {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let proxyPort = try freePort()
+            let proxyPort = try freeLoopbackPort()
             let config = directory + "/haproxy.cfg"
             try """
                 global
@@ -55,7 +56,7 @@ struct GatewayBench: AsyncParsableCommand {
                     server mock 127.0.0.1:\(mockPort)
 
                 """.write(toFile: config, atomically: true, encoding: .utf8)
-            let proxy = try spawn("/usr/sbin/haproxy", ["-f", config, "-db"], log: directory + "/haproxy.log")
+            let proxy = try spawnLogged(["/usr/sbin/haproxy", "-f", config, "-db"], output: directory + "/haproxy.log")
             defer { kill(proxy, SIGTERM) }
 
             let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
@@ -80,10 +81,10 @@ struct GatewayBench: AsyncParsableCommand {
 
     /// Starts a node, prepares the caller, measures, stops the node.
     private func node(_ client: HTTPClient, directory: String, mockPort: Int, recording: Bool, dlp: Bool) async throws -> Measurement {
-        let port = try freePort()
-        let pid = try spawn(weir, ["serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
+        let port = try freeLoopbackPort()
+        let pid = try spawnLogged([weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
                                    "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1", "--set", "usage.recording=\(recording)"],
-                            log: directory + ".log")
+                            output: directory + ".log")
         defer { kill(pid, SIGTERM) }
         let secret = try await prepare(client, port: port, directory: directory, dlp: dlp)
         return try await load(client, url: "http://127.0.0.1:\(port)/v1/chat/completions", token: secret)
@@ -223,32 +224,5 @@ struct GatewayBench: AsyncParsableCommand {
             text += (text.hasSuffix("\n") ? "\n" : "\n\n") + section + "\n"
         }
         try? text.write(toFile: output, atomically: true, encoding: .utf8)
-    }
-
-    private func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard result == 0 else { throw ValidationError("could not start \(path): error \(result)") }
-        return pid
-    }
-
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0 else { throw ValidationError("no free port") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -119,7 +119,7 @@ extension DataPlaneRoutes {
             let latency = Self.microseconds(ContinuousClock.now - started)
             let status = Int(response.status.code)
             guard (200..<300).contains(status) else {
-                let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+                let text = (try? await response.body.collect(upTo: Self.upstreamSmallBodyBytesMax)).map { String(buffer: $0) } ?? ""
                 router.stats.finished(deploymentID, latencyMicroseconds: latency)
                 quota.cancel(reservation)
                 if let trigger = Upstream.trigger(status: status), !isLast, attempt.triggers.contains(trigger) {

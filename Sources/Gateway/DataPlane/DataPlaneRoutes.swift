@@ -19,6 +19,10 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public static var responseBytesMax: Int { 16 << 20 }
     /// How long one upstream attempt may take, streaming included.
     public static var upstreamTimeout: Duration { .seconds(300) }
+    /// The largest upstream error body or token count read.
+    public static var upstreamSmallBodyBytesMax: Int { 1 << 20 }
+    /// How long a provider's token count may take before the gateway estimates instead.
+    public static var countTokensTimeout: Duration { .seconds(30) }
     /// How long an upstream connection may stay silent (before the answer's head, or
     /// between two chunks of a stream) before the attempt counts as timed out.
     public static var upstreamIdleTimeout: Int64 { 120 }
@@ -142,8 +146,8 @@ extension DataPlaneRoutes {
             body["model"] = attempt.upstreamModel
             let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
             let upstream = try Upstream.anthropic("/messages/count_tokens", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
-            if let response = try? await client.execute(upstream, timeout: .seconds(30)), response.status.code == 200,
-               let answer = try? await response.body.collect(upTo: 1 << 20) {
+            if let response = try? await client.execute(upstream, timeout: .init(Self.countTokensTimeout)), response.status.code == 200,
+               let answer = try? await response.body.collect(upTo: Self.upstreamSmallBodyBytesMax) {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
             }
         }
