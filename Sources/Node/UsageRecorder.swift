@@ -31,17 +31,25 @@ public final class UsageRecorder: UsageSink, Sendable {
     private let writing = Mutex<Int64>(0)
     private let database: Database
     private let logger: Logger
+    /// Stamped on the events this node answers with, with their sequence number.
+    let nodeID: UInt64
     private let encoder = JSONEncoder()
     let retention: Int64
     let rollupRetention: Int64
     let clock: @Sendable () -> Int64
 
     /// `retentionDays` for events, `rollupRetentionDays` for the per-minute sums.
+    /// Sequence numbers continue after the last stored event's, so an event's
+    /// (node, sequence) stays unique across restarts.
     public init(
-        database: Database, logger: Logger, retentionDays: Int = 30, rollupRetentionDays: Int = 400,
+        database: Database, nodeID: UInt64, logger: Logger, retentionDays: Int = 30, rollupRetentionDays: Int = 400,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-    ) {
+    ) throws {
         self.database = database
+        self.nodeID = nodeID
+        if let last = try database.scan(StorageLayout.usageEvents, reverse: true, limit: 1).first, let parsed = Self.parse(last.key) {
+            buffer.withLock { $0.sequence = parsed.sequence + 1 }
+        }
         self.logger = logger
         retention = Int64(retentionDays) * 86_400_000
         rollupRetention = Int64(rollupRetentionDays) * 86_400_000
@@ -77,15 +85,15 @@ public final class UsageRecorder: UsageSink, Sendable {
             if now - lastPrune >= Self.pruneInterval {
                 lastPrune = now
                 batch.deleteRange(StorageLayout.usageEvents, start: Self.key(time: 0, sequence: 0), end: Self.key(time: now - retention, sequence: 0))
-                batch.deleteRange(StorageLayout.usageRollups, start: UsageRollup.key(minute: 0, user: "", model: "", provider: ""),
-                                  end: UsageRollup.key(minute: UsageRollup.minute(of: now - rollupRetention), user: "", model: "", provider: ""))
+                batch.deleteRange(StorageLayout.usageRollups, start: UsageRollup.key(minute: 0),
+                                  end: UsageRollup.key(minute: UsageRollup.minute(of: now - rollupRetention)))
             }
             for (offset, event) in events.enumerated() {
                 batch.put(StorageLayout.usageEvents, key: Self.key(time: event.time, sequence: first + UInt64(offset)), value: Array(try encoder.encode(event)))
             }
             let decoder = JSONDecoder()
             for (key, sum) in UsageRollup.sums(events) {
-                var total = try database.get(StorageLayout.usageRollups, key).flatMap { try? decoder.decode(UsageRollup.self, from: Data($0)) } ?? UsageRollup()
+                var total = try database.get(StorageLayout.usageRollups, key).flatMap { try? decoder.decode(UsageTotals.self, from: Data($0)) } ?? UsageTotals()
                 total.add(sum)
                 batch.put(StorageLayout.usageRollups, key: key, value: Array(try encoder.encode(total)))
             }
@@ -95,15 +103,49 @@ public final class UsageRecorder: UsageSink, Sendable {
         }
     }
 
-    /// The per-minute sums from `start` (inclusive) to `end` (exclusive), ms since the epoch.
-    func rollups(from start: Int64, to end: Int64) throws -> [(minute: Int64, user: String, model: String, provider: String, usage: UsageRollup)] {
+    /// The per-minute sums of the minutes that overlap `start` (inclusive) to `end`
+    /// (exclusive), ms since the epoch.
+    func rollups(from start: Int64, to end: Int64) throws -> [(minute: Int64, user: String, model: String, provider: String, totals: UsageTotals)] {
+        guard end > start else { return [] }
         let decoder = JSONDecoder()
-        let range = KeyRange(lower: UsageRollup.key(minute: UsageRollup.minute(of: start), user: "", model: "", provider: ""),
-                             upper: UsageRollup.key(minute: UsageRollup.minute(of: end - 1) + 60_000, user: "", model: "", provider: ""))
+        let range = KeyRange(lower: UsageRollup.key(minute: UsageRollup.minute(of: start)), upper: UsageRollup.key(minute: UsageRollup.minute(of: end - 1) + 60_000))
         return try database.scan(StorageLayout.usageRollups, in: range).compactMap { entry in
-            guard let key = UsageRollup.parse(entry.key), let usage = try? decoder.decode(UsageRollup.self, from: Data(entry.value)) else { return nil }
-            return (key.minute, key.user, key.model, key.provider, usage)
+            guard let key = UsageRollup.parse(entry.key), let totals = try? decoder.decode(UsageTotals.self, from: Data(entry.value)) else { return nil }
+            return (key.minute, key.user, key.model, key.provider, totals)
         }
+    }
+
+    /// This node's answer to a rollup query.
+    func answer(_ query: RollupQuery) throws -> [RollupGroup] {
+        RollupGroup.group(try rollups(from: query.from, to: query.to), by: query)
+    }
+
+    /// Events read at most for one page: a filter that matches rarely stops there, with
+    /// what it found (the next page goes on from the last event returned).
+    static let eventsScannedMax = 500_000
+
+    /// This node's answer to an event query: its first `query.limit` matching events in
+    /// the query's order.
+    func answer(_ query: EventQuery) throws -> [StoredUsageEvent] {
+        guard query.limit > 0, query.to > query.from else { return [] }
+        var lower = query.from
+        var upper = query.to
+        if let after = query.after {
+            if query.order == .oldestFirst { lower = max(lower, after.time) } else { upper = min(upper, after.time + 1) }
+        }
+        guard lower < upper else { return [] }
+        let range = KeyRange(lower: Self.key(time: lower, sequence: 0), upper: Self.key(time: upper, sequence: 0))
+        let decoder = JSONDecoder()
+        var found: [StoredUsageEvent] = []
+        var scanned = 0
+        try database.forEach(StorageLayout.usageEvents, in: range, reverse: query.order == .newestFirst) { key, value in
+            scanned += 1
+            guard let parsed = Self.parse(key), let event = try? decoder.decode(UsageEvent.self, from: Data(value)) else { return scanned < Self.eventsScannedMax }
+            let stored = StoredUsageEvent(node: nodeID, sequence: parsed.sequence, event: event)
+            if query.matches(event, at: stored.position) { found.append(stored) }
+            return found.count < query.limit && scanned < Self.eventsScannedMax
+        }
+        return found
     }
 
     /// Flushes every `flushInterval` until cancelled, then once more.
@@ -115,7 +157,7 @@ public final class UsageRecorder: UsageSink, Sendable {
         _ = try? flush()
     }
 
-    /// The events stored, in time order (tests and the analytics).
+    /// The events stored, in time order (tests).
     func stored(limit: Int = .max) throws -> [UsageEvent] {
         let decoder = JSONDecoder()
         return try database.scan(StorageLayout.usageEvents, limit: limit).compactMap { try? decoder.decode(UsageEvent.self, from: Data($0.value)) }
@@ -123,5 +165,12 @@ public final class UsageRecorder: UsageSink, Sendable {
 
     static func key(time: Int64, sequence: UInt64) -> [UInt8] {
         withUnsafeBytes(of: UInt64(bitPattern: time).bigEndian, Array.init) + withUnsafeBytes(of: sequence.bigEndian, Array.init)
+    }
+
+    static func parse(_ key: [UInt8]) -> (time: Int64, sequence: UInt64)? {
+        guard key.count == 16 else { return nil }
+        let time = key[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let sequence = key[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return (Int64(bitPattern: time), sequence)
     }
 }

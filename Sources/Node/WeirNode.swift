@@ -77,25 +77,35 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let publisher = QuotaMembershipPublisher(
             driver: driver, machine: machine, delayMilliseconds: config.quota.membershipDelayMilliseconds, logger: logger,
             now: QuotaService.wallClockMilliseconds)
+        let usage: UsageRecorder
+        do {
+            usage = try UsageRecorder(
+                database: database, nodeID: config.nodeID, logger: logger, retentionDays: config.usageRetentionDays,
+                rollupRetentionDays: config.usageRollupRetentionDays)
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+        let analytics = UsageQueryService(
+            recorder: usage, transport: transport, members: { let view = await driver.membership; return view.voters + view.learners }, logger: logger)
         let logger = self.logger
         let router = PeerMessageRouter(
             transport: transport,
             routes: [
                 (RaftDriver.messageTypes, { @Sendable in await driver.receive($0) }),
                 (QuotaService.messageTypes, { @Sendable in quota.receive($0) }),
+                (UsageQueryService.messageTypes, { @Sendable in analytics.receive($0) }),
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
         let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
-        let usage = UsageRecorder(
-            database: database, logger: logger, retentionDays: config.usageRetentionDays, rollupRetentionDays: config.usageRollupRetentionDays)
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
             : []
         let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
         let application = makeApplication(
             health: health,
-            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), logger: logger),
+            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), usage: analytics, logger: logger),
             dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
             cluster: ClusterRoutes(
                 cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))

@@ -166,11 +166,13 @@ public enum Scope: String, CaseIterable, Sendable {
     case adminRead = "admin.read"
     case adminWrite = "admin.write"
     case adminSuper = "admin.super"
+    /// May send `x-weir-dlp-bypass: <reason>` to skip DLP (the bypass is logged).
+    case dlpBypass = "dlp.bypass"
 
     /// True when a token with `scopes` may act with this scope.
     public func isGranted(by scopes: [String]) -> Bool {
         switch self {
-        case .modelInvoke: scopes.contains(rawValue)
+        case .modelInvoke, .dlpBypass: scopes.contains(rawValue)
         case .adminRead: scopes.contains { $0 == "admin.read" || $0 == "admin.write" || $0 == "admin.super" }
         case .adminWrite: scopes.contains { $0 == "admin.write" || $0 == "admin.super" }
         case .adminSuper: scopes.contains("admin.super")

@@ -28,11 +28,38 @@ import Testing
         }
     }
 
-    private func exercise(_ cluster: LocalCluster, python: String, mockPort: Int) async throws {
-        try await cluster.start()
+    static let usageScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("python/usage_e2e.py").path
+
+    /// `Tests/python/usage_e2e.py`: DLP round trip, bypass, cache hit, cost per day, logs,
+    /// error reports and the CSV export, each asked of every node.
+    @Test func usageAnalyticsAndDLPAreClusterWide() async throws {
+        let python = try #require(TestPython.interpreter(), Comment(rawValue: TestPython.missing))
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"]
+            do {
+                try await cluster.start()
+                try await waitForDemoModels(cluster)
+                let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
+                let (status, output) = try TestPython.run(python, [
+                    Self.usageScript, "--balancer", "http://127.0.0.1:\(cluster.balancer)", "--nodes", nodes,
+                    "--token", try cluster.adminToken, "--mock", "http://127.0.0.1:\(mockPort)",
+                ])
+                #expect(status == 0, "the usage checks failed:\n\(output)")
+                print(output.split(separator: "\n").filter { $0.hasPrefix("usage:") }.joined(separator: "\n"))
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
+    }
+
+    /// The demo models are registered at first start; waits until every node has them.
+    private func waitForDemoModels(_ cluster: LocalCluster) async throws {
         let admin = AdminHTTPClient(token: try cluster.adminToken)
-        let port = cluster.http[0]
-        // The demo models are registered at first start; wait until every node has them.
         try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
             for node in cluster.http {
                 guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"),
@@ -40,6 +67,13 @@ import Testing
             }
             return true
         }
+    }
+
+    private func exercise(_ cluster: LocalCluster, python: String, mockPort: Int) async throws {
+        try await cluster.start()
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        let port = cluster.http[0]
+        try await waitForDemoModels(cluster)
         let fallback = await admin.call(.POST, port: port, path: "/admin/api/fallbacks",
                                         json: #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"],"triggers":["provider_error"]}"#)
         #expect(fallback?.status == 200, "\(String(describing: fallback))")

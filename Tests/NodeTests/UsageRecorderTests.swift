@@ -24,7 +24,7 @@ import Testing
 
     @Test func eventsAreSummedPerMinuteUserAndModel() throws {
         try withDatabase { database in
-            let recorder = UsageRecorder(database: database, logger: Logger(label: "usage-test"), clock: { 1_800_000_000_000 })
+            let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-test"), clock: { 1_800_000_000_000 })
             let minute: Int64 = 1_799_999_940_000
             recorder.record(event(minute + 1_000, "m"))
             recorder.record(event(minute + 59_999, "m", status: 429))
@@ -34,10 +34,12 @@ import Testing
             recorder.record(event(minute + 3_000, "m"))
             try recorder.flush()
             let sums = try recorder.rollups(from: minute, to: minute + 120_000)
-            let first = sums.first { $0.minute == minute && $0.user == "user:u" }?.usage
-            #expect(first == UsageRollup(requests: 3, inputTokens: 9, outputTokens: 12, microUSD: 15, errors: 1, cacheHits: 0), "added across flushes")
-            #expect(sums.first { $0.minute == minute && $0.user == "user:v" }?.usage.requests == 1)
-            #expect(sums.first { $0.minute == minute + 60_000 }?.usage.cacheHits == 1)
+            let first = sums.first { $0.minute == minute && $0.user == "user:u" }?.totals
+            var expected = UsageTotals()
+            (expected.requests, expected.inputTokens, expected.outputTokens, expected.microUSD, expected.errors) = (3, 9, 12, 15, 1)
+            #expect(first == expected, "added across flushes")
+            #expect(sums.first { $0.minute == minute && $0.user == "user:v" }?.totals.requests == 1)
+            #expect(sums.first { $0.minute == minute + 60_000 }?.totals.cacheHits == 1)
             #expect(try recorder.rollups(from: minute + 60_000, to: minute + 120_000).count == 1, "ranges are by minute")
         }
     }
@@ -45,7 +47,7 @@ import Testing
     @Test func oldEventsAndSumsArePrunedHourly() throws {
         try withDatabase { database in
             let now = ManagedAtomicClock(1_800_000_000_000)
-            let recorder = UsageRecorder(database: database, logger: Logger(label: "usage-test"), retentionDays: 30, rollupRetentionDays: 60, clock: { now.value })
+            let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-test"), retentionDays: 30, rollupRetentionDays: 60, clock: { now.value })
             let day: Int64 = 86_400_000
             recorder.record(event(now.value - 40 * day, "old"))
             recorder.record(event(now.value - 70 * day, "older"))
@@ -64,7 +66,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let database = try Database(path: path, columnFamilies: StorageLayout.all)
         defer { database.close() }
-        let recorder = UsageRecorder(database: database, logger: Logger(label: "usage-test"))
+        let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-test"))
         func event(_ time: Int64, _ model: String) -> UsageEvent {
             UsageEvent(
                 time: time, endpoint: "chat.completions", token: "tok_1", principal: "agent:a", user: "user:u", app: nil, organization: nil,

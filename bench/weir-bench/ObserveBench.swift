@@ -36,7 +36,7 @@ struct ObserveBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let database = try Database(path: path, columnFamilies: StorageLayout.all)
         defer { database.close() }
-        let recorder = UsageRecorder(database: database, logger: Logger(label: "bench"))
+        let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "bench"))
         let event = UsageEvent(
             time: 1_800_000_000_000, endpoint: "chat.completions", token: "tok_0123456789abcdef", principal: "agent:bench", user: "user:bench", app: "app:bench",
             organization: "org:bench", requestedModel: "gpt-4o-mini", model: "gpt-4o-mini", provider: "openai", credential: "key:openai:main",

@@ -31,6 +31,8 @@ struct AdminEndpoint: Sendable {
     var body: Schema?
     var response: Schema
     var responseStatus: HTTPResponse.Status = .ok
+    /// The media type of a successful answer.
+    var responseContentType = "application/json"
     var handler: @Sendable (AdminCall) async throws -> Response
 
     /// The Hummingbird route path: `{id}` parameters become `:id`, a final `{id}` that may

@@ -11,25 +11,28 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
     let reader: any PolicyReader
     let writer: any PolicyWriter
     let sealer: CredentialSealer
+    let usage: (any UsageQuery)?
     let clock: @Sendable () -> Int64
     let logger: Logger
 
     /// Routes over the node's policy. `sealer` encrypts credential secrets before they
-    /// enter the log; `clock` gives ms since the epoch (token expiry, issue times).
+    /// enter the log; `usage` answers the analytics (which answer 503 without it); `clock`
+    /// gives ms since the epoch (token expiry, issue times).
     public init(
-        reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, logger: Logger,
+        reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, usage: (any UsageQuery)? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
         self.writer = writer
         self.sealer = sealer
+        self.usage = usage
         self.clock = clock
         self.logger = logger
     }
 
     /// Every admin endpoint.
     var endpoints: [AdminEndpoint] {
-        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints
+        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + usageEndpoints
     }
 
     public func register(on router: Router<Context>) {

@@ -60,7 +60,7 @@ enum OpenAPIDocument {
             "responses": .object([
                 String(endpoint.responseStatus.code): .object([
                     "description": .string("success"),
-                    "content": .object([(isYAML && endpoint.method == .get ? "application/yaml" : "application/json"): .object(["schema": endpoint.response.json()])]),
+                    "content": .object([(isYAML && endpoint.method == .get ? "application/yaml" : endpoint.responseContentType): .object(["schema": endpoint.response.json()])]),
                 ]),
                 "4XX": .object(["$ref": .string("#/components/responses/Error")]),
                 "5XX": .object(["$ref": .string("#/components/responses/Error")]),

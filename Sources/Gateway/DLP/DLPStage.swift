@@ -7,11 +7,36 @@ import Policy
 /// organization's) applied to the text of a request before anything leaves the node, and
 /// the placeholders restored in the answer.
 enum DLPStage {
-    /// The enabled policy that applies to `caller`, if any.
-    static func policy(for caller: Caller, state: PolicyState) -> DLPPolicy? {
-        let id = caller.app?.dlp ?? caller.organization.flatMap { state.organizations[$0]?.dlp }
-        guard let id, let policy = state.dlpPolicies[id], policy.enabled else { return nil }
-        return policy
+    /// The enabled policy that applies to `caller`, if any, and whose it is (`app:ID` or
+    /// `org:ID`).
+    static func policy(for caller: Caller, state: PolicyState) -> (policy: DLPPolicy, scope: String)? {
+        let owner: (id: String, scope: String)? = if let app = caller.app, let id = app.dlp {
+            (id, "app:\(app.id)")
+        } else if let organization = caller.organization, let id = state.organizations[organization]?.dlp {
+            (id, "org:\(organization)")
+        } else {
+            nil
+        }
+        guard let owner, let policy = state.dlpPolicies[owner.id], policy.enabled else { return nil }
+        return (policy, owner.scope)
+    }
+
+    /// The header with which a caller whose token holds `dlp.bypass` skips the scan; its
+    /// value is the reason, kept in the DLP activity log.
+    static var bypassHeader: HTTPField.Name { HTTPField.Name("x-weir-dlp-bypass")! }
+    /// Characters of a bypass reason kept.
+    static let bypassReasonCharactersMax = 200
+
+    /// The reason given for a bypass; nil when none was asked for. Throws when the token
+    /// may not bypass.
+    static func bypassReason(_ headers: HTTPFields, caller: Caller) throws(GatewayError) -> String? {
+        guard let reason = headers[bypassHeader]?.trimmingCharacters(in: .whitespaces), !reason.isEmpty else { return nil }
+        guard Scope.dlpBypass.isGranted(by: caller.token.scopes) else {
+            throw GatewayError(
+                status: .forbidden, type: "permission_error", code: "dlp_bypass_not_allowed",
+                message: "token \(caller.token.id) may not bypass DLP; drop the x-weir-dlp-bypass header, or ask an admin for a token with scope dlp.bypass")
+        }
+        return String(reason.prefix(bypassReasonCharactersMax))
     }
 
     /// Redacts the text a client sent: message contents (strings, text parts and blocks,

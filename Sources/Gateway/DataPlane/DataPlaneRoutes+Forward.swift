@@ -39,34 +39,47 @@ extension DataPlaneRoutes {
     func forward(_ request: Request, _ endpoint: ClientEndpoint) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        var body = try await jsonBody(request)
+        var (body, bodyBytes) = try await jsonBodyAndSize(request)
         guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
         let stream = endpoint != .embeddings && (body["stream"] as? Bool ?? false)
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
+        var usage = UsageContext(
+            sink: usageSink, metrics: metrics, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
+            userAgent: request.headers[.userAgent], requestBytes: bodyBytes)
         let model = try costModeModel(request, requested: requested, caller: caller, state: state)
         let resolved = state.resolveAlias(model, organization: caller.organization)
         guard caller.token.allows(model: model, resolved: resolved) else {
-            throw GatewayError(status: .forbidden, type: "permission_error", code: "model_not_allowed",
-                               message: "token \(caller.token.id) may not use \(model); it may use \(caller.token.models?.joined(separator: ", ") ?? "")", param: "model")
+            throw usage.failed(GatewayError(
+                status: .forbidden, type: "permission_error", code: "model_not_allowed",
+                message: "token \(caller.token.id) may not use \(model); it may use \(caller.token.models?.joined(separator: ", ") ?? "")", param: "model"))
         }
-        // Stage redact: nothing the caller's DLP policy detects leaves the node.
+        // Stage redact: nothing the caller's DLP policy detects leaves the node, unless the
+        // caller may bypass it and says why.
         var redaction = Redaction()
-        if let policy = DLPStage.policy(for: caller, state: state) {
-            redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
-            if !redaction.isEmpty && policy.action == .block { throw DLPStage.blocked(redaction, policy: policy) }
+        if let (policy, scope) = DLPStage.policy(for: caller, state: state) {
+            let bypass: String?
+            do { bypass = try DLPStage.bypassReason(request.headers, caller: caller) } catch { throw usage.failed(error) }
+            if let reason = bypass {
+                usage.dlp = DLPOutcome(action: .bypass, policy: policy.id, scope: scope, reason: reason)
+            } else {
+                redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
+                if !redaction.isEmpty {
+                    usage.dlp = DLPOutcome(action: policy.action == .block ? .block : .redact, policy: policy.id, scope: scope, matches: redaction.counts)
+                    usage.redactions = redaction.counts.values.reduce(0, +)
+                }
+                if !redaction.isEmpty && policy.action == .block { throw usage.failed(DLPStage.blocked(redaction, policy: policy)) }
+            }
         }
         let restorer = PlaceholderRestorer(redaction)
-        let usage = UsageContext(
-            sink: usageSink, metrics: metrics, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
-            redactions: redaction.counts.values.reduce(0, +))
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
         if let cacheKey, let hit = cache.get(cacheKey, now: clock()) {
             return try await cached(hit, caller: caller, state: state, restorer: restorer, usage: usage)
         }
         guard !attempts.isEmpty else {
-            throw GatewayError(status: .notFound, type: "invalid_request_error", code: "model_not_found",
-                               message: "model \(model) is not served here; GET /v1/models lists the models you may use", param: "model")
+            throw usage.failed(GatewayError(
+                status: .notFound, type: "invalid_request_error", code: "model_not_found",
+                message: "model \(model) is not served here; GET /v1/models lists the models you may use", param: "model"))
         }
         let promptEstimate = TokenEstimate.prompt(body)
         var failure: GatewayError?
@@ -95,7 +108,7 @@ extension DataPlaneRoutes {
             case let .success(id): reservation = id
             case let .failure(refusal):
                 let error = Metering.refusal(refusal, now: clock())
-                usage.record(attempt, attempts: number + 1, status: 429, error: error.code)
+                usage.record(attempt, attempts: number + 1, status: 429, error: error.code, message: error.message)
                 throw error
             }
             // Stage forward.
@@ -113,7 +126,7 @@ extension DataPlaneRoutes {
                     status: trigger == .timeout ? .gatewayTimeout : .badGateway, type: "api_error", code: "upstream_\(trigger.rawValue)",
                     message: "\(attempt.provider.rawValue) did not answer for \(attempt.model) (\(trigger.rawValue)); retry later")
                 if !isLast && attempt.triggers.contains(trigger) { continue }
-                usage.record(attempt, attempts: number + 1, status: Int(failure!.status.code), error: failure!.code)
+                usage.record(attempt, attempts: number + 1, status: Int(failure!.status.code), error: failure!.code, message: failure!.message)
                 throw failure!
             }
             let latency = Self.microseconds(ContinuousClock.now - started)
@@ -126,7 +139,7 @@ extension DataPlaneRoutes {
                     logger.info("upstream failed; trying the next attempt", metadata: ["model": "\(attempt.model)", "status": "\(status)"])
                     continue
                 }
-                usage.record(attempt, attempts: number + 1, status: status, error: "upstream_error", latency: latency)
+                usage.record(attempt, attempts: number + 1, status: status, error: "upstream_error", latency: latency, message: String(text.prefix(UsageContext.messageCharactersMax)))
                 return upstreamError(status: status, text: text, attempt: attempt, endpoint: endpoint)
             }
             var headers: HTTPFields = [Self.modelHeader: attempt.model]
@@ -173,7 +186,7 @@ extension DataPlaneRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }
         let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
-        usage.record(nil, attempts: attempts.count, status: Int(error.status.code), error: error.code)
+        usage.record(nil, attempts: attempts.count, status: Int(error.status.code), error: error.code, message: error.message)
         throw error
     }
 
@@ -195,7 +208,7 @@ extension DataPlaneRoutes {
         case let .success(reservation): quota.settle(reservation, actual: Usage(requests: 1))
         case let .failure(refusal):
             let error = Metering.refusal(refusal, now: clock())
-            usage.record(nil, attempts: 0, status: 429, error: error.code)
+            usage.record(nil, attempts: 0, status: 429, error: error.code, message: error.message)
             throw error
         }
         usage.record(nil, attempts: 0, status: 200, error: nil, cachedModel: hit.model)
@@ -337,6 +350,9 @@ struct Settlement: Sendable {
 
 /// What every usage event of one request shares, and how it is recorded.
 struct UsageContext: Sendable {
+    /// Characters of an error message kept in an event.
+    static let messageCharactersMax = 500
+
     let sink: any UsageSink
     let metrics: DataPlaneMetrics
     let time: Int64
@@ -344,11 +360,14 @@ struct UsageContext: Sendable {
     let caller: Caller
     let requestedModel: String
     let stream: Bool
-    let redactions: Int
+    let userAgent: String?
+    let requestBytes: Int
+    var redactions = 0
+    var dlp: DLPOutcome?
 
     func record(
         _ attempt: Attempt?, attempts: Int, status: Int, error: String?, input: Int = 0, output: Int = 0, microUSD: Int64 = 0,
-        unpriced: Bool = false, latency: Int64 = 0, cachedModel: String? = nil
+        unpriced: Bool = false, latency: Int64 = 0, cachedModel: String? = nil, message: String? = nil
     ) {
         let event = UsageEvent(
             time: time, endpoint: endpoint, token: caller.token.id, principal: caller.token.principal, user: caller.user?.id,
@@ -356,8 +375,16 @@ struct UsageContext: Sendable {
             model: cachedModel ?? (status < 300 || status == 502 ? attempt?.model : nil), provider: attempt?.provider.rawValue,
             credential: attempt?.credential?.id, deployment: attempt?.deployment?.id, inputTokens: input, outputTokens: output,
             microUSD: microUSD, unpriced: unpriced, status: status, errorCode: error, stream: stream, latencyMicroseconds: latency,
-            attempts: attempts, redactions: redactions, cached: cachedModel != nil)
+            attempts: attempts, redactions: redactions, cached: cachedModel != nil, dlp: dlp,
+            errorMessage: message.map { String($0.prefix(Self.messageCharactersMax)) }, userAgent: userAgent.map { String($0.prefix(200)) },
+            requestBytes: requestBytes)
         metrics.observe(event)
         sink.record(event)
+    }
+
+    /// Records a refusal before any attempt, and returns the error to throw.
+    func failed(_ error: GatewayError) -> GatewayError {
+        record(nil, attempts: 0, status: Int(error.status.code), error: error.code, message: error.message)
+        return error
     }
 }

@@ -107,6 +107,11 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
     /// The request body as a JSON object, within `requestBytesMax`.
     func jsonBody(_ request: Request) async throws(GatewayError) -> [String: Any] {
+        try await jsonBodyAndSize(request).object
+    }
+
+    /// The request body as a JSON object, and its size in bytes.
+    func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.requestBytesMax)
@@ -117,7 +122,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
             throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
         }
-        return object
+        return (object, buffer.readableBytes)
     }
 
     /// `GET /v1/models`: the model names this caller may ask for.

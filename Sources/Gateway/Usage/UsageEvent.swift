@@ -36,12 +36,20 @@ public struct UsageEvent: Codable, Sendable, Equatable {
     public var redactions: Int
     /// Answered from this node's response cache (no provider call).
     public var cached: Bool
+    /// What DLP did to the request, when a policy applied or a bypass was used.
+    public var dlp: DLPOutcome?
+    /// The message the caller got with an error status.
+    public var errorMessage: String?
+    /// The caller's `User-Agent` (error reports show it).
+    public var userAgent: String?
+    /// The size of the request body, in bytes.
+    public var requestBytes: Int?
 
     public init(
         time: Int64, endpoint: String, token: String, principal: String, user: String?, app: String?, organization: String?,
         requestedModel: String, model: String?, provider: String?, credential: String?, deployment: String?, inputTokens: Int, outputTokens: Int,
         microUSD: Int64, unpriced: Bool, status: Int, errorCode: String?, stream: Bool, latencyMicroseconds: Int64, attempts: Int, redactions: Int,
-        cached: Bool = false
+        cached: Bool = false, dlp: DLPOutcome? = nil, errorMessage: String? = nil, userAgent: String? = nil, requestBytes: Int? = nil
     ) {
         self.time = time
         self.endpoint = endpoint
@@ -66,6 +74,40 @@ public struct UsageEvent: Codable, Sendable, Equatable {
         self.attempts = attempts
         self.redactions = redactions
         self.cached = cached
+        self.dlp = dlp
+        self.errorMessage = errorMessage
+        self.userAgent = userAgent
+        self.requestBytes = requestBytes
+    }
+}
+
+/// What DLP did to one request: never the values it found, only their kinds and counts.
+public struct DLPOutcome: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable {
+        /// Values were replaced with placeholders (and restored in the answer).
+        case redact
+        /// The request was refused.
+        case block
+        /// The caller's token holds `dlp.bypass` and sent `x-weir-dlp-bypass`: nothing was scanned.
+        case bypass
+    }
+
+    public var action: Action
+    /// The policy that applied.
+    public var policy: String
+    /// Whose policy: `app:ID` or `org:ID`.
+    public var scope: String
+    /// Values found per detector or pattern label (`EMAIL`, `CREDIT_CARD` …).
+    public var matches: [String: Int]
+    /// The reason the caller gave for a bypass.
+    public var reason: String?
+
+    public init(action: Action, policy: String, scope: String, matches: [String: Int] = [:], reason: String? = nil) {
+        self.action = action
+        self.policy = policy
+        self.scope = scope
+        self.matches = matches
+        self.reason = reason
     }
 }
 
