@@ -215,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Storage", "Consensus", "Transport", "NodeTestSupport", "Gateway", "QuotaCRDT", "MockLLM",
+                "Node", "Storage", "Consensus", "Transport", "NodeTestSupport", "Gateway", "QuotaCRDT", "MockLLM", "SeededRandom",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -39,6 +39,8 @@ struct AdminHarness {
     static let sealingKey = [UInt8](repeating: 7, count: 32)
 
     let policy = MemoryPolicy()
+    /// What the usage analytics read (none: they answer 503).
+    var usage: (any UsageQuery)?
 
     init() async throws {
         let principal = Principal(
@@ -60,7 +62,7 @@ struct AdminHarness {
     }
 
     var routes: AdminRoutes<BasicRequestContext> {
-        AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: Self.sealingKey), logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
+        AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: Self.sealingKey), usage: usage, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
     }
 
     @discardableResult

@@ -1,0 +1,116 @@
+import Foundation
+import Gateway
+import Logging
+import SeededRandom
+import Storage
+import Testing
+@testable import Node
+
+/// What each node answers a usage query with, merged as `UsageQueryService` merges it: the
+/// cluster's answer must be the answer of one node holding every event.
+@Suite struct UsageQueryTests {
+    private static let users = ["user:a", "user:b", "user:c"]
+    private static let start: Int64 = 1_800_000_000_000
+
+    /// Three nodes' recorders on fresh databases, removed after `body`.
+    private func withNodes(_ body: ([UsageRecorder]) throws -> Void) throws {
+        let paths = (1...3).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("weir-usage-q-\(UUID().uuidString)").path }
+        defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+        let databases = try paths.map { try Database(path: $0, columnFamilies: StorageLayout.all) }
+        defer { for database in databases { database.close() } }
+        try body(try databases.enumerated().map { try UsageRecorder(database: $1, nodeID: UInt64($0 + 1), logger: Logger(label: "usage-q")) })
+    }
+
+    private static func event(_ random: inout SplitMix64) -> UsageEvent {
+        let user = users.randomElement(using: &random)!
+        let status = Int.random(in: 0..<5, using: &random) == 0 ? 429 : 200
+        let redacted = Bool.random(using: &random)
+        return UsageEvent(
+            time: start + Int64.random(in: 0..<(3 * 86_400_000), using: &random) / 1_000_000 * 1_000_000,  // coarse: many equal times
+            endpoint: "chat.completions", token: "tok_\(user.suffix(1))", principal: "human:x", user: user, app: nil, organization: nil,
+            requestedModel: "m", model: "m", provider: "openai", credential: nil, deployment: nil, inputTokens: Int.random(in: 1...100, using: &random),
+            outputTokens: 5, microUSD: Int64.random(in: 0...1000, using: &random), unpriced: false, status: status, errorCode: status == 200 ? nil : "quota_exceeded",
+            stream: false, latencyMicroseconds: 10, attempts: 1, redactions: redacted ? 2 : 0,
+            dlp: redacted ? DLPOutcome(action: .redact, policy: "dlp:p", scope: "org:o", matches: ["EMAIL": 2]) : nil)
+    }
+
+    @Test func pagesOfThreeNodesHoldEveryMatchingEventOnceInOrder() throws {
+        for seed in UInt64(1)...12 {
+            var random = SplitMix64(seed: seed)
+            var failed = false
+            try withNodes { nodes in
+                var all: [StoredUsageEvent] = []
+                for node in nodes {
+                    // Events arrive in two flushes, the second partly older than the first.
+                    for _ in 0..<2 {
+                        for _ in 0..<Int.random(in: 0...40, using: &random) { node.record(Self.event(&random)) }
+                        try node.flush()
+                    }
+                    all += try node.answer(EventQuery(from: 0, to: .max, order: .oldestFirst, limit: EventQuery.limitMax))
+                }
+                let order: EventQuery.Order = Bool.random(using: &random) ? .newestFirst : .oldestFirst
+                let kind: EventQuery.Kind = [.all, .errors, .dlp].randomElement(using: &random)!
+                let user = Bool.random(using: &random) ? Self.users.randomElement(using: &random) : nil
+                let from = Self.start + Int64.random(in: 0...86_400_000, using: &random)
+                let to = from + Int64.random(in: 1...(2 * 86_400_000), using: &random)
+                let limit = Int.random(in: 1...7, using: &random)
+                var query = EventQuery(from: from, to: to, order: order, limit: limit, kind: kind, user: user)
+                let expected = all.filter { query.matches($0.event, at: $0.position) }
+                    .sorted { order == .oldestFirst ? $0.position < $1.position : $1.position < $0.position }
+                var paged: [StoredUsageEvent] = []
+                while true {
+                    let page = StoredUsageEvent.merge(try nodes.map { try $0.answer(query) }, order: order, limit: limit)
+                    paged += page
+                    guard page.count == limit, let last = page.last, paged.count <= all.count else { break }
+                    query.after = last.position
+                }
+                #expect(paged == expected, "seed \(seed): \(paged.count) events paged, \(expected.count) expected (order \(order), kind \(kind), limit \(limit))")
+                failed = paged != expected
+            }
+            if failed { break }
+        }
+    }
+
+    @Test func mergedRollupsAreTheSumsOfEveryNodesEvents() throws {
+        var random = SplitMix64(seed: 99)
+        try withNodes { nodes in
+            var events: [UsageEvent] = []
+            for node in nodes {
+                for _ in 0..<60 {
+                    let event = Self.event(&random)
+                    events.append(event)
+                    node.record(event)
+                }
+                try node.flush()
+            }
+            let query = RollupQuery(from: Self.start, to: Self.start + 3 * 86_400_000, bucket: .day, byUser: true)
+            let merged = RollupGroup.merge(try nodes.map { try $0.answer(query) })
+            var expected: [String: UsageTotals] = [:]
+            for event in events { expected["\(UsageBucket.day.start(of: event.time)) \(event.user!)", default: UsageTotals()].add(event) }
+            #expect(merged.count == expected.count)
+            for group in merged { #expect(group.totals == expected["\(group.time) \(group.user!)"], "day \(group.time) of \(group.user!)") }
+            #expect(merged.map(\.totals.redactions).reduce(0, +) == events.map(\.redactions).reduce(0, +))
+        }
+    }
+
+    @Test func sequenceNumbersGoOnAfterARestart() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-usage-seq-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var random = SplitMix64(seed: 5)
+        var event = Self.event(&random)
+        event.time = Self.start
+        for _ in 0..<2 {
+            let database = try Database(path: path, columnFamilies: StorageLayout.all)
+            let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-q"))
+            recorder.record(event)
+            recorder.record(event)
+            try recorder.flush()
+            database.close()
+        }
+        let database = try Database(path: path, columnFamilies: StorageLayout.all)
+        defer { database.close() }
+        let stored = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-q")).answer(EventQuery(from: 0, to: .max, limit: 10))
+        #expect(stored.count == 4, "an event at the same ms after a restart does not overwrite one before it")
+        #expect(Set(stored.map(\.requestID)).count == 4)
+    }
+}
