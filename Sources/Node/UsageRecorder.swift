@@ -89,7 +89,7 @@ public final class UsageRecorder: UsageSink, Sendable {
                                   end: UsageRollup.key(minute: UsageRollup.minute(of: now - rollupRetention)))
             }
             for (offset, event) in events.enumerated() {
-                batch.put(StorageLayout.usageEvents, key: Self.key(time: event.time, sequence: first + UInt64(offset)), value: Array(try encoder.encode(event)))
+                batch.put(StorageLayout.usageEvents, key: Self.key(time: event.time, sequence: first + UInt64(offset)), value: UsageEventCodec.encode(event))
             }
             let decoder = JSONDecoder()
             for (key, sum) in UsageRollup.sums(events) {
@@ -135,12 +135,11 @@ public final class UsageRecorder: UsageSink, Sendable {
         }
         guard lower < upper else { return [] }
         let range = KeyRange(lower: Self.key(time: lower, sequence: 0), upper: Self.key(time: upper, sequence: 0))
-        let decoder = JSONDecoder()
         var found: [StoredUsageEvent] = []
         var scanned = 0
         try database.forEach(StorageLayout.usageEvents, in: range, reverse: query.order == .newestFirst) { key, value in
             scanned += 1
-            guard let parsed = Self.parse(key), let event = try? decoder.decode(UsageEvent.self, from: Data(value)) else { return scanned < Self.eventsScannedMax }
+            guard let parsed = Self.parse(key), let event = UsageEventCodec.decode(value) else { return scanned < Self.eventsScannedMax }
             let stored = StoredUsageEvent(node: nodeID, sequence: parsed.sequence, event: event)
             if query.matches(event, at: stored.position) { found.append(stored) }
             return found.count < query.limit && scanned < Self.eventsScannedMax
@@ -159,8 +158,7 @@ public final class UsageRecorder: UsageSink, Sendable {
 
     /// The events stored, in time order (tests).
     func stored(limit: Int = .max) throws -> [UsageEvent] {
-        let decoder = JSONDecoder()
-        return try database.scan(StorageLayout.usageEvents, limit: limit).compactMap { try? decoder.decode(UsageEvent.self, from: Data($0.value)) }
+        return try database.scan(StorageLayout.usageEvents, limit: limit).compactMap { UsageEventCodec.decode($0.value) }
     }
 
     static func key(time: Int64, sequence: UInt64) -> [UInt8] {

@@ -73,4 +73,23 @@ import Testing
             if out != expected { break }
         }
     }
+
+    @Test func theScanShortcutsFindWhatAFullScanFinds() {
+        let all = DLPDetectors.detectors(DLPPolicy.Detector.allCases)
+        // The same regexes over the whole text, with no shortcut.
+        let unfiltered = all.map { DLPDetectors.Detector(label: $0.label, regex: $0.regex, validate: $0.validate) }
+        let pieces = ["4111 1111 1111 1111", "4111\t1111-1111 1111", "123-45-6789", "+1 415 555 0100", "(415) 555-0100", "10.0.0.1", "GB82 WEST 1234 5698 7654 32",
+                      "ann@a.test", "٤١١١ ١١١١ ١١١١ ١١١١", "７", "1", "22", "333", " ", "\n", "word", "WORD", "é", "-", ".", ",", "+", "(",
+                      "sk-abcdefghijklmnopqrstuvwxyz", "token: abcdefghij", "password   =   hunter2hunter2", "fe80::1", "DE89 3704 0044 0532 0130 00"]
+        for seed in UInt64(1)...400 {
+            var random = SplitMix64(seed: seed)
+            let text = (0..<Int.random(in: 1...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined(separator: [" ", "", ", ", "x"].randomElement(using: &random)!)
+            var fast = Redaction(), slow = Redaction()
+            let out = Redactor().redact(text, with: all, into: &fast)
+            let expected = Redactor().redact(text, with: unfiltered, into: &slow)
+            #expect(out == expected && fast.counts == slow.counts, "seed \(seed): \(text)\n fast: \(out) \(fast.counts)\n full: \(expected) \(slow.counts)")
+            if out != expected { break }
+        }
+    }
 }

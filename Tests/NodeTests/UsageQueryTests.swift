@@ -114,3 +114,39 @@ import Testing
         #expect(Set(stored.map(\.requestID)).count == 4)
     }
 }
+
+/// The stored form of usage events.
+@Suite struct UsageEventCodecTests {
+    @Test func everyEventReadsBackAsItWasAndCorruptOnesAreRefused() throws {
+        for seed in UInt64(1)...300 {
+            var random = SplitMix64(seed: seed)
+            func text() -> String { String((0..<Int.random(in: 0...12, using: &random)).map { _ in "aZ09-é✓:[_ ".randomElement(using: &random)! }) }
+            func maybe() -> String? { Bool.random(using: &random) ? text() : nil }
+            let dlp: DLPOutcome? = Bool.random(using: &random) ? nil : DLPOutcome(
+                action: [.redact, .block, .bypass].randomElement(using: &random)!, policy: text(), scope: text(),
+                matches: Dictionary(uniqueKeysWithValues: (0..<Int.random(in: 0...3, using: &random)).map { ("L\($0)", Int.random(in: 1...9, using: &random)) }),
+                reason: maybe())
+            let event = UsageEvent(
+                time: Int64.random(in: -5...Int64.max / 2, using: &random), endpoint: text(), token: text(), principal: text(), user: maybe(), app: maybe(),
+                organization: maybe(), requestedModel: text(), model: maybe(), provider: maybe(), credential: maybe(), deployment: maybe(),
+                inputTokens: Int.random(in: 0...1_000_000, using: &random), outputTokens: Int.random(in: 0...1_000_000, using: &random),
+                microUSD: Int64.random(in: 0...Int64.max / 4, using: &random), unpriced: Bool.random(using: &random), status: Int.random(in: 100...599, using: &random),
+                errorCode: maybe(), stream: Bool.random(using: &random), latencyMicroseconds: Int64.random(in: 0...9_999_999, using: &random),
+                attempts: Int.random(in: 0...5, using: &random), redactions: Int.random(in: 0...9, using: &random), cached: Bool.random(using: &random), dlp: dlp,
+                errorMessage: maybe(), userAgent: maybe(), requestBytes: Bool.random(using: &random) ? Int.random(in: 0...4_000_000, using: &random) : nil)
+            let bytes = UsageEventCodec.encode(event)
+            #expect(UsageEventCodec.decode(bytes) == event, "seed \(seed)")
+            let cut = Int.random(in: 0..<bytes.count, using: &random)
+            #expect(UsageEventCodec.decode(Array(bytes.prefix(cut))) == nil, "seed \(seed): a record cut at \(cut) of \(bytes.count) is refused")
+            if UsageEventCodec.decode(bytes) != event { break }
+        }
+    }
+
+    @Test func eventsStoredAsJSONByEarlierVersionsAreStillRead() throws {
+        let event = UsageEvent(
+            time: 5, endpoint: "embeddings", token: "tok_1", principal: "agent:a", user: nil, app: nil, organization: nil, requestedModel: "m", model: "m",
+            provider: "openai", credential: nil, deployment: nil, inputTokens: 1, outputTokens: 0, microUSD: 2, unpriced: false, status: 200, errorCode: nil,
+            stream: false, latencyMicroseconds: 3, attempts: 1, redactions: 0)
+        #expect(UsageEventCodec.decode(Array(try JSONEncoder().encode(event))) == event)
+    }
+}

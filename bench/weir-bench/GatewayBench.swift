@@ -24,10 +24,18 @@ struct GatewayBench: AsyncParsableCommand {
         + "Send questions to ann.lee@example.com or call +1 415 555 0100."
 
     struct Measurement {
-        var requests: Int
-        var failures: Int
-        var seconds: Double
-        var latencies: [Double]  // µs, sorted
+        var requests = 0
+        var failures = 0
+        var seconds = 0.0
+        var latencies: [Double] = []  // µs, sorted
+
+        mutating func add(_ other: Measurement) {
+            requests += other.requests
+            failures += other.failures
+            seconds += other.seconds
+            latencies = (latencies + other.latencies).sorted()
+        }
+
         var rps: Double { Double(requests) / seconds }
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
     }
@@ -66,10 +74,18 @@ struct GatewayBench: AsyncParsableCommand {
                 guard passthrough.requests > 0 else {
                     throw ValidationError("haproxy answered nothing; its log:\n" + ((try? String(contentsOfFile: directory + "/haproxy.log", encoding: .utf8)) ?? ""))
                 }
-                // The plain node: auth, six quotas, pricing; no usage recording, no DLP.
-                let plain = try await node(client, directory: directory + "/plain", mockPort: mockPort, recording: false, dlp: false)
-                // Issue 7's run: usage recorded, DLP on for the caller, the cache off.
-                let observed = try await node(client, directory: directory + "/observed", mockPort: mockPort, recording: true, dlp: true)
+                // The plain node: auth, six quotas, pricing; no usage recording, no DLP. Issue 7's
+                // node: usage recorded, DLP on for the caller, the cache off. Both run at once and
+                // are measured in turn, A B B A, so neither gains from going first or last.
+                let plainNode = try await node(client, directory: directory + "/plain", mockPort: mockPort, recording: false, dlp: false)
+                defer { kill(plainNode.pid, SIGTERM) }
+                let observedNode = try await node(client, directory: directory + "/observed", mockPort: mockPort, recording: true, dlp: true)
+                defer { kill(observedNode.pid, SIGTERM) }
+                var plain = Measurement(), observed = Measurement()
+                for (index, target) in [plainNode, observedNode, observedNode, plainNode].enumerated() {
+                    let measured = try await load(client, url: "http://127.0.0.1:\(target.port)/v1/chat/completions", token: target.secret, seconds: Double(seconds) / 2)
+                    if index == 0 || index == 3 { plain.add(measured) } else { observed.add(measured) }
+                }
                 report(gateway: plain, passthrough: passthrough, observed: observed)
             } catch {
                 try? await client.shutdown()
@@ -79,15 +95,18 @@ struct GatewayBench: AsyncParsableCommand {
         }
     }
 
-    /// Starts a node, prepares the caller, measures, stops the node.
-    private func node(_ client: HTTPClient, directory: String, mockPort: Int, recording: Bool, dlp: Bool) async throws -> Measurement {
+    /// Starts a node and prepares its caller; the caller stops it.
+    private func node(_ client: HTTPClient, directory: String, mockPort: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
         let port = try freeLoopbackPort()
         let pid = try spawnLogged([weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
                                    "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1", "--set", "usage.recording=\(recording)"],
                             output: directory + ".log")
-        defer { kill(pid, SIGTERM) }
-        let secret = try await prepare(client, port: port, directory: directory, dlp: dlp)
-        return try await load(client, url: "http://127.0.0.1:\(port)/v1/chat/completions", token: secret)
+        do {
+            return (pid, port, try await prepare(client, port: port, directory: directory, dlp: dlp))
+        } catch {
+            kill(pid, SIGTERM)
+            throw error
+        }
     }
 
     /// A caller bound to a user (in an org), an app and a principal, with a quota on each of
@@ -136,7 +155,8 @@ struct GatewayBench: AsyncParsableCommand {
         return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
     }
 
-    private func load(_ client: HTTPClient, url: String, token: String) async throws -> Measurement {
+    /// `seconds` of load after a 2 s warm-up (default: the `--seconds` option).
+    private func load(_ client: HTTPClient, url: String, token: String, seconds: Double? = nil) async throws -> Measurement {
         let body = ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"\#(Self.prompt)"}]}"#)
         func run(for duration: Duration) async -> Measurement {
             let clock = ContinuousClock()
@@ -172,7 +192,7 @@ struct GatewayBench: AsyncParsableCommand {
                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, latencies: results.0.sorted())
         }
         _ = await run(for: .seconds(2))
-        return await run(for: .seconds(seconds))
+        return await run(for: .seconds(seconds ?? Double(self.seconds)))
     }
 
     private func report(gateway: Measurement, passthrough: Measurement, observed: Measurement) {
@@ -208,8 +228,9 @@ struct GatewayBench: AsyncParsableCommand {
             One release node with token auth, a quota on each of the six lanes and pricing, in
             front of mockllm (answering at once), against haproxy passing the same chat requests
             straight to mockllm; then a second node that also records usage events and has DLP
-            on (every built-in detector) for the caller, with the response cache off; \(concurrency) requests in flight, \(seconds) s each after a 2 s
-            warm-up, load generator, mockllm, haproxy and the node on the same two cores
+            on (every built-in detector) for the caller, with the response cache off, both running
+            and measured in turn (A B B A, \(seconds / 2) s each after a 2 s warm-up); \(concurrency) requests in flight,
+            passthrough \(seconds) s after a 2 s warm-up; load generator, mockllm, haproxy and the node on the same two cores
             (measured \(date)):
 
             \(table)

@@ -5,86 +5,22 @@ import Policy
 /// alone would match too much a check of the match itself (Luhn for cards, mod 97 for
 /// IBANs, an address parser for IPv6).
 enum DLPDetectors {
-    struct Detector: @unchecked Sendable {
-        /// The placeholder label: `[EMAIL_1]`.
-        let label: String
-        let regex: NSRegularExpression
-        let validate: @Sendable (String) -> Bool
-        /// Literal text (lower case) every match contains; the regex then runs only on
-        /// the words around its occurrences instead of over the whole text.
-        var anchors: [String] = []
-
-        /// Where in `text` (UTF-16 offsets) the regex must look: the whole text, or the
-        /// stretches around each anchor out to whitespace (`reach` characters at most).
-        func regions(in text: [UInt16]) -> [NSRange] {
-            guard !anchors.isEmpty else { return [NSRange(location: 0, length: text.count)] }
-            let needles = anchors.map { Array($0.utf16) }
-            let firsts = Set(needles.compactMap(\.first))
-            var regions: [NSRange] = []
-            var index = 0
-            while index < text.count {
-                guard firsts.contains(Self.lower(text[index])) else {
-                    index += 1
-                    continue
-                }
-                let hit = needles.first { needle in
-                    index + needle.count <= text.count && needle.indices.allSatisfy { Self.lower(text[index + $0]) == needle[$0] }
-                }
-                if let hit {
-                    var start = index, end = index + hit.count
-                    // Out to whitespace, and one more word on each side for `key = value` forms.
-                    start = Self.extend(text, from: start, step: -1, words: 2)
-                    end = Self.extend(text, from: end, step: 1, words: 3)
-                    if let last = regions.last, start <= last.location + last.length {
-                        regions[regions.count - 1].length = max(last.location + last.length, end) - last.location
-                    } else {
-                        regions.append(NSRange(location: start, length: end - start))
-                    }
-                    index = max(index + 1, end - 1)
-                } else {
-                    index += 1
-                }
-            }
-            return regions
-        }
-
-        static let reach = 256
-
-        private static func lower(_ c: UInt16) -> UInt16 { (65...90).contains(c) ? c | 0x20 : c }
-        private static func isSpace(_ c: UInt16) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
-
-        /// From `from`, past `words` runs of non-space (and the spaces between), within `reach`.
-        private static func extend(_ text: [UInt16], from: Int, step: Int, words: Int) -> Int {
-            var position = from, left = words, budget = reach
-            while left > 0 && budget > 0 {
-                let next = position + (step < 0 ? -1 : 0)
-                guard next >= 0 && next < text.count else { break }
-                if isSpace(text[next]) {
-                    left -= 1
-                    if left == 0 { break }
-                }
-                position += step
-                budget -= 1
-            }
-            return position
-        }
-    }
-
     private static func make(
-        _ label: String, _ pattern: String, anchors: [String] = [], validate: @escaping @Sendable (String) -> Bool = { _ in true }
+        _ label: String, _ pattern: String, anchors: [String] = [], digitsMin: Int = 0, runs: Detector.RunClass? = nil,
+        validate: @escaping @Sendable (String) -> Bool = { _ in true }
     ) -> Detector {
         // The patterns are constants of this file; one that did not compile is a bug here.
-        Detector(label: label, regex: try! NSRegularExpression(pattern: pattern), validate: validate, anchors: anchors)
+        Detector(label: label, regex: try! NSRegularExpression(pattern: pattern), validate: validate, anchors: anchors, digitsMin: digitsMin, runs: runs)
     }
 
     static let email = make("EMAIL", #"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"#, anchors: ["@"])
     static let phone = make(
         "PHONE", #"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?!\w)"#,
-        validate: { text in (7...15).contains(text.filter(\.isNumber).count) })
-    static let creditCard = make("CARD", #"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"#, validate: { luhn($0.filter(\.isNumber)) })
-    static let iban = make("IBAN", #"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"#, validate: { ibanChecksum($0.filter { !$0.isWhitespace }) })
-    static let ssn = make("SSN", #"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"#)
-    static let ipv4 = make("IP", #"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"#)
+        digitsMin: 7, runs: .number, validate: { text in (7...15).contains(text.filter(\.isNumber).count) })
+    static let creditCard = make("CARD", #"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"#, digitsMin: 13, runs: .number, validate: { luhn($0.filter(\.isNumber)) })
+    static let iban = make("IBAN", #"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"#, digitsMin: 2, runs: .upperAlphanumeric, validate: { ibanChecksum($0.filter { !$0.isWhitespace }) })
+    static let ssn = make("SSN", #"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"#, digitsMin: 9, runs: .number)
+    static let ipv4 = make("IP", #"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"#, digitsMin: 4, runs: .number)
     static let ipv6 = make("IP", #"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"#, anchors: [":"], validate: isIPv6)
     static let apiKey = make(
         "SECRET",

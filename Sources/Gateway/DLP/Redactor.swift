@@ -55,30 +55,91 @@ final class Redactor: Sendable {
         return all
     }
 
+    /// `text` as UTF-16, up to `textBytesMax` units (a whole view copies on the fast path;
+    /// a slice of it would go unit by unit).
+    static func utf16(_ text: String) -> [UInt16] {
+        var units = Array(text.utf16)
+        if units.count > textBytesMax { units.removeLast(units.count - textBytesMax) }
+        return units
+    }
+
+    /// Characters on each side of a region that the regex sees (its look-arounds reach one).
+    static let regionContext = 8
+
     /// `text` with every detected value replaced, noting them in `redaction`.
     func redact(_ text: String, with detectors: [DLPDetectors.Detector], into redaction: inout Redaction) -> String {
         guard !text.isEmpty else { return text }
-        var result = text
-        for detector in detectors {
-            let ns = result as NSString
-            let scanned = NSRange(location: 0, length: min(ns.length, Self.textBytesMax))
-            let regions = detector.anchors.isEmpty ? [scanned] : detector.regions(in: Array(result.utf16.prefix(scanned.length)))
-            // Transparent bounds: look-arounds see past a region's edges.
-            let matches = regions.flatMap { detector.regex.matches(in: result, options: [.withTransparentBounds], range: $0) }
+        // Replacing only removes digits and adds ASCII, so the first text's profile bounds
+        // every later one.
+        var copy = text
+        let profile = copy.withUTF8 { DLPDetectors.TextProfile($0) }
+        var scan = ScanText(text, isASCII: profile.isASCII)
+        for detector in detectors where detector.mayMatch(profile) {
+            let matches = scan.regions(detector).flatMap { scan.matches(detector.regex, region: $0) }
             guard !matches.isEmpty else { continue }
             var rebuilt = "", cursor = 0
             for match in matches {
-                let value = ns.substring(with: match.range)
+                let value = scan.substring(match)
                 // A value already replaced by an earlier detector is a placeholder; skip it.
                 guard detector.validate(value), !value.hasPrefix("[") else { continue }
-                rebuilt += ns.substring(with: NSRange(location: cursor, length: match.range.location - cursor))
+                rebuilt += scan.substring(NSRange(location: cursor, length: match.location - cursor))
                 rebuilt += redaction.placeholder(for: value, label: detector.label)
-                cursor = match.range.location + match.range.length
+                cursor = match.location + match.length
             }
-            rebuilt += ns.substring(from: cursor)
-            result = rebuilt
+            rebuilt += scan.tail(from: cursor)
+            scan = ScanText(rebuilt, isASCII: profile.isASCII)
         }
-        return result
+        return scan.string
+    }
+}
+
+/// A text being redacted. An ASCII text is read as UTF-8 (whose offsets are UTF-16's):
+/// Foundation would read it through a bridge that transcodes unit by unit.
+private struct ScanText {
+    let string: String
+    let isASCII: Bool
+    private var utf8: [UInt8] = []
+    private var units: [UInt16] = []
+    private let ns: NSString
+
+    init(_ string: String, isASCII: Bool) {
+        self.string = string
+        self.isASCII = isASCII
+        ns = string as NSString
+        if isASCII { utf8 = Array(string.utf8) } else { units = Redactor.utf16(string) }
+    }
+
+    /// The UTF-16 units scanned: the whole text up to `textBytesMax`.
+    var length: Int { isASCII ? min(utf8.count, Redactor.textBytesMax) : units.count }
+
+    /// The text from `offset` to its very end (past `textBytesMax` too).
+    func tail(from offset: Int) -> String {
+        isASCII ? String(decoding: utf8[offset...], as: UTF8.self) : ns.substring(from: offset)
+    }
+
+    func substring(_ range: NSRange) -> String {
+        isASCII ? String(decoding: utf8[range.location..<(range.location + range.length)], as: UTF8.self) : ns.substring(with: range)
+    }
+
+    func regions(_ detector: DLPDetectors.Detector) -> [NSRange] {
+        isASCII
+            ? utf8.withUnsafeBufferPointer { detector.regions(in: UnsafeBufferPointer(rebasing: $0.prefix(Redactor.textBytesMax)), isASCII: true) }
+            : detector.regions(in: units, isASCII: false)
+    }
+
+    /// The matches of `regex` inside `region`. A region short of the whole text is matched
+    /// as a string of its own (with `regionContext` around it, seen through transparent
+    /// bounds): ICU reads a Swift string through a bridge whose cost grows with the string,
+    /// not with the range searched.
+    func matches(_ regex: NSRegularExpression, region: NSRange) -> [NSRange] {
+        if region.location == 0 && region.length >= length {
+            return regex.matches(in: string, options: [], range: NSRange(location: 0, length: length)).map(\.range)
+        }
+        let start = max(0, region.location - Redactor.regionContext)
+        let end = min(length, region.location + region.length + Redactor.regionContext)
+        let piece = substring(NSRange(location: start, length: end - start))
+        return regex.matches(in: piece, options: [.withTransparentBounds], range: NSRange(location: region.location - start, length: region.length))
+            .map { NSRange(location: $0.range.location + start, length: $0.range.length) }
     }
 }
 
@@ -111,6 +172,20 @@ struct PlaceholderRestorer: Sendable {
     mutating func finish() -> String {
         defer { pending = "" }
         return restore(pending)
+    }
+
+    /// Whether any placeholder occurs in `bytes` (UTF-8), searched byte by byte.
+    func appears(in bytes: some Collection<UInt8>) -> Bool {
+        guard !originals.isEmpty else { return false }
+        let text = Array(bytes)
+        let placeholders = originals.keys.map { Array($0.utf8) }
+        let open = UInt8(ascii: "[")
+        var index = 0
+        while let found = text[index...].firstIndex(of: open) {
+            if placeholders.contains(where: { p in found + p.count <= text.count && text[found..<(found + p.count)].elementsEqual(p) }) { return true }
+            index = found + 1
+        }
+        return false
     }
 
     /// `text` with every complete placeholder replaced.

@@ -181,8 +181,10 @@ extension DataPlaneRoutes {
                                           expiresAt: clock() + Int64(state.settings.cacheTTLSeconds) * 1000))
                 headers[Self.cacheHeader] = "miss"
             }
-            if !redaction.isEmpty { translated = DLPStage.restore(translated ?? object, restorer) as? [String: Any] }
-            let bytes = redaction.isEmpty ? clientBytes : ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: translated ?? object, options: [.sortedKeys])) ?? Data()))
+            // Placeholders are plain ASCII, never escaped in JSON: an answer without one is relayed as it is.
+            let restore = !redaction.isEmpty && restorer.appears(in: clientBytes.readableBytesView)
+            if restore { translated = DLPStage.restore(translated ?? object, restorer) as? [String: Any] }
+            let bytes = !restore ? clientBytes : ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: translated ?? object, options: [.sortedKeys])) ?? Data()))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }
         let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
