@@ -46,7 +46,7 @@ bench: deps
 	.build/release/weir-bench raft
 	.build/release/weir-bench quota
 	.build/release/weir-bench gossip
-	.build/release/weir-bench gateway
+	.build/release/weir-bench gateway --seconds 20
 	.build/release/weir-bench observe
 
 # The fault simulations over many seeds (the suite runs 300 Raft and 200 quota seeds).
