@@ -164,6 +164,10 @@ extension ConfigurationKey {
         .integer("usage.retention_days", help: "how long usage events are kept", \.usageRetentionDays, 1...3650, "1 to 3650 days"),
         .integer(
             "usage.rollup_retention_days", help: "how long usage summed per minute is kept", \.usageRollupRetentionDays, 1...3650, "1 to 3650 days"),
+        .integer(
+            "drain.lb_grace_ms", help: "how long a draining node keeps serving after /health/ready turns 503 (longer than the load balancer's fall time)",
+            \.drainGraceMilliseconds, 0...600_000, "0 to 600000 ms"),
+        .integer("drain.timeout_ms", help: "how long a drain waits for in-flight requests to finish", \.drainTimeoutMilliseconds, 0...3_600_000, "0 to 3600000 ms"),
         ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },

@@ -55,6 +55,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var demoUpstream: String?
     /// `usage.recording`: whether the node keeps usage events (off only to measure their cost).
     public var usageRecording = true
+    /// `drain.lb_grace_ms`: how long a draining node keeps serving after it reports not
+    /// ready, so the load balancer's health checks see it first.
+    public var drainGraceMilliseconds = 3_000
+    /// `drain.timeout_ms`: how long a drain waits for in-flight requests.
+    public var drainTimeoutMilliseconds = 30_000
     /// `usage.retention_days`: how long usage events are kept.
     public var usageRetentionDays = 30
     /// `usage.rollup_retention_days`: how long the per-minute sums are kept.

@@ -73,4 +73,11 @@ extension RaftDriver {
             return  // one change at a time
         }
     }
+
+    /// Asks the leader (this node, or the one it knows) to hand leadership to `transferee`,
+    /// a voter. The outcome shows in `status` once the transferee has won its election.
+    public func transferLeadership(to transferee: UInt64) {
+        node.transferLeadership(to: transferee)
+        requestReady()
+    }
 }

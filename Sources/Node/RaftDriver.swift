@@ -233,8 +233,15 @@ public actor RaftDriver {
         resolveWaiter(at: entry.index, term: entry.term)
     }
 
-    private func maybeSnapshot() {
-        guard entriesSinceSnapshot >= configuration.snapshotEveryEntries,
+    /// Takes a snapshot of what is applied now (and compacts the log behind it), unless the
+    /// latest one already covers it; returns the snapshot's index.
+    public func snapshotNow() -> UInt64 {
+        maybeSnapshot(force: true)
+        return store.snapshotMetadata.index
+    }
+
+    private func maybeSnapshot(force: Bool = false) {
+        guard force || entriesSinceSnapshot >= configuration.snapshotEveryEntries,
               appliedIndex > store.snapshotMetadata.index else { return }
         let data = DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode()
         do {

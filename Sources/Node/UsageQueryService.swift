@@ -26,90 +26,39 @@ public final class UsageQueryService: UsageQuery, Sendable {
     static let peerTimeout = Duration.seconds(5)
 
     private let reader: UsageReader
-    private let transport: PeerTransport
-    private let members: @Sendable () async -> [UInt64]
-    private let logger: Logger
+    private let fanOut: PeerFanOut
 
     init(recorder: UsageRecorder, transport: PeerTransport, members: @escaping @Sendable () async -> [UInt64], logger: Logger) {
         reader = UsageReader(recorder: recorder)
-        self.transport = transport
-        self.members = members
-        self.logger = logger
+        fanOut = PeerFanOut(nodeID: recorder.nodeID, transport: transport, members: members, timeout: Self.peerTimeout, logger: logger)
     }
 
     public func rollups(_ query: RollupQuery) async -> ClusterAnswer<[RollupGroup]> {
-        let answer = await fanOut(.rollups(query), as: [RollupGroup].self) { try await $0.rollups(query) }
-        return ClusterAnswer(value: RollupGroup.merge(answer.parts), answered: answer.answered, missing: answer.missing)
+        let answer = await fanOut.ask(.usageQuery, UsagePeerRequest.rollups(query), reply: .usageAnswer, as: [RollupGroup].self) { [reader] in
+            try await reader.rollups(query)
+        }
+        return ClusterAnswer(value: RollupGroup.merge(answer.parts.map(\.part)), answered: answer.answered, missing: answer.missing)
     }
 
     public func events(_ query: EventQuery) async -> ClusterAnswer<[StoredUsageEvent]> {
-        let answer = await fanOut(.events(query), as: [StoredUsageEvent].self) { try await $0.events(query) }
-        return ClusterAnswer(value: StoredUsageEvent.merge(answer.parts, order: query.order, limit: query.limit), answered: answer.answered, missing: answer.missing)
+        let answer = await fanOut.ask(.usageQuery, UsagePeerRequest.events(query), reply: .usageAnswer, as: [StoredUsageEvent].self) { [reader] in
+            try await reader.events(query)
+        }
+        return ClusterAnswer(
+            value: StoredUsageEvent.merge(answer.parts.map(\.part), order: query.order, limit: query.limit), answered: answer.answered, missing: answer.missing)
     }
 
     /// Answers peers' queries, each in a task of its own.
     func receive(_ batch: [Envelope]) {
         for envelope in batch where envelope.type == .usageQuery && envelope.expectsReply {
-            Task { await answer(envelope) }
-        }
-    }
-
-    private func answer(_ envelope: Envelope) async {
-        var payload: [UInt8] = []
-        do {
-            let request = try JSONDecoder().decode(UsagePeerRequest.self, from: Data(envelope.payload))
-            let encoder = JSONEncoder()
-            switch request {
-            case let .rollups(query): payload = Array(try encoder.encode(try await reader.rollups(query)))
-            case let .events(query): payload = Array(try encoder.encode(try await reader.events(query)))
-            }
-        } catch {
-            logger.warning("could not answer a usage query", metadata: ["from": "\(envelope.sender)", "error": "\(error)"])
-        }
-        _ = transport.reply(to: envelope, .usageAnswer, payload)
-    }
-
-    private struct Parts<Part> {
-        var parts: [Part] = []
-        var answered: [UInt64] = []
-        var missing: [UInt64] = []
-    }
-
-    private func fanOut<Part: Decodable & Sendable>(
-        _ request: UsagePeerRequest, as: Part.Type, local: @escaping @Sendable (UsageReader) async throws -> Part
-    ) async -> Parts<Part> {
-        let me = reader.recorder.nodeID
-        let peers = await members().filter { $0 != me }
-        let payload = (try? JSONEncoder().encode(request)).map(Array.init) ?? []
-        return await withTaskGroup(of: (UInt64, Part?).self) { group in
-            group.addTask { [reader, logger] in
-                do { return (me, try await local(reader)) } catch {
-                    logger.error("could not read this node's usage", metadata: ["error": "\(error)"])
-                    return (me, nil)
-                }
-            }
-            for peer in peers {
-                group.addTask { [transport, logger] in
-                    do {
-                        let reply = try await transport.request(.usageQuery, payload, to: PeerID(peer), timeout: Self.peerTimeout)
-                        guard reply.type == .usageAnswer, !reply.payload.isEmpty else { return (peer, nil) }
-                        return (peer, try JSONDecoder().decode(Part.self, from: Data(reply.payload)))
-                    } catch {
-                        logger.info("a peer did not answer a usage query", metadata: ["peer": "\(peer)", "error": "\(error)"])
-                        return (peer, nil)
+            Task {
+                await fanOut.reply(to: envelope, .usageAnswer) { [reader] payload in
+                    switch try JSONDecoder().decode(UsagePeerRequest.self, from: Data(payload)) {
+                    case let .rollups(query): Array(try JSONEncoder().encode(try await reader.rollups(query)))
+                    case let .events(query): Array(try JSONEncoder().encode(try await reader.events(query)))
                     }
                 }
             }
-            var parts = Parts<Part>()
-            for await (node, part) in group {
-                if let part {
-                    parts.parts.append(part)
-                    parts.answered.append(node)
-                } else {
-                    parts.missing.append(node)
-                }
-            }
-            return parts
         }
     }
 }

@@ -88,6 +88,12 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         }
         let analytics = UsageQueryService(
             recorder: usage, transport: transport, members: { let view = await driver.membership; return view.voters + view.learners }, logger: logger)
+        let inFlight = InFlightRequests()
+        let operations = RaftClusterOperator(driver: driver, machine: machine, quota: quota)
+        let clusterAdmin = ClusterAdminService(
+            nodeID: config.nodeID, driver: driver, operations: operations, quota: quota, health: health, inFlight: inFlight, database: database,
+            dataDirectory: config.dataDirectory, drainGraceMilliseconds: config.drainGraceMilliseconds,
+            drainTimeoutMilliseconds: config.drainTimeoutMilliseconds, transport: transport, logger: logger)
         let logger = self.logger
         let router = PeerMessageRouter(
             transport: transport,
@@ -95,6 +101,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
                 (RaftDriver.messageTypes, { @Sendable in await driver.receive($0) }),
                 (QuotaService.messageTypes, { @Sendable in quota.receive($0) }),
                 (UsageQueryService.messageTypes, { @Sendable in analytics.receive($0) }),
+                (ClusterAdminService.messageTypes, { @Sendable in clusterAdmin.receive($0) }),
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
@@ -105,10 +112,10 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
         let application = makeApplication(
             health: health,
-            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), usage: analytics, logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: CredentialSealer(key: kek), client: upstreamClient, logger: logger),
+            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), usage: analytics, cluster: clusterAdmin, logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: CredentialSealer(key: kek), client: upstreamClient, inFlight: inFlight, logger: logger),
             cluster: ClusterRoutes(
-                cluster: RaftClusterOperator(driver: driver, machine: machine, quota: quota), signature: ClusterSignature(secret: secret)))
+                cluster: operations, signature: ClusterSignature(secret: secret)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [

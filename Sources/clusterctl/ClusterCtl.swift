@@ -10,42 +10,32 @@ import NIOHTTP1
 struct ClusterCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clusterctl",
-        abstract: "Operate a Weir cluster through any node's HTTP API.",
-        subcommands: [Health.self])
-}
-
-/// Where to reach a node: `--address`, else `$WEIR_ADDRESS`, else the local default.
-struct NodeAddress: ParsableArguments {
-    @Option(help: "A node's base URL (default: $WEIR_ADDRESS, else http://127.0.0.1:8080).")
-    var address: String?
-
-    @Option(help: "Seconds to wait for each answer.") var timeoutSeconds: Int64 = 5
-
-    var baseURL: String {
-        let raw = address ?? ProcessInfo.processInfo.environment["WEIR_ADDRESS"] ?? "http://127.0.0.1:8080"
-        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-    }
+        abstract: "Operate a Weir cluster through any node's admin API.",
+        discussion: """
+            The node and admin token come from --address and --token, else WEIR_ADDRESS and WEIR_TOKEN, else the
+            config file (--config, $WEIR_CONFIG, or ~/.config/weir/clusterctl.yaml: address, token or token_file).
+            Nodes are named by their id (3 or n3). -o json prints what the node answered.
+            """,
+        subcommands: [
+            Status.self, Health.self, Join.self, Drain.self, Remove.self, TransferLeader.self, Snapshot.self, Backup.self,
+            Get.self, Apply.self, Delete.self, Revoke.self,
+        ])
 }
 
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show whether a node is live and ready (what the load balancer sees).")
 
-    @OptionGroup var node: NodeAddress
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output = "table"
-
-    func validate() throws {
-        guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json") }
-    }
+    @OptionGroup var connection: Connection
 
     func run() async throws {
         let client = HTTPClient.shared
         var results: [String: Any] = [:]
         var healthy = true
         for probe in ["live", "ready"] {
-            let url = "\(node.baseURL)/health/\(probe)"
+            let url = "\(try connection.resolved().address)/health/\(probe)"
             do {
-                let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(node.timeoutSeconds))
+                let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(connection.timeoutSeconds))
                 let body = try await response.body.collect(upTo: 1 << 20)
                 let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) ?? [:]
                 results[probe] = ["status_code": Int(response.status.code), "body": json]
@@ -55,7 +45,7 @@ struct Health: AsyncParsableCommand {
                 healthy = false
             }
         }
-        if output == "json" {
+        if connection.output == .json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
         } else {

@@ -12,27 +12,31 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
     let writer: any PolicyWriter
     let sealer: CredentialSealer
     let usage: (any UsageQuery)?
+    let cluster: (any ClusterAdmin)?
     let clock: @Sendable () -> Int64
     let logger: Logger
 
     /// Routes over the node's policy. `sealer` encrypts credential secrets before they
-    /// enter the log; `usage` answers the analytics (which answer 503 without it); `clock`
+    /// enter the log; `usage` answers the analytics and `cluster` the pool's operations
+    /// (each answers 503 without it); `clock`
     /// gives ms since the epoch (token expiry, issue times).
     public init(
-        reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, usage: (any UsageQuery)? = nil, logger: Logger,
+        reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, usage: (any UsageQuery)? = nil, cluster: (any ClusterAdmin)? = nil,
+        logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
         self.writer = writer
         self.sealer = sealer
         self.usage = usage
+        self.cluster = cluster
         self.clock = clock
         self.logger = logger
     }
 
     /// Every admin endpoint.
     var endpoints: [AdminEndpoint] {
-        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + usageEndpoints
+        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + usageEndpoints + clusterEndpoints
     }
 
     public func register(on router: Router<Context>) {

@@ -51,16 +51,19 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     let metrics: DataPlaneMetrics
     let redactor = Redactor()
     let cache = ResponseCache()
+    /// The requests being served (a drain waits for them).
+    let inFlight: InFlightRequests
 
     public init(
         reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared,
-        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory, inFlight: InFlightRequests = InFlightRequests(), logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
         self.quota = quota
         usageSink = usage
         self.metrics = DataPlaneMetrics(factory: metrics)
+        self.inFlight = inFlight
         self.sealer = sealer
         self.client = client
         self.logger = logger
@@ -70,10 +73,12 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public func register(on router: Router<Context>) {
         for (path, endpoint) in [("/v1/chat/completions", ClientEndpoint.chat), ("/v1/embeddings", .embeddings), ("/v1/messages", .messages)] {
             router.post(RouterPath(path)) { request, _ in
-                do {
-                    return try await self.forward(request, endpoint)
-                } catch let error as GatewayError {
-                    return error.response(endpoint.dialect)
+                await self.inFlight.track {
+                    do throws(GatewayError) {
+                        return try await self.forward(request, endpoint)
+                    } catch {
+                        return error.response(endpoint.dialect)
+                    }
                 }
             }
         }

@@ -1,0 +1,118 @@
+/// What the admin API's cluster endpoints ask the node (`Node` implements it over Raft and
+/// the peer transport): every node's view, and the operations `clusterctl` runs.
+public protocol ClusterAdmin: Sendable {
+    /// Every member's own report, asked of each over the peer transport.
+    func overview() async -> ClusterOverview
+    /// Drains `node` (see `DrainReport`); returns when it has left the voting set.
+    func drain(node: UInt64) async throws -> DrainReport
+    /// Hands leadership to `node` (nil: the most caught-up other voter); returns the new leader.
+    func transferLeader(to node: UInt64?) async throws -> UInt64
+    /// Removes `node` at once, for a dead one (its unused quota rights go to the voters).
+    func remove(node: UInt64) async throws -> ClusterMembership
+    /// Makes `node` snapshot its state now and compact its log; returns the snapshot index.
+    func snapshot(node: UInt64) async throws -> UInt64
+    /// Writes a RocksDB checkpoint of `node`'s state on its own disk; returns where.
+    func backup(node: UInt64) async throws -> BackupReport
+}
+
+/// One node's report of itself.
+public struct NodeReport: Codable, Sendable, Equatable {
+    public var node_id: UInt64
+    public var role: String
+    public var leader: UInt64
+    public var term: UInt64
+    public var commit: UInt64
+    public var applied: UInt64
+    public var snapshot_index: UInt64
+    /// `ready`, or what it waits for (`leader`, `draining` …).
+    public var ready: Bool
+    public var waiting_for: [String]
+    public var version: String
+    public var in_flight: Int
+
+    public init(status: ClusterStatus, readiness: Readiness, version: String, inFlight: Int) {
+        node_id = status.node_id
+        role = status.role
+        leader = status.leader
+        term = status.term
+        commit = status.commit
+        applied = status.applied
+        snapshot_index = status.snapshot_index
+        ready = readiness.isReady
+        waiting_for = readiness.waitingFor
+        self.version = version
+        in_flight = inFlight
+    }
+}
+
+/// The cluster as `clusterctl status` shows it: the membership this node knows, and each
+/// member's report (or that it did not answer).
+public struct ClusterOverview: Codable, Sendable, Equatable {
+    public struct Member: Codable, Sendable, Equatable {
+        public var node_id: UInt64
+        /// `voter` or `learner`.
+        public var membership: String
+        public var peer_address: String?
+        /// Whether it answered within the time limit.
+        public var reachable: Bool
+        public var report: NodeReport?
+        /// The leader's commit index minus this member's applied index.
+        public var lag: UInt64?
+    }
+
+    /// The node that answered the call.
+    public var answered_by: UInt64
+    public var leader: UInt64
+    public var term: UInt64
+    public var members: [Member]
+
+    public init(answeredBy: UInt64, membership: ClusterMembership, reports: [UInt64: NodeReport]) {
+        answered_by = answeredBy
+        let leaderReport = reports.values.filter { $0.role == "leader" }.max { $0.term < $1.term }
+        leader = leaderReport?.node_id ?? reports[answeredBy]?.leader ?? 0
+        term = reports.values.map(\.term).max() ?? 0
+        let commit = leaderReport?.commit ?? reports.values.map(\.commit).max() ?? 0
+        members = (membership.voters.map { ($0, "voter") } + membership.learners.map { ($0, "learner") }).sorted { $0.0 < $1.0 }.map { id, kind in
+            let report = reports[id]
+            return Member(
+                node_id: id, membership: kind, peer_address: membership.addresses[String(id)], reachable: report != nil, report: report,
+                lag: report.map { commit > $0.applied ? commit - $0.applied : 0 })
+        }
+    }
+}
+
+/// What a drain did, step by step.
+public struct DrainReport: Codable, Sendable, Equatable {
+    public var node_id: UInt64
+    /// Requests still in flight when the drain stopped waiting (0 unless it timed out).
+    public var in_flight_left: Int
+    /// Quota windows whose spare rights went to the other voters.
+    public var quota_grants_handed_back: Int
+    /// The leader the node handed leadership to, if it led.
+    public var leadership_handed_to: UInt64?
+    /// The membership after the node left the voting set.
+    public var membership: ClusterMembership
+
+    public init(node_id: UInt64, in_flight_left: Int, quota_grants_handed_back: Int, leadership_handed_to: UInt64?, membership: ClusterMembership) {
+        self.node_id = node_id
+        self.in_flight_left = in_flight_left
+        self.quota_grants_handed_back = quota_grants_handed_back
+        self.leadership_handed_to = leadership_handed_to
+        self.membership = membership
+    }
+}
+
+/// Where a backup was written.
+public struct BackupReport: Codable, Sendable, Equatable {
+    public var node_id: UInt64
+    /// The checkpoint's directory on that node's disk.
+    public var path: String
+    /// The Raft index applied when it was taken.
+    public var applied: UInt64
+
+    public init(node_id: UInt64, path: String, applied: UInt64) {
+        self.node_id = node_id
+        self.path = path
+        self.applied = applied
+    }
+}

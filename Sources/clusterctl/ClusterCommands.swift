@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+
+/// A node named by its id: `3` or `n3`.
+struct NodeName: ExpressibleByArgument {
+    let id: UInt64
+    init?(argument: String) {
+        let digits = argument.hasPrefix("n") ? String(argument.dropFirst()) : argument
+        guard let id = UInt64(digits), id > 0 else { return nil }
+        self.id = id
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Members, roles, leader, term, commit and applied index per node, lag and health.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let answer = try await AdminAPI(connection).call(.GET, "/admin/api/cluster")
+        guard connection.output == .table, let overview = answer as? [String: Any] else { return Output.json(answer) }
+        print("leader n\(Output.cell(overview["leader"]))  term \(Output.cell(overview["term"]))  (asked n\(Output.cell(overview["answered_by"])))")
+        let rows = (overview["members"] as? [[String: Any]] ?? []).map { member -> [String] in
+            let report = member["report"] as? [String: Any]
+            let health: String = if member["reachable"] as? Bool != true { "unreachable" }
+                else if report?["ready"] as? Bool == true { "ready" }
+                else { "waiting: " + Output.cell(report?["waiting_for"]) }
+            return ["n\(Output.cell(member["node_id"]))", Output.cell(member["membership"]), Output.cell(report?["role"]), Output.cell(report?["term"]),
+                    Output.cell(report?["commit"]), Output.cell(report?["applied"]), Output.cell(member["lag"]), health, Output.cell(member["peer_address"])]
+        }
+        Output.table(["node", "member", "role", "term", "commit", "applied", "lag", "health", "peer"], rows)
+    }
+}
+
+/// An operation on one node through `POST /admin/api/cluster/<verb>`.
+protocol NodeOperation: AsyncParsableCommand {
+    var connection: Connection { get }
+    static var verb: String { get }
+    var target: UInt64? { get }
+    /// Seconds to wait for the answer, when longer than the connection's.
+    var waitSeconds: Int64? { get }
+}
+
+extension NodeOperation {
+    var waitSeconds: Int64? { nil }
+
+    func run() async throws {
+        let body: [String: Any] = target.map { ["node": String($0)] } ?? [:]
+        let answer = try await AdminAPI(connection, timeoutSeconds: waitSeconds).call(.POST, "/admin/api/cluster/\(Self.verb)", body: body)
+        guard connection.output == .table, let object = answer as? [String: Any] else { return Output.json(answer) }
+        Output.table(["field", "value"], object.keys.sorted().map { [$0, Output.cell(object[$0])] })
+    }
+}
+
+struct Drain: NodeOperation {
+    static let configuration = CommandConfiguration(
+        abstract: "Drain a node: /health/ready turns 503, in-flight requests finish, quota rights are handed back, leadership moves away, then it leaves the voting set.",
+        discussion: "Stop the node's process once this returns. It waits for the node's drain.lb_grace_ms and drain.timeout_ms.")
+    static let verb = "drain"
+    @OptionGroup var connection: Connection
+    @Argument(help: "The node to drain (3 or n3).") var node: NodeName
+    var target: UInt64? { node.id }
+    var waitSeconds: Int64? { max(connection.timeoutSeconds, 120) }
+}
+
+struct Remove: NodeOperation {
+    static let configuration = CommandConfiguration(abstract: "Remove a node at once (for a dead one); its unused quota rights go to the voters.")
+    static let verb = "remove"
+    @OptionGroup var connection: Connection
+    @Argument(help: "The node to remove (3 or n3).") var node: NodeName
+    var target: UInt64? { node.id }
+}
+
+struct TransferLeader: NodeOperation {
+    static let configuration = CommandConfiguration(commandName: "transfer-leader", abstract: "Hand leadership to a voter (default: the most caught-up other one).")
+    static let verb = "transfer-leader"
+    @OptionGroup var connection: Connection
+    @Argument(help: "The new leader (3 or n3).") var node: NodeName?
+    var target: UInt64? { node?.id }
+}
+
+struct Snapshot: NodeOperation {
+    static let configuration = CommandConfiguration(abstract: "Make a node snapshot its state and compact its log now.")
+    static let verb = "snapshot"
+    @OptionGroup var connection: Connection
+    @Argument(help: "The node (3 or n3).") var node: NodeName
+    var target: UInt64? { node.id }
+}
+
+struct Backup: NodeOperation {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a RocksDB checkpoint of a node's state on that node's disk (DATA_DIR/backups/…).")
+    static let verb = "backup"
+    @OptionGroup var connection: Connection
+    @Argument(help: "The node (3 or n3).") var node: NodeName
+    var target: UInt64? { node.id }
+    var waitSeconds: Int64? { max(connection.timeoutSeconds, 120) }
+}
+
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show how a new node joins: it asks a member itself, joins as a learner and is promoted once caught up.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "The new node's id (4 or n4).") var node: NodeName
+
+    func run() async throws {
+        let (address, _) = try connection.resolved()
+        print("""
+            Start the new node with the cluster's secret and key files, pointing it at any member:
+
+              weir serve --node-id \(node.id) --data-dir /var/lib/weir --peer-listen tcp://0.0.0.0:7946 --join \(address)
+
+            It joins as a learner, catches up, and the leader promotes it to voter;
+            `clusterctl status` shows it as a learner, then as a voter.
+            """)
+    }
+}

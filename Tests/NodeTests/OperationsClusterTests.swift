@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import MockLLM
+import NIOCore
+import NIOHTTP1
+import NodeTestSupport
+import Synchronization
+import Testing
+
+/// `clusterctl` against three real nodes behind haproxy: status after a kill -9 and a
+/// restart, and a drain of the leader while a client loop runs through the load balancer
+/// and sees no failed request.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct OperationsClusterTests {
+    /// `clusterctl` from the debug build beside the test bundle.
+    static var clusterctl: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("clusterctl").path
+    }
+
+    /// Runs clusterctl with `arguments` against `cluster`'s first node; returns its exit status and output.
+    private func clusterctl(_ cluster: LocalCluster, _ arguments: [String], node: Int = 0) throws -> (status: Int32, output: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let environment = ["WEIR_ADDRESS": "http://127.0.0.1:\(cluster.http[node])", "WEIR_TOKEN": try cluster.adminToken, "WEIR_CONFIG": "/nonexistent"]
+        let pid = try spawnLogged([Self.clusterctl] + arguments, environment: environment, output: output)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+
+    private func status(_ cluster: LocalCluster, node: Int = 0) throws -> [String: Any] {
+        let (code, output) = try clusterctl(cluster, ["status", "-o", "json"], node: node)
+        guard code == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+            Issue.record("clusterctl status failed (\(code)): \(output)")
+            return [:]
+        }
+        return object
+    }
+
+    /// What the client loop saw, and its stop flag.
+    private final class LoopState: Sendable {
+        let outcomes = Mutex((ok: 0, failed: [String]()))
+        let stop = Atomic(false)
+    }
+
+    private static func members(_ status: [String: Any]) -> [[String: Any]] { status["members"] as? [[String: Any]] ?? [] }
+
+    @Test func statusFollowsAKillAndADrainOfTheLeaderFailsNoRequest() async throws {
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
+            do {
+                try await exercise(cluster)
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
+    }
+
+    private func exercise(_ cluster: LocalCluster) async throws {
+        try await cluster.start()
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
+            for node in cluster.http {
+                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
+            }
+            return true
+        }
+        var overview = try status(cluster)
+        #expect(Self.members(overview).count == 3 && Self.members(overview).allSatisfy { $0["reachable"] as? Bool == true })
+        #expect(Self.members(overview).allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true }, "\(overview)")
+        let (tableCode, table) = try clusterctl(cluster, ["status"])
+        #expect(tableCode == 0 && table.contains("NODE") && table.split(separator: "\n").count == 5, "the table: \(table)")
+
+        // kill -9 of a follower shows as unreachable; a restart brings it back.
+        let leader = try #require(overview["leader"] as? Int)
+        let victim = [1, 2, 3].first { $0 != leader }!
+        try await cluster.killNine(victim)
+        try await waitUntilTrue("status shows n\(victim) unreachable", within: .seconds(15)) {
+            let members = Self.members((try? self.status(cluster, node: leader - 1)) ?? [:])
+            return members.first { $0["node_id"] as? Int == victim }?["reachable"] as? Bool == false
+                && members.filter { $0["reachable"] as? Bool == true }.count == 2
+        }
+        try await cluster.start()
+        try await waitUntilTrue("n\(victim) is back, ready and caught up", within: .seconds(30)) {
+            let members = Self.members((try? self.status(cluster)) ?? [:])
+            return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
+        }
+
+        // A client loop through haproxy while the leader drains.
+        overview = try status(cluster)
+        let draining = try #require(overview["leader"] as? Int)
+        let state = LoopState()
+        let token = try cluster.adminToken
+        let balancer = cluster.balancer
+        let loop = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        while !state.stop.load(ordering: .relaxed) {
+                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(balancer)/v1/chat/completions")
+                            request.method = .POST
+                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#))
+                            do {
+                                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+                                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                                state.outcomes.withLock { response.status == .ok ? ($0.ok += 1) : $0.failed.append("\(response.status.code) \(body.prefix(200))") }
+                            } catch {
+                                state.outcomes.withLock { $0.failed.append("\(error)") }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
+        let before = state.outcomes.withLock { $0.ok }
+        let other = [1, 2, 3].first { $0 != draining }!
+        let (drainCode, drained) = try clusterctl(cluster, ["drain", "n\(draining)", "-o", "json"], node: other - 1)
+        // Drained, the node can go at once: the load balancer no longer sends it anything.
+        try await cluster.killNine(draining)
+        try await waitUntilTrue("requests go on after the drain", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > before + 50 }
+        state.stop.store(true, ordering: .relaxed)
+        await loop.value
+        let result = state.outcomes.withLock { $0 }
+        #expect(drainCode == 0, "clusterctl drain: \(drained)")
+        #expect(result.failed.isEmpty, "\(result.failed.count) requests failed while n\(draining) drained, e.g. \(result.failed.prefix(3))")
+        let report = (try? JSONSerialization.jsonObject(with: Data(drained.utf8))) as? [String: Any] ?? [:]
+        #expect(report["in_flight_left"] as? Int == 0 && report["leadership_handed_to"] as? Int != nil, "\(drained)")
+        overview = try status(cluster, node: other - 1)
+        #expect(overview["leader"] as? Int != draining && Self.members(overview).count == 2, "after the drain: \(overview)")
+        print("drain: \(result.ok) requests served, \(result.failed.count) failed, while n\(draining) (the leader) drained")
+    }
+}
