@@ -127,6 +127,7 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
                 .init(service: LoopService { await bootstrap.run() }),
                 .init(service: LoopService { await usage.run() }),
                 .init(service: application),
+                .init(service: ReadinessGate(health: health, grace: .milliseconds(config.drainGraceMilliseconds), logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],

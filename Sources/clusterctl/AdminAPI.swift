@@ -21,18 +21,20 @@ struct AdminAPI {
     }
 
     /// The JSON answer of `method path` (with `body`), or the node's error.
-    func call(_ method: HTTPMethod, _ path: String, body: Any? = nil) async throws -> Any {
-        let text = try await raw(method, path, body: body)
+    func call(_ method: HTTPMethod, _ path: String, body: Any? = nil, reason: String? = nil) async throws -> Any {
+        let text = try await raw(method, path, body: body, reason: reason)
         return (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
     }
 
-    func raw(_ method: HTTPMethod, _ path: String, body: Any? = nil) async throws -> String {
+    /// `reason` goes in `X-Weir-Reason`, which the audit history keeps.
+    func raw(_ method: HTTPMethod, _ path: String, body: Any? = nil, reason: String? = nil) async throws -> String {
         guard let token else {
             throw Failure(description: "no admin token: pass --token, set WEIR_TOKEN, or put token (or token_file) in the config file")
         }
         var request = HTTPClientRequest(url: address + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let reason { request.headers.add(name: "X-Weir-Reason", value: reason) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))

@@ -85,19 +85,13 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         let body = try Self.body(json: json, file: file)
-        var answer = try await AdminAPI(connection).call(.POST, "/admin/api/\(collection.rawValue)", body: withReason(body))
+        var answer = try await AdminAPI(connection).call(.POST, "/admin/api/\(collection.rawValue)", body: body, reason: reason)
         if connection.output == .table, let object = answer as? [String: Any], let secret = object["secret"] as? String {
             print("secret (shown once, keep it now): \(secret)")
             answer = object["token"] ?? object
         }
         guard connection.output == .table, let object = answer as? [String: Any] else { return Output.json(answer) }
         Output.table(["field", "value"], object.keys.sorted().map { [$0, Output.cell(object[$0])] })
-    }
-
-    private func withReason(_ body: Any) -> Any {
-        guard let reason, var object = body as? [String: Any] else { return body }
-        object["reason"] = reason
-        return object
     }
 
     static func body(json: String?, file: String?) throws -> Any {

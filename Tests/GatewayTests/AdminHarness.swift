@@ -41,6 +41,8 @@ struct AdminHarness {
     let policy = MemoryPolicy()
     /// What the usage analytics read (none: they answer 503).
     var usage: (any UsageQuery)?
+    /// What the cluster endpoints operate (none: they answer 503).
+    var cluster: (any ClusterAdmin)?
 
     init() async throws {
         let principal = Principal(
@@ -62,7 +64,7 @@ struct AdminHarness {
     }
 
     var routes: AdminRoutes<BasicRequestContext> {
-        AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: Self.sealingKey), usage: usage, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
+        AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: Self.sealingKey), usage: usage, cluster: cluster, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
     }
 
     @discardableResult

@@ -75,6 +75,14 @@ struct LocalCluster: Sendable {
         try await waitUntilTrue("n\(n) (pid \(pid)) is gone", within: .seconds(10)) { kill(pid, 0) != 0 }
     }
 
+    /// SIGTERM to node `n` (1-based), a graceful stop; waits until it is gone.
+    func terminate(_ n: Int) async throws {
+        let text = try String(contentsOfFile: "\(directory)/n\(n).pid", encoding: .utf8)
+        let pid = try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGTERM)
+        try await waitUntilTrue("n\(n) (pid \(pid)) has stopped", within: .seconds(30)) { kill(pid, 0) != 0 }
+    }
+
     var adminToken: String {
         get throws { try String(contentsOfFile: "\(directory)/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
     }

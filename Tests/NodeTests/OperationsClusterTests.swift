@@ -17,10 +17,12 @@ import Testing
     }
 
     /// Runs clusterctl with `arguments` against `cluster`'s first node; returns its exit status and output.
-    private func clusterctl(_ cluster: LocalCluster, _ arguments: [String], node: Int = 0) throws -> (status: Int32, output: String) {
+    private func clusterctl(
+        _ cluster: LocalCluster, _ arguments: [String], node: Int = 0, environment override: [String: String]? = nil
+    ) throws -> (status: Int32, output: String) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let environment = ["WEIR_ADDRESS": "http://127.0.0.1:\(cluster.http[node])", "WEIR_TOKEN": try cluster.adminToken, "WEIR_CONFIG": "/nonexistent"]
+        let environment = try override ?? ["WEIR_ADDRESS": "http://127.0.0.1:\(cluster.http[node])", "WEIR_TOKEN": cluster.adminToken, "WEIR_CONFIG": "/nonexistent"]
         let pid = try spawnLogged([Self.clusterctl] + arguments, environment: environment, output: output)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
@@ -43,6 +45,55 @@ import Testing
         let stop = Atomic(false)
     }
 
+    /// Six clients sending chat requests through haproxy until `state.stop`.
+    private func clientLoop(_ cluster: LocalCluster, _ state: LoopState) throws -> Task<Void, Never> {
+        let token = try cluster.adminToken
+        let balancer = cluster.balancer
+        return Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        while !state.stop.load(ordering: .relaxed) {
+                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(balancer)/v1/chat/completions")
+                            request.method = .POST
+                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#))
+                            do {
+                                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+                                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                                state.outcomes.withLock { response.status == .ok ? ($0.ok += 1) : $0.failed.append("\(response.status.code) \(body.prefix(200))") }
+                            } catch {
+                                state.outcomes.withLock { $0.failed.append("\(error)") }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The config file, the environment and flags in kubectl's order, and the policy
+    /// operations with both outputs.
+    private func policyOperations(_ cluster: LocalCluster) throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("clusterctl-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "address: http://127.0.0.1:\(cluster.http[1])\ntoken_file: \(cluster.directory)/admin.token\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let fromFile = ["WEIR_CONFIG": config]
+        let applied = try clusterctl(cluster, ["apply", "users", "--json", #"{"id":"user:cli","email":"cli@example.com"}"#, "--reason", "from clusterctl"], environment: fromFile)
+        #expect(applied.status == 0 && applied.output.contains("user:cli"), "apply through the config file: \(applied.output)")
+        let listed = try clusterctl(cluster, ["get", "users", "--filter", "status=active"], environment: fromFile)
+        #expect(listed.status == 0 && listed.output.contains("cli@example.com") && listed.output.hasPrefix("ID"), "get users: \(listed.output)")
+        let one = try clusterctl(cluster, ["get", "users", "user:cli", "-o", "json"], environment: fromFile)
+        #expect(((try? JSONSerialization.jsonObject(with: Data(one.output.utf8))) as? [String: Any])?["email"] as? String == "cli@example.com", "\(one.output)")
+        let wrongEnv = try clusterctl(cluster, ["get", "users"], environment: fromFile.merging(["WEIR_TOKEN": "weir_wrong"]) { $1 })
+        #expect(wrongEnv.status != 0 && wrongEnv.output.contains("401"), "WEIR_TOKEN wins over the file: \(wrongEnv.output)")
+        let flag = try clusterctl(cluster, ["get", "users", "--token", try cluster.adminToken], environment: fromFile.merging(["WEIR_TOKEN": "weir_wrong"]) { $1 })
+        #expect(flag.status == 0, "--token wins over WEIR_TOKEN: \(flag.output)")
+        let missing = try clusterctl(cluster, ["get", "users", "--config", "/nonexistent/clusterctl.yaml"], environment: [:])
+        #expect(missing.status != 0 && missing.output.contains("does not exist"), "\(missing.output)")
+    }
+
     private static func members(_ status: [String: Any]) -> [[String: Any]] { status["members"] as? [[String: Any]] ?? [] }
 
     @Test func statusFollowsAKillAndADrainOfTheLeaderFailsNoRequest() async throws {
@@ -52,6 +103,46 @@ import Testing
             cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
             do {
                 try await exercise(cluster)
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
+    }
+
+    @Test func aRollingRestartFailsNoRequest() async throws {
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
+            do {
+                try await cluster.start()
+                let admin = AdminHTTPClient(token: try cluster.adminToken)
+                try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
+                    for node in cluster.http {
+                        guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
+                    }
+                    return true
+                }
+                let state = LoopState()
+                let loop = try clientLoop(cluster, state)
+                try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
+                for node in 1...3 {
+                    try await cluster.terminate(node)
+                    try await cluster.start()
+                    try await waitUntilTrue("n\(node) is back, ready and caught up", within: .seconds(30)) {
+                        let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
+                        return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
+                    }
+                }
+                let before = state.outcomes.withLock { $0.ok }
+                try await waitUntilTrue("requests go on after the restarts", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > before + 50 }
+                state.stop.store(true, ordering: .relaxed)
+                await loop.value
+                let result = state.outcomes.withLock { $0 }
+                #expect(result.failed.isEmpty, "\(result.failed.count) requests failed during the rolling restart, e.g. \(result.failed.prefix(3))")
+                print("rolling restart: \(result.ok) requests served, \(result.failed.count) failed")
             } catch {
                 await cluster.stopAndRemove()
                 throw error
@@ -75,6 +166,8 @@ import Testing
         let (tableCode, table) = try clusterctl(cluster, ["status"])
         #expect(tableCode == 0 && table.contains("NODE") && table.split(separator: "\n").count == 5, "the table: \(table)")
 
+        try policyOperations(cluster)
+
         // kill -9 of a follower shows as unreachable; a restart brings it back.
         let leader = try #require(overview["leader"] as? Int)
         let victim = [1, 2, 3].first { $0 != leader }!
@@ -94,30 +187,7 @@ import Testing
         overview = try status(cluster)
         let draining = try #require(overview["leader"] as? Int)
         let state = LoopState()
-        let token = try cluster.adminToken
-        let balancer = cluster.balancer
-        let loop = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<6 {
-                    group.addTask {
-                        while !state.stop.load(ordering: .relaxed) {
-                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(balancer)/v1/chat/completions")
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#))
-                            do {
-                                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
-                                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                                state.outcomes.withLock { response.status == .ok ? ($0.ok += 1) : $0.failed.append("\(response.status.code) \(body.prefix(200))") }
-                            } catch {
-                                state.outcomes.withLock { $0.failed.append("\(error)") }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let loop = try clientLoop(cluster, state)
         try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
         let before = state.outcomes.withLock { $0.ok }
         let other = [1, 2, 3].first { $0 != draining }!

@@ -31,6 +31,8 @@ final class WeirProcess: Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WEIR_") }
         env["WEIR_CLUSTER_KEK_FILE"] = WeirProcess.sharedKEKFile
+        // No load balancer watches test nodes: stop at once on SIGTERM unless a test says otherwise.
+        env["WEIR_DRAIN_LB_GRACE_MS"] = "0"
         env.merge(environment) { _, new in new }
         process.environment = env
         let pipe = Pipe()

@@ -15,7 +15,7 @@ extension AdminRoutes {
                 handler: { call in try .json(await self.clusterAdmin().overview()) }),
             operation("/admin/api/cluster/drain", "Drain a node: not ready, in-flight requests finish, quota rights and leadership handed on, then it leaves the voting set",
                       ClusterSchemas.drainSchema) { admin, node in
-                guard let node else { throw AdminError.invalid("node is required", field: "node") }
+                guard let node else { throw Self.noNode }
                 return try .json(try await admin.drain(node: node))
             },
             operation("/admin/api/cluster/transfer-leader", "Hand leadership to a voter (default: the most caught-up other one)",
@@ -24,21 +24,23 @@ extension AdminRoutes {
             },
             operation("/admin/api/cluster/remove", "Remove a node at once (for a dead one); its unused quota rights go to the voters",
                       ClusterSchemas.membershipSchema) { admin, node in
-                guard let node else { throw AdminError.invalid("node is required", field: "node") }
+                guard let node else { throw Self.noNode }
                 return try .json(try await admin.remove(node: node))
             },
             operation("/admin/api/cluster/snapshot", "Make a node snapshot its state and compact its log now",
                       .object([.init("node_id", .integer(), required: true), .init("snapshot_index", .integer(), required: true)])) { admin, node in
-                guard let node else { throw AdminError.invalid("node is required", field: "node") }
+                guard let node else { throw Self.noNode }
                 return try .json(["node_id": node, "snapshot_index": try await admin.snapshot(node: node)])
             },
             operation("/admin/api/cluster/backup", "Write a RocksDB checkpoint of a node's state on its own disk (weir restore makes a node of it)",
                       .object([.init("node_id", .integer(), required: true), .init("path", .text(), required: true), .init("applied", .integer(), required: true)])) { admin, node in
-                guard let node else { throw AdminError.invalid("node is required", field: "node") }
+                guard let node else { throw Self.noNode }
                 return try .json(try await admin.backup(node: node))
             },
         ]
     }
+
+    static var noNode: AdminError { AdminError.invalid(#"name the node: {"node": "n3"}"#, field: "node") }
 
     func clusterAdmin() throws -> any ClusterAdmin {
         guard let cluster else { throw AdminError(.serviceUnavailable, "unavailable", "cluster operations are not wired on this node") }
