@@ -9,7 +9,7 @@ struct Weir: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weir",
         abstract: "Weir: a clustered LLM API gateway node.",
-        subcommands: [Serve.self, Init.self, Config.self, Version.self],
+        subcommands: [Serve.self, Init.self, Config.self, Restore.self, Version.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -71,6 +71,32 @@ struct Config: AsyncParsableCommand {
 
     func run() async throws {
         try loadConfiguration(options).lines.forEach { print($0) }
+    }
+}
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a new node's data directory from a backup (clusterctl backup); the node then joins with --join.",
+        discussion: """
+            The backup's usage history is kept; its Raft log and state, policy snapshot, quota slots and node identity are \
+            dropped, so the new node joins as itself and receives the cluster's current state from the leader.
+            """)
+
+    @Option(help: "The backup: a directory clusterctl backup wrote (DATA_DIR/backups/… on the node backed up).") var from: String
+    @Option(help: "The new node's data directory (must not hold a database yet).") var dataDir: String
+
+    func run() throws {
+        do {
+            let outcome = try BackupRestore.restore(from: from, into: dataDir)
+            print("""
+                restored \(from) into \(dataDir) (\(outcome.usageEvents) usage events kept\(outcome.clusterID.map { ", cluster \($0)" } ?? ""));
+                start the node with a new node id and --join a member, for example:
+                  weir serve --data-dir \(dataDir) --node-id N --join http://MEMBER:8080 --peer-listen tcp://0.0.0.0:7946
+                """)
+        } catch let failure as BackupRestore.Failure {
+            FileHandle.standardError.write(Data("weir: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -151,6 +151,77 @@ import Testing
         }
     }
 
+    /// A lost node replaced by one restored from its backup: the new node joins under its
+    /// own id, receives the policy written after the backup, and brings the lost node's
+    /// usage history back into the cluster's answers, once.
+    @Test func aNodeRestoredFromABackupJoinsAndConverges() async throws {
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "0"]
+            var restored: WeirProcess?
+            do {
+                restored = try await restoreAndJoin(cluster)
+            } catch {
+                restored?.signal(SIGKILL)
+                await cluster.stopAndRemove()
+                throw error
+            }
+            restored?.signal(SIGTERM)
+            await cluster.stopAndRemove()
+        }
+    }
+
+    private func restoreAndJoin(_ cluster: LocalCluster) async throws -> WeirProcess {
+        try await cluster.start()
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
+            for node in cluster.http {
+                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
+            }
+            return true
+        }
+        // Three requests served by n3, then its backup.
+        for _ in 0..<3 {
+            let answer = await admin.call(.POST, port: cluster.http[2], path: "/v1/chat/completions", json: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(answer?.status == 200)
+        }
+        try await waitUntilTrue("n3 wrote its usage events", within: .seconds(10)) {
+            let logs = await admin.call(.GET, port: cluster.http[2], path: "/admin/api/usage/logs?period=1h")
+            return (logs?.body["items"] as? [[String: Any]])?.filter { $0["node"] as? Int == 3 }.count == 3
+        }
+        let (code, output) = try clusterctl(cluster, ["backup", "n3", "-o", "json"])
+        let backup = try #require(((try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any])?["path"] as? String, "clusterctl backup: \(code) \(output)")
+        #expect(FileManager.default.fileExists(atPath: backup + "/CURRENT"))
+        // Policy written after the backup; then n3 is lost and removed.
+        #expect(await admin.call(.POST, port: cluster.http[0], path: "/admin/api/users", json: #"{"id":"user:after-backup"}"#)?.status == 200)
+        try await cluster.killNine(3)
+        let removed = try clusterctl(cluster, ["remove", "n3"])
+        #expect(removed.status == 0, "clusterctl remove: \(removed.output)")
+
+        let directory = cluster.directory + "/n4"
+        let restore = try WeirProcess(["restore", "--from", backup, "--data-dir", directory])
+        try await waitUntilTrue("weir restore finished", within: .seconds(20)) { !restore.process.isRunning }
+        #expect(restore.process.terminationStatus == 0 && restore.log.contains("3 usage events kept"), "weir restore: \(restore.log)")
+        let http = try freeLoopbackPort(), peer = try freeLoopbackPort()
+        let node = try WeirProcess(
+            ["serve", "--node-id", "n4", "--data-dir", directory, "--http-port", "\(http)", "--peer-listen", "tcp://127.0.0.1:\(peer)",
+             "--join", "http://127.0.0.1:\(cluster.http[0])", "--set", "cluster.id=local",
+             "--set", "cluster.secret_file=\(cluster.directory)/cluster.secret", "--set", "cluster.kek_file=\(cluster.directory)/kek.key"],
+            environment: ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:1/v1"])
+        try await waitUntilTrue("n4 joined as a voter, ready and caught up", within: .seconds(40)) {
+            let members = Self.members((try? self.status(cluster)) ?? [:])
+            let n4 = members.first { $0["node_id"] as? Int == 4 }
+            return members.count == 3 && n4?["membership"] as? String == "voter"
+                && (n4?["report"] as? [String: Any])?["ready"] as? Bool == true && n4?["lag"] as? Int == 0
+        }
+        #expect(await admin.call(.GET, port: http, path: "/admin/api/users/user:after-backup")?.status == 200, "n4 has the policy written after the backup")
+        let logs = await admin.call(.GET, port: cluster.http[0], path: "/admin/api/usage/logs?period=1h")
+        let items = logs?.body["items"] as? [[String: Any]] ?? []
+        #expect(items.filter { $0["node"] as? Int == 4 }.count == 3 && items.count == 3, "n3's requests answered once, by n4 now: \(items.map { $0["request"] ?? "" })")
+        return node
+    }
+
     private func exercise(_ cluster: LocalCluster) async throws {
         try await cluster.start()
         let admin = AdminHTTPClient(token: try cluster.adminToken)
