@@ -62,12 +62,30 @@ extension ConfigurationKey {
                 config.clusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
             }),
         ConfigurationKey(
+            name: "cluster.accepted_secret_file",
+            help: "a file holding another cluster secret accepted from peers during a rotation (docs/operations.md); messages are sent with cluster.secret",
+            show: { $0.acceptedClusterSecret == nil ? "" : "<redacted>" },
+            apply: { config, value throws(ExpectedValue) in
+                guard let contents = try? String(contentsOfFile: value, encoding: .utf8) else {
+                    throw ExpectedValue(expected: "a readable file holding the other cluster secret")
+                }
+                config.acceptedClusterSecret = try parseSecret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+            }),
+        ConfigurationKey(
             name: "cluster.kek_file",
             help: "file with the 32-byte key-encryption key (64 hex digits) sealing provider secrets; the same on every node (default: a lone node generates DATA_DIR/kek.key)",
             show: { $0.kekFile ?? "" },
             apply: { config, value throws(ExpectedValue) in
                 guard FileManager.default.isReadableFile(atPath: value) else { throw ExpectedValue(expected: "a readable key file") }
                 config.kekFile = value
+            }),
+        ConfigurationKey(
+            name: "cluster.accepted_kek_file",
+            help: "another key-encryption key file that opens sealed provider secrets during a rotation (docs/operations.md); new secrets are sealed with cluster.kek_file",
+            show: { $0.acceptedKEKFile ?? "" },
+            apply: { config, value throws(ExpectedValue) in
+                guard FileManager.default.isReadableFile(atPath: value) else { throw ExpectedValue(expected: "a readable key file") }
+                config.acceptedKEKFile = value
             }),
         ConfigurationKey(
             name: "cluster.join", help: "HTTP URL of any member to join (used only by a node with no Raft state yet)",

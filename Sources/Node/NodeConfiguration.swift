@@ -11,6 +11,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `cluster.secret`: keys the HMAC of every peer frame. When unset, a single node
     /// generates one on first start and keeps it in its database.
     public var clusterSecret: String?
+    /// `cluster.accepted_secret_file`: another secret peers may sign with (a rotation).
+    public var acceptedClusterSecret: String?
+    /// `cluster.accepted_kek_file`: another key that opens sealed secrets (a rotation).
+    public var acceptedKEKFile: String?
     /// The key-encryption key's file (`cluster.kek_file`); nil: a lone node generates one.
     public var kekFile: String?
     /// `cluster.join`: the HTTP URL of any member; a node with no Raft state asks it to be

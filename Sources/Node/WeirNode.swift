@@ -51,9 +51,11 @@ public struct WeirNode: Sendable {
         health.met("storage")
         logger.info("storage open", metadata: ["path": "\(databasePath)"])
 
-        let kek = try KeyEncryptionKey.load(
-configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
-        let transport = try startTransport(secret: secret)
+        let kek = try KeyEncryptionKey.load(configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
+        let acceptedKEK = try config.acceptedKEKFile.map { try KeyEncryptionKey.load(configured: $0, dataDirectory: config.dataDirectory, logger: self.logger) }
+        let sealer = CredentialSealer(key: kek, accepted: acceptedKEK.map { [$0] } ?? [])
+        let acceptedSecrets = config.acceptedClusterSecret.map { [Array($0.utf8)] } ?? []
+        let transport = try startTransport(secret: secret, accepted: acceptedSecrets)
         let driver: RaftDriver
         let quota: QuotaService
         let machine: NodeStateMachine
@@ -107,15 +109,15 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         let policy = PolicyService(driver: driver, store: policyStore)
         let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
         let providers = config.providersFromEnvironment
-            ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: CredentialSealer(key: kek))
+            ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: sealer)
             : []
         let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
         let application = makeApplication(
             health: health,
-            admin: AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: kek), usage: analytics, cluster: clusterAdmin, logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: CredentialSealer(key: kek), client: upstreamClient, inFlight: inFlight, logger: logger),
+            admin: AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: analytics, cluster: clusterAdmin, logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: sealer, client: upstreamClient, inFlight: inFlight, logger: logger),
             cluster: ClusterRoutes(
-                cluster: operations, signature: ClusterSignature(secret: secret)))
+                cluster: operations, signature: ClusterSignature(secret: secret, accepted: acceptedSecrets)))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
@@ -144,11 +146,12 @@ configured: config.kekFile, dataDirectory: config.dataDirectory, logger: logger)
         logger.info("node stopped")
     }
 
-    func startTransport(secret: [UInt8]) throws -> PeerTransport {
+    func startTransport(secret: [UInt8], accepted: [[UInt8]]) throws -> PeerTransport {
         var settings = TransportConfiguration(
             nodeID: PeerID(configuration.nodeID), clusterID: configuration.clusterID,
             clusterSecret: secret, listenAddress: configuration.peerListen)
         settings.payloadBytesMax = configuration.peerPayloadBytesMax
+        settings.acceptedSecrets = accepted
         let transport = try PeerTransport(configuration: settings, logger: logger)
         logger.info("peer transport listening", metadata: ["peer_port": "\(transport.listenPort)"])
         return transport

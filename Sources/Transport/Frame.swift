@@ -74,6 +74,13 @@ struct Frame: Equatable, Sendable {
     static func decode(
         _ bytes: [UInt8], key: SymmetricKey, clusterID: String, payloadBytesMax: Int
     ) -> Result<Frame, Rejection> {
+        decode(bytes, keys: [key], clusterID: clusterID, payloadBytesMax: payloadBytesMax)
+    }
+
+    /// As above, accepting a MAC under any of `keys` (a rotation of the cluster secret).
+    static func decode(
+        _ bytes: [UInt8], keys: [SymmetricKey], clusterID: String, payloadBytesMax: Int
+    ) -> Result<Frame, Rejection> {
         var reader = ByteReader(bytes)
         guard bytes.count >= fixedHeaderBytes + 1 + 4 + macBytes,
               let version = reader.readByte()
@@ -91,8 +98,7 @@ struct Frame: Equatable, Sendable {
         guard cluster.elementsEqual(clusterID.utf8) else { return .failure(.unknownCluster) }
         let signedBytes = bytes.count - macBytes
         let valid = bytes.withUnsafeBytes { raw in
-            HMAC<SHA256>.isValidAuthenticationCode(
-                raw[signedBytes...], authenticating: raw[..<signedBytes], using: key)
+            keys.contains { key in HMAC<SHA256>.isValidAuthenticationCode(raw[signedBytes...], authenticating: raw[..<signedBytes], using: key) }
         }
         guard valid else { return .failure(.badMAC) }
         let payload = reader.readBytes(Int(payloadLength))!

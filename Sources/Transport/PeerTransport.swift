@@ -20,6 +20,8 @@ public final class PeerTransport: Sendable {
     public let listenPort: Int
 
     let key: SymmetricKey
+    /// `key` and the keys of `acceptedSecrets`: a received frame may be signed with any.
+    let acceptedKeys: [SymmetricKey]
     let counters: TransportCounters
     let logger: Logger
     private let listener: NNGSocket
@@ -45,6 +47,7 @@ public final class PeerTransport: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.key = SymmetricKey(data: configuration.clusterSecret)
+        self.acceptedKeys = [key] + configuration.acceptedSecrets.map { SymmetricKey(data: $0) }
         self.counters = TransportCounters(nodeID: configuration.nodeID)
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.nodeID)"
@@ -208,7 +211,7 @@ public final class PeerTransport: Sendable {
         }
         let bytes = io.takeMessageBytes()
         var keepReading = true
-        switch Frame.decode(bytes, key: key, clusterID: configuration.clusterID, payloadBytesMax: configuration.payloadBytesMax) {
+        switch Frame.decode(bytes, keys: acceptedKeys, clusterID: configuration.clusterID, payloadBytesMax: configuration.payloadBytesMax) {
         case let .failure(rejection):
             counters.increment(rejection.counterName)
         case let .success(frame):

@@ -7,6 +7,9 @@ public struct TransportConfiguration: Sendable {
     public var clusterID: String
     /// The shared cluster secret that keys every frame's HMAC-SHA256.
     public var clusterSecret: [UInt8]
+    /// Other secrets a received frame may be signed with, during a rotation of the
+    /// cluster secret (frames are always sent with `clusterSecret`).
+    public var acceptedSecrets: [[UInt8]] = []
     /// Where this node listens for peers, e.g. `tcp://0.0.0.0:7080` (port 0 picks a free one).
     public var listenAddress: String
 

@@ -116,3 +116,18 @@ struct Join: AsyncParsableCommand {
             """)
     }
 }
+
+struct Reseal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Seal every provider credential again with the current key-encryption key (step 2 of a KEK rotation, docs/operations.md).")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let answer = try await AdminAPI(connection).call(.POST, "/admin/api/credentials/reseal", body: [String: Any]())
+        guard connection.output == .table, let object = answer as? [String: Any] else { return Output.json(answer) }
+        Output.table(["field", "value"], object.keys.sorted().map { [$0, Output.cell(object[$0])] })
+        if let unreadable = object["unreadable"] as? [String], !unreadable.isEmpty {
+            print("no configured key opens \(unreadable.joined(separator: ", ")): enter their secrets again with clusterctl apply credentials")
+        }
+    }
+}

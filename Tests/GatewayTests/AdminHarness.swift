@@ -39,6 +39,8 @@ struct AdminHarness {
     static let sealingKey = [UInt8](repeating: 7, count: 32)
 
     let policy = MemoryPolicy()
+    /// Seals and opens credential secrets (the fixed test key unless a test rotates it).
+    var sealer = CredentialSealer(key: AdminHarness.sealingKey)
     /// What the usage analytics read (none: they answer 503).
     var usage: (any UsageQuery)?
     /// What the cluster endpoints operate (none: they answer 503).
@@ -64,7 +66,7 @@ struct AdminHarness {
     }
 
     var routes: AdminRoutes<BasicRequestContext> {
-        AdminRoutes(reader: policy, writer: policy, sealer: CredentialSealer(key: Self.sealingKey), usage: usage, cluster: cluster, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
+        AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: usage, cluster: cluster, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
     }
 
     @discardableResult

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import HTTPTypes
 import Synchronization
+import Policy
 import Testing
 
 /// A cluster of three that records the operations asked of it.
@@ -70,5 +71,36 @@ final class RecordingClusterAdmin: ClusterAdmin {
             #expect(answer.status == .serviceUnavailable && answer.errorMessage.contains("not wired"))
             return ()
         }
+    }
+}
+
+/// `POST /admin/api/credentials/reseal`, step 2 of a KEK rotation.
+@Suite struct ResealTests {
+    @Test func credentialsSealedWithTheOldKeyAreSealedAgainWithTheNewOne() async throws {
+        let old = [UInt8](repeating: 1, count: 32), new = [UInt8](repeating: 2, count: 32), lost = [UInt8](repeating: 3, count: 32)
+        var harness = try await AdminHarness()
+        harness.sealer = CredentialSealer(key: old)
+        try await harness.run { api async throws in
+            for (id, secret) in [("key:openai:a", "sk-first-secret-value"), ("key:anthropic:b", "sk-second-secret-value")] {
+                let provider = id.contains("openai") ? "openai" : "anthropic"
+                #expect(try await api.post("/admin/api/credentials", #"{"id":"\#(id)","provider":"\#(provider)","secret":"\#(secret)"}"#).status == .ok)
+            }
+            return ()
+        }
+        // One credential under a key nobody has any more.
+        let stray = Credential(
+            id: "key:openai:lost", provider: .openai, baseURL: nil, sealedSecret: try CredentialSealer(key: lost).seal("sk-gone", for: "key:openai:lost"),
+            extraHeaders: [:], created: .pending, updated: .pending)
+        _ = try await harness.policy.submit(PolicyEntry(actor: "test", command: .putCredential(stray)))
+        harness.sealer = CredentialSealer(key: new, accepted: [old])
+        let answer = try await harness.run { api async throws in try await api.post("/admin/api/credentials/reseal", "").text }
+        let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] ?? [:]
+        #expect(object["resealed"] as? [String] == ["key:anthropic:b", "key:openai:a"] && object["unreadable"] as? [String] == ["key:openai:lost"], "\(answer)")
+        let onlyNew = CredentialSealer(key: new)
+        let state = harness.policy.current
+        #expect(try onlyNew.open(try #require(state.credentials["key:openai:a"]?.sealedSecret), for: "key:openai:a") == "sk-first-secret-value")
+        #expect(try onlyNew.open(try #require(state.credentials["key:anthropic:b"]?.sealedSecret), for: "key:anthropic:b") == "sk-second-secret-value")
+        let again = try await harness.run { api async throws in try await api.post("/admin/api/credentials/reseal", "").text }
+        #expect(again.contains(#""current":2"#) && again.contains(#""resealed":[]"#), "\(again)")
     }
 }

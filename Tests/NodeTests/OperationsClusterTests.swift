@@ -222,6 +222,88 @@ import Testing
         return node
     }
 
+    /// Both rotations of docs/operations.md on a live cluster, each a rolling restart per
+    /// step: the cluster stays whole throughout, a credential sealed under the old key
+    /// works under the new one after `clusterctl reseal`, and the old secret is refused at
+    /// the end.
+    @Test func theClusterSecretAndTheKEKRotateWithoutDowntime() async throws {
+        let mock = MockLLM(options: MockOptions())
+        try await mock.serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "0"]
+            do {
+                try await rotate(cluster, mockPort: mockPort)
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
+    }
+
+    private func rotate(_ initial: LocalCluster, mockPort: Int) async throws {
+        var cluster = initial
+        try await cluster.start()
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        let secretFile = cluster.directory + "/cluster.secret", kekFile = cluster.directory + "/kek.key"
+        let oldSecret = try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let newSecret = "the next cluster secret, rotated in by the test"
+        // A credential with a secret, and a deployment that uses it (mockllm records the key).
+        let credential = #"{"id":"key:openai-compatible:rot","provider":"openai-compatible","base_url":"http://127.0.0.1:\#(mockPort)/v1","secret":"sk-rotation-secret-0123456789"}"#
+        #expect(await admin.call(.POST, port: cluster.http[0], path: "/admin/api/credentials", json: credential)?.status == 200)
+        let deployment = #"{"id":"rot","model":"rotation-model","credential":"key:openai-compatible:rot","upstream_model":"gpt-4o-mini"}"#
+        #expect(await admin.call(.POST, port: cluster.http[0], path: "/admin/api/deployments", json: deployment)?.status == 200)
+        #expect(await admin.call(.POST, port: cluster.http[0], path: "/admin/api/pricing", json: #"{"scope":"model","subject":"rotation-model","per_1k":0.001}"#)?.status == 201)
+
+        // Cluster secret, step 1: accept the next one.
+        try newSecret.write(toFile: cluster.directory + "/next.secret", atomically: true, encoding: .utf8)
+        cluster.nodeEnvironment["WEIR_CLUSTER_ACCEPTED_SECRET_FILE"] = cluster.directory + "/next.secret"
+        try await rollingRestart(cluster)
+        // Step 2 (and the KEK's step 1): send with the next secret, accept the old one; a new
+        // KEK opens, the old one is accepted.
+        try oldSecret.write(toFile: cluster.directory + "/old.secret", atomically: true, encoding: .utf8)
+        try newSecret.write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: kekFile, toPath: cluster.directory + "/old.kek")
+        let newKEK = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try newKEK.write(toFile: kekFile, atomically: true, encoding: .utf8)
+        cluster.nodeEnvironment["WEIR_CLUSTER_ACCEPTED_SECRET_FILE"] = cluster.directory + "/old.secret"
+        cluster.nodeEnvironment["WEIR_CLUSTER_ACCEPTED_KEK_FILE"] = cluster.directory + "/old.kek"
+        try await rollingRestart(cluster)
+        let resealed = try clusterctl(cluster, ["reseal", "-o", "json"])
+        #expect(resealed.status == 0 && resealed.output.contains("key:openai-compatible:rot"), "clusterctl reseal: \(resealed.output)")
+        // Step 3: the old secret and key are gone.
+        cluster.nodeEnvironment["WEIR_CLUSTER_ACCEPTED_SECRET_FILE"] = nil
+        cluster.nodeEnvironment["WEIR_CLUSTER_ACCEPTED_KEK_FILE"] = nil
+        try await rollingRestart(cluster)
+
+        _ = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(mockPort)/_mock/requests"), timeout: .seconds(5))
+        var clear = HTTPClientRequest(url: "http://127.0.0.1:\(mockPort)/_mock/requests")
+        clear.method = .DELETE
+        _ = try await HTTPClient.shared.execute(clear, timeout: .seconds(5))
+        for node in cluster.http {
+            let answer = await admin.call(.POST, port: node, path: "/v1/chat/completions", json: #"{"model":"rotation-model","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(answer?.status == 200, "a request on the resealed credential through :\(node): \(String(describing: answer))")
+        }
+        let recorded = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(mockPort)/_mock/requests"), timeout: .seconds(5))
+        let text = String(buffer: try await recorded.body.collect(upTo: 1 << 20))
+        #expect(text.components(separatedBy: "sk-rotation-secret-0123456789").count - 1 == 3, "mockllm got the credential's secret each time: \(text.prefix(300))")
+        let oldClient = SignedClusterClient(secret: oldSecret), newClient = SignedClusterClient(secret: newSecret)
+        #expect(await oldClient.status(cluster.http[0]) == nil, "the old secret is refused")
+        #expect(await newClient.status(cluster.http[0]) != nil)
+    }
+
+    /// Restarts n1, n2, n3 in turn (SIGTERM), each back ready and caught up before the next.
+    private func rollingRestart(_ cluster: LocalCluster) async throws {
+        for node in 1...3 {
+            try await cluster.terminate(node)
+            try await cluster.start()
+            try await waitUntilTrue("n\(node) is back, ready and caught up", within: .seconds(30)) {
+                let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
+                return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
+            }
+        }
+    }
+
     private func exercise(_ cluster: LocalCluster) async throws {
         try await cluster.start()
         let admin = AdminHTTPClient(token: try cluster.adminToken)

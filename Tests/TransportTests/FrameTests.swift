@@ -21,6 +21,16 @@ import Testing
         #expect(decode(frame(payload: []).encode(key: key)) == .success(frame(payload: [])))
     }
 
+    @Test func duringARotationEitherSecretIsAcceptedAndNoOther() {
+        let next = SymmetricKey(data: Array("the next cluster secret, rotating in".utf8))
+        let other = SymmetricKey(data: Array("a secret nobody configured here".utf8))
+        let keys = [key, next]
+        #expect(Frame.decode(frame().encode(key: next), keys: keys, clusterID: "c1", payloadBytesMax: 1024) == .success(frame()))
+        #expect(Frame.decode(frame().encode(key: key), keys: keys, clusterID: "c1", payloadBytesMax: 1024) == .success(frame()))
+        #expect(Frame.decode(frame().encode(key: other), keys: keys, clusterID: "c1", payloadBytesMax: 1024) == .failure(.badMAC))
+        #expect(decode(frame().encode(key: next)) == .failure(.badMAC), "without the rotation, only the one secret")
+    }
+
     @Test func everyCheckRejects() {
         let bytes = frame().encode(key: key)
         #expect(decode(Array(bytes.prefix(20))) == .failure(.malformed))

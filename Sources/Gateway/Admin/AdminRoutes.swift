@@ -36,7 +36,7 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
 
     /// Every admin endpoint.
     var endpoints: [AdminEndpoint] {
-        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + usageEndpoints + clusterEndpoints
+        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + resealEndpoints + usageEndpoints + clusterEndpoints
     }
 
     public func register(on router: Router<Context>) {

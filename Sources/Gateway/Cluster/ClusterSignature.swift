@@ -15,7 +15,13 @@ public struct ClusterSignature: Sendable {
     private let key: SymmetricKey
 
     /// A signer and verifier keyed with the cluster secret.
-    public init(secret: [UInt8]) { key = SymmetricKey(data: secret) }
+    public init(secret: [UInt8], accepted: [[UInt8]] = []) {
+        key = SymmetricKey(data: secret)
+        acceptedKeys = [key] + accepted.map { SymmetricKey(data: $0) }
+    }
+
+    /// `key` and the other secrets accepted during a rotation.
+    private let acceptedKeys: [SymmetricKey]
 
     /// The header value for a request.
     public func sign(method: String, path: String, body: [UInt8], now: Date = Date()) -> String {
@@ -41,8 +47,8 @@ public struct ClusterSignature: Sendable {
         }
         guard let seconds, let macHex, let mac = Self.bytes(fromHex: macHex) else { return .malformed }
         guard abs(Int64(now.timeIntervalSince1970) - seconds) <= Self.skewSecondsMax else { return .expired }
-        let valid = HMAC<SHA256>.isValidAuthenticationCode(
-            mac, authenticating: signed(method: method, path: path, seconds: seconds, body: body), using: key)
+        let message = signed(method: method, path: path, seconds: seconds, body: body)
+        let valid = acceptedKeys.contains { HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: message, using: $0) }
         return valid ? nil : .invalid
     }
 
