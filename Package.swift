@@ -217,6 +217,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "Node", "Storage", "Consensus", "Transport", "NodeTestSupport", "Gateway", "QuotaCRDT", "MockLLM", "SeededRandom",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

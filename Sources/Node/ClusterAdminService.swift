@@ -106,6 +106,10 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
         try await run(.backup, on: node, as: BackupReport.self) { [self] in try await backupSelf() }
     }
 
+    func join(node: UInt64, peerAddress: String) async throws -> ClusterMembership {
+        try await operations.join(nodeID: node, peerAddress: peerAddress)
+    }
+
     func remove(node: UInt64) async throws -> ClusterMembership {
         try await operations.remove(nodeID: node)
     }

@@ -100,19 +100,48 @@ struct Backup: NodeOperation {
 
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show how a new node joins: it asks a member itself, joins as a learner and is promoted once caught up.")
+        abstract: "Add a new node as a learner; the leader promotes it to voter once it has caught up.",
+        discussion: "Then start the node with --join (the command is printed). Without --peer-address, only the command is printed: the node adds itself when it starts.")
     @OptionGroup var connection: Connection
+    @Argument(help: "The new node's id (4 or n4).") var node: NodeName
+    @Option(help: "The new node's peer address (its peer.listen as others reach it): tcp://host:port.") var peerAddress: String?
+
+    func run() async throws {
+        let (address, _) = try connection.resolved()
+        if let peerAddress {
+            let answer = try await AdminAPI(connection).call(.POST, "/admin/api/cluster/join", body: ["node": String(node.id), "peer_address": peerAddress])
+            if connection.output == .json { return Output.json(answer) }
+            print("n\(node.id) is a learner now; start it:")
+        } else {
+            print("Start the new node with the cluster's secret and key files, pointing it at any member:")
+        }
+        print("""
+
+              weir serve --node-id \(node.id) --data-dir /var/lib/weir --peer-listen \(peerAddress ?? "tcp://0.0.0.0:7946") --join \(address)
+
+            It catches up as a learner and the leader promotes it to voter; clusterctl status shows both.
+            """)
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show how a node is made from a backup: weir restore runs on the new node's machine, then the node joins.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "The backup's directory (clusterctl backup printed it).") var backup: String
     @Argument(help: "The new node's id (4 or n4).") var node: NodeName
 
     func run() async throws {
         let (address, _) = try connection.resolved()
         print("""
-            Start the new node with the cluster's secret and key files, pointing it at any member:
+            On the new node's machine (copy the backup there first):
 
+              weir restore --from \(backup) --data-dir /var/lib/weir
               weir serve --node-id \(node.id) --data-dir /var/lib/weir --peer-listen tcp://0.0.0.0:7946 --join \(address)
 
-            It joins as a learner, catches up, and the leader promotes it to voter;
-            `clusterctl status` shows it as a learner, then as a voter.
+            The usage history in the backup is kept; the node joins under its own id and receives the
+            cluster's current policy from the leader. If it replaces a lost node, remove that one first:
+              clusterctl remove <lost node>
             """)
     }
 }

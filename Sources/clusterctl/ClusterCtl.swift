@@ -17,7 +17,7 @@ struct ClusterCtl: AsyncParsableCommand {
             Nodes are named by their id (3 or n3). -o json prints what the node answered.
             """,
         subcommands: [
-            Status.self, Health.self, Join.self, Drain.self, Remove.self, TransferLeader.self, Snapshot.self, Backup.self, Reseal.self,
+            Status.self, Health.self, Join.self, Drain.self, Remove.self, TransferLeader.self, Snapshot.self, Backup.self, Restore.self, Reseal.self,
             Get.self, Apply.self, Delete.self, Revoke.self,
         ])
 }

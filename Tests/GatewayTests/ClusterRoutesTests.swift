@@ -31,6 +31,10 @@ final class RecordingClusterAdmin: ClusterAdmin {
     }
 
     func remove(node: UInt64) async throws -> ClusterMembership { ClusterMembership(voters: [1, 2], learners: [], addresses: [:]) }
+    func join(node: UInt64, peerAddress: String) async throws -> ClusterMembership {
+        calls.withLock { $0.append("join \(node) \(peerAddress)") }
+        return ClusterMembership(voters: [1, 2, 3], learners: [node], addresses: [String(node): peerAddress])
+    }
     func snapshot(node: UInt64) async throws -> UInt64 { 88 }
     func backup(node: UInt64) async throws -> BackupReport { BackupReport(node_id: node, path: "/data/backups/x", applied: 88) }
 }
@@ -54,6 +58,10 @@ final class RecordingClusterAdmin: ClusterAdmin {
             #expect(drained.status == .ok && drained.object["quota_grants_handed_back"] as? Int == 2, "\(drained.text)")
             let transferred = try await api.post("/admin/api/cluster/transfer-leader", "")
             #expect(transferred.object["leader"] as? Int == 2)
+            let joined = try await api.post("/admin/api/cluster/join", #"{"node":"n4","peer_address":"tcp://10.0.0.4:7946"}"#)
+            #expect(joined.status == .ok && joined.object["learners"] as? [Int] == [4], "\(joined.text)")
+            let noAddress = try await api.post("/admin/api/cluster/join", #"{"node":"n4"}"#)
+            #expect(noAddress.status == .badRequest && noAddress.errorField == "peer_address")
             let bad = try await api.post("/admin/api/cluster/drain", #"{"node":"x7"}"#)
             #expect(bad.status == .badRequest && bad.errorField == "node")
             let none = try await api.post("/admin/api/cluster/drain", "{}")
@@ -62,7 +70,7 @@ final class RecordingClusterAdmin: ClusterAdmin {
             #expect(refused.status == .serviceUnavailable && refused.errorMessage.contains("not a member"))
             return ()
         }
-        #expect(admin.calls.withLock { $0 } == ["drain 2", "transfer any"])
+        #expect(admin.calls.withLock { $0 } == ["drain 2", "transfer any", "join 4 tcp://10.0.0.4:7946"])
     }
 
     @Test func withoutTheClusterWiredTheEndpointsSaySo() async throws {

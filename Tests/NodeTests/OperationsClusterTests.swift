@@ -204,6 +204,8 @@ import Testing
         try await waitUntilTrue("weir restore finished", within: .seconds(20)) { !restore.process.isRunning }
         #expect(restore.process.terminationStatus == 0 && restore.log.contains("3 usage events kept"), "weir restore: \(restore.log)")
         let http = try freeLoopbackPort(), peer = try freeLoopbackPort()
+        let joined = try clusterctl(cluster, ["join", "n4", "--peer-address", "tcp://127.0.0.1:\(peer)"])
+        #expect(joined.status == 0 && joined.output.contains("learner"), "clusterctl join: \(joined.output)")
         let node = try WeirProcess(
             ["serve", "--node-id", "n4", "--data-dir", directory, "--http-port", "\(http)", "--peer-listen", "tcp://127.0.0.1:\(peer)",
              "--join", "http://127.0.0.1:\(cluster.http[0])", "--set", "cluster.id=local",

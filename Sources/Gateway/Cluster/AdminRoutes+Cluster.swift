@@ -22,6 +22,23 @@ extension AdminRoutes {
                       .object([.init("leader", .integer(), required: true)])) { admin, node in
                 try .json(["leader": try await admin.transferLeader(to: node)])
             },
+            AdminEndpoint(
+                method: .post, path: "/admin/api/cluster/join", scope: .adminSuper, tag: "Cluster",
+                summary: "Add a node as a learner (promoted to voter once caught up); start it with --join",
+                body: ClusterJoinBody.schema, response: ClusterSchemas.membershipSchema,
+                handler: { call in
+                    let body = try await call.body(ClusterJoinBody.self, schema: ClusterJoinBody.schema)
+                    guard let node = try ClusterNodeBody(node: body.node).id else { throw Self.noNode }
+                    guard let address = body.peer_address, address.hasPrefix("tcp://"), address.contains(":") else {
+                        throw AdminError.invalid("peer_address: the new node's peer.listen address, tcp://host:port", field: "peer_address")
+                    }
+                    let admin = try self.clusterAdmin()
+                    do {
+                        return try .json(try await admin.join(node: node, peerAddress: address))
+                    } catch {
+                        throw AdminError(.serviceUnavailable, "cluster_unavailable", "\(error)")
+                    }
+                }),
             operation("/admin/api/cluster/remove", "Remove a node at once (for a dead one); its unused quota rights go to the voters",
                       ClusterSchemas.membershipSchema) { admin, node in
                 guard let node else { throw Self.noNode }
@@ -83,6 +100,17 @@ struct ClusterNodeBody: Decodable {
     }
 }
 
+
+/// The body of a join: the new node and its peer address.
+struct ClusterJoinBody: Decodable {
+    var node: String?
+    var peer_address: String?
+
+    static let schema = Schema.object([
+        .init("node", .text("the new node's id: 4 or n4"), required: true),
+        .init("peer_address", .text("where peers reach it: tcp://host:port"), required: true),
+    ])
+}
 
 /// The cluster endpoints' answers, as documented.
 enum ClusterSchemas {

@@ -7,6 +7,9 @@ public protocol ClusterAdmin: Sendable {
     func drain(node: UInt64) async throws -> DrainReport
     /// Hands leadership to `node` (nil: the most caught-up other voter); returns the new leader.
     func transferLeader(to node: UInt64?) async throws -> UInt64
+    /// Adds `node`, reachable at `peerAddress`, as a learner (the leader promotes it once
+    /// it has caught up); the node itself then starts with `--join`.
+    func join(node: UInt64, peerAddress: String) async throws -> ClusterMembership
     /// Removes `node` at once, for a dead one (its unused quota rights go to the voters).
     func remove(node: UInt64) async throws -> ClusterMembership
     /// Makes `node` snapshot its state now and compact its log; returns the snapshot index.
