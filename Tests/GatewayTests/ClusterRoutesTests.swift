@@ -1,8 +1,10 @@
 import Foundation
-import Gateway
+@testable import Gateway
 import HTTPTypes
 import Synchronization
 import Policy
+import Hummingbird
+import NIOCore
 import Testing
 
 /// A cluster of three that records the operations asked of it.
@@ -110,5 +112,20 @@ final class RecordingClusterAdmin: ClusterAdmin {
         #expect(try onlyNew.open(try #require(state.credentials["key:anthropic:b"]?.sealedSecret), for: "key:anthropic:b") == "sk-second-secret-value")
         let again = try await harness.run { api async throws in try await api.post("/admin/api/credentials/reseal", "").text }
         #expect(again.contains(#""current":2"#) && again.contains(#""resealed":[]"#), "\(again)")
+    }
+}
+
+/// What a drain waits for.
+@Suite struct InFlightRequestsTests {
+    @Test func aRequestCountsUntilItsResponseIsWrittenOrDropped() async throws {
+        let inFlight = InFlightRequests()
+        var response: Response? = await inFlight.track { Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "answer"))) }
+        #expect(inFlight.current == 1, "the body is not written yet")
+        _ = response?.status
+        response = nil
+        #expect(inFlight.current == 0, "a response the server drops (its client gone) is not counted forever")
+        struct Failed: Error {}
+        _ = try? await inFlight.track { throw Failed() }
+        #expect(inFlight.current == 0, "a request that failed is not counted")
     }
 }

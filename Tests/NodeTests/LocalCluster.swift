@@ -75,6 +75,19 @@ struct LocalCluster: Sendable {
         try await waitUntilTrue("n\(n) (pid \(pid)) is gone", within: .seconds(10)) { kill(pid, 0) != 0 }
     }
 
+    /// Starts the cluster and waits until every node serves the 5 demo models (registered
+    /// at first start from `WEIR_PROVIDERS_DEMO_UPSTREAM`).
+    func startServingDemoModels() async throws {
+        try await start()
+        let admin = AdminHTTPClient(token: try adminToken)
+        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
+            for node in http {
+                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
+            }
+            return true
+        }
+    }
+
     /// SIGTERM to node `n` (1-based), a graceful stop; waits until it is gone.
     func terminate(_ n: Int) async throws {
         let text = try String(contentsOfFile: "\(directory)/n\(n).pid", encoding: .utf8)

@@ -117,14 +117,7 @@ import Testing
             var cluster = try LocalCluster()
             cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
             do {
-                try await cluster.start()
-                let admin = AdminHTTPClient(token: try cluster.adminToken)
-                try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
-                    for node in cluster.http {
-                        guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
-                    }
-                    return true
-                }
+                try await cluster.startServingDemoModels()
                 let state = LoopState()
                 let loop = try clientLoop(cluster, state)
                 try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
@@ -173,14 +166,8 @@ import Testing
     }
 
     private func restoreAndJoin(_ cluster: LocalCluster) async throws -> WeirProcess {
-        try await cluster.start()
+        try await cluster.startServingDemoModels()
         let admin = AdminHTTPClient(token: try cluster.adminToken)
-        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
-            for node in cluster.http {
-                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
-            }
-            return true
-        }
         // Three requests served by n3, then its backup.
         for _ in 0..<3 {
             let answer = await admin.call(.POST, port: cluster.http[2], path: "/v1/chat/completions", json: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#)
@@ -307,14 +294,7 @@ import Testing
     }
 
     private func exercise(_ cluster: LocalCluster) async throws {
-        try await cluster.start()
-        let admin = AdminHTTPClient(token: try cluster.adminToken)
-        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
-            for node in cluster.http {
-                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"), (answer.body["items"] as? [Any])?.count == 5 else { return false }
-            }
-            return true
-        }
+        try await cluster.startServingDemoModels()
         var overview = try status(cluster)
         #expect(Self.members(overview).count == 3 && Self.members(overview).allSatisfy { $0["reachable"] as? Bool == true })
         #expect(Self.members(overview).allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true }, "\(overview)")

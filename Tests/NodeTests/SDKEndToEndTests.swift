@@ -40,8 +40,7 @@ import Testing
             var cluster = try LocalCluster()
             cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"]
             do {
-                try await cluster.start()
-                try await waitForDemoModels(cluster)
+                try await cluster.startServingDemoModels()
                 let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
                 let (status, output) = try TestPython.run(python, [
                     Self.usageScript, "--balancer", "http://127.0.0.1:\(cluster.balancer)", "--nodes", nodes,
@@ -57,23 +56,10 @@ import Testing
         }
     }
 
-    /// The demo models are registered at first start; waits until every node has them.
-    private func waitForDemoModels(_ cluster: LocalCluster) async throws {
-        let admin = AdminHTTPClient(token: try cluster.adminToken)
-        try await waitUntilTrue("every node serves the demo models", within: .seconds(20)) {
-            for node in cluster.http {
-                guard let answer = await admin.call(.GET, port: node, path: "/admin/api/deployments"),
-                      (answer.body["items"] as? [Any])?.count == 5 else { return false }
-            }
-            return true
-        }
-    }
-
     private func exercise(_ cluster: LocalCluster, python: String, mockPort: Int) async throws {
-        try await cluster.start()
+        try await cluster.startServingDemoModels()
         let admin = AdminHTTPClient(token: try cluster.adminToken)
         let port = cluster.http[0]
-        try await waitForDemoModels(cluster)
         let fallback = await admin.call(.POST, port: port, path: "/admin/api/fallbacks",
                                         json: #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"],"triggers":["provider_error"]}"#)
         #expect(fallback?.status == 200, "\(String(describing: fallback))")

@@ -11,19 +11,24 @@ public final class InFlightRequests: Sendable {
     /// Requests being served now.
     public var current: Int { count.load(ordering: .relaxed) }
 
-    /// Counts `serve`'s request until its response body has been written (or failed).
-    func track(_ serve: () async throws -> Response) async rethrows -> Response {
-        count.add(1, ordering: .relaxed)
-        var response: Response
-        do {
-            response = try await serve()
-        } catch {
-            count.subtract(1, ordering: .relaxed)
-            throw error
+    /// One request's place in the count, given back when it is released: after the body
+    /// is written, or when the server drops a response it never wrote (a client gone).
+    private final class Ticket: Sendable {
+        let owner: InFlightRequests
+        init(_ owner: InFlightRequests) {
+            self.owner = owner
+            owner.count.add(1, ordering: .relaxed)
         }
+        deinit { owner.count.subtract(1, ordering: .relaxed) }
+    }
+
+    /// Counts `serve`'s request until its response body has been written or dropped.
+    func track(_ serve: () async throws -> Response) async rethrows -> Response {
+        let ticket = Ticket(self)
+        var response = try await serve()
         let body = response.body
-        response.body = ResponseBody(contentLength: body.contentLength) { [self] writer in
-            defer { self.count.subtract(1, ordering: .relaxed) }
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            defer { withExtendedLifetime(ticket) {} }
             try await body.write(writer)
         }
         return response

@@ -45,16 +45,16 @@ extension AdminRoutes {
             },
             endpoint("/admin/api/usage/top-spenders", "The users who spent most", range + [
                 .init(name: "limit", description: "how many, 1 to 100 (default 10)", schema: .integer()),
-            ], UserUsagePage.schema) { call, usage in
+            ], ClusterPage<UserUsageView>.schema(UserUsageView.schema, order: "by cost, highest first")) { call, usage in
                 let period = try call.period()
                 let limit = try call.count("limit", default: 10, max: 100)
                 let answer = await usage.rollups(RollupQuery(from: period.from, to: period.to, byUser: true))
                 let ranked = UserUsageView.ranked(answer.value, state: call.reader.current)
-                return try .json(UserUsagePage(items: Array(ranked.prefix(limit)), next_cursor: nil, nodes: NodesView(answer)))
+                return try .json(ClusterPage(items: Array(ranked.prefix(limit)), next_cursor: nil, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/users", "Per-user usage: requests, tokens and cost of every user", range + paging + [
                 .init(name: "org", description: "only the users of this organization"),
-            ], UserUsagePage.schema) { call, usage in
+            ], ClusterPage<UserUsageView>.schema(UserUsageView.schema, order: "by cost, highest first")) { call, usage in
                 let period = try call.period()
                 let limit = try call.count("limit", default: 50, max: EventQuery.limitMax)
                 let offset = try call.offsetCursor()
@@ -63,24 +63,24 @@ extension AdminRoutes {
                 if let org = call.query("org") { ranked = ranked.filter { $0.organization == org } }
                 let page = Array(ranked.dropFirst(offset).prefix(limit))
                 let next = offset + page.count < ranked.count ? String(offset + page.count) : nil
-                return try .json(UserUsagePage(items: page, next_cursor: next, nodes: NodesView(answer)))
+                return try .json(ClusterPage(items: page, next_cursor: next, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/logs", "Gateway logs: every request, newest first", range + paging + [
                 .init(name: "user", description: "only this user's requests"), .init(name: "token", description: "only this token's requests"),
                 .init(name: "model", description: "only requests that asked for or got this model"),
-            ], EventPage<LogLineView>.schema(LogLineView.schema)) { call, usage in
+            ], ClusterPage<LogLineView>.schema(LogLineView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .all, LogLineView.init)
             },
             endpoint("/admin/api/usage/errors", "Error reports: requests answered with a status of 400 or more", range + paging + [
                 .init(name: "user", description: "only this user's requests"),
-            ], EventPage<ErrorReportView>.schema(ErrorReportView.schema)) { call, usage in
+            ], ClusterPage<ErrorReportView>.schema(ErrorReportView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .errors, ErrorReportView.init)
             },
             endpoint("/admin/api/usage/dlp", "DLP: 24-hour redaction, block and bypass counts, protected organizations and apps, policies", [], DLPSummaryView.schema) { call, usage in
                 try .json(await Self.dlpSummary(usage, state: call.reader.current, now: call.now))
             },
             endpoint("/admin/api/usage/dlp/activity", "DLP activity: what was redacted, blocked or bypassed, never the values", range + paging,
-                     EventPage<DLPActivityView>.schema(DLPActivityView.schema)) { call, usage in
+                     ClusterPage<DLPActivityView>.schema(DLPActivityView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .dlp, DLPActivityView.init)
             },
             endpoint("/admin/api/usage/export.csv", "One user's activity as CSV, oldest first, streamed", range + [
@@ -162,7 +162,7 @@ extension AdminRoutes {
             from: period.from, to: period.to, after: after, limit: limit, kind: kind, user: call.query("user"), token: call.query("token"), model: call.query("model"))
         let answer = await usage.events(query)
         let next = answer.value.count == limit ? answer.value.last.map { $0.position.description } : nil
-        return try .json(EventPage(items: answer.value.map(view), next_cursor: next, nodes: NodesView(answer)))
+        return try .json(ClusterPage(items: answer.value.map(view), next_cursor: next, nodes: NodesView(answer)))
     }
 }
 

@@ -161,8 +161,8 @@ struct DLPSummaryView: Encodable, Sendable {
     ])
 }
 
-/// A page of events as one of the views above.
-struct EventPage<Item: Encodable & Sendable>: Encodable, Sendable {
+/// A page of a cluster-wide list (events, users) and the nodes it holds.
+struct ClusterPage<Item: Encodable & Sendable>: Encodable, Sendable {
     var items: [Item]
     var next_cursor: String?
     var nodes: NodesView
@@ -177,9 +177,9 @@ struct EventPage<Item: Encodable & Sendable>: Encodable, Sendable {
         try c.encode(nodes, forKey: .nodes)
     }
 
-    static func schema(_ item: Schema) -> Schema {
+    static func schema(_ item: Schema, order: String = "newest first") -> Schema {
         .object([
-            .init("items", .array(item, description: "newest first"), required: true),
+            .init("items", .array(item, description: order), required: true),
             .init("next_cursor", .text("pass as cursor for the next page; null on the last"), required: true, nullable: true),
             .init("nodes", NodesView.schema, required: true),
         ])

@@ -135,26 +135,3 @@ struct UserUsageView: Encodable, Sendable {
         .init("micro_usd", .integer(), required: true), .init("cost_usd", .number(), required: true), .init("errors", .integer(), required: true),
     ])
 }
-
-/// A ranked list of users with the nodes it holds, paged or not.
-struct UserUsagePage: Encodable, Sendable {
-    var items: [UserUsageView]
-    var next_cursor: String?
-    var nodes: NodesView
-
-    enum CodingKeys: String, CodingKey { case items, next_cursor, nodes }
-
-    /// `next_cursor` is written as null on the last page.
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(items, forKey: .items)
-        try c.encode(next_cursor, forKey: .next_cursor)
-        try c.encode(nodes, forKey: .nodes)
-    }
-
-    static let schema = Schema.object([
-        .init("items", .array(UserUsageView.schema, description: "by cost, highest first"), required: true),
-        .init("next_cursor", .text("pass as cursor for the next page; null on the last"), required: true, nullable: true),
-        .init("nodes", NodesView.schema, required: true),
-    ])
-}
