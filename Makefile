@@ -4,7 +4,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build release run cluster cluster-stop test bench sim clean
+.PHONY: deps build release run cluster cluster-stop test bench sim screenshots clean
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,12 @@ test: deps
 	@scripts/python-env.sh
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
+
+# Screenshots of each console page, from the browser test, into docs/screenshots/.
+screenshots: deps
+	@scripts/python-env.sh
+	$(SWIFT) build --build-tests
+	WEIR_PYTHON=$(CURDIR)/.venv/bin/python WEIR_SCREENSHOTS=$(CURDIR)/docs/screenshots $(SWIFT) test --skip-build --filter ConsoleBrowserTests
 
 # Benchmarks build release; figures are ratios against a baseline from the same run.
 bench: deps

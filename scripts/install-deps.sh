@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Weir needs to build and test on Debian 12, and nothing that is already
 # there: the C libraries (RocksDB, nng, OpenSSL), pkg-config, python3 with venv (tests use
-# it; scripts/python-env.sh fills .venv) and haproxy (make cluster and the cluster tests).
+# it; scripts/python-env.sh fills .venv), haproxy (make cluster and the cluster tests) and
+# headless Chromium with its driver (the console tests).
 # Uses sudo when not run as root. The Swift toolchain itself must already be on PATH.
 set -euo pipefail
 
-packages=(librocksdb-dev libnng-dev libssl-dev pkg-config python3-venv haproxy curl)
+packages=(librocksdb-dev libnng-dev libssl-dev pkg-config python3-venv haproxy curl chromium chromium-driver)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -117,7 +117,8 @@ public struct WeirNode: Sendable {
             admin: AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: analytics, cluster: clusterAdmin, logger: logger),
             dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: sealer, client: upstreamClient, inFlight: inFlight, logger: logger),
             cluster: ClusterRoutes(
-                cluster: operations, signature: ClusterSignature(secret: secret, accepted: acceptedSecrets)))
+                cluster: operations, signature: ClusterSignature(secret: secret, accepted: acceptedSecrets)),
+            console: ConsoleSessions(secret: secret))
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
@@ -159,7 +160,7 @@ public struct WeirNode: Sendable {
 
     private func makeApplication(
         health: NodeHealth, admin: AdminRoutes<BasicRequestContext>, dataPlane: DataPlaneRoutes<BasicRequestContext>,
-        cluster: ClusterRoutes<BasicRequestContext>
+        cluster: ClusterRoutes<BasicRequestContext>, console: ConsoleSessions
     ) -> some Service {
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
@@ -168,6 +169,7 @@ public struct WeirNode: Sendable {
         MetricsRoutes(exporter: metrics).register(on: router)
         cluster.register(on: router)
         admin.register(on: router)
+        ConsoleRoutes(admin: admin, sessions: console).register(on: router)
         dataPlane.register(on: router)
         let logger = self.logger
         return Application(

@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+import Policy
+
+/// The web console under `/admin/`: server-rendered pages over the admin JSON API (each
+/// page runs the same endpoint handlers, as the signed-in token). Sign-in takes an admin
+/// token and sets a signed session cookie (HttpOnly, SameSite=Strict, Secure over TLS);
+/// every form carries a CSRF token bound to the session; a read-only token sees no write
+/// controls; every value is HTML-escaped by the templates.
+public struct ConsoleRoutes<Context: RequestContext>: Sendable {
+    let admin: AdminRoutes<Context>
+    let sessions: ConsoleSessions
+
+    public init(admin: AdminRoutes<Context>, sessions: ConsoleSessions) {
+        self.admin = admin
+        self.sessions = sessions
+    }
+
+    /// The largest form accepted.
+    static var formBytesMax: Int { 64 * 1024 }
+
+    /// A signed-in request: who, and its cookie (for CSRF tokens).
+    struct Session {
+        var identity: AdminIdentity
+        var cookie: String
+        var canWrite: Bool { Scope.adminWrite.isGranted(by: identity.scopes) }
+    }
+
+    public func register(on router: Router<Context>) {
+        router.get("/admin/signin") { request, _ in self.page(request, "signin", title: "Sign in", data: [:], session: nil) }
+        router.post("/admin/signin") { request, _ in await self.signIn(request) }
+        router.post("/admin/signout") { request, _ in
+            await self.withSession(request, form: true) { _, _ in
+                var response = Self.redirect("/admin/signin")
+                response.headers[.setCookie] = Self.cookie("", request: request, maxAge: 0)
+                return response
+            }
+        }
+        router.get("/admin/") { request, _ in await self.withSession(request) { session, _ in await self.dashboard(request, session) } }
+        router.get("/admin/users") { request, _ in await self.withSession(request) { session, _ in await self.users(request, session) } }
+        router.post("/admin/users") { request, _ in
+            await self.withSession(request, form: true) { session, form in await self.createUser(request, session, form) }
+        }
+        router.get("/admin/keys") { request, _ in await self.withSession(request) { session, _ in await self.keys(request, session) } }
+        router.post("/admin/keys") { request, _ in
+            await self.withSession(request, form: true) { session, form in await self.issueKey(request, session, form) }
+        }
+        router.post("/admin/keys/revoke") { request, _ in
+            await self.withSession(request, form: true) { session, form in await self.revokeKey(request, session, form) }
+        }
+    }
+
+    // MARK: Sessions
+
+    private func signIn(_ request: Request) async -> Response {
+        let form = await Self.form(request)
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(form["token"] ?? "")"
+        let now = admin.clock()
+        switch TokenAuthenticator.authenticate(headers, state: admin.reader.current, now: now, needs: .adminRead) {
+        case let .success(token):
+            var response = Self.redirect("/admin/")
+            response.headers[.setCookie] = Self.cookie(sessions.issue(tokenID: token.id, now: now), request: request, maxAge: Int(ConsoleSessions.lifetimeMilliseconds / 1000))
+            return response
+        case let .failure(failure):
+            return page(request, "signin", title: "Sign in", data: [:], session: nil, error: "Sign-in refused: \(failure.message)", status: .unauthorized)
+        }
+    }
+
+    /// Runs `body` for a signed-in request (and, for a form, one with the session's CSRF
+    /// token); otherwise sends the browser to sign in, or refuses the form.
+    private func withSession(_ request: Request, form: Bool = false, _ body: (Session, [String: String]) async -> Response) async -> Response {
+        guard let session = session(request) else { return Self.redirect("/admin/signin") }
+        var fields: [String: String] = [:]
+        if form {
+            fields = await Self.form(request)
+            guard sessions.checkCSRF(fields["_csrf"], session: session.cookie) else {
+                return page(request, "signin", title: "Sign in", data: [:], session: nil,
+                            error: "The form's security token did not match this session; reload the page and submit it again.", status: .forbidden)
+            }
+        }
+        return await body(session, fields)
+    }
+
+    private func session(_ request: Request) -> Session? {
+        guard let cookie = Self.cookieValue(request, ConsoleSessions.cookieName), let tokenID = sessions.verify(cookie, now: admin.clock()),
+              let token = admin.reader.current.tokens[tokenID], token.isUsable(at: admin.clock()), Scope.adminRead.isGranted(by: token.scopes)
+        else { return nil }
+        return Session(identity: AdminIdentity(tokenID: token.id, principal: token.principal, scopes: token.scopes), cookie: cookie)
+    }
+
+    // MARK: Rendering
+
+    func page(
+        _ request: Request, _ template: String, title: String, data: [String: Any], session: Session?, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var data = data
+        if let session {
+            data["csrf"] = sessions.csrf(for: session.cookie)
+            data["canWrite"] = session.canWrite
+        }
+        let content = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
+        let nav = [("/admin/", "Dashboard"), ("/admin/keys", "Keys"), ("/admin/users", "Users")].map { href, label in
+            ["href": href, "label": label, "on": request.uri.path == href] as [String: Any]
+        }
+        var layout: [String: Any] = ["title": title, "style": ConsoleTemplates.style, "content": content, "nav": session == nil ? [] : nav]
+        if let error { layout["error"] = error }
+        if let session {
+            layout["signedIn"] = ["csrf": sessions.csrf(for: session.cookie), "principal": session.identity.principal, "readOnly": !session.canWrite]
+        }
+        let html = ConsoleTemplates.library.render(layout, withTemplate: "layout") ?? ""
+        return Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                      HTTPField.Name("Content-Security-Policy")!: "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                      HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// The session cookie: HttpOnly, SameSite=Strict, and Secure when the browser came over TLS.
+    static func cookie(_ value: String, request: Request, maxAge: Int) -> String {
+        let tls = request.head.scheme == "https" || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+        return "\(ConsoleSessions.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "")
+    }
+
+    static func cookieValue(_ request: Request, _ name: String) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0] == name { return String(pair[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// An `application/x-www-form-urlencoded` body (at most `formBytesMax`).
+    static func form(_ request: Request) async -> [String: String] {
+        guard let buffer = try? await request.body.collect(upTo: formBytesMax) else { return [:] }
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if let key = parts.first, !key.isEmpty { fields[key] = parts.count > 1 ? parts[1] : "" }
+        }
+        return fields
+    }
+}

@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+
+/// The console's sign-in, kept by the browser and checked by any node: a cookie holding
+/// the token's id and an expiry, signed with HMAC-SHA256 under a key derived from the
+/// cluster secret (every node has it; the cookie never holds the token's secret). The
+/// token is looked up again on every page, so revoking it signs the browser out.
+public struct ConsoleSessions: Sendable {
+    static let cookieName = "weir_session"
+    /// How long a sign-in lasts.
+    static let lifetimeMilliseconds: Int64 = 12 * 3_600_000
+
+    private let key: SymmetricKey
+
+    /// Sessions keyed from `secret` (the cluster secret).
+    public init(secret: [UInt8]) {
+        key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: secret), info: Array("weir console session v1".utf8), outputByteCount: 32)
+    }
+
+    /// The cookie value for `tokenID`, valid until `now` + the lifetime.
+    func issue(tokenID: String, now: Int64) -> String {
+        let body = "\(tokenID).\(now + Self.lifetimeMilliseconds)"
+        return body + "." + mac(body)
+    }
+
+    /// The token id of a valid, unexpired cookie value.
+    func verify(_ value: String, now: Int64) -> String? {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(parts[1]), expiry > now else { return nil }
+        let body = "\(parts[0]).\(parts[1])"
+        guard let given = Self.bytes(hex: String(parts[2])),
+              HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(body.utf8), using: key) else { return nil }
+        return String(parts[0])
+    }
+
+    /// The CSRF token every form of this session carries: bound to the session cookie.
+    func csrf(for session: String) -> String { mac("csrf." + session) }
+
+    /// True when `token` is the session's CSRF token (constant time).
+    func checkCSRF(_ token: String?, session: String) -> Bool {
+        guard let token, let given = Self.bytes(hex: token) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(("csrf." + session).utf8), using: key)
+    }
+
+    private func mac(_ text: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func bytes(hex: String) -> [UInt8]? {
+        guard hex.count == 64 else { return nil }
+        var out: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            out.append(byte)
+            index = next
+        }
+        return out
+    }
+}

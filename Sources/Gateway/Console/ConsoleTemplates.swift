@@ -1,0 +1,105 @@
+import Mustache
+
+/// The console's templates (swift-mustache; `{{ }}` escapes HTML, `{{{ }}}` is used only
+/// for HTML the console built itself). No external assets: styles are inline, scripts tiny.
+enum ConsoleTemplates {
+    static let library: MustacheLibrary = {
+        var templates: [String: MustacheTemplate] = [:]
+        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued)] {
+            // The templates are constants of this file; one that does not parse is a bug here.
+            templates[name] = try! MustacheTemplate(string: text)
+        }
+        return MustacheLibrary(templates: templates)
+    }()
+
+    static let style = """
+        body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+        header{background:#1d2330;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+        header a{color:#cfd8ff;text-decoration:none;font-size:.9rem}header a.on{color:#fff;font-weight:600}
+        header form{margin-left:auto}main{padding:1rem 1.5rem;max-width:1200px}
+        .links{font-size:.8rem;padding:.4rem 1rem;background:#e9ecf2}.links a{margin-right:.8rem}
+        table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0 1rem}
+        th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ec;font-size:.9rem}
+        th{background:#eef0f5}.cards{display:flex;gap:.8rem;flex-wrap:wrap}
+        .card{background:#fff;border:1px solid #e3e6ec;padding:.6rem .9rem;min-width:9rem}
+        .card b{display:block;font-size:1.3rem}.empty{color:#6b7280;font-style:italic}
+        .error{background:#fde8e8;border:1px solid #f5b5b5;padding:.5rem .8rem}
+        .secret{font-family:monospace;background:#fff8d6;padding:.5rem;border:1px solid #e9d36b}
+        form.inline{display:inline}input,select,button{font-size:.9rem;margin:.15rem}
+        """
+
+    static let layout = """
+        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{title}} · Weir</title>
+        <meta name="viewport" content="width=device-width"><style>{{{style}}}</style></head><body>
+        <header><strong>Weir</strong>
+        {{#nav}}<a href="{{href}}" {{#on}}class="on"{{/on}}>{{label}}</a>{{/nav}}
+        {{#signedIn}}<form method="post" action="/admin/signout"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <span>{{principal}}{{#readOnly}} (read-only){{/readOnly}}</span> <button>Sign out</button></form>{{/signedIn}}
+        </header>
+        <div class="links">Links: <a href="/admin/api/tokens">Keys JSON</a><a href="/admin/api/usage/totals">Usage JSON</a>
+        <a href="/admin/api/history">History JSON</a><a href="/health/ready">Health</a><a href="/admin/api/models">Models</a>
+        <a href="/docs">API Docs</a><a href="/openapi.json">OpenAPI</a></div>
+        <main><h1>{{title}}</h1>{{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}{{{content}}}</main></body></html>
+        """
+
+    static let signin = """
+        <form method="post" action="/admin/signin">
+        <p>Sign in with an admin token (scope admin.read, admin.write or admin.super).</p>
+        <input type="password" name="token" placeholder="weir_…" autocomplete="off" size="60" autofocus required>
+        <button id="signin">Sign in</button></form>
+        """
+
+    static let dashboard = """
+        <h2>Live · last 60 min</h2>
+        <div class="cards"><div class="card">Active Users (1h)<b>{{live.active_users}}</b></div>
+        <div class="card">Requests (1h)<b>{{live.requests}}</b></div><div class="card">Tokens In (1h)<b>{{live.input_tokens}}</b></div>
+        <div class="card">Tokens Out (1h)<b>{{live.output_tokens}}</b></div></div>
+        <h2>Period: last 24 h</h2>
+        <div class="cards"><div class="card">Total Requests<b>{{totals.requests}}</b></div><div class="card">Total Cost<b>${{totals.cost}}</b></div>
+        <div class="card">Active Users<b>{{totals.active_users}}</b></div><div class="card">Avg Cost / Request<b>${{totals.avg}}</b></div>
+        <div class="card">Input Tokens<b>{{totals.input_tokens}}</b></div><div class="card">Output Tokens<b>{{totals.output_tokens}}</b></div>
+        <div class="card">Errors<b>{{totals.errors}}</b></div><div class="card">Cache Hit Rate<b>{{totals.hit_rate}}%</b></div></div>
+        {{#partial}}<p class="error">Nodes {{partial}} did not answer: the figures leave out their requests.</p>{{/partial}}
+        <h2>Cost Trends · last 7 days</h2>{{{chart}}}
+        <h2>Provider Load &amp; Routing</h2><p>Routing strategy: {{routing}}</p>
+        <table><tr><th>Provider</th><th>Model</th><th>Requests</th><th>Share</th><th>Cost</th><th>Errors</th></tr>
+        {{#providers}}<tr><td>{{provider}}</td><td>{{model}}</td><td>{{requests}}</td><td>{{share}}%</td><td>${{cost}}</td><td>{{errors}}</td></tr>{{/providers}}
+        {{^providers}}<tr><td colspan="6" class="empty">No requests in the last 24 h.</td></tr>{{/providers}}</table>
+        <h2>Top Spending Users</h2>
+        <table><tr><th>User</th><th>Email</th><th>Requests</th><th>Cost</th></tr>
+        {{#spenders}}<tr><td>{{user}}</td><td>{{email}}</td><td>{{requests}}</td><td>${{cost}}</td></tr>{{/spenders}}
+        {{^spenders}}<tr><td colspan="4" class="empty">No spending in the last 24 h.</td></tr>{{/spenders}}</table>
+        """
+
+    static let users = """
+        <form method="get" action="/admin/users">Organization <input name="org" value="{{filter.org}}">
+        Status <select name="status"><option value="">any</option>{{#statuses}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/statuses}}</select>
+        Role <select name="role"><option value="">any</option>{{#roles}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/roles}}</select>
+        <button>Filter</button></form>
+        <table id="users"><tr><th>Name</th><th>Id</th><th>Email</th><th>Status</th><th>Role</th><th>Weekly Cap</th><th>Organization</th></tr>
+        {{#items}}<tr><td>{{display_name}}</td><td>{{id}}</td><td>{{email}}</td><td>{{status}}</td><td>{{role}}</td><td>{{weekly_cap_usd}}</td><td>{{organization}}</td></tr>{{/items}}
+        {{^items}}<tr><td colspan="7" class="empty">No users match.</td></tr>{{/items}}</table>
+        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
+        {{#canWrite}}<h2>Create User</h2><form method="post" action="/admin/users"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <input name="id" placeholder="user:alice" required><input name="display_name" placeholder="Name"><input name="email" placeholder="Email">
+        <input name="organization" placeholder="org:acme"><button id="create-user">Create</button></form>{{/canWrite}}
+        """
+
+    static let keys = """
+        {{#canWrite}}<h2>Issue a token</h2><form method="post" action="/admin/keys"><input type="hidden" name="_csrf" value="{{csrf}}">
+        Principal <input name="principal" placeholder="agent:crm-bot" required> User <input name="user" placeholder="user:alice">
+        App <input name="app" placeholder="app:crm"> Name <input name="name"> Scopes <input name="scopes" value="model.invoke">
+        <button id="issue">Issue</button></form>{{/canWrite}}
+        <table id="tokens"><tr><th>Id</th><th>Name</th><th>Prefix</th><th>Principal</th><th>User</th><th>App</th><th>Scopes</th><th>Status</th><th></th></tr>
+        {{#items}}<tr><td>{{id}}</td><td>{{name}}</td><td>{{display_prefix}}…</td><td>{{principal}}</td><td>{{user}}</td><td>{{app}}</td><td>{{scopes}}</td><td>{{status}}</td>
+        <td>{{#canRevoke}}<form class="inline" method="post" action="/admin/keys/revoke"><input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="id" value="{{id}}"><button>Revoke</button></form>{{/canRevoke}}</td></tr>{{/items}}
+        {{^items}}<tr><td colspan="9" class="empty">No tokens.</td></tr>{{/items}}</table>
+        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
+        """
+
+    static let issued = """
+        <p>Token <b id="token-id">{{id}}</b> for {{principal}}. Its secret is shown this once: copy it now.</p>
+        <p class="secret" id="secret">{{secret}}</p><p><a href="/admin/keys">Back to the tokens</a></p>
+        """
+}
