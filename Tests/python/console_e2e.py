@@ -13,6 +13,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 failures = []
@@ -40,13 +41,18 @@ def browser():
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+def navigate(driver, element):
+    """Clicks `element`, which loads another page, and waits until that page has loaded."""
+    html = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(html))
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def sign_in(driver, url, token):
     driver.get(url + "/admin/signin")
     driver.find_element(By.NAME, "token").send_keys(token)
-    driver.find_element(By.ID, "signin").click()
-    # The answer is a page of its own: wait until it has replaced the sign-in form.
-    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete"
-                                    and (not d.find_elements(By.ID, "signin") or "Sign-in refused" in d.page_source))
+    navigate(driver, driver.find_element(By.ID, "signin"))
 
 
 def main():
@@ -86,7 +92,7 @@ def main():
         driver.get(url + "/admin/keys")
         driver.find_element(By.NAME, "principal").send_keys("human:admin")
         driver.find_element(By.NAME, "name").send_keys("from the console")
-        driver.find_element(By.ID, "issue").click()
+        navigate(driver, driver.find_element(By.ID, "issue"))
         secret = driver.find_element(By.ID, "secret").text
         token_id = driver.find_element(By.ID, "token-id").text
         check(secret.startswith("weir_") and len(secret) > 40, f"the revealed secret {secret!r}")
@@ -94,7 +100,7 @@ def main():
         check(secret not in driver.page_source and token_id in driver.page_source, "the secret shows again on the keys page")
         # Revoke it from the table.
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#tokens tr") if token_id in r.text][0]
-        row.find_element(By.TAG_NAME, "button").click()
+        navigate(driver, row.find_element(By.TAG_NAME, "button"))
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#tokens tr") if token_id in r.text][0]
         check("revoked" in row.text, f"after revoke the row reads {row.text!r}")
 
@@ -107,13 +113,13 @@ def main():
             links = driver.find_elements(By.ID, "next")
             if not links or pages > 5:
                 break
-            links[0].click()
+            navigate(driver, links[0])
         check(pages == 3 and len(seen) == 120 and len(set(seen)) == 120, f"{len(seen)} users over {pages} pages")
 
         # A script in a display name renders as text.
         driver.get(url + "/admin/users?cursor=")
         while driver.find_elements(By.ID, "next") and "user:zz-hostile" not in driver.page_source:
-            driver.find_element(By.ID, "next").click()
+            navigate(driver, driver.find_element(By.ID, "next"))
         check(hostile in driver.find_element(By.ID, "users").text, "the hostile display name is shown as text")
         check(driver.title != "owned" and not driver.find_elements(By.CSS_SELECTOR, "#users img"), "the hostile display name ran")
 
@@ -122,9 +128,12 @@ def main():
         check("No users match." in driver.page_source, "the status filter")
 
         # A form without the session's CSRF token is refused.
+        html = driver.find_element(By.TAG_NAME, "html")
         driver.execute_script(
             "var f=document.createElement('form');f.method='post';f.action='/admin/users';"
             "var i=document.createElement('input');i.name='id';i.value='user:csrf';f.appendChild(i);document.body.appendChild(f);f.submit();")
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(html))
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
         check("security token did not match" in driver.page_source, "a form without the CSRF token was accepted")
 
         # A read-only token sees no write controls.
