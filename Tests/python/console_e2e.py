@@ -13,7 +13,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 failures = []
@@ -41,12 +41,18 @@ def browser():
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+def loaded(driver, act):
+    """Runs `act`, which loads another page, and waits until that page has loaded: a mark
+    left on the old page's window is gone once the new document is complete."""
+    driver.execute_script("window.__weirOldPage = true")
+    act()
+    WebDriverWait(driver, 10, ignored_exceptions=[WebDriverException]).until(
+        lambda d: d.execute_script("return window.__weirOldPage === undefined && document.readyState === 'complete'"))
+
+
 def navigate(driver, element):
     """Clicks `element`, which loads another page, and waits until that page has loaded."""
-    html = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(html))
-    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    loaded(driver, element.click)
 
 
 def sign_in(driver, url, token):
@@ -128,12 +134,9 @@ def main():
         check("No users match." in driver.page_source, "the status filter")
 
         # A form without the session's CSRF token is refused.
-        html = driver.find_element(By.TAG_NAME, "html")
-        driver.execute_script(
+        loaded(driver, lambda: driver.execute_script(
             "var f=document.createElement('form');f.method='post';f.action='/admin/users';"
-            "var i=document.createElement('input');i.name='id';i.value='user:csrf';f.appendChild(i);document.body.appendChild(f);f.submit();")
-        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(html))
-        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            "var i=document.createElement('input');i.name='id';i.value='user:csrf';f.appendChild(i);document.body.appendChild(f);f.submit();"))
         check("security token did not match" in driver.page_source, "a form without the CSRF token was accepted")
 
         # A read-only token sees no write controls.
