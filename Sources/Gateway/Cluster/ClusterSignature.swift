@@ -56,7 +56,8 @@ public struct ClusterSignature: Sendable {
         Array("\(method)\n\(path)\n\(seconds)\n".utf8) + body
     }
 
-    private static func bytes(fromHex hex: String) -> [UInt8]? {
+    /// The 32 bytes a 64-digit hex string spells, or nil.
+    static func bytes(fromHex hex: String) -> [UInt8]? {
         guard hex.count == 64 else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex

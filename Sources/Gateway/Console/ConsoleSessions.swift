@@ -29,7 +29,7 @@ public struct ConsoleSessions: Sendable {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[1]), expiry > now else { return nil }
         let body = "\(parts[0]).\(parts[1])"
-        guard let given = Self.bytes(hex: String(parts[2])),
+        guard let given = ClusterSignature.bytes(fromHex: String(parts[2])),
               HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(body.utf8), using: key) else { return nil }
         return String(parts[0])
     }
@@ -39,24 +39,11 @@ public struct ConsoleSessions: Sendable {
 
     /// True when `token` is the session's CSRF token (constant time).
     func checkCSRF(_ token: String?, session: String) -> Bool {
-        guard let token, let given = Self.bytes(hex: token) else { return false }
+        guard let token, let given = ClusterSignature.bytes(fromHex: token) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(("csrf." + session).utf8), using: key)
     }
 
     private func mac(_ text: String) -> String {
         HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).map { String(format: "%02x", $0) }.joined()
-    }
-
-    private static func bytes(hex: String) -> [UInt8]? {
-        guard hex.count == 64 else { return nil }
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            out.append(byte)
-            index = next
-        }
-        return out
     }
 }
