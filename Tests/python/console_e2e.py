@@ -133,6 +133,17 @@ def main():
         driver.get(url + "/admin/users?status=disabled")
         check("No users match." in driver.page_source, "the status filter")
 
+        # History, gateway logs and the cluster, each a table over its endpoint.
+        driver.get(url + "/admin/history?action=user")
+        history = driver.find_element(By.ID, "history").text
+        check("user:zz-hostile" in history and "token.issue" not in history, "the history filter by action")
+        driver.get(url + "/admin/logs")
+        check(driver.find_elements(By.ID, "logs") != [], "the gateway logs table")
+        driver.get(url + "/admin/cluster")
+        cluster = driver.find_element(By.ID, "cluster").text
+        check("n1" in cluster and "leader" in cluster and "ready" in cluster, f"the cluster table: {cluster!r}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#cluster button")) == 1, "a super-admin sees the drain button")
+
         # A form without the session's CSRF token is refused.
         loaded(driver, lambda: driver.execute_script(
             "var f=document.createElement('form');f.method='post';f.action='/admin/users';"
@@ -146,11 +157,14 @@ def main():
         check(not driver.find_elements(By.ID, "issue") and "(read-only)" in driver.page_source, "a read-only token sees the issue form")
         driver.get(url + "/admin/users")
         check(not driver.find_elements(By.ID, "create-user"), "a read-only token sees the create form")
+        driver.get(url + "/admin/cluster")
+        check(not driver.find_elements(By.CSS_SELECTOR, "#cluster button"), "a read-only token sees the drain button")
 
         if args.screenshots:
             driver.delete_all_cookies()
             sign_in(driver, url, token)
-            for name, path in (("dashboard", "/admin/"), ("keys", "/admin/keys"), ("users", "/admin/users")):
+            for name, path in (("dashboard", "/admin/"), ("keys", "/admin/keys"), ("users", "/admin/users"), ("logs", "/admin/logs"),
+                               ("history", "/admin/history"), ("cluster", "/admin/cluster")):
                 driver.get(url + path)
                 driver.save_screenshot(f"{args.screenshots}/{name}.png")
     finally:

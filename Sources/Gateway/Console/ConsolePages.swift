@@ -21,12 +21,6 @@ extension ConsoleRoutes {
         return out
     }
 
-    private func encode(_ query: [String: String]) -> String {
-        query.sorted { $0.key < $1.key }
-            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:")))!)" }
-            .joined(separator: "&")
-    }
-
     // MARK: Dashboard
 
     func dashboard(_ request: Request, _ session: Session) async -> Response {
@@ -67,8 +61,8 @@ extension ConsoleRoutes {
         let filter = query(request, ["org", "status", "role"])
         var api = filter
         if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/users?" + encode(api), session)
-        let next = (json["next_cursor"] as? String).map { "/admin/users?" + encode(filter.merging(["cursor": $0]) { $1 }) }
+        let (json, failure) = await call(.get, "/admin/api/users?" + Self.encode(api), session)
+        let next = (json["next_cursor"] as? String).map { "/admin/users?" + Self.encode(filter.merging(["cursor": $0]) { $1 }) }
         var data: [String: Any] = [
             "items": json["items"] as? [[String: Any]] ?? [], "filter": filter,
             "statuses": User.Status.allCases.map { ["name": $0.rawValue, "selected": filter["status"] == $0.rawValue] },
@@ -91,14 +85,14 @@ extension ConsoleRoutes {
     func keys(_ request: Request, _ session: Session, error: String? = nil) async -> Response {
         var api: [String: String] = [:]
         if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/tokens?" + encode(api), session)
+        let (json, failure) = await call(.get, "/admin/api/tokens?" + Self.encode(api), session)
         let items = (json["items"] as? [[String: Any]] ?? []).map { item -> [String: Any] in
             var row = item
             row["scopes"] = (item["scopes"] as? [String] ?? []).joined(separator: ", ")
             row["canRevoke"] = session.canWrite && item["status"] as? String == "active"
             return row
         }
-        let next = (json["next_cursor"] as? String).map { "/admin/keys?" + encode(["cursor": $0]) }
+        let next = (json["next_cursor"] as? String).map { "/admin/keys?" + Self.encode(["cursor": $0]) }
         var data: [String: Any] = ["items": items]
         if let next { data["next"] = next }
         return page(request, "keys", title: "Keys", data: data, session: session, error: error ?? failure)

@@ -44,6 +44,14 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         router.post("/admin/users") { request, _ in
             await self.withSession(request, form: true) { session, form in await self.createUser(request, session, form) }
         }
+        for path in ["/admin/history", "/admin/logs", "/admin/cluster"] {
+            router.get(RouterPath(path)) { request, _ in
+                await self.withSession(request) { session, _ in await self.table(request, session, self.tablePage(path)) }
+            }
+        }
+        router.post("/admin/cluster/drain") { request, _ in
+            await self.withSession(request, form: true) { session, form in await self.drain(request, session, form) }
+        }
         router.get("/admin/keys") { request, _ in await self.withSession(request) { session, _ in await self.keys(request, session) } }
         router.post("/admin/keys") { request, _ in
             await self.withSession(request, form: true) { session, form in await self.issueKey(request, session, form) }
@@ -104,7 +112,8 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
             data["canWrite"] = session.canWrite
         }
         let content = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
-        let nav = [("/admin/", "Dashboard"), ("/admin/keys", "Keys"), ("/admin/users", "Users")].map { href, label in
+        let nav = [("/admin/", "Dashboard"), ("/admin/keys", "Keys"), ("/admin/users", "Users"), ("/admin/logs", "Gateway Logs"),
+                   ("/admin/history", "History"), ("/admin/cluster", "Cluster")].map { href, label in
             ["href": href, "label": label, "on": request.uri.path == href] as [String: Any]
         }
         var layout: [String: Any] = ["title": title, "style": ConsoleTemplates.style, "content": content, "nav": session == nil ? [] : nav]

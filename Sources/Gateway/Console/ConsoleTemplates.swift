@@ -5,7 +5,7 @@ import Mustache
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued)] {
+        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued), ("table", table)] {
             // The templates are constants of this file; one that does not parse is a bug here.
             templates[name] = try! MustacheTemplate(string: text)
         }
@@ -95,6 +95,18 @@ enum ConsoleTemplates {
         <td>{{#canRevoke}}<form class="inline" method="post" action="/admin/keys/revoke"><input type="hidden" name="_csrf" value="{{csrf}}">
         <input type="hidden" name="id" value="{{id}}"><button>Revoke</button></form>{{/canRevoke}}</td></tr>{{/items}}
         {{^items}}<tr><td colspan="9" class="empty">No tokens.</td></tr>{{/items}}</table>
+        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
+        """
+
+    /// A filtered, paged table: `filters` ({name, label, value}), `columns`, `rows` ({cells,
+    /// action?}), `next`, and an optional `action` form per row (a button to `action.path`).
+    static let table = """
+        {{#intro}}<p>{{intro}}</p>{{/intro}}
+        {{#hasFilters}}<form method="get" action="{{path}}">{{#filters}}{{label}} <input name="{{name}}" value="{{value}}"> {{/filters}}<button>Filter</button></form>{{/hasFilters}}
+        <table id="{{tableID}}"><tr>{{#columns}}<th>{{.}}</th>{{/columns}}{{#rowAction}}<th></th>{{/rowAction}}</tr>
+        {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}{{#action}}<td><form class="inline" method="post" action="{{path}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="{{field}}" value="{{value}}"><button>{{label}}</button></form></td>{{/action}}</tr>{{/rows}}
+        {{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}</table>
         {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
         """
 
