@@ -33,6 +33,11 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
     static let reportTimeout = Duration.seconds(3)
     /// How long a new leader may take to win after a transfer.
     static let transferWait = Duration.seconds(10)
+    /// How long a peer has to run a snapshot or a backup.
+    static let commandTimeout = Duration.seconds(60)
+    /// What a drain may take beyond its grace and its wait for in-flight requests
+    /// (handing back rights, a leadership transfer, the membership change).
+    static let drainStepsTimeout = Duration.seconds(30)
 
     enum Failure: Error, CustomStringConvertible {
         case notMember(UInt64)
@@ -164,7 +169,7 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
     }
 
     private func commandTimeout(_ command: NodeCommand) -> Duration {
-        command == .drain ? drainGrace + drainTimeout + .seconds(30) : .seconds(60)
+        command == .drain ? drainGrace + drainTimeout + Self.drainStepsTimeout : Self.commandTimeout
     }
 
     /// Answers peers' reports and commands, each in a task of its own.

@@ -10,6 +10,8 @@ enum UsageEventCodec {
     static let version: UInt8 = 1
     /// The longest string field read back (anything longer is a corrupt record).
     static let stringBytesMax = 1 << 16
+    /// The most DLP rule counts one record holds (anything more is a corrupt record).
+    static let dlpRulesMax = 1024
 
     static func encode(_ e: UsageEvent) -> [UInt8] {
         var out: [UInt8] = [version]
@@ -71,7 +73,7 @@ enum UsageEventCodec {
         var dlp: DLPOutcome?
         if hasDLP == 1 {
             guard let action = r.readByte(), action <= 2, let policy = string(&r), let scope = string(&r), let reason = optional(&r),
-                  let count = r.readUInt32(), count <= 1024 else { return nil }
+                  let count = r.readUInt32(), count <= dlpRulesMax else { return nil }
             var matches: [String: Int] = [:]
             for _ in 0..<count {
                 guard let label = string(&r), let n = r.readUInt64() else { return nil }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MockLLM
 import NIOCore
 import NIOHTTP1
 import NodeTestSupport
@@ -73,6 +74,25 @@ struct LocalCluster: Sendable {
         let pid = try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(pid, SIGKILL)
         try await waitUntilTrue("n\(n) (pid \(pid)) is gone", within: .seconds(10)) { kill(pid, 0) != 0 }
+    }
+
+    /// Runs `body` with a fresh cluster (not started yet) whose first start registers a
+    /// `mockllm` started here as the demo upstream, and the mock's port; `environment` is
+    /// added to the nodes'. The cluster is stopped and removed afterwards, also on failure.
+    static func withDemoUpstream(
+        environment: [String: String] = [:], _ body: @escaping @Sendable (LocalCluster, Int) async throws -> Void
+    ) async throws {
+        try await MockLLM(options: MockOptions()).serving { mockPort in
+            var cluster = try LocalCluster()
+            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"].merging(environment) { $1 }
+            do {
+                try await body(cluster, mockPort)
+            } catch {
+                await cluster.stopAndRemove()
+                throw error
+            }
+            await cluster.stopAndRemove()
+        }
     }
 
     /// Starts the cluster and waits until every node serves the 5 demo models (registered

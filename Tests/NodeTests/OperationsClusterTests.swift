@@ -97,50 +97,23 @@ import Testing
     private static func members(_ status: [String: Any]) -> [[String: Any]] { status["members"] as? [[String: Any]] ?? [] }
 
     @Test func statusFollowsAKillAndADrainOfTheLeaderFailsNoRequest() async throws {
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
-            do {
-                try await exercise(cluster)
-            } catch {
-                await cluster.stopAndRemove()
-                throw error
-            }
-            await cluster.stopAndRemove()
-        }
+        try await LocalCluster.withDemoUpstream(environment: ["WEIR_DRAIN_LB_GRACE_MS": "2000"]) { cluster, _ in try await exercise(cluster) }
     }
 
     @Test func aRollingRestartFailsNoRequest() async throws {
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "2000"]
-            do {
-                try await cluster.startServingDemoModels()
-                let state = LoopState()
-                let loop = try clientLoop(cluster, state)
-                try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
-                for node in 1...3 {
-                    try await cluster.terminate(node)
-                    try await cluster.start()
-                    try await waitUntilTrue("n\(node) is back, ready and caught up", within: .seconds(30)) {
-                        let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
-                        return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
-                    }
-                }
-                let before = state.outcomes.withLock { $0.ok }
-                try await waitUntilTrue("requests go on after the restarts", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > before + 50 }
-                state.stop.store(true, ordering: .relaxed)
-                await loop.value
-                let result = state.outcomes.withLock { $0 }
-                #expect(result.failed.isEmpty, "\(result.failed.count) requests failed during the rolling restart, e.g. \(result.failed.prefix(3))")
-                print("rolling restart: \(result.ok) requests served, \(result.failed.count) failed")
-            } catch {
-                await cluster.stopAndRemove()
-                throw error
-            }
-            await cluster.stopAndRemove()
+        try await LocalCluster.withDemoUpstream(environment: ["WEIR_DRAIN_LB_GRACE_MS": "2000"]) { cluster, _ in
+            try await cluster.startServingDemoModels()
+            let state = LoopState()
+            let loop = try clientLoop(cluster, state)
+            try await waitUntilTrue("the loop is running", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > 20 }
+            try await rollingRestart(cluster)
+            let before = state.outcomes.withLock { $0.ok }
+            try await waitUntilTrue("requests go on after the restarts", within: .seconds(10)) { state.outcomes.withLock { $0.ok } > before + 50 }
+            state.stop.store(true, ordering: .relaxed)
+            await loop.value
+            let result = state.outcomes.withLock { $0 }
+            #expect(result.failed.isEmpty, "\(result.failed.count) requests failed during the rolling restart, e.g. \(result.failed.prefix(3))")
+            print("rolling restart: \(result.ok) requests served, \(result.failed.count) failed")
         }
     }
 
@@ -148,20 +121,9 @@ import Testing
     /// own id, receives the policy written after the backup, and brings the lost node's
     /// usage history back into the cluster's answers, once.
     @Test func aNodeRestoredFromABackupJoinsAndConverges() async throws {
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "0"]
-            var restored: WeirProcess?
-            do {
-                restored = try await restoreAndJoin(cluster)
-            } catch {
-                restored?.signal(SIGKILL)
-                await cluster.stopAndRemove()
-                throw error
-            }
-            restored?.signal(SIGTERM)
-            await cluster.stopAndRemove()
+        try await LocalCluster.withDemoUpstream(environment: ["WEIR_DRAIN_LB_GRACE_MS": "0"]) { cluster, _ in
+            let restored = try await restoreAndJoin(cluster)
+            restored.signal(SIGTERM)
         }
     }
 
@@ -216,17 +178,8 @@ import Testing
     /// works under the new one after `clusterctl reseal`, and the old secret is refused at
     /// the end.
     @Test func theClusterSecretAndTheKEKRotateWithoutDowntime() async throws {
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1", "WEIR_DRAIN_LB_GRACE_MS": "0"]
-            do {
-                try await rotate(cluster, mockPort: mockPort)
-            } catch {
-                await cluster.stopAndRemove()
-                throw error
-            }
-            await cluster.stopAndRemove()
+        try await LocalCluster.withDemoUpstream(environment: ["WEIR_DRAIN_LB_GRACE_MS": "0"]) { cluster, mockPort in
+            try await rotate(cluster, mockPort: mockPort)
         }
     }
 

@@ -14,18 +14,7 @@ import Testing
 
     @Test func theOfficialSDKsWorkThroughTheCluster() async throws {
         let python = try #require(TestPython.interpreter(), Comment(rawValue: TestPython.missing))
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"]
-            do {
-                try await exercise(cluster, python: python, mockPort: mockPort)
-            } catch {
-                await cluster.stopAndRemove()
-                throw error
-            }
-            await cluster.stopAndRemove()
-        }
+        try await LocalCluster.withDemoUpstream { cluster, mockPort in try await exercise(cluster, python: python, mockPort: mockPort) }
     }
 
     static let usageScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -35,24 +24,15 @@ import Testing
     /// error reports and the CSV export, each asked of every node.
     @Test func usageAnalyticsAndDLPAreClusterWide() async throws {
         let python = try #require(TestPython.interpreter(), Comment(rawValue: TestPython.missing))
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            var cluster = try LocalCluster()
-            cluster.nodeEnvironment = ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"]
-            do {
-                try await cluster.startServingDemoModels()
-                let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
-                let (status, output) = try TestPython.run(python, [
-                    Self.usageScript, "--balancer", "http://127.0.0.1:\(cluster.balancer)", "--nodes", nodes,
-                    "--token", try cluster.adminToken, "--mock", "http://127.0.0.1:\(mockPort)",
-                ])
-                #expect(status == 0, "the usage checks failed:\n\(output)")
-                print(output.split(separator: "\n").filter { $0.hasPrefix("usage:") }.joined(separator: "\n"))
-            } catch {
-                await cluster.stopAndRemove()
-                throw error
-            }
-            await cluster.stopAndRemove()
+        try await LocalCluster.withDemoUpstream { cluster, mockPort in
+            try await cluster.startServingDemoModels()
+            let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
+            let (status, output) = try TestPython.run(python, [
+                Self.usageScript, "--balancer", "http://127.0.0.1:\(cluster.balancer)", "--nodes", nodes,
+                "--token", try cluster.adminToken, "--mock", "http://127.0.0.1:\(mockPort)",
+            ])
+            #expect(status == 0, "the usage checks failed:\n\(output)")
+            print(output.split(separator: "\n").filter { $0.hasPrefix("usage:") }.joined(separator: "\n"))
         }
     }
 

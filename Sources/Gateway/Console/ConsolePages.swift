@@ -4,7 +4,7 @@ import Policy
 
 extension ConsoleRoutes {
     /// The JSON of an admin call as the session, or the error it gave (shown on the page).
-    private func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, body: [String: Any]? = nil) async -> (json: [String: Any], error: String?) {
+    func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, body: [String: Any]? = nil) async -> (json: [String: Any], error: String?) {
         let text = body.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { String(decoding: $0, as: UTF8.self) }
         let (status, json) = await admin.perform(method, uri, body: text, identity: session.identity)
         let object = json as? [String: Any] ?? [:]

@@ -28,9 +28,7 @@ extension ConsoleRoutes {
         var api = query
         if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
         let encoded = Self.encode(api)
-        let (status, json) = await admin.perform(.get, table.api + (encoded.isEmpty ? "" : (table.api.contains("?") ? "&" : "?") + encoded), identity: session.identity)
-        let object = json as? [String: Any] ?? [:]
-        let failure = (200..<300).contains(status) ? nil : ((object["error"] as? [String: Any])?["message"] as? String ?? "the call failed with status \(status)")
+        let (object, failure) = await call(.get, table.api + (encoded.isEmpty ? "" : (table.api.contains("?") ? "&" : "?") + encoded), session)
         let csrf = sessions.csrf(for: session.cookie)
         let rows = table.items(object).map { item -> [String: Any] in
             var row: [String: Any] = ["cells": table.cells(item)]
@@ -121,12 +119,8 @@ extension ConsoleRoutes {
     }
 
     func drain(_ request: Request, _ session: Session, _ form: [String: String]) async -> Response {
-        let body = try? JSONSerialization.data(withJSONObject: ["node": form["node"] ?? ""])
-        let (status, json) = await admin.perform(.post, "/admin/api/cluster/drain", body: body.map { String(decoding: $0, as: UTF8.self) }, identity: session.identity)
-        guard (200..<300).contains(status) else {
-            let message = ((json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? "the drain failed with status \(status)"
-            return await table(request, session, cluster, error: message)
-        }
+        let (_, failure) = await call(.post, "/admin/api/cluster/drain", session, body: ["node": form["node"] ?? ""])
+        if let failure { return await table(request, session, cluster, error: failure) }
         return Self.redirect("/admin/cluster")
     }
 }

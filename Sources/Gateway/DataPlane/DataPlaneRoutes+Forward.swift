@@ -354,6 +354,8 @@ struct Settlement: Sendable {
 struct UsageContext: Sendable {
     /// Characters of an error message kept in an event.
     static let messageCharactersMax = 500
+    /// Characters of a `User-Agent` kept in an event.
+    static let userAgentCharactersMax = 200
 
     let sink: any UsageSink
     let metrics: DataPlaneMetrics
@@ -378,7 +380,7 @@ struct UsageContext: Sendable {
             credential: attempt?.credential?.id, deployment: attempt?.deployment?.id, inputTokens: input, outputTokens: output,
             microUSD: microUSD, unpriced: unpriced, status: status, errorCode: error, stream: stream, latencyMicroseconds: latency,
             attempts: attempts, redactions: redactions, cached: cachedModel != nil, dlp: dlp,
-            errorMessage: message.map { String($0.prefix(Self.messageCharactersMax)) }, userAgent: userAgent.map { String($0.prefix(200)) },
+            errorMessage: message.map { String($0.prefix(Self.messageCharactersMax)) }, userAgent: userAgent.map { String($0.prefix(Self.userAgentCharactersMax)) },
             requestBytes: requestBytes)
         metrics.observe(event)
         sink.record(event)

@@ -28,6 +28,8 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public static var upstreamIdleTimeout: Int64 { 120 }
     /// How long connecting to a provider may take.
     public static var upstreamConnectTimeout: Int64 { 10 }
+    /// How long an idle pooled connection to a provider is kept, in seconds.
+    public static var upstreamPoolIdleTimeout: Int64 { 60 }
     /// Concurrent HTTP/1.1 connections kept per provider host (requests beyond wait for one).
     public static var upstreamConnectionsPerHost: Int { 512 }
 
@@ -36,7 +38,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public static func makeUpstreamClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(upstreamConnectTimeout), read: .seconds(upstreamIdleTimeout)))
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: upstreamConnectionsPerHost)
+        configuration.connectionPool = .init(idleTimeout: .seconds(upstreamPoolIdleTimeout), concurrentHTTP1ConnectionsPerHostSoftLimit: upstreamConnectionsPerHost)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -110,12 +112,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    /// The request body as a JSON object, within `requestBytesMax`.
-    func jsonBody(_ request: Request) async throws(GatewayError) -> [String: Any] {
-        try await jsonBodyAndSize(request).object
-    }
-
-    /// The request body as a JSON object, and its size in bytes.
+    /// The request body as a JSON object (within `requestBytesMax`), and its size in bytes.
     func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
         let buffer: ByteBuffer
         do {
@@ -149,7 +146,7 @@ extension DataPlaneRoutes {
     func countTokens(_ request: Request) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        var body = try await jsonBody(request)
+        var body = try await jsonBodyAndSize(request).object
         guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
         let attempts = router.plan(requested: requested, organization: caller.organization, state: state)
         if let attempt = attempts.first(where: { $0.provider == .anthropic }) {

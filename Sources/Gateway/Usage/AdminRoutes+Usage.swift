@@ -26,9 +26,9 @@ extension AdminRoutes {
                 return try .json(TotalsView(period, answer.value, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/cost-per-day", "Cost per UTC day, today and the days before", [
-                .init(name: "days", description: "how many days, 1 to 90 (default 7)", schema: .integer()),
+                .init(name: "days", description: "how many days, 1 to \(UsageLimits.costDaysMax) (default 7)", schema: .integer()),
             ], CostPerDayView.schema) { call, usage in
-                try .json(await Self.costPerDay(usage, days: try call.count("days", default: 7, max: 90), now: call.now))
+                try .json(await Self.costPerDay(usage, days: try call.count("days", default: 7, max: UsageLimits.costDaysMax), now: call.now))
             },
             endpoint("/admin/api/usage/providers", "Load per provider and model, and the routing strategy", range, ProviderLoadView.schema) { call, usage in
                 let period = try call.period()
@@ -44,10 +44,10 @@ extension AdminRoutes {
                 return try .json(ProviderLoadView(routing_strategy: call.reader.current.settings.routingStrategy.rawValue, items: items, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/top-spenders", "The users who spent most", range + [
-                .init(name: "limit", description: "how many, 1 to 100 (default 10)", schema: .integer()),
+                .init(name: "limit", description: "how many, 1 to \(UsageLimits.topSpendersMax) (default 10)", schema: .integer()),
             ], ClusterPage<UserUsageView>.schema(UserUsageView.schema, order: "by cost, highest first")) { call, usage in
                 let period = try call.period()
-                let limit = try call.count("limit", default: 10, max: 100)
+                let limit = try call.count("limit", default: 10, max: UsageLimits.topSpendersMax)
                 let answer = await usage.rollups(RollupQuery(from: period.from, to: period.to, byUser: true))
                 let ranked = UserUsageView.ranked(answer.value, state: call.reader.current)
                 return try .json(ClusterPage(items: Array(ranked.prefix(limit)), next_cursor: nil, nodes: NodesView(answer)))
@@ -139,7 +139,7 @@ extension AdminRoutes {
 
     static func dlpSummary(_ usage: any UsageQuery, state: PolicyState, now: Int64) async -> DLPSummaryView {
         async let day = usage.rollups(RollupQuery(from: now - 86_400_000, to: now + 1))
-        async let recent = usage.events(EventQuery(from: now - 30 * 86_400_000, to: now + 1, limit: EventQuery.limitMax, kind: .dlp))
+        async let recent = usage.events(EventQuery(from: now - UsageLimits.dlpActivityLookbackMilliseconds, to: now + 1, limit: EventQuery.limitMax, kind: .dlp))
         let (totals, activity) = await (day, recent)
         var sum = UsageTotals()
         for group in totals.value { sum.add(group.totals) }
@@ -185,4 +185,14 @@ extension AdminCall {
         guard let offset = Int(text), offset >= 0 else { throw AdminError.invalid("cursor: not a cursor this endpoint gave", field: "cursor") }
         return offset
     }
+}
+
+/// The analytics views' own limits.
+enum UsageLimits {
+    /// Days the cost-per-day view covers at most.
+    static let costDaysMax = 90
+    /// Users the top-spenders view lists at most.
+    static let topSpendersMax = 100
+    /// How far back a DLP policy's last activity is looked for.
+    static let dlpActivityLookbackMilliseconds: Int64 = 30 * 86_400_000
 }
