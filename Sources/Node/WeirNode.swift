@@ -112,13 +112,14 @@ public struct WeirNode: Sendable {
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: sealer)
             : []
         let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
+        let console = ConsoleSessions(secret: secret)
         let application = makeApplication(
             health: health,
-            admin: AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: analytics, cluster: clusterAdmin, logger: logger),
+            admin: AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: analytics, cluster: clusterAdmin, sessions: console, logger: logger),
             dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: sealer, client: upstreamClient, inFlight: inFlight, logger: logger),
             cluster: ClusterRoutes(
                 cluster: operations, signature: ClusterSignature(secret: secret, accepted: acceptedSecrets)),
-            console: ConsoleSessions(secret: secret))
+            console: console)
         // Started in this order, stopped in reverse: HTTP stops first, the transport last.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [

@@ -8,6 +8,7 @@ holds; prints what failed otherwise.
 import argparse
 import json
 import sys
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -55,10 +56,181 @@ def navigate(driver, element):
     loaded(driver, element.click)
 
 
+def table_rows(driver, table_id):
+    """The text of each data row of a table."""
+    return [r.text for r in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tr")[1:]]
+
+
+def fill(driver, form_id, values):
+    """Opens the collapsed form `form_id`, types `values` (a select by its option's value)
+    and submits it, waiting for the page it loads."""
+    form = driver.find_element(By.ID, "form-" + form_id)
+    if form.get_attribute("open") is None:
+        form.find_element(By.TAG_NAME, "summary").click()
+    for name, value in values.items():
+        field = form.find_element(By.NAME, name)
+        if field.tag_name == "select":
+            field.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+        else:
+            field.clear()
+            field.send_keys(value)
+    navigate(driver, driver.find_element(By.ID, "submit-" + form_id))
+
+
+def page_errors(driver):
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".error")]
+
+
+def fetch_status(driver, path):
+    """The status of a GET the page's own session cookie makes (the JSON, YAML and CSV links)."""
+    return driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.text().then(t => done([r.status, t.slice(0, 4000)]))).catch(e => done([0, String(e)]));", path)
+
+
 def sign_in(driver, url, token):
     driver.get(url + "/admin/signin")
     driver.find_element(By.NAME, "token").send_keys(token)
     navigate(driver, driver.find_element(By.ID, "signin"))
+
+
+SCREENS = (("dashboard", "/admin/"), ("keys", "/admin/keys"), ("policy", "/admin/policy"), ("usage", "/admin/usage"),
+           ("monitor", "/admin/monitor"), ("history", "/admin/history"), ("users", "/admin/users"), ("orgs", "/admin/orgs"),
+           ("apps", "/admin/apps"), ("router", "/admin/router"), ("profiles", "/admin/profiles"), ("models", "/admin/models"),
+           ("logs", "/admin/logs"), ("dlp", "/admin/dlp"), ("settings", "/admin/settings"), ("errors", "/admin/errors"),
+           ("cluster", "/admin/cluster"))
+
+
+def policy_ops(driver, url):
+    """Quota upsert and revoke through the forms; both revisions found with the filters."""
+    driver.get(url + "/admin/policy")
+    fill(driver, "user-register", {"id": "user:quota-e2e", "display_name": "Quota E2E"})
+    check("Register User: done." in driver.page_source, "registering a user from Policy Ops")
+    # Bad input: a clear error, and what was typed is still there.
+    fill(driver, "quota-upsert", {"lane": "user", "subject": "user:quota-e2e", "name": "hour", "period": "hour", "max_usd": "lots",
+                                  "max_requests": "100"})
+    check("Max USD: lots is not a number." in " ".join(page_errors(driver)), f"a bad cap: {page_errors(driver)}")
+    form = driver.find_element(By.ID, "form-quota-upsert")
+    check(form.find_element(By.NAME, "subject").get_attribute("value") == "user:quota-e2e", "the typed values were lost after an error")
+    fill(driver, "quota-upsert", {"max_usd": "2.5"})
+    check("Quota Upsert (Append-Only Revision): done." in driver.page_source, f"the quota upsert: {page_errors(driver)}")
+    fill(driver, "quota-revoke", {"lane": "user", "subject": "user:quota-e2e", "name": "hour", "reason": "e2e revoke"})
+    check("Quota Revoke (Append-Only): done." in driver.page_source, f"the quota revoke: {page_errors(driver)}")
+    # Both revisions, found with the filters: subject and lane, then each status. The
+    # users table keeps its own filter meanwhile.
+    driver.get(url + "/admin/policy?users.q=quota-e2e")
+    section = driver.find_element(By.ID, "quotas-section")
+    section.find_element(By.NAME, "quotas.subject").send_keys("user:quota-e2e")
+    section.find_element(By.CSS_SELECTOR, "select[name='quotas.lane'] option[value='user']").click()
+    navigate(driver, section.find_element(By.TAG_NAME, "button"))
+    rows = table_rows(driver, "quotas")
+    check(len(rows) == 2 and "revoked" in rows[0] and "superseded" in rows[1] and "100" in rows[1], f"the filtered quota revisions: {rows}")
+    section = driver.find_element(By.ID, "quotas-section")
+    section.find_element(By.CSS_SELECTOR, "select[name='quotas.status'] option[value='revoked']").click()
+    navigate(driver, section.find_element(By.TAG_NAME, "button"))
+    rows = table_rows(driver, "quotas")
+    check(len(rows) == 1 and "revoked" in rows[0], f"the revoked quota revision: {rows}")
+    users = table_rows(driver, "users")
+    check(len(users) == 1 and "user:quota-e2e" in users[0], f"filtering the quotas lost the users filter: {table_rows(driver, 'users')}")
+    # Pricing: upsert, then revoke from the row's button.
+    driver.get(url + "/admin/policy")
+    fill(driver, "pricing-upsert", {"scope": "model", "subject": "gpt-e2e", "per_1k": "0.002", "note": "e2e"})
+    driver.get(url + "/admin/policy?pricing.subject=gpt-e2e")
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#pricing tr") if "gpt-e2e" in r.text][0]
+    navigate(driver, row.find_element(By.TAG_NAME, "button"))
+    driver.get(url + "/admin/policy?pricing.subject=gpt-e2e&pricing.status=revoked")
+    check(len(table_rows(driver, "pricing")) == 1, f"the pricing revocation: {table_rows(driver, 'pricing')}")
+    # The issue form reveals the secret once.
+    driver.get(url + "/admin/policy")
+    fill(driver, "token-issue", {"principal": "human:admin", "name": "from policy ops"})
+    check(driver.find_element(By.ID, "secret").text.startswith("weir_"), "the token issued from Policy Ops is revealed")
+
+
+def every_screen(driver, url):
+    """Each screen loads without an error, with its tables; the forms of a few do their job."""
+    # A few failing requests (the demo upstream is unreachable) fill the logs and errors.
+    for _ in range(3):
+        try:
+            request = urllib.request.Request(url + "/v1/chat/completions", method="POST", data=json.dumps(
+                {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+                headers={"Authorization": "Bearer " + INVOKER[0], "Content-Type": "application/json", "User-Agent": "e2e-agent/1.2"})
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError:
+            pass
+    tables = {"/admin/policy": ["users", "apps", "principals", "quotas", "pricing"], "/admin/usage": ["usage-users"],
+              "/admin/monitor": ["recent", "recent-errors"], "/admin/orgs": ["orgs"], "/admin/apps": ["apps"], "/admin/router": ["aliases"],
+              "/admin/profiles": ["profiles"], "/admin/models": ["models", "deployments"], "/admin/dlp": ["protection", "rules", "activity"],
+              "/admin/settings": ["credentials", "fallbacks"], "/admin/errors": ["errors"]}
+    for path, ids in tables.items():
+        driver.get(url + path)
+        check(not page_errors(driver), f"{path} shows errors: {page_errors(driver)}")
+        for table in ids:
+            check(driver.find_elements(By.ID, table) != [], f"{path} has no table {table}")
+    driver.get(url + "/admin/errors")
+    errors = table_rows(driver, "errors")
+    check(len(errors) == 3 and "e2e-agent" in errors[0] and "1.2" in errors[0], f"the error reports: {errors}")
+    driver.get(url + "/admin/monitor")
+    check(driver.find_elements(By.CSS_SELECTOR, "svg[aria-label='requests per minute']") != [], "the per-minute chart")
+    check(len(table_rows(driver, "recent")) == 3, f"the monitor's recent requests: {table_rows(driver, 'recent')}")
+
+    # Organizations: create, edit through the prefilled form, delete.
+    driver.get(url + "/admin/orgs")
+    fill(driver, "org", {"id": "org:e2e", "name": "E2E Org"})
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#orgs tr") if "org:e2e" in r.text][0]
+    navigate(driver, row.find_element(By.LINK_TEXT, "Edit"))
+    form = driver.find_element(By.ID, "form-org")
+    check(form.find_element(By.NAME, "name").get_attribute("value") == "E2E Org", "the edit form is filled with the record")
+    fill(driver, "org", {"name": "E2E Renamed", "dlp": "dlp:nope"})
+    check("no such record" in " ".join(page_errors(driver)), f"an unknown DLP policy: {page_errors(driver)}")
+    fill(driver, "org", {"dlp": ""})
+    check(any("E2E Renamed" in r for r in table_rows(driver, "orgs")), f"the renamed org: {table_rows(driver, 'orgs')}")
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#orgs tr") if "org:e2e" in r.text][0]
+    navigate(driver, row.find_element(By.TAG_NAME, "button"))
+    check(not any("org:e2e" in r for r in table_rows(driver, "orgs")), "the org was not deleted")
+
+    # Model router: an alias added and deleted.
+    driver.get(url + "/admin/router")
+    fill(driver, "alias", {"requested_model": "fast", "routed_to": "gpt-4o-mini"})
+    check(any("fast" in r and "gpt-4o-mini" in r for r in table_rows(driver, "aliases")), f"the alias: {table_rows(driver, 'aliases')}")
+
+    # Agent profiles: one added; the YAML export and an import.
+    driver.get(url + "/admin/profiles")
+    fill(driver, "profile", {"id": "role:coder", "models": "normal=gpt-4o-mini\nheavy=gpt-4o"})
+    check(any("role:coder" in r and "gpt-4o" in r for r in table_rows(driver, "profiles")), f"the profile: {table_rows(driver, 'profiles')}")
+    status, text = fetch_status(driver, "/admin/api/profiles.yaml")
+    check(status == 200 and "coder" in text, f"the YAML export from the console: {status} {text!r}")
+    fill(driver, "profiles-import", {"body": text.replace("gpt-4o-mini", "gpt-4o")})
+    check("Import YAML: done." in driver.page_source, f"the YAML import: {page_errors(driver)}")
+
+    # Settings: the routing strategy saved and shown; a credential's secret never shown.
+    driver.get(url + "/admin/settings")
+    fill(driver, "settings-routing", {"routing_strategy": "round-robin"})
+    selected = driver.find_element(By.CSS_SELECTOR, "#form-settings-routing select[name=routing_strategy] option:checked").get_attribute("value")
+    check(selected == "round-robin", f"the routing strategy reads {selected}")
+    fill(driver, "credential", {"id": "key:openai:e2e", "provider": "openai", "secret": "sk-e2e-very-secret"})
+    check(any("key:openai:e2e" in r and "yes" in r for r in table_rows(driver, "credentials")), f"the credential: {table_rows(driver, 'credentials')}")
+    check("sk-e2e-very-secret" not in driver.page_source, "the credential's secret is shown")
+    fill(driver, "fallback", {"primary_model": "gpt-4o", "chain": "gpt-4o-mini"})
+    check(any("gpt-4o-mini" in r for r in table_rows(driver, "fallbacks")), f"the fallback chain: {table_rows(driver, 'fallbacks')}")
+
+    # DLP: a policy, used by an app; the app's edit shows it.
+    driver.get(url + "/admin/dlp")
+    fill(driver, "dlp", {"id": "dlp:e2e", "name": "E2E", "detectors": "email"})
+    check(any("dlp:e2e" in r for r in table_rows(driver, "rules")), f"the DLP policy: {table_rows(driver, 'rules')}")
+    driver.get(url + "/admin/apps")
+    fill(driver, "app", {"id": "app:e2e", "display_name": "E2E App", "dlp": "dlp:e2e"})
+    driver.get(url + "/admin/dlp")
+    check(any("app:e2e" in r for r in table_rows(driver, "protection")), f"the protection table: {table_rows(driver, 'protection')}")
+
+    # Per-user usage links to the CSV export, which the session may fetch.
+    driver.get(url + "/admin/usage")
+    status, text = fetch_status(driver, "/admin/api/usage/export.csv?user=user:quota-e2e&period=24h")
+    check(status == 200 and text.startswith("time"), f"the CSV export: {status} {text!r}")
+    status, _ = fetch_status(driver, "/admin/api/tokens")
+    check(status == 200, "the Keys JSON link with the session")
+
+
+INVOKER = []
 
 
 def main():
@@ -76,6 +248,7 @@ def main():
     api(url, token, "POST", "/admin/api/users", {"id": "user:zz-hostile", "display_name": hostile})
     reader = api(url, token, "POST", "/admin/api/tokens", {"principal": "human:admin", "scopes": ["admin.read"], "name": "reader"})["secret"]
     invoker = api(url, token, "POST", "/admin/api/tokens", {"principal": "human:admin", "name": "invoker"})["secret"]
+    INVOKER.append(invoker)
 
     driver = browser()
     try:
@@ -144,6 +317,9 @@ def main():
         check("n1" in cluster and "leader" in cluster and "ready" in cluster, f"the cluster table: {cluster!r}")
         check(len(driver.find_elements(By.CSS_SELECTOR, "#cluster button")) == 1, "a super-admin sees the drain button")
 
+        policy_ops(driver, url)
+        every_screen(driver, url)
+
         # A form without the session's CSRF token is refused.
         loaded(driver, lambda: driver.execute_script(
             "var f=document.createElement('form');f.method='post';f.action='/admin/users';"
@@ -159,12 +335,15 @@ def main():
         check(not driver.find_elements(By.ID, "create-user"), "a read-only token sees the create form")
         driver.get(url + "/admin/cluster")
         check(not driver.find_elements(By.CSS_SELECTOR, "#cluster button"), "a read-only token sees the drain button")
+        for path in ("/admin/policy", "/admin/orgs", "/admin/settings", "/admin/dlp"):
+            driver.get(url + path)
+            check(not driver.find_elements(By.CSS_SELECTOR, "main form[method=post]"), f"a read-only token sees a write form on {path}")
+            check(not page_errors(driver), f"{path} for a read-only token: {page_errors(driver)}")
 
         if args.screenshots:
             driver.delete_all_cookies()
             sign_in(driver, url, token)
-            for name, path in (("dashboard", "/admin/"), ("keys", "/admin/keys"), ("users", "/admin/users"), ("logs", "/admin/logs"),
-                               ("history", "/admin/history"), ("cluster", "/admin/cluster")):
+            for name, path in SCREENS:
                 driver.get(url + path)
                 driver.save_screenshot(f"{args.screenshots}/{name}.png")
     finally:

@@ -15,14 +15,18 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
     let cluster: (any ClusterAdmin)?
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// The console's sessions: a signed-in browser may read (GET) the JSON API with its
+    /// cookie, so the console's links to the JSON and CSV answers work.
+    let sessions: ConsoleSessions?
 
     /// Routes over the node's policy. `sealer` encrypts credential secrets before they
     /// enter the log; `usage` answers the analytics and `cluster` the pool's operations
     /// (each answers 503 without it); `clock`
-    /// gives ms since the epoch (token expiry, issue times).
+    /// gives ms since the epoch (token expiry, issue times); `sessions` lets the console's
+    /// cookie read.
     public init(
         reader: any PolicyReader, writer: any PolicyWriter, sealer: CredentialSealer, usage: (any UsageQuery)? = nil, cluster: (any ClusterAdmin)? = nil,
-        logger: Logger,
+        sessions: ConsoleSessions? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
@@ -30,6 +34,7 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
         self.sealer = sealer
         self.usage = usage
         self.cluster = cluster
+        self.sessions = sessions
         self.clock = clock
         self.logger = logger
     }
@@ -55,10 +60,22 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// The caller: its bearer token, or for a read without one, the console's session.
+    private func identity(_ request: Request, _ endpoint: AdminEndpoint, now: Int64) throws -> AdminIdentity {
+        if request.method == .get, request.headers[.authorization] == nil, let sessions,
+           let (identity, _) = sessions.identity(request.headers, state: reader.current, now: now) {
+            guard endpoint.scope.isGranted(by: identity.scopes) else {
+                throw AdminError(.forbidden, "forbidden", "token \(identity.tokenID) lacks \(endpoint.scope.rawValue)")
+            }
+            return identity
+        }
+        return try AdminAuthenticator.authenticate(request, state: reader.current, now: now, needs: endpoint.scope)
+    }
+
     private func handle(_ endpoint: AdminEndpoint, _ request: Request, _ parameters: Parameters) async -> Response {
         do {
             let now = clock()
-            let identity = try AdminAuthenticator.authenticate(request, state: reader.current, now: now, needs: endpoint.scope)
+            let identity = try identity(request, endpoint, now: now)
             let call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
             return try await endpoint.handler(call)
         } catch let error as AdminError {

@@ -6,6 +6,11 @@ extension ConsoleRoutes {
     /// The JSON of an admin call as the session, or the error it gave (shown on the page).
     func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, body: [String: Any]? = nil) async -> (json: [String: Any], error: String?) {
         let text = body.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        return await call(method, uri, session, text: text)
+    }
+
+    /// The same, with the body as text (JSON, or the YAML of a profile import).
+    func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, text: String?) async -> (json: [String: Any], error: String?) {
         let (status, json) = await admin.perform(method, uri, body: text, identity: session.identity)
         let object = json as? [String: Any] ?? [:]
         guard (200..<300).contains(status) else {
@@ -61,8 +66,8 @@ extension ConsoleRoutes {
         let filter = query(request, ["org", "status", "role"])
         var api = filter
         if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/users?" + Self.encode(api), session)
-        let next = (json["next_cursor"] as? String).map { "/admin/users?" + Self.encode(filter.merging(["cursor": $0]) { $1 }) }
+        let (json, failure) = await call(.get, "/admin/api/users?" + ConsoleQuery.encode(api), session)
+        let next = (json["next_cursor"] as? String).map { "/admin/users?" + ConsoleQuery.encode(filter.merging(["cursor": $0]) { $1 }) }
         var data: [String: Any] = [
             "items": json["items"] as? [[String: Any]] ?? [], "filter": filter,
             "statuses": User.Status.allCases.map { ["name": $0.rawValue, "selected": filter["status"] == $0.rawValue] },
@@ -85,14 +90,14 @@ extension ConsoleRoutes {
     func keys(_ request: Request, _ session: Session, error: String? = nil) async -> Response {
         var api: [String: String] = [:]
         if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/tokens?" + Self.encode(api), session)
+        let (json, failure) = await call(.get, "/admin/api/tokens?" + ConsoleQuery.encode(api), session)
         let items = (json["items"] as? [[String: Any]] ?? []).map { item -> [String: Any] in
             var row = item
             row["scopes"] = (item["scopes"] as? [String] ?? []).joined(separator: ", ")
             row["canRevoke"] = session.canWrite && item["status"] as? String == "active"
             return row
         }
-        let next = (json["next_cursor"] as? String).map { "/admin/keys?" + Self.encode(["cursor": $0]) }
+        let next = (json["next_cursor"] as? String).map { "/admin/keys?" + ConsoleQuery.encode(["cursor": $0]) }
         var data: [String: Any] = ["items": items]
         if let next { data["next"] = next }
         return page(request, "keys", title: "Keys", data: data, session: session, error: error ?? failure)
@@ -136,6 +141,24 @@ enum ConsoleChart {
             svg += "<text x=\"\(x)\" y=\"\(height + 16)\" font-size=\"11\">\(date)</text>"
         }
         return svg + "</svg>"
+    }
+
+    /// Bars of requests per minute (errors in red), the hour's minutes oldest first.
+    static func minuteBars(_ minutes: [[String: Any]]) -> String {
+        guard !minutes.isEmpty else { return "<p class=\"empty\">No data.</p>" }
+        let requests = minutes.map { $0["requests"] as? Int ?? 0 }
+        let top = max(requests.max() ?? 0, 1)
+        let width = 12, height = 100
+        var svg = "<svg role=\"img\" aria-label=\"requests per minute\" width=\"\(width * minutes.count + 40)\" height=\"\(height + 30)\" xmlns=\"http://www.w3.org/2000/svg\">"
+        svg += "<text x=\"0\" y=\"10\" font-size=\"11\">\(top)/min</text>"
+        for (index, minute) in minutes.enumerated() {
+            let bar = height * requests[index] / top
+            let failed = height * min(minute["errors"] as? Int ?? 0, requests[index]) / top
+            let x = 40 + index * width
+            svg += "<rect x=\"\(x)\" y=\"\(height - bar + 14)\" width=\"\(width - 2)\" height=\"\(bar)\" fill=\"#4f6bed\"><title>\(requests[index]) requests</title></rect>"
+            if failed > 0 { svg += "<rect x=\"\(x)\" y=\"\(height - failed + 14)\" width=\"\(width - 2)\" height=\"\(failed)\" fill=\"#d64545\"></rect>" }
+        }
+        return svg + "<text x=\"40\" y=\"\(height + 28)\" font-size=\"11\">60 min ago</text><text x=\"\(width * minutes.count)\" y=\"\(height + 28)\" font-size=\"11\">now</text></svg>"
     }
 
     static func escape(_ text: String) -> String {

@@ -19,6 +19,14 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         self.sessions = sessions
     }
 
+    /// The pages in the navigation bar, in order.
+    static var navigation: [(href: String, label: String)] {
+        [("/admin/", "Dashboard"), ("/admin/keys", "Keys"), ("/admin/policy", "Policy Ops"), ("/admin/usage", "Usage"), ("/admin/monitor", "Monitor"),
+         ("/admin/history", "History"), ("/admin/users", "Users"), ("/admin/orgs", "Organizations"), ("/admin/apps", "Apps"),
+         ("/admin/router", "Model Router"), ("/admin/profiles", "Agent Profiles"), ("/admin/models", "Models"), ("/admin/logs", "Gateway Logs"),
+         ("/admin/dlp", "DLP"), ("/admin/settings", "Settings"), ("/admin/errors", "Error Reports"), ("/admin/cluster", "Cluster")]
+    }
+
     /// The largest form accepted.
     static var formBytesMax: Int { 64 * 1024 }
 
@@ -44,13 +52,18 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         router.post("/admin/users") { request, _ in
             await self.withSession(request, form: true) { session, form in await self.createUser(request, session, form) }
         }
-        for path in ["/admin/history", "/admin/logs", "/admin/cluster"] {
+        for screen in screens {
+            let path = screen.path
             router.get(RouterPath(path)) { request, _ in
-                await self.withSession(request) { session, _ in await self.table(request, session, self.tablePage(path)) }
+                await self.withSession(request) { session, _ in
+                    guard let screen = self.screens.first(where: { $0.path == path }) else { return Response(status: .notFound) }
+                    return await self.render(request, session, screen)
+                }
             }
         }
-        router.post("/admin/cluster/drain") { request, _ in
-            await self.withSession(request, form: true) { session, form in await self.drain(request, session, form) }
+        router.post("/admin/do/:form") { request, context in
+            let id = context.parameters.get("form") ?? ""
+            return await self.withSession(request, form: true) { session, form in await self.submit(request, session, id, form) }
         }
         router.get("/admin/keys") { request, _ in await self.withSession(request) { session, _ in await self.keys(request, session) } }
         router.post("/admin/keys") { request, _ in
@@ -94,10 +107,7 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
     }
 
     private func session(_ request: Request) -> Session? {
-        guard let cookie = Self.cookieValue(request, ConsoleSessions.cookieName), let tokenID = sessions.verify(cookie, now: admin.clock()),
-              let token = admin.reader.current.tokens[tokenID], token.isUsable(at: admin.clock()), Scope.adminRead.isGranted(by: token.scopes)
-        else { return nil }
-        return Session(identity: AdminIdentity(tokenID: token.id, principal: token.principal, scopes: token.scopes), cookie: cookie)
+        sessions.identity(request.headers, state: admin.reader.current, now: admin.clock()).map { Session(identity: $0.identity, cookie: $0.cookie) }
     }
 
     // MARK: Rendering
@@ -112,10 +122,7 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
             data["canWrite"] = session.canWrite
         }
         let content = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
-        let nav = [("/admin/", "Dashboard"), ("/admin/keys", "Keys"), ("/admin/users", "Users"), ("/admin/logs", "Gateway Logs"),
-                   ("/admin/history", "History"), ("/admin/cluster", "Cluster")].map { href, label in
-            ["href": href, "label": label, "on": request.uri.path == href] as [String: Any]
-        }
+        let nav = Self.navigation.map { href, label in ["href": href, "label": label, "on": request.uri.path == href] as [String: Any] }
         var layout: [String: Any] = ["title": title, "style": ConsoleTemplates.style, "content": content, "nav": session == nil ? [] : nav]
         if let error { layout["error"] = error }
         if let session {
@@ -138,16 +145,6 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
     static func cookie(_ value: String, request: Request, maxAge: Int) -> String {
         let tls = request.head.scheme == "https" || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
         return "\(ConsoleSessions.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "")
-    }
-
-    static func cookieValue(_ request: Request, _ name: String) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0] == name { return String(pair[1]) }
-            }
-        }
-        return nil
     }
 
     /// An `application/x-www-form-urlencoded` body (at most `formBytesMax`).

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import HTTPTypes
+import Policy
 
 /// The console's sign-in, kept by the browser and checked by any node: a cookie holding
 /// the token's id and an expiry, signed with HMAC-SHA256 under a key derived from the
@@ -41,6 +43,26 @@ public struct ConsoleSessions: Sendable {
     func checkCSRF(_ token: String?, session: String) -> Bool {
         guard let token, let given = ClusterSignature.bytes(fromHex: token) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(("csrf." + session).utf8), using: key)
+    }
+
+    /// Who a request's session cookie signs in, when it holds a valid session of a token
+    /// that is still usable and still has `admin.read`.
+    func identity(_ headers: HTTPFields, state: PolicyState, now: Int64) -> (identity: AdminIdentity, cookie: String)? {
+        guard let cookie = Self.cookieValue(headers), let tokenID = verify(cookie, now: now), let token = state.tokens[tokenID],
+              token.isUsable(at: now), Scope.adminRead.isGranted(by: token.scopes)
+        else { return nil }
+        return (AdminIdentity(tokenID: token.id, principal: token.principal, scopes: token.scopes), cookie)
+    }
+
+    /// The session cookie's value in `headers`.
+    static func cookieValue(_ headers: HTTPFields) -> String? {
+        for header in headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0] == cookieName { return String(pair[1]) }
+            }
+        }
+        return nil
     }
 
     private func mac(_ text: String) -> String {

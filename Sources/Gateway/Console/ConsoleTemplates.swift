@@ -5,7 +5,7 @@ import Mustache
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued), ("table", table)] {
+        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued), ("table", table), ("screen", screen), ("cards", cards), ("form", form)] {
             // The templates are constants of this file; one that does not parse is a bug here.
             templates[name] = try! MustacheTemplate(string: text)
         }
@@ -25,7 +25,12 @@ enum ConsoleTemplates {
         .card b{display:block;font-size:1.3rem}.empty{color:#6b7280;font-style:italic}
         .error{background:#fde8e8;border:1px solid #f5b5b5;padding:.5rem .8rem}
         .secret{font-family:monospace;background:#fff8d6;padding:.5rem;border:1px solid #e9d36b}
-        form.inline{display:inline}input,select,button{font-size:.9rem;margin:.15rem}
+        form.inline{display:inline}input,select,button,textarea{font-size:.9rem;margin:.15rem}
+        .done{background:#e6f6ea;border:1px solid #9fd8ad;padding:.5rem .8rem}
+        details.form{background:#fff;border:1px solid #e3e6ec;padding:.4rem 1rem;margin:.5rem 0}
+        details.form summary{cursor:pointer;font-weight:600}
+        label.field{display:block;margin:.3rem 0}label.field span{display:inline-block;min-width:11rem}
+        label.field small{color:#6b7280;margin-left:.4rem}form.filters label{margin-right:.6rem}
         """
 
     static let layout = """
@@ -98,20 +103,52 @@ enum ConsoleTemplates {
         {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
         """
 
-    /// A filtered, paged table: `filters` ({name, label, value}), `columns`, `rows` ({cells,
-    /// action?}), `next`, and an optional `action` form per row (a button to `action.path`).
+    /// A screen: its sections, rendered one by one (`html`), and the message of a form done.
+    static let screen = """
+        {{#intro}}<p>{{intro}}</p>{{/intro}}{{#done}}<p class="done" role="status">{{done}}</p>{{/done}}{{{html}}}
+        """
+
+    static let cards = """
+        <h2>{{title}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
+        <div class="cards">{{#cards}}<div class="card">{{label}}<b>{{value}}</b></div>{{/cards}}</div>
+        {{#partial}}<p class="error">Nodes {{partial}} did not answer: the figures leave out their requests.</p>{{/partial}}
+        """
+
+    /// A filtered, paged table: `filters` ({name, label, value or options}), `keep` (the
+    /// page's other parameters), `columns`, `rows` ({cells, actions, link}), `next`.
     static let table = """
-        {{#intro}}<p>{{intro}}</p>{{/intro}}
-        {{#hasFilters}}<form method="get" action="{{path}}">{{#filters}}{{label}} <input name="{{name}}" value="{{value}}"> {{/filters}}<button>Filter</button></form>{{/hasFilters}}
-        <table id="{{tableID}}"><tr>{{#columns}}<th>{{.}}</th>{{/columns}}{{#rowAction}}<th></th>{{/rowAction}}</tr>
-        {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}{{#action}}<td><form class="inline" method="post" action="{{path}}">
-        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="{{field}}" value="{{value}}"><button>{{label}}</button></form></td>{{/action}}</tr>{{/rows}}
-        {{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}</table>
-        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
+        <section id="{{id}}-section">{{#title}}<h2>{{title}}</h2>{{/title}}
+        {{#hasFilters}}<form class="filters" method="get" action="{{path}}#{{id}}">{{#keep}}<input type="hidden" name="{{name}}" value="{{value}}">{{/keep}}
+        {{#filters}}<label title="{{hint}}">{{label}} {{^choice}}<input name="{{name}}" value="{{value}}">{{/choice}}
+        {{#choice}}<select name="{{name}}">{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/choice}}</label> {{/filters}}
+        <button>Filter</button> <a href="{{path}}">Reset</a></form>{{/hasFilters}}
+        <table id="{{id}}"><tr>{{#columns}}<th>{{.}}</th>{{/columns}}<th></th></tr>
+        {{#failure}}<tr><td colspan="{{span}}" class="error">Could not load: {{failure}}</td></tr>{{/failure}}
+        {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{#link}}<a href="{{href}}">{{label}}</a> {{/link}}{{#actions}}<form class="inline" method="post" action="/admin/do/{{form}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="_back" value="{{back}}">{{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
+        <button>{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
+        {{^failure}}{{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}{{/failure}}</table>
+        {{#partial}}<p class="error">Nodes {{partial}} did not answer: their rows are missing.</p>{{/partial}}
+        {{#next}}<a class="next" id="{{id}}-next" href="{{next}}">Next page</a>{{/next}}</section>
+        """
+
+    /// A form over an endpoint: `fields` ({name, label, hint, required, value, and options,
+    /// textarea or type}).
+    static let form = """
+        <details class="form" id="form-{{id}}" {{#open}}open{{/open}}><summary>{{title}}</summary>{{#intro}}<p>{{intro}}</p>{{/intro}}
+        {{#failure}}<p class="error">Could not load the current values: {{failure}}</p>{{/failure}}
+        <form method="{{#get}}get{{/get}}{{^get}}post{{/get}}" action="{{action}}">{{^get}}<input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_back" value="{{back}}">{{/get}}
+        {{#fields}}<label class="field"><span>{{label}}{{#required}} *{{/required}}</span>
+        {{#choice}}<select name="{{name}}">{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/choice}}
+        {{#textarea}}<textarea name="{{name}}" rows="5" cols="60" {{#required}}required{{/required}}>{{value}}</textarea>{{/textarea}}
+        {{#type}}<input type="{{type}}" name="{{name}}" value="{{value}}" {{#inputmode}}inputmode="{{inputmode}}"{{/inputmode}} {{#required}}required{{/required}} autocomplete="off">{{/type}}
+        <small>{{hint}}</small></label>{{/fields}}
+        <button id="submit-{{id}}">{{button}}</button></form></details>
         """
 
     static let issued = """
         <p>Token <b id="token-id">{{id}}</b> for {{principal}}. Its secret is shown this once: copy it now.</p>
-        <p class="secret" id="secret">{{secret}}</p><p><a href="/admin/keys">Back to the tokens</a></p>
+        <p class="secret" id="secret">{{secret}}</p><p><a href="{{#back}}{{back}}{{/back}}{{^back}}/admin/keys{{/back}}">Back</a></p>
         """
 }
