@@ -45,6 +45,8 @@ struct AdminHarness {
     var usage: (any UsageQuery)?
     /// What the cluster endpoints operate (none: they answer 503).
     var cluster: (any ClusterAdmin)?
+    /// The console's sessions, whose cookie may read the API.
+    static let sessions = ConsoleSessions(secret: Array("a cluster secret of enough length".utf8))
 
     init() async throws {
         let principal = Principal(
@@ -66,7 +68,9 @@ struct AdminHarness {
     }
 
     var routes: AdminRoutes<BasicRequestContext> {
-        AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: usage, cluster: cluster, logger: Logger(label: "admin-test"), clock: { AdminHarness.now })
+        AdminRoutes(
+            reader: policy, writer: policy, sealer: sealer, usage: usage, cluster: cluster, sessions: Self.sessions, logger: Logger(label: "admin-test"),
+            clock: { AdminHarness.now })
     }
 
     @discardableResult

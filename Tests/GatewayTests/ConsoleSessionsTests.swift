@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Testing
 @testable import Gateway
 
@@ -22,5 +23,30 @@ import Testing
         #expect(sessions.checkCSRF(sessions.csrf(for: a), session: a))
         #expect(!sessions.checkCSRF(sessions.csrf(for: b), session: a))
         #expect(!sessions.checkCSRF(nil, session: a) && !sessions.checkCSRF("00", session: a))
+    }
+
+    /// A signed-in browser reads the JSON, YAML and CSV answers with its cookie (the
+    /// console's links), within its token's scopes; it never writes with it.
+    @Test func theSessionCookieReadsTheAPIButNeverWrites() async throws {
+        let harness = try await AdminHarness()
+        _ = try await harness.addToken("tok_reader", scopes: ["admin.read"])
+        _ = try await harness.addToken("tok_invoker", scopes: ["model.invoke"])
+        @Sendable func cookie(_ token: String) -> HTTPFields {
+            [.cookie: "other=1; weir_session=\(AdminHarness.sessions.issue(tokenID: token, now: AdminHarness.now))"]
+        }
+        let forged = [HTTPField.Name.cookie: "weir_session=tok_super.99999999999999.00"] as HTTPFields
+        let statuses = try await harness.run { client -> [HTTPResponse.Status] in
+            var statuses: [HTTPResponse.Status] = []
+            for (method, uri, headers) in [
+                (HTTPRequest.Method.get, "/admin/api/users", cookie("tok_super")), (.get, "/admin/api/users", cookie("tok_reader")),
+                (.get, "/admin/api/settings", cookie("tok_reader")), (.post, "/admin/api/users", cookie("tok_super")),
+                (.get, "/admin/api/users", cookie("tok_invoker")), (.get, "/admin/api/users", cookie("tok_gone")), (.get, "/admin/api/users", forged),
+            ] {
+                statuses.append(try await client.call(method, uri, token: nil, body: method == .post ? #"{"id":"user:x"}"# : nil, headers: headers).status)
+            }
+            return statuses
+        }
+        // A write needs the bearer token (the console writes through its CSRF-checked forms).
+        #expect(statuses == [.ok, .ok, .ok, .unauthorized, .unauthorized, .unauthorized, .unauthorized])
     }
 }

@@ -8,6 +8,7 @@ holds; prints what failed otherwise.
 import argparse
 import json
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -148,15 +149,21 @@ def policy_ops(driver, url):
 
 def every_screen(driver, url):
     """Each screen loads without an error, with its tables; the forms of a few do their job."""
-    # A few failing requests (the demo upstream is unreachable) fill the logs and errors.
-    for _ in range(3):
+    # A few failing requests (the demo upstream is unreachable) fill the logs and errors; sent
+    # at once, as each waits out the gateway's retries.
+    def failing_request():
+        request = urllib.request.Request(url + "/v1/chat/completions", method="POST", data=json.dumps(
+            {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+            headers={"Authorization": "Bearer " + INVOKER[0], "Content-Type": "application/json", "User-Agent": "e2e-agent/1.2"})
         try:
-            request = urllib.request.Request(url + "/v1/chat/completions", method="POST", data=json.dumps(
-                {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
-                headers={"Authorization": "Bearer " + INVOKER[0], "Content-Type": "application/json", "User-Agent": "e2e-agent/1.2"})
-            urllib.request.urlopen(request, timeout=30)
+            urllib.request.urlopen(request, timeout=60)
         except urllib.error.HTTPError:
             pass
+    threads = [threading.Thread(target=failing_request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     tables = {"/admin/policy": ["users", "apps", "principals", "quotas", "pricing"], "/admin/usage": ["usage-users"],
               "/admin/monitor": ["recent", "recent-errors"], "/admin/orgs": ["orgs"], "/admin/apps": ["apps"], "/admin/router": ["aliases"],
               "/admin/profiles": ["profiles"], "/admin/models": ["models", "deployments"], "/admin/dlp": ["protection", "rules", "activity"],
@@ -269,9 +276,7 @@ def main():
 
         # Issue a token: its secret is shown once, then never again.
         driver.get(url + "/admin/keys")
-        driver.find_element(By.NAME, "principal").send_keys("human:admin")
-        driver.find_element(By.NAME, "name").send_keys("from the console")
-        navigate(driver, driver.find_element(By.ID, "issue"))
+        fill(driver, "token-issue", {"principal": "human:admin", "name": "from the console"})
         secret = driver.find_element(By.ID, "secret").text
         token_id = driver.find_element(By.ID, "token-id").text
         check(secret.startswith("weir_") and len(secret) > 40, f"the revealed secret {secret!r}")
@@ -289,7 +294,7 @@ def main():
         while True:
             pages += 1
             seen += [r.find_elements(By.TAG_NAME, "td")[1].text for r in driver.find_elements(By.CSS_SELECTOR, "#users tr")[1:]]
-            links = driver.find_elements(By.ID, "next")
+            links = driver.find_elements(By.ID, "users-next")
             if not links or pages > 5:
                 break
             navigate(driver, links[0])
@@ -297,8 +302,8 @@ def main():
 
         # A script in a display name renders as text.
         driver.get(url + "/admin/users?cursor=")
-        while driver.find_elements(By.ID, "next") and "user:zz-hostile" not in driver.page_source:
-            navigate(driver, driver.find_element(By.ID, "next"))
+        while driver.find_elements(By.ID, "users-next") and "user:zz-hostile" not in driver.page_source:
+            navigate(driver, driver.find_element(By.ID, "users-next"))
         check(hostile in driver.find_element(By.ID, "users").text, "the hostile display name is shown as text")
         check(driver.title != "owned" and not driver.find_elements(By.CSS_SELECTOR, "#users img"), "the hostile display name ran")
 
@@ -322,7 +327,7 @@ def main():
 
         # A form without the session's CSRF token is refused.
         loaded(driver, lambda: driver.execute_script(
-            "var f=document.createElement('form');f.method='post';f.action='/admin/users';"
+            "var f=document.createElement('form');f.method='post';f.action='/admin/do/user';"
             "var i=document.createElement('input');i.name='id';i.value='user:csrf';f.appendChild(i);document.body.appendChild(f);f.submit();"))
         check("security token did not match" in driver.page_source, "a form without the CSRF token was accepted")
 
@@ -330,9 +335,9 @@ def main():
         driver.delete_all_cookies()
         sign_in(driver, url, reader)
         driver.get(url + "/admin/keys")
-        check(not driver.find_elements(By.ID, "issue") and "(read-only)" in driver.page_source, "a read-only token sees the issue form")
+        check(not driver.find_elements(By.ID, "submit-token-issue") and "(read-only)" in driver.page_source, "a read-only token sees the issue form")
         driver.get(url + "/admin/users")
-        check(not driver.find_elements(By.ID, "create-user"), "a read-only token sees the create form")
+        check(not driver.find_elements(By.ID, "submit-user"), "a read-only token sees the create form")
         driver.get(url + "/admin/cluster")
         check(not driver.find_elements(By.CSS_SELECTOR, "#cluster button"), "a read-only token sees the drain button")
         for path in ("/admin/policy", "/admin/orgs", "/admin/settings", "/admin/dlp"):
@@ -344,7 +349,12 @@ def main():
             driver.delete_all_cookies()
             sign_in(driver, url, token)
             for name, path in SCREENS:
+                # The whole page (up to 4000 px), not only the window.
+                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
                 driver.get(url + path)
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                       {"width": 1280, "height": min(max(height, 900), 4000), "deviceScaleFactor": 1, "mobile": False})
                 driver.save_screenshot(f"{args.screenshots}/{name}.png")
     finally:
         driver.quit()

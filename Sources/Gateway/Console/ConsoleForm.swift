@@ -35,6 +35,7 @@ struct ConsoleForm {
         var hint: String
 
         var label: String {
+            if name == "q" { return "Search" }
             let words = name.split(separator: "_").map { word -> String in
                 switch word {
                 case "usd", "url", "id", "dlp", "ttl", "csv": word.uppercased()

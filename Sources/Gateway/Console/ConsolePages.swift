@@ -19,13 +19,6 @@ extension ConsoleRoutes {
         return (object, nil)
     }
 
-    /// Query parameters of the page, passed on to the API (only `names`, escaped).
-    private func query(_ request: Request, _ names: [String]) -> [String: String] {
-        var out: [String: String] = [:]
-        for name in names { if let value = request.uri.queryParameters.get(name), !value.isEmpty { out[name] = value } }
-        return out
-    }
-
     // MARK: Dashboard
 
     func dashboard(_ request: Request, _ session: Session) async -> Response {
@@ -58,68 +51,6 @@ extension ConsoleRoutes {
             },
         ]
         return page(request, "dashboard", title: "Dashboard", data: data, session: session, error: answers.compactMap(\.error).first)
-    }
-
-    // MARK: Users
-
-    func users(_ request: Request, _ session: Session, error: String? = nil) async -> Response {
-        let filter = query(request, ["org", "status", "role"])
-        var api = filter
-        if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/users?" + ConsoleQuery.encode(api), session)
-        let next = (json["next_cursor"] as? String).map { "/admin/users?" + ConsoleQuery.encode(filter.merging(["cursor": $0]) { $1 }) }
-        var data: [String: Any] = [
-            "items": json["items"] as? [[String: Any]] ?? [], "filter": filter,
-            "statuses": User.Status.allCases.map { ["name": $0.rawValue, "selected": filter["status"] == $0.rawValue] },
-            "roles": User.Role.allCases.map { ["name": $0.rawValue, "selected": filter["role"] == $0.rawValue] },
-        ]
-        if let next { data["next"] = next }
-        return page(request, "users", title: "Users", data: data, session: session, error: error ?? failure)
-    }
-
-    func createUser(_ request: Request, _ session: Session, _ form: [String: String]) async -> Response {
-        var body: [String: Any] = ["id": form["id"] ?? ""]
-        for key in ["display_name", "email", "organization"] { if let value = form[key], !value.isEmpty { body[key] = value } }
-        let (_, failure) = await call(.post, "/admin/api/users", session, body: body)
-        if let failure { return await users(request, session, error: failure) }
-        return Self.redirect("/admin/users")
-    }
-
-    // MARK: Keys
-
-    func keys(_ request: Request, _ session: Session, error: String? = nil) async -> Response {
-        var api: [String: String] = [:]
-        if let cursor = request.uri.queryParameters.get("cursor") { api["cursor"] = String(cursor) }
-        let (json, failure) = await call(.get, "/admin/api/tokens?" + ConsoleQuery.encode(api), session)
-        let items = (json["items"] as? [[String: Any]] ?? []).map { item -> [String: Any] in
-            var row = item
-            row["scopes"] = (item["scopes"] as? [String] ?? []).joined(separator: ", ")
-            row["canRevoke"] = session.canWrite && item["status"] as? String == "active"
-            return row
-        }
-        let next = (json["next_cursor"] as? String).map { "/admin/keys?" + ConsoleQuery.encode(["cursor": $0]) }
-        var data: [String: Any] = ["items": items]
-        if let next { data["next"] = next }
-        return page(request, "keys", title: "Keys", data: data, session: session, error: error ?? failure)
-    }
-
-    func issueKey(_ request: Request, _ session: Session, _ form: [String: String]) async -> Response {
-        var body: [String: Any] = ["principal": form["principal"] ?? ""]
-        for key in ["user", "app", "name"] { if let value = form[key], !value.isEmpty { body[key] = value } }
-        let scopes = (form["scopes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if !scopes.isEmpty { body["scopes"] = scopes }
-        let (json, failure) = await call(.post, "/admin/api/tokens", session, body: body)
-        if let failure { return await keys(request, session, error: failure) }
-        let token = json["token"] as? [String: Any] ?? [:]
-        return page(request, "issued", title: "Token issued",
-                    data: ["id": token["id"] ?? "", "principal": token["principal"] ?? "", "secret": json["secret"] ?? ""], session: session)
-    }
-
-    func revokeKey(_ request: Request, _ session: Session, _ form: [String: String]) async -> Response {
-        let id = (form["id"] ?? "").addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
-        let (_, failure) = await call(.post, "/admin/api/tokens/\(id)/revoke", session, body: [:])
-        if let failure { return await keys(request, session, error: failure) }
-        return Self.redirect("/admin/keys")
     }
 }
 

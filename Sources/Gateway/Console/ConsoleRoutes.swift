@@ -48,10 +48,6 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
             }
         }
         router.get("/admin/") { request, _ in await self.withSession(request) { session, _ in await self.dashboard(request, session) } }
-        router.get("/admin/users") { request, _ in await self.withSession(request) { session, _ in await self.users(request, session) } }
-        router.post("/admin/users") { request, _ in
-            await self.withSession(request, form: true) { session, form in await self.createUser(request, session, form) }
-        }
         for screen in screens {
             let path = screen.path
             router.get(RouterPath(path)) { request, _ in
@@ -64,13 +60,6 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         router.post("/admin/do/:form") { request, context in
             let id = context.parameters.get("form") ?? ""
             return await self.withSession(request, form: true) { session, form in await self.submit(request, session, id, form) }
-        }
-        router.get("/admin/keys") { request, _ in await self.withSession(request) { session, _ in await self.keys(request, session) } }
-        router.post("/admin/keys") { request, _ in
-            await self.withSession(request, form: true) { session, form in await self.issueKey(request, session, form) }
-        }
-        router.post("/admin/keys/revoke") { request, _ in
-            await self.withSession(request, form: true) { session, form in await self.revokeKey(request, session, form) }
         }
     }
 

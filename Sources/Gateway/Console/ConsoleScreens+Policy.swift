@@ -16,9 +16,7 @@ extension ConsoleRoutes {
                 .form(ConsoleForm(id: "quota-revoke", title: "Quota Revoke (Append-Only)", api: "/admin/api/quotas/revoke", button: "Revoke quota")),
                 .form(ConsoleForm(id: "pricing-upsert", title: "Pricing Upsert (Append-Only Revision)", api: "/admin/api/pricing", button: "Upsert price")),
                 .form(ConsoleForm(id: "pricing-revoke", title: "Pricing Revoke (Append-Only)", api: "/admin/api/pricing/revoke", button: "Revoke price")),
-                .form(ConsoleForm(
-                    id: "token-issue", title: "Issue Safe Token (One-Time Reveal)", api: "/admin/api/tokens",
-                    fields: ["principal", "namespace", "user", "app", "scopes", "name"], button: "Issue token", reveal: true)),
+                .form(Self.tokenIssue),
                 .table(.init(
                     title: "Users", api: "/admin/api/users", id: "users", filters: ["q"],
                     columns: [.init("User ID", "id"), .init("Display Name", "display_name")], empty: "No users match.")),
@@ -49,6 +47,43 @@ extension ConsoleRoutes {
                     actions: [.init(form: "pricing-revoke", label: "Revoke") { item in
                         item["status"] as? String == "active" ? ["scope": ConsoleFormat.cell("", item["scope"]), "subject": ConsoleFormat.cell("", item["subject"])] : nil
                     }])),
+            ])
+    }
+
+    var keys: ConsoleScreen {
+        ConsoleScreen(
+            path: "/admin/keys", title: "Keys", intro: "Client tokens: each is bound to a principal, optionally to a user and an app. A secret is shown once, when issued.",
+            sections: [
+                .form(Self.tokenIssue),
+                .table(.init(
+                    api: "/admin/api/tokens", id: "tokens",
+                    columns: [.init("ID", "id"), .init("Name", "name"), .init("Prefix") { ConsoleFormat.cell("", $0["display_prefix"]) + "…" },
+                              .init("Principal", "principal"), .init("User", "user"), .init("App", "app"), .init("Scopes", "scopes"),
+                              .init("Expires", "expires_at"), .init("Status", "status")],
+                    empty: "No tokens.",
+                    actions: [.init(form: "token-revoke", label: "Revoke") { item in
+                        item["status"] as? String == "active" ? (item["id"] as? String).map { ["id": $0] } : nil
+                    }])),
+            ])
+    }
+
+    /// On Keys and on Policy Ops.
+    static var tokenIssue: ConsoleForm {
+        ConsoleForm(
+            id: "token-issue", title: "Issue Safe Token (One-Time Reveal)", api: "/admin/api/tokens",
+            fields: ["principal", "namespace", "user", "app", "scopes", "models", "name", "expires_in_seconds"], button: "Issue token", reveal: true)
+    }
+
+    var users: ConsoleScreen {
+        ConsoleScreen(
+            path: "/admin/users", title: "Users", intro: "A user's weekly cap is its weekly quota on the user lane (Policy Ops).",
+            sections: [
+                .table(.init(
+                    title: "All Users", api: "/admin/api/users", id: "users", filters: ["q", "organization", "status", "role"],
+                    columns: [.init("Name", "display_name"), .init("ID", "id"), .init("Email", "email"), .init("Status", "status"), .init("Role", "role"),
+                              .init("Weekly Cap", "weekly_cap_usd"), .init("Organization", "organization")],
+                    empty: "No users match.", actions: [Self.delete("user-delete")], link: Self.edit("/admin/users", "user"))),
+                .form(ConsoleForm(id: "user", title: "Create or Edit a User", api: "/admin/api/users", button: "Save user", prefill: "/admin/api/users/{edit}")),
             ])
     }
 
@@ -92,10 +127,13 @@ extension ConsoleRoutes {
 
     /// Forms used only as row buttons.
     var rowForms: [ConsoleForm] {
-        [("org-delete", "orgs"), ("app-delete", "apps"), ("alias-delete", "aliases"), ("profile-delete", "profiles"), ("deployment-delete", "deployments"),
+        [("user-delete", "users"), ("org-delete", "orgs"), ("app-delete", "apps"), ("alias-delete", "aliases"), ("profile-delete", "profiles"), ("deployment-delete", "deployments"),
          ("credential-delete", "credentials"), ("fallback-delete", "fallbacks"), ("dlp-delete", "dlp")].map { id, collection in
             ConsoleForm(id: id, title: "Delete", method: .delete, api: "/admin/api/\(collection)/{id}", fields: [], button: "Delete", rowAction: true)
-        } + [ConsoleForm(id: "cluster-drain", title: "Drain", api: "/admin/api/cluster/drain", button: "Drain", rowAction: true)]
+        } + [
+            ConsoleForm(id: "cluster-drain", title: "Drain", api: "/admin/api/cluster/drain", button: "Drain", rowAction: true),
+            ConsoleForm(id: "token-revoke", title: "Revoke", api: "/admin/api/tokens/{id}/revoke", fields: [], button: "Revoke", rowAction: true),
+        ]
     }
 
     /// Every form, by id.

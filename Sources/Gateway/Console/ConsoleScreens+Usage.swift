@@ -6,7 +6,7 @@ import Policy
 extension ConsoleRoutes {
     /// Every generic screen; the first is where an unknown page's form goes back to.
     var screens: [ConsoleScreen] {
-        [policyOps, usage, monitor, history, organizations, applications, modelRouter, agentProfiles, availableModels, logs, dlp, settings, errors, cluster]
+        [policyOps, keys, usage, monitor, history, users, organizations, applications, modelRouter, agentProfiles, availableModels, logs, dlp, settings, errors, cluster]
     }
 
     var usage: ConsoleScreen {

@@ -5,7 +5,7 @@ import Mustache
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("users", users), ("keys", keys), ("issued", issued), ("table", table), ("screen", screen), ("cards", cards), ("form", form)] {
+        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("issued", issued), ("table", table), ("screen", screen), ("cards", cards), ("form", form)] {
             // The templates are constants of this file; one that does not parse is a bug here.
             templates[name] = try! MustacheTemplate(string: text)
         }
@@ -74,33 +74,6 @@ enum ConsoleTemplates {
         <table><tr><th>User</th><th>Email</th><th>Requests</th><th>Cost</th></tr>
         {{#spenders}}<tr><td>{{user}}</td><td>{{email}}</td><td>{{requests}}</td><td>${{cost}}</td></tr>{{/spenders}}
         {{^spenders}}<tr><td colspan="4" class="empty">No spending in the last 24 h.</td></tr>{{/spenders}}</table>
-        """
-
-    static let users = """
-        <form method="get" action="/admin/users">Organization <input name="org" value="{{filter.org}}">
-        Status <select name="status"><option value="">any</option>{{#statuses}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/statuses}}</select>
-        Role <select name="role"><option value="">any</option>{{#roles}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/roles}}</select>
-        <button>Filter</button></form>
-        <table id="users"><tr><th>Name</th><th>Id</th><th>Email</th><th>Status</th><th>Role</th><th>Weekly Cap</th><th>Organization</th></tr>
-        {{#items}}<tr><td>{{display_name}}</td><td>{{id}}</td><td>{{email}}</td><td>{{status}}</td><td>{{role}}</td><td>{{weekly_cap_usd}}</td><td>{{organization}}</td></tr>{{/items}}
-        {{^items}}<tr><td colspan="7" class="empty">No users match.</td></tr>{{/items}}</table>
-        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
-        {{#canWrite}}<h2>Create User</h2><form method="post" action="/admin/users"><input type="hidden" name="_csrf" value="{{csrf}}">
-        <input name="id" placeholder="user:alice" required><input name="display_name" placeholder="Name"><input name="email" placeholder="Email">
-        <input name="organization" placeholder="org:acme"><button id="create-user">Create</button></form>{{/canWrite}}
-        """
-
-    static let keys = """
-        {{#canWrite}}<h2>Issue a token</h2><form method="post" action="/admin/keys"><input type="hidden" name="_csrf" value="{{csrf}}">
-        Principal <input name="principal" placeholder="agent:crm-bot" required> User <input name="user" placeholder="user:alice">
-        App <input name="app" placeholder="app:crm"> Name <input name="name"> Scopes <input name="scopes" value="model.invoke">
-        <button id="issue">Issue</button></form>{{/canWrite}}
-        <table id="tokens"><tr><th>Id</th><th>Name</th><th>Prefix</th><th>Principal</th><th>User</th><th>App</th><th>Scopes</th><th>Status</th><th></th></tr>
-        {{#items}}<tr><td>{{id}}</td><td>{{name}}</td><td>{{display_prefix}}…</td><td>{{principal}}</td><td>{{user}}</td><td>{{app}}</td><td>{{scopes}}</td><td>{{status}}</td>
-        <td>{{#canRevoke}}<form class="inline" method="post" action="/admin/keys/revoke"><input type="hidden" name="_csrf" value="{{csrf}}">
-        <input type="hidden" name="id" value="{{id}}"><button>Revoke</button></form>{{/canRevoke}}</td></tr>{{/items}}
-        {{^items}}<tr><td colspan="9" class="empty">No tokens.</td></tr>{{/items}}</table>
-        {{#next}}<a id="next" href="{{next}}">Next page</a>{{/next}}
         """
 
     /// A screen: its sections, rendered one by one (`html`), and the message of a form done.
