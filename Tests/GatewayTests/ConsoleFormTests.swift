@@ -100,6 +100,7 @@ import Testing
                 let (endpoint, _) = try #require(AdminRoutes<BasicRequestContext>.route(.get, path, in: harness.routes.endpoints), "table \(table.id): no GET \(path)")
                 for filter in table.filters { #expect(endpoint.parameters.contains { $0.name == filter }, "table \(table.id): no filter \(filter)") }
                 for action in table.actions { #expect(console.form(action.form) != nil, "table \(table.id): no form \(action.form)") }
+                if let edit = table.edit { #expect(screen.forms.contains { $0.id == edit && $0.prefill != nil }, "table \(table.id): no edit form \(edit) here") }
             }
         }
         let navigated = Set(ConsoleRoutes<BasicRequestContext>.navigation.map(\.href))

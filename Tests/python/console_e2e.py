@@ -340,9 +340,10 @@ def main():
         check(not driver.find_elements(By.ID, "submit-user"), "a read-only token sees the create form")
         driver.get(url + "/admin/cluster")
         check(not driver.find_elements(By.CSS_SELECTOR, "#cluster button"), "a read-only token sees the drain button")
-        for path in ("/admin/policy", "/admin/orgs", "/admin/settings", "/admin/dlp"):
+        for path in ("/admin/policy", "/admin/orgs", "/admin/apps", "/admin/settings", "/admin/dlp"):
             driver.get(url + path)
             check(not driver.find_elements(By.CSS_SELECTOR, "main form[method=post]"), f"a read-only token sees a write form on {path}")
+            check(not driver.find_elements(By.LINK_TEXT, "Edit"), f"a read-only token sees Edit links on {path}")
             check(not page_errors(driver), f"{path} for a read-only token: {page_errors(driver)}")
 
         if args.screenshots:

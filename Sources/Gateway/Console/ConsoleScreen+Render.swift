@@ -75,7 +75,12 @@ extension ConsoleRoutes {
                 return ["form": form.id, "label": action.label, "csrf": csrf, "back": path,
                         "fields": values.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }]
             }
-            if let link = table.link?(item) { row["link"] = ["href": link.href, "label": link.label] }
+            var links: [[String: String]] = []
+            if let edit = table.edit, let id = item["id"] as? String, let form = form(edit), allowed(form, session) {
+                links.append(["href": path + "?" + ConsoleQuery.encode(["edit": id]) + "#form-" + edit, "label": "Edit"])
+            }
+            if let link = table.link?(item) { links.append(["href": link.href, "label": link.label]) }
+            row["links"] = links
             return row
         }
         // The other tables' state, kept by this table's filter form.

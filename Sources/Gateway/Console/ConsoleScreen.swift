@@ -42,8 +42,10 @@ struct ConsoleScreen {
         var items: ([String: Any]) -> [[String: Any]] = { $0["items"] as? [[String: Any]] ?? [] }
         /// Buttons on each row: forms of hidden fields.
         var actions: [RowAction] = []
-        /// A link on each row (Edit, CSV).
+        /// A link on each row (a CSV export).
         var link: (([String: Any]) -> (href: String, label: String)?)?
+        /// The form of this page that edits a row (an Edit link, for those who may use it).
+        var edit: String?
     }
 
     struct Column {

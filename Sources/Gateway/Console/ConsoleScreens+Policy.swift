@@ -82,7 +82,7 @@ extension ConsoleRoutes {
                     title: "All Users", api: "/admin/api/users", id: "users", filters: ["q", "organization", "status", "role"],
                     columns: [.init("Name", "display_name"), .init("ID", "id"), .init("Email", "email"), .init("Status", "status"), .init("Role", "role"),
                               .init("Weekly Cap", "weekly_cap_usd"), .init("Organization", "organization")],
-                    empty: "No users match.", actions: [Self.delete("user-delete")], link: Self.edit("/admin/users", "user"))),
+                    empty: "No users match.", actions: [Self.delete("user-delete")], edit: "user")),
                 .form(ConsoleForm(id: "user", title: "Create or Edit a User", api: "/admin/api/users", button: "Save user", prefill: "/admin/api/users/{edit}")),
             ])
     }
@@ -97,7 +97,7 @@ extension ConsoleRoutes {
                     columns: [.init("Name", "name"), .init("ID", "id"), .init("Slug", "slug"), .init("Owner", "owner"), .init("Members", "members"),
                               .init("API Spend Cap", "spend_cap_usd"), .init("Cap Period", "spend_cap_period"), .init("Rollover", "rollover"),
                               .init("DLP", "dlp"), .init("Created", "created")],
-                    empty: "No organizations match.", actions: [Self.delete("org-delete")], link: Self.edit("/admin/orgs", "org"))),
+                    empty: "No organizations match.", actions: [Self.delete("org-delete")], edit: "org")),
                 .form(ConsoleForm(id: "org", title: "Create or Edit an Organization", api: "/admin/api/orgs", button: "Save organization", prefill: "/admin/api/orgs/{edit}")),
             ])
     }
@@ -110,7 +110,7 @@ extension ConsoleRoutes {
                     title: "All Apps", api: "/admin/api/apps", id: "apps", filters: ["q", "active"],
                     columns: [.init("Name", "display_name"), .init("ID", "id"), .init("Slug", "slug"), .init("Contact", "contact"), .init("Active", "active"),
                               .init("DLP", "dlp"), .init("Created", "created")],
-                    empty: "No apps match.", actions: [Self.delete("app-delete")], link: Self.edit("/admin/apps", "app"))),
+                    empty: "No apps match.", actions: [Self.delete("app-delete")], edit: "app")),
                 .form(ConsoleForm(id: "app", title: "Create or Edit an App", api: "/admin/api/apps", button: "Save app", prefill: "/admin/api/apps/{edit}")),
             ])
     }
@@ -118,11 +118,6 @@ extension ConsoleRoutes {
     /// A Delete button on a row: the form `form` with the row's id.
     static func delete(_ form: String, key: String = "id") -> ConsoleScreen.RowAction {
         .init(form: form, label: "Delete") { item in (item[key] as? String).map { ["id": $0] } }
-    }
-
-    /// An Edit link on a row: the page with the row's record in the form `form`.
-    static func edit(_ path: String, _ form: String) -> ([String: Any]) -> (href: String, label: String)? {
-        { item in (item["id"] as? String).map { (path + "?" + ConsoleQuery.encode(["edit": $0]) + "#form-" + form, "Edit") } }
     }
 
     /// Forms used only as row buttons.

@@ -31,7 +31,7 @@ extension ConsoleRoutes {
                               .init("Heavy Model") { ConsoleFormat.cell("", ($0["effective"] as? [String: Any])?["heavy"]) },
                               .init("Max Model") { ConsoleFormat.cell("", ($0["effective"] as? [String: Any])?["max"]) },
                               .init("Own Overrides", "models")],
-                    empty: "No profiles.", actions: [Self.delete("profile-delete")], link: Self.edit("/admin/profiles", "profile"))),
+                    empty: "No profiles.", actions: [Self.delete("profile-delete")], edit: "profile")),
                 .form(ConsoleForm(id: "profile", title: "Add or Change a Profile", api: "/admin/api/profiles", button: "Save profile", prefill: "/admin/api/profiles/{edit}")),
                 .form(ConsoleForm(
                     id: "profiles-import", title: "Import YAML", intro: "All or nothing: a file with an error changes nothing.",
@@ -57,7 +57,7 @@ extension ConsoleRoutes {
                     title: "Deployments", api: "/admin/api/deployments", id: "deployments", filters: ["model", "credential"],
                     columns: [.init("ID", "id"), .init("Model", "model"), .init("Credential", "credential"), .init("Upstream Model", "upstream_model"),
                               .init("Weight", "weight"), .init("Priority", "priority"), .init("Max Output Tokens", "max_output_tokens")],
-                    empty: "No deployments match.", actions: [Self.delete("deployment-delete")], link: Self.edit("/admin/models", "deployment"))),
+                    empty: "No deployments match.", actions: [Self.delete("deployment-delete")], edit: "deployment")),
                 .form(ConsoleForm(id: "deployment", title: "Add or Change a Deployment", api: "/admin/api/deployments", button: "Save deployment", prefill: "/admin/api/deployments/{edit}")),
             ])
     }

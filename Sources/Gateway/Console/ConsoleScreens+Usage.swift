@@ -64,13 +64,13 @@ extension ConsoleRoutes {
                     columns: [.init("Name") { ConsoleFormat.cell("", $0["name"] is String ? $0["name"] : $0["id"]) }, .init("Status", "status"),
                               .init("Action", "action"), .init("Rules enabled", "rules_enabled"), .init("Organizations", "organizations"), .init("Apps", "apps"),
                               .init("Last activity", "last_activity")],
-                    empty: "No DLP policies yet: add one below.", items: { $0["policies"] as? [[String: Any]] ?? [] }, link: Self.edit("/admin/dlp", "dlp"))),
+                    empty: "No DLP policies yet: add one below.", items: { $0["policies"] as? [[String: Any]] ?? [] }, edit: "dlp")),
                 .table(.init(
                     title: "Rules", api: "/admin/api/dlp", id: "rules", filters: ["enabled"],
                     columns: [.init("ID", "id"), .init("Name", "name"), .init("Enabled", "enabled"), .init("Action", "action"), .init("Detectors", "detectors"),
                               .init("Custom patterns") { ConsoleFormat.cell("", ($0["patterns"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "")" }) },
                               .init("Used by", "used_by")],
-                    empty: "No DLP policies.", actions: [Self.delete("dlp-delete")], link: Self.edit("/admin/dlp", "dlp"))),
+                    empty: "No DLP policies.", actions: [Self.delete("dlp-delete")], edit: "dlp")),
                 .form(ConsoleForm(id: "dlp", title: "Add or Change a DLP Policy", api: "/admin/api/dlp", button: "Save policy", prefill: "/admin/api/dlp/{edit}")),
                 .table(.init(
                     title: "Recent activity", api: "/admin/api/usage/dlp/activity", id: "activity", filters: ["period"],

@@ -97,7 +97,7 @@ enum ConsoleTemplates {
         <button>Filter</button> <a href="{{path}}">Reset</a></form>{{/hasFilters}}
         <table id="{{id}}"><tr>{{#columns}}<th>{{.}}</th>{{/columns}}<th></th></tr>
         {{#failure}}<tr><td colspan="{{span}}" class="error">Could not load: {{failure}}</td></tr>{{/failure}}
-        {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{#link}}<a href="{{href}}">{{label}}</a> {{/link}}{{#actions}}<form class="inline" method="post" action="/admin/do/{{form}}">
+        {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{#links}}<a href="{{href}}">{{label}}</a> {{/links}}{{#actions}}<form class="inline" method="post" action="/admin/do/{{form}}">
         <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="_back" value="{{back}}">{{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
         <button>{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
         {{^failure}}{{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}{{/failure}}</table>
