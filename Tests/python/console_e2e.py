@@ -288,24 +288,36 @@ def main():
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#tokens tr") if token_id in r.text][0]
         check("revoked" in row.text, f"after revoke the row reads {row.text!r}")
 
-        # Page through 120 users, 50 a page.
+        # 120 users, 50 a page, loaded lazily: each "Load more" appends the next page's rows
+        # to the same table.
         driver.get(url + "/admin/users")
-        seen, pages = [], 0
-        while True:
-            pages += 1
-            seen += [r.find_elements(By.TAG_NAME, "td")[1].text for r in driver.find_elements(By.CSS_SELECTOR, "#users tr")[1:]]
-            links = driver.find_elements(By.ID, "users-next")
-            if not links or pages > 5:
-                break
-            navigate(driver, links[0])
-        check(pages == 3 and len(seen) == 120 and len(set(seen)) == 120, f"{len(seen)} users over {pages} pages")
+        def user_ids():
+            return [r.find_elements(By.TAG_NAME, "td")[1].text for r in driver.find_elements(By.CSS_SELECTOR, "#users tr")[1:]]
+        first_page, loads = user_ids(), 0
+        next_href = driver.find_element(By.ID, "users-next").get_attribute("href")
+        while driver.find_elements(By.ID, "users-next") and loads < 5:
+            before = len(user_ids())
+            driver.find_element(By.ID, "users-next").click()
+            WebDriverWait(driver, 10).until(lambda d: len(user_ids()) > before or not d.find_elements(By.ID, "users-next"))
+            loads += 1
+        seen = user_ids()
+        check(loads == 2 and len(seen) == 120 and len(set(seen)) == 120 and seen[:50] == first_page,
+              f"{len(seen)} users after {loads} loads")
+        # Without the script the link opens the next page, which starts where the first ended.
+        driver.get(next_href)
+        check(user_ids()[:1] == seen[50:51], f"the second page starts with {user_ids()[:1]}, not {seen[50:51]}")
 
-        # A script in a display name renders as text.
-        driver.get(url + "/admin/users?cursor=")
-        while driver.find_elements(By.ID, "users-next") and "user:zz-hostile" not in driver.page_source:
-            navigate(driver, driver.find_element(By.ID, "users-next"))
+        # A script in a display name renders as text (the last user, loaded lazily).
+        driver.get(url + "/admin/users?q=zz-hostile")
         check(hostile in driver.find_element(By.ID, "users").text, "the hostile display name is shown as text")
         check(driver.title != "owned" and not driver.find_elements(By.CSS_SELECTOR, "#users img"), "the hostile display name ran")
+        driver.get(url + "/admin/users")
+        while driver.find_elements(By.ID, "users-next"):
+            before = len(user_ids())
+            driver.find_element(By.ID, "users-next").click()
+            WebDriverWait(driver, 10).until(lambda d: len(user_ids()) > before or not d.find_elements(By.ID, "users-next"))
+        check(hostile in driver.find_element(By.ID, "users").text and driver.title.startswith("Users")
+              and not driver.find_elements(By.CSS_SELECTOR, "#users img"), "the hostile display name, loaded lazily, ran")
 
         # A filter narrows the table.
         driver.get(url + "/admin/users?status=disabled")

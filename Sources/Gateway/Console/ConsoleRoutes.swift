@@ -47,6 +47,11 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
                 return response
             }
         }
+        router.get("/admin/console.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.script)))
+        }
         router.get("/admin/") { request, _ in await self.withSession(request) { session, _ in await self.dashboard(request, session) } }
         for screen in screens {
             let path = screen.path

@@ -35,7 +35,8 @@ enum ConsoleTemplates {
 
     static let layout = """
         <!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{title}} · Weir</title>
-        <meta name="viewport" content="width=device-width"><style>{{{style}}}</style></head><body>
+        <meta name="viewport" content="width=device-width"><style>{{{style}}}</style>
+        <script src="/admin/console.js" defer></script></head><body>
         <header><strong>Weir</strong>
         {{#nav}}<a href="{{href}}" {{#on}}class="on"{{/on}}>{{label}}</a>{{/nav}}
         {{#signedIn}}<form method="post" action="/admin/signout"><input type="hidden" name="_csrf" value="{{csrf}}">
@@ -102,7 +103,7 @@ enum ConsoleTemplates {
         <button>{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
         {{^failure}}{{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}{{/failure}}</table>
         {{#partial}}<p class="error">Nodes {{partial}} did not answer: their rows are missing.</p>{{/partial}}
-        {{#next}}<a class="next" id="{{id}}-next" href="{{next}}">Next page</a>{{/next}}</section>
+        {{#next}}<a class="next" id="{{id}}-next" data-table="{{id}}" href="{{next}}">Load more</a>{{/next}}</section>
         """
 
     /// A form over an endpoint: `fields` ({name, label, hint, required, value, and options,
@@ -123,5 +124,41 @@ enum ConsoleTemplates {
     static let issued = """
         <p>Token <b id="token-id">{{id}}</b> for {{principal}}. Its secret is shown this once: copy it now.</p>
         <p class="secret" id="secret">{{secret}}</p><p><a href="{{#back}}{{back}}{{/back}}{{^back}}/admin/keys{{/back}}">Back</a></p>
+        """
+
+    /// The console's one script, served from `/admin/console.js` (so the CSP's `'self'`
+    /// allows it): a table's "Load more" link fetches the next page and appends its rows
+    /// to the same table, lazily. Without the script the link opens that page.
+    static let script = """
+        "use strict";
+        document.addEventListener("click", async (event) => {
+          const link = event.target.closest("a.next[data-table]");
+          if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+          event.preventDefault();
+          if (link.dataset.loading) return;
+          link.dataset.loading = "1";
+          const id = link.dataset.table;
+          const label = link.textContent;
+          link.textContent = "Loading…";
+          try {
+            const response = await fetch(link.href, { credentials: "same-origin" });
+            if (!response.ok) throw new Error("status " + response.status);
+            const page = new DOMParser().parseFromString(await response.text(), "text/html");
+            const source = page.getElementById(id);
+            const target = document.getElementById(id);
+            if (!source || !target) throw new Error("the table is missing from the next page");
+            const body = target.tBodies[0] || target;
+            source.querySelectorAll("tr").forEach((row, index) => {
+              if (index > 0 && !row.querySelector("td.empty")) body.appendChild(document.importNode(row, true));
+            });
+            const next = page.getElementById(id + "-next");
+            if (next) { link.href = next.getAttribute("href"); link.textContent = label; delete link.dataset.loading; }
+            else link.remove();
+          } catch (error) {
+            link.textContent = "Could not load more (" + error.message + "); open the next page instead";
+            link.removeAttribute("data-table");
+            delete link.dataset.loading;
+          }
+        });
         """
 }
