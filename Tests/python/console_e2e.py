@@ -164,7 +164,7 @@ def every_screen(driver, url):
         thread.start()
     for thread in threads:
         thread.join()
-    tables = {"/admin/policy": ["users", "apps", "principals", "quotas", "pricing"], "/admin/usage": ["usage-users"],
+    tables = {"/admin/": ["providers", "spenders"], "/admin/policy": ["users", "apps", "principals", "quotas", "pricing"], "/admin/usage": ["usage-users"],
               "/admin/monitor": ["recent", "recent-errors"], "/admin/orgs": ["orgs"], "/admin/apps": ["apps"], "/admin/router": ["aliases"],
               "/admin/profiles": ["profiles"], "/admin/models": ["models", "deployments"], "/admin/dlp": ["protection", "rules", "activity"],
               "/admin/settings": ["credentials", "fallbacks"], "/admin/errors": ["errors"]}

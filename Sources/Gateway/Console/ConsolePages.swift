@@ -18,40 +18,6 @@ extension ConsoleRoutes {
         }
         return (object, nil)
     }
-
-    // MARK: Dashboard
-
-    func dashboard(_ request: Request, _ session: Session) async -> Response {
-        async let live = call(.get, "/admin/api/usage/live", session)
-        async let totals = call(.get, "/admin/api/usage/totals?period=24h", session)
-        async let days = call(.get, "/admin/api/usage/cost-per-day?days=7", session)
-        async let providers = call(.get, "/admin/api/usage/providers?period=24h", session)
-        async let spenders = call(.get, "/admin/api/usage/top-spenders?period=24h&limit=10", session)
-        let answers = await [live, totals, days, providers, spenders]
-        let t = answers[1].json
-        func money(_ value: Any?) -> String { String(format: "%.4f", (value as? Double) ?? Double((value as? Int) ?? 0)) }
-        let missing = Set(answers.flatMap { (($0.json["nodes"] as? [String: Any])?["missing"] as? [Int]) ?? [] }).sorted()
-        let data: [String: Any] = [
-            "live": answers[0].json,
-            "totals": [
-                "requests": t["requests"] ?? 0, "cost": money(t["cost_usd"]), "active_users": t["active_users"] ?? 0,
-                "avg": String(format: "%.6f", t["avg_cost_per_request_usd"] as? Double ?? 0), "input_tokens": t["input_tokens"] ?? 0,
-                "output_tokens": t["output_tokens"] ?? 0, "errors": t["errors"] ?? 0,
-                "hit_rate": String(format: "%.1f", 100 * (t["cache_hit_rate"] as? Double ?? 0)),
-            ],
-            "partial": missing.isEmpty ? "" : missing.map { "n\($0)" }.joined(separator: ", "),
-            "chart": ConsoleChart.costBars(answers[2].json["days"] as? [[String: Any]] ?? []),
-            "routing": answers[3].json["routing_strategy"] ?? "-",
-            "providers": (answers[3].json["items"] as? [[String: Any]] ?? []).map { item -> [String: Any] in
-                ["provider": item["provider"] ?? "", "model": item["model"] ?? "", "requests": item["requests"] ?? 0,
-                 "share": String(format: "%.1f", 100 * (item["share"] as? Double ?? 0)), "cost": money(item["cost_usd"]), "errors": item["errors"] ?? 0]
-            },
-            "spenders": (answers[4].json["items"] as? [[String: Any]] ?? []).map { item -> [String: Any] in
-                ["user": item["user"] ?? "", "email": item["email"] ?? "", "requests": item["requests"] ?? 0, "cost": money(item["cost_usd"])]
-            },
-        ]
-        return page(request, "dashboard", title: "Dashboard", data: data, session: session, error: answers.compactMap(\.error).first)
-    }
 }
 
 /// Charts drawn as inline SVG from the JSON, on the server.

@@ -52,7 +52,6 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
                 status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
                 body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.script)))
         }
-        router.get("/admin/") { request, _ in await self.withSession(request) { session, _ in await self.dashboard(request, session) } }
         for screen in screens {
             let path = screen.path
             router.get(RouterPath(path)) { request, _ in

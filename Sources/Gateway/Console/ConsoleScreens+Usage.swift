@@ -6,7 +6,33 @@ import Policy
 extension ConsoleRoutes {
     /// Every generic screen; the first is where an unknown page's form goes back to.
     var screens: [ConsoleScreen] {
-        [policyOps, keys, usage, monitor, history, users, organizations, applications, modelRouter, agentProfiles, availableModels, logs, dlp, settings, errors, cluster]
+        [dashboard, policyOps, keys, usage, monitor, history, users, organizations, applications, modelRouter, agentProfiles, availableModels, logs, dlp, settings, errors, cluster]
+    }
+
+    var dashboard: ConsoleScreen {
+        ConsoleScreen(
+            path: "/admin/", title: "Dashboard",
+            sections: [
+                .cards(.init(
+                    title: "Live · last 60 min", api: "/admin/api/usage/live",
+                    cards: [("Active Users (1h)", "active_users"), ("Requests (1h)", "requests"), ("Tokens In (1h)", "input_tokens"), ("Tokens Out (1h)", "output_tokens")])),
+                .cards(.init(
+                    title: "Period: last 24 h", api: "/admin/api/usage/totals?period=24h",
+                    cards: [("Total Requests", "requests"), ("Total Cost", "cost_usd"), ("Active Users", "active_users"),
+                            ("Avg Cost / Request", "avg_cost_per_request_usd"), ("Input Tokens", "input_tokens"), ("Output Tokens", "output_tokens"),
+                            ("Errors", "errors"), ("Cache Hit Rate", "cache_hit_rate")])),
+                .chart(title: "Cost Trends · last 7 days", api: "/admin/api/usage/cost-per-day?days=7") { ConsoleChart.costBars($0["days"] as? [[String: Any]] ?? []) },
+                .cards(.init(title: "Provider Load & Routing", api: "/admin/api/usage/providers?period=24h", cards: [("Routing strategy", "routing_strategy")])),
+                .table(.init(
+                    api: "/admin/api/usage/providers?period=24h", id: "providers",
+                    columns: [.init("Provider", "provider"), .init("Model", "model"), .init("Requests", "requests"), .init("Share", "share"),
+                              .init("Cost", "cost_usd"), .init("Errors", "errors"), .init("Error rate", "error_rate")],
+                    empty: "No requests in the last 24 h.")),
+                .table(.init(
+                    title: "Top Spending Users", api: "/admin/api/usage/top-spenders?period=24h&limit=10", id: "spenders",
+                    columns: [.init("User", "user"), .init("Name", "name"), .init("Email", "email"), .init("Requests", "requests"), .init("Cost", "cost_usd")],
+                    empty: "No spending in the last 24 h.")),
+            ])
     }
 
     var usage: ConsoleScreen {

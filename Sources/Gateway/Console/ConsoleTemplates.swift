@@ -5,7 +5,7 @@ import Mustache
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, text) in [("layout", layout), ("signin", signin), ("dashboard", dashboard), ("issued", issued), ("table", table), ("screen", screen), ("cards", cards), ("form", form)] {
+        for (name, text) in [("layout", layout), ("signin", signin), ("issued", issued), ("table", table), ("screen", screen), ("cards", cards), ("form", form)] {
             // The templates are constants of this file; one that does not parse is a bug here.
             templates[name] = try! MustacheTemplate(string: text)
         }
@@ -53,28 +53,6 @@ enum ConsoleTemplates {
         <p>Sign in with an admin token (scope admin.read, admin.write or admin.super).</p>
         <input type="password" name="token" placeholder="weir_…" autocomplete="off" size="60" autofocus required>
         <button id="signin">Sign in</button></form>
-        """
-
-    static let dashboard = """
-        <h2>Live · last 60 min</h2>
-        <div class="cards"><div class="card">Active Users (1h)<b>{{live.active_users}}</b></div>
-        <div class="card">Requests (1h)<b>{{live.requests}}</b></div><div class="card">Tokens In (1h)<b>{{live.input_tokens}}</b></div>
-        <div class="card">Tokens Out (1h)<b>{{live.output_tokens}}</b></div></div>
-        <h2>Period: last 24 h</h2>
-        <div class="cards"><div class="card">Total Requests<b>{{totals.requests}}</b></div><div class="card">Total Cost<b>${{totals.cost}}</b></div>
-        <div class="card">Active Users<b>{{totals.active_users}}</b></div><div class="card">Avg Cost / Request<b>${{totals.avg}}</b></div>
-        <div class="card">Input Tokens<b>{{totals.input_tokens}}</b></div><div class="card">Output Tokens<b>{{totals.output_tokens}}</b></div>
-        <div class="card">Errors<b>{{totals.errors}}</b></div><div class="card">Cache Hit Rate<b>{{totals.hit_rate}}%</b></div></div>
-        {{#partial}}<p class="error">Nodes {{partial}} did not answer: the figures leave out their requests.</p>{{/partial}}
-        <h2>Cost Trends · last 7 days</h2>{{{chart}}}
-        <h2>Provider Load &amp; Routing</h2><p>Routing strategy: {{routing}}</p>
-        <table><tr><th>Provider</th><th>Model</th><th>Requests</th><th>Share</th><th>Cost</th><th>Errors</th></tr>
-        {{#providers}}<tr><td>{{provider}}</td><td>{{model}}</td><td>{{requests}}</td><td>{{share}}%</td><td>${{cost}}</td><td>{{errors}}</td></tr>{{/providers}}
-        {{^providers}}<tr><td colspan="6" class="empty">No requests in the last 24 h.</td></tr>{{/providers}}</table>
-        <h2>Top Spending Users</h2>
-        <table><tr><th>User</th><th>Email</th><th>Requests</th><th>Cost</th></tr>
-        {{#spenders}}<tr><td>{{user}}</td><td>{{email}}</td><td>{{requests}}</td><td>${{cost}}</td></tr>{{/spenders}}
-        {{^spenders}}<tr><td colspan="4" class="empty">No spending in the last 24 h.</td></tr>{{/spenders}}</table>
         """
 
     /// A screen: its sections, rendered one by one (`html`), and the message of a form done.
