@@ -1,4 +1,5 @@
 import Foundation
+import MockLLM
 import NodeTestSupport
 import Testing
 
@@ -16,18 +17,21 @@ import Testing
                      "Chromium and its driver are missing: make test installs them (scripts/install-deps.sh: chromium chromium-driver)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-console-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freeLoopbackPort()
-        let node = try WeirProcess(["serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0"],
-                                   environment: ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:1/v1"])
-        defer { node.signal(SIGKILL) }
-        _ = try await node.awaitLog("registered provider credentials")
-        let token = try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        var arguments = [Self.script, "--url", "http://127.0.0.1:\(port)", "--token", token]
-        if let screenshots = ProcessInfo.processInfo.environment["WEIR_SCREENSHOTS"] {
-            try FileManager.default.createDirectory(atPath: screenshots, withIntermediateDirectories: true)
-            arguments += ["--screenshots", screenshots]
+        // mockllm answers the demo models, so the usage screens have requests and costs.
+        try await MockLLM(options: MockOptions()).serving { mockPort in
+            let port = try freeLoopbackPort()
+            let node = try WeirProcess(["serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0"],
+                                       environment: ["WEIR_PROVIDERS_DEMO_UPSTREAM": "http://127.0.0.1:\(mockPort)/v1"])
+            defer { node.signal(SIGKILL) }
+            _ = try await node.awaitLog("registered provider credentials")
+            let token = try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            var arguments = [Self.script, "--url", "http://127.0.0.1:\(port)", "--token", token]
+            if let screenshots = ProcessInfo.processInfo.environment["WEIR_SCREENSHOTS"] {
+                try FileManager.default.createDirectory(atPath: screenshots, withIntermediateDirectories: true)
+                arguments += ["--screenshots", screenshots]
+            }
+            let (status, output) = try TestPython.run(python, arguments)
+            #expect(status == 0, "the console checks failed:\n\(output)")
         }
-        let (status, output) = try TestPython.run(python, arguments)
-        #expect(status == 0, "the console checks failed:\n\(output)")
     }
 }

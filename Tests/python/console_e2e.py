@@ -149,21 +149,18 @@ def policy_ops(driver, url):
 
 def every_screen(driver, url):
     """Each screen loads without an error, with its tables; the forms of a few do their job."""
-    # A few failing requests (the demo upstream is unreachable) fill the logs and errors; sent
-    # at once, as each waits out the gateway's retries.
-    def failing_request():
+    # Traffic for the usage screens: alice's four answered requests (mockllm answers the demo
+    # models) and three for a model that does not exist.
+    api(url, TOKEN[0], "POST", "/admin/api/users", {"id": "user:alice", "display_name": "Alice", "email": "alice@example.com"})
+    alice = api(url, TOKEN[0], "POST", "/admin/api/tokens", {"principal": "human:admin", "user": "user:alice", "name": "alice's laptop"})["secret"]
+    for model in ["gpt-4o-mini"] * 4 + ["no-such-model"] * 3:
         request = urllib.request.Request(url + "/v1/chat/completions", method="POST", data=json.dumps(
-            {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
-            headers={"Authorization": "Bearer " + INVOKER[0], "Content-Type": "application/json", "User-Agent": "e2e-agent/1.2"})
+            {"model": model, "messages": [{"role": "user", "content": "hello there"}]}).encode(),
+            headers={"Authorization": "Bearer " + alice, "Content-Type": "application/json", "User-Agent": "e2e-agent/1.2"})
         try:
-            urllib.request.urlopen(request, timeout=60)
+            urllib.request.urlopen(request, timeout=30).read()
         except urllib.error.HTTPError:
             pass
-    threads = [threading.Thread(target=failing_request) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     tables = {"/admin/": ["providers", "spenders"], "/admin/policy": ["users", "apps", "principals", "quotas", "pricing"], "/admin/usage": ["usage-users"],
               "/admin/monitor": ["recent", "recent-errors"], "/admin/orgs": ["orgs"], "/admin/apps": ["apps"], "/admin/router": ["aliases"],
               "/admin/profiles": ["profiles"], "/admin/models": ["models", "deployments"], "/admin/dlp": ["protection", "rules", "activity"],
@@ -178,7 +175,15 @@ def every_screen(driver, url):
     check(len(errors) == 3 and "e2e-agent" in errors[0] and "1.2" in errors[0], f"the error reports: {errors}")
     driver.get(url + "/admin/monitor")
     check(driver.find_elements(By.CSS_SELECTOR, "svg[aria-label='requests per minute']") != [], "the per-minute chart")
-    check(len(table_rows(driver, "recent")) == 3, f"the monitor's recent requests: {table_rows(driver, 'recent')}")
+    check(len(table_rows(driver, "recent")) == 7, f"the monitor's recent requests: {table_rows(driver, 'recent')}")
+    driver.get(url + "/admin/")
+    check(any("user:alice" in r for r in table_rows(driver, "spenders")), f"the top spenders: {table_rows(driver, 'spenders')}")
+    driver.get(url + "/admin/usage")
+    rows = [r for r in table_rows(driver, "usage-users") if "user:alice" in r]
+    cells = rows[0].split() if len(rows) == 1 else []
+    # user, name, email, 7 requests, tokens in and out, a cost, 3 errors, the CSV link
+    check(len(cells) == 9 and cells[3] == "7" and cells[6].startswith("$") and float(cells[6][1:]) > 0 and cells[7] == "3" and cells[8] == "CSV",
+          f"alice's usage: {rows}")
 
     # Organizations: create, edit through the prefilled form, delete.
     driver.get(url + "/admin/orgs")
@@ -231,13 +236,13 @@ def every_screen(driver, url):
 
     # Per-user usage links to the CSV export, which the session may fetch.
     driver.get(url + "/admin/usage")
-    status, text = fetch_status(driver, "/admin/api/usage/export.csv?user=user:quota-e2e&period=24h")
-    check(status == 200 and text.startswith("time"), f"the CSV export: {status} {text!r}")
+    status, text = fetch_status(driver, "/admin/api/usage/export.csv?user=user:alice&period=24h")
+    check(status == 200 and text.startswith("time") and len(text.strip().splitlines()) == 8, f"alice's CSV export: {status} {text!r}")
     status, _ = fetch_status(driver, "/admin/api/tokens")
     check(status == 200, "the Keys JSON link with the session")
 
 
-INVOKER = []
+TOKEN = []
 
 
 def main():
@@ -255,7 +260,7 @@ def main():
     api(url, token, "POST", "/admin/api/users", {"id": "user:zz-hostile", "display_name": hostile})
     reader = api(url, token, "POST", "/admin/api/tokens", {"principal": "human:admin", "scopes": ["admin.read"], "name": "reader"})["secret"]
     invoker = api(url, token, "POST", "/admin/api/tokens", {"principal": "human:admin", "name": "invoker"})["secret"]
-    INVOKER.append(invoker)
+    TOKEN.append(token)
 
     driver = browser()
     try:
