@@ -27,18 +27,25 @@ enum ConsoleChart {
         guard !days.isEmpty else { return "<p class=\"empty\">No data.</p>" }
         let costs = days.map { ($0["cost_usd"] as? Double) ?? Double(($0["cost_usd"] as? Int) ?? 0) }
         let top = max(costs.max() ?? 0, 0.000001)
-        let width = 80, height = 140
-        var svg = "<svg role=\"img\" aria-label=\"cost per day\" width=\"\(width * days.count)\" height=\"\(height + 40)\" xmlns=\"http://www.w3.org/2000/svg\">"
+        // At most `chartWidth` wide: a month's bars are narrower, and only every few are dated.
+        let width = min(80, chartWidth / days.count), height = 140
+        let labelEvery = max(1, (64 + width - 1) / width)
+        var svg = "<svg role=\"img\" aria-label=\"cost per day\" width=\"\(width * days.count + 80)\" height=\"\(height + 40)\" xmlns=\"http://www.w3.org/2000/svg\">"
         for (index, day) in days.enumerated() {
             let bar = Int(Double(height - 20) * costs[index] / top)
             let x = index * width + 10
             let date = escape((day["date"] as? String).map { String($0.suffix(5)) } ?? "")
-            svg += "<rect x=\"\(x)\" y=\"\(height - bar)\" width=\"\(width - 20)\" height=\"\(bar)\" fill=\"#4f6bed\"></rect>"
-            svg += "<text x=\"\(x)\" y=\"\(height - bar - 4)\" font-size=\"11\">$\(String(format: "%.2f", costs[index]))</text>"
-            svg += "<text x=\"\(x)\" y=\"\(height + 16)\" font-size=\"11\">\(date)</text>"
+            let amount = ConsoleFormat.cell("cost_usd", costs[index])
+            svg += "<rect x=\"\(x)\" y=\"\(height - bar)\" width=\"\(max(2, width - width / 4))\" height=\"\(bar)\" fill=\"#4f6bed\"><title>\(date): \(amount)</title></rect>"
+            // Every amount when there is room; otherwise the highest one's.
+            if width >= 64 || costs[index] == top { svg += "<text x=\"\(x)\" y=\"\(height - bar - 4)\" font-size=\"11\">\(amount)</text>" }
+            if (days.count - 1 - index) % labelEvery == 0 { svg += "<text x=\"\(x)\" y=\"\(height + 16)\" font-size=\"11\">\(date)</text>" }
         }
         return svg + "</svg>"
     }
+
+    /// The widest a chart is drawn, in px.
+    static let chartWidth = 1000
 
     /// Bars of requests per minute (errors in red), the hour's minutes oldest first.
     static func minuteBars(_ minutes: [[String: Any]]) -> String {

@@ -98,7 +98,7 @@ extension ConsoleRoutes {
                                              "hint": parameter?.description ?? ""]
                 if case let .string(_, allowed?) = parameter?.schema {
                     filter["choice"] = true
-                    filter["options"] = [["value": "", "label": "any", "selected": false]] + allowed.map { ["value": $0, "label": $0, "selected": query[prefix + name] == $0] }
+                    filter["options"] = [["value": "", "label": parameter?.description.contains("default") == true ? "default" : "any", "selected": false]] + allowed.map { ["value": $0, "label": $0, "selected": query[prefix + name] == $0] }
                 } else {
                     filter["value"] = query[prefix + name] ?? ""
                 }
