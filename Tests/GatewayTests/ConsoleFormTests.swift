@@ -82,6 +82,20 @@ import Testing
         #expect(ConsoleFormat.cell("", parsed[0]) == "1" && ConsoleFormat.cell("", parsed[1]) == "yes", "a JSON 1 is not a flag")
     }
 
+    @Test func queriesAndFormsAreReadAsBrowsersSendThem() {
+        #expect(ConsoleQuery.decode("q=Quota+E2E&a%26b=c%3Dd&empty=&flag") == ["q": "Quota E2E", "a&b": "c=d", "empty": "", "flag": ""])
+        let tricky = ["users.q": "a b&c=d#e+f", "quotas.subject": "key:openai:prod", "x": "ü/ß"]
+        #expect(ConsoleQuery.decode(ConsoleQuery.encode(tricky)) == tricky)
+        #expect(!ConsoleQuery.encode(tricky).contains("#") && !ConsoleQuery.encode(tricky).contains(" "))
+    }
+
+    @Test func numbersAreShownAsPeopleWriteThem() {
+        #expect(ConsoleFormat.plain(0.00002) == "0.00002" && ConsoleFormat.plain(3) == "3" && ConsoleFormat.plain(-1.5) == "-1.5")
+        #expect(ConsoleFormat.cell("input_per_1k", 0.00002) == "0.00002" && ConsoleFormat.cell("cost_usd", 0.000044) == "$0.000044")
+        #expect(ConsoleFormat.cell("cost_usd", 2) == "$2.0000" && ConsoleFormat.cell("share", 0.25) == "25.0%" && ConsoleFormat.cell("micro_usd", 1_500_000) == "$1.5000")
+        #expect(ConsoleFormat.cell("created", ["at": 0, "actor": "x"]) == "1970-01-01T00:00:00.000Z")
+    }
+
     @Test func everyScreenNamesRealEndpointsFieldsAndFilters() async throws {
         let harness = try await AdminHarness()
         let console = ConsoleRoutes(admin: harness.routes, sessions: ConsoleSessions(secret: Array("a cluster secret of enough length".utf8)))

@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 failures = []
@@ -50,6 +51,19 @@ def loaded(driver, act):
     act()
     WebDriverWait(driver, 10, ignored_exceptions=[WebDriverException]).until(
         lambda d: d.execute_script("return window.__weirOldPage === undefined && document.readyState === 'complete'"))
+
+
+def confirmed(driver, button, accept=True):
+    """Clicks a row's button, which asks first, and answers; when accepted, waits for the
+    page the form loads."""
+    def act():
+        button.click()
+        alert = WebDriverWait(driver, 5).until(expected_conditions.alert_is_present())
+        alert.accept() if accept else alert.dismiss()
+    if accept:
+        loaded(driver, act)
+    else:
+        act()
 
 
 def navigate(driver, element):
@@ -133,12 +147,26 @@ def policy_ops(driver, url):
     check(len(rows) == 1 and "revoked" in rows[0], f"the revoked quota revision: {rows}")
     users = table_rows(driver, "users")
     check(len(users) == 1 and "user:quota-e2e" in users[0], f"filtering the quotas lost the users filter: {table_rows(driver, 'users')}")
+    # A filter with a space in it (the browser sends it as +).
+    section = driver.find_element(By.ID, "users-section")
+    section.find_element(By.NAME, "users.q").clear()
+    section.find_element(By.NAME, "users.q").send_keys("Quota E2E")
+    navigate(driver, section.find_element(By.TAG_NAME, "button"))
+    users = table_rows(driver, "users")
+    check(len(users) == 1 and "user:quota-e2e" in users[0], f"the users filter 'Quota E2E': {users}")
+    # A user's row links to its quota revisions; each table takes its own page size.
+    driver.get(url + "/admin/policy?users.q=quota-e2e")
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#users tr") if "user:quota-e2e" in r.text][0]
+    navigate(driver, row.find_element(By.LINK_TEXT, "Quotas"))
+    check(len(table_rows(driver, "quotas")) == 2, f"the user's quota shortcut: {table_rows(driver, 'quotas')}")
+    driver.get(url + "/admin/policy?users.limit=5")
+    check(len(table_rows(driver, "users")) == 5 and len(table_rows(driver, "quotas")) >= 2, "the users table's page size")
     # Pricing: upsert, then revoke from the row's button.
     driver.get(url + "/admin/policy")
     fill(driver, "pricing-upsert", {"scope": "model", "subject": "gpt-e2e", "per_1k": "0.002", "note": "e2e"})
     driver.get(url + "/admin/policy?pricing.subject=gpt-e2e")
     row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#pricing tr") if "gpt-e2e" in r.text][0]
-    navigate(driver, row.find_element(By.TAG_NAME, "button"))
+    confirmed(driver, row.find_element(By.TAG_NAME, "button"))
     driver.get(url + "/admin/policy?pricing.subject=gpt-e2e&pricing.status=revoked")
     check(len(table_rows(driver, "pricing")) == 1, f"the pricing revocation: {table_rows(driver, 'pricing')}")
     # The issue form reveals the secret once.
@@ -178,6 +206,10 @@ def every_screen(driver, url):
     check(len(table_rows(driver, "recent")) == 7, f"the monitor's recent requests: {table_rows(driver, 'recent')}")
     driver.get(url + "/admin/")
     check(any("user:alice" in r for r in table_rows(driver, "spenders")), f"the top spenders: {table_rows(driver, 'spenders')}")
+    driver.find_element(By.CSS_SELECTOR, "select[name=period] option[value='7d']").click()
+    navigate(driver, driver.find_element(By.ID, "period"))
+    cards = driver.find_element(By.TAG_NAME, "main").text
+    check(driver.current_url.endswith("period=7d") and "Total Requests\n7" in cards and not page_errors(driver), f"the dashboard over 7 days: {cards[:300]!r}")
     driver.get(url + "/admin/usage")
     rows = [r for r in table_rows(driver, "usage-users") if "user:alice" in r]
     cells = rows[0].split() if len(rows) == 1 else []
@@ -197,7 +229,9 @@ def every_screen(driver, url):
     fill(driver, "org", {"dlp": ""})
     check(any("E2E Renamed" in r for r in table_rows(driver, "orgs")), f"the renamed org: {table_rows(driver, 'orgs')}")
     row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#orgs tr") if "org:e2e" in r.text][0]
-    navigate(driver, row.find_element(By.TAG_NAME, "button"))
+    confirmed(driver, row.find_element(By.TAG_NAME, "button"), accept=False)
+    check(any("org:e2e" in r for r in table_rows(driver, "orgs")), "the org was deleted though the question was declined")
+    confirmed(driver, row.find_element(By.TAG_NAME, "button"))
     check(not any("org:e2e" in r for r in table_rows(driver, "orgs")), "the org was not deleted")
 
     # Model router: an alias added and deleted.
@@ -219,9 +253,20 @@ def every_screen(driver, url):
     fill(driver, "settings-routing", {"routing_strategy": "round-robin"})
     selected = driver.find_element(By.CSS_SELECTOR, "#form-settings-routing select[name=routing_strategy] option:checked").get_attribute("value")
     check(selected == "round-robin", f"the routing strategy reads {selected}")
-    fill(driver, "credential", {"id": "key:openai:e2e", "provider": "openai", "secret": "sk-e2e-very-secret"})
-    check(any("key:openai:e2e" in r and "yes" in r for r in table_rows(driver, "credentials")), f"the credential: {table_rows(driver, 'credentials')}")
+    fill(driver, "credential", {"id": "key:compat:e2e", "provider": "openai-compatible", "base_url": "http://127.0.0.1:9/v1",
+                                "extra_headers": "X-Team=e2e", "secret": "sk-e2e-very-secret"})
+    check(any("key:compat:e2e" in r and "yes" in r and "X-Team" in r for r in table_rows(driver, "credentials")),
+          f"the credential: {table_rows(driver, 'credentials')}")
     check("sk-e2e-very-secret" not in driver.page_source, "the credential's secret is shown")
+    # Rotating its secret through the filled form keeps its URL and headers.
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#credentials tr") if "key:compat:e2e" in r.text][0]
+    navigate(driver, row.find_element(By.LINK_TEXT, "Edit"))
+    form = driver.find_element(By.ID, "form-credential")
+    check(form.find_element(By.NAME, "base_url").get_attribute("value") == "http://127.0.0.1:9/v1"
+          and form.find_element(By.NAME, "secret").get_attribute("value") == "", "the credential's edit form")
+    fill(driver, "credential", {"secret": "sk-rotated"})
+    check(any("key:compat:e2e" in r and "http://127.0.0.1:9/v1" in r and "X-Team" in r for r in table_rows(driver, "credentials")),
+          f"the credential after its secret was rotated: {table_rows(driver, 'credentials')}")
     fill(driver, "fallback", {"primary_model": "gpt-4o", "chain": "gpt-4o-mini"})
     check(any("gpt-4o-mini" in r for r in table_rows(driver, "fallbacks")), f"the fallback chain: {table_rows(driver, 'fallbacks')}")
 
@@ -289,7 +334,7 @@ def main():
         check(secret not in driver.page_source and token_id in driver.page_source, "the secret shows again on the keys page")
         # Revoke it from the table.
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#tokens tr") if token_id in r.text][0]
-        navigate(driver, row.find_element(By.TAG_NAME, "button"))
+        confirmed(driver, row.find_element(By.TAG_NAME, "button"))
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#tokens tr") if token_id in r.text][0]
         check("revoked" in row.text, f"after revoke the row reads {row.text!r}")
 

@@ -105,8 +105,7 @@ struct ConsoleForm {
             }
             switch field.place {
             case .path:
-                let escaped = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
-                path = path.replacingOccurrences(of: "{\(field.name)}", with: escaped)
+                path = path.replacingOccurrences(of: "{\(field.name)}", with: ConsoleQuery.escape(text))
             case .query: query[field.name] = text
             case .body:
                 if field.kind == .raw { raw = values[field.name]; continue }
@@ -171,6 +170,7 @@ struct ConsoleForm {
         case let text as String: text
         case let other where field.kind == .json:
             (try? JSONSerialization.data(withJSONObject: other as Any, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        case let number as NSNumber: ConsoleFormat.plain(number.doubleValue)
         default: "\(value!)"
         }
     }
@@ -182,11 +182,25 @@ struct FormError: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// Query strings of console links.
+/// Query strings of console links, and form bodies (`application/x-www-form-urlencoded`).
 enum ConsoleQuery {
     static func encode(_ query: [String: String]) -> String {
-        query.sorted { $0.key < $1.key }
-            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:")))!)" }
-            .joined(separator: "&")
+        query.sorted { $0.key < $1.key }.map { "\(escape($0.key))=\(escape($0.value))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? ""
+    }
+
+    /// The pairs of a query string or form body: `+` is a space, then percent-escapes are
+    /// decoded; a later repeat of a key wins.
+    static func decode(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                .map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if let key = parts.first, !key.isEmpty { fields[key] = parts.count > 1 ? parts[1] : "" }
+        }
+        return fields
     }
 }

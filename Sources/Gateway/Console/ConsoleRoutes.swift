@@ -70,7 +70,7 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
     // MARK: Sessions
 
     private func signIn(_ request: Request) async -> Response {
-        let form = await Self.form(request)
+        let form = await Self.form(request) ?? [:]
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(form["token"] ?? "")"
         let now = admin.clock()
@@ -90,7 +90,12 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         guard let session = session(request) else { return Self.redirect("/admin/signin") }
         var fields: [String: String] = [:]
         if form {
-            fields = await Self.form(request)
+            guard let submitted = await Self.form(request) else {
+                return page(request, "signin", title: "Form too large", data: [:], session: nil,
+                            error: "The form is over \(Self.formBytesMax / 1024) KiB, the most the console accepts; send a file that large through the JSON API.",
+                            status: .contentTooLarge)
+            }
+            fields = submitted
             guard sessions.checkCSRF(fields["_csrf"], session: session.cookie) else {
                 return page(request, "signin", title: "Sign in", data: [:], session: nil,
                             error: "The form's security token did not match this session; reload the page and submit it again.", status: .forbidden)
@@ -140,14 +145,9 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         return "\(ConsoleSessions.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "")
     }
 
-    /// An `application/x-www-form-urlencoded` body (at most `formBytesMax`).
-    static func form(_ request: Request) async -> [String: String] {
-        guard let buffer = try? await request.body.collect(upTo: formBytesMax) else { return [:] }
-        var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if let key = parts.first, !key.isEmpty { fields[key] = parts.count > 1 ? parts[1] : "" }
-        }
-        return fields
+    /// An `application/x-www-form-urlencoded` body; nil when it is over `formBytesMax`.
+    static func form(_ request: Request) async -> [String: String]? {
+        guard let buffer = try? await request.body.collect(upTo: formBytesMax) else { return nil }
+        return ConsoleQuery.decode(String(buffer: buffer))
     }
 }

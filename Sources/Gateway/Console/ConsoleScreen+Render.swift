@@ -26,6 +26,12 @@ extension ConsoleRoutes {
                 html += "<h2>\(ConsoleChart.escape(title))</h2>" + (failure.map { "<p class=\"error\">\(ConsoleChart.escape($0))</p>" } ?? draw(json))
             case let .table(table): html += await tableHTML(table, screen.path, prefix: prefixed ? table.id + "." : "", query, session)
             case let .form(form): html += await formHTML(form, screen.path, query, session, failed: failed?.id == form.id ? failed : nil)
+            case .period:
+                let chosen = query["period"] ?? "24h"
+                let options = UsagePeriod.periods.sorted { $0.value < $1.value }
+                    .map { "<option value=\"\($0.key)\" \($0.key == chosen ? "selected" : "")>\($0.key)</option>" }.joined()
+                html += "<form class=\"filters\" method=\"get\" action=\"\(screen.path)\"><label>Period <select name=\"period\">\(options)</select></label>"
+                    + " <button id=\"period\">Show</button></form>"
             case let .links(links):
                 html += "<p class=\"actions\">" + links.map { "<a href=\"\(ConsoleChart.escape($0.href))\">\(ConsoleChart.escape($0.label))</a>" }.joined(separator: " · ") + "</p>"
             }
@@ -36,10 +42,9 @@ extension ConsoleRoutes {
         return page(request, "screen", title: screen.title, data: data, session: session, error: error)
     }
 
+    /// The page's query parameters that have a value (`+` read as a space, as browsers send it).
     static func query(_ request: Request) -> [String: String] {
-        var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
-        return query
+        ConsoleQuery.decode(request.uri.query ?? "").filter { !$0.value.isEmpty }
     }
 
     private func cardsHTML(_ cards: ConsoleScreen.Cards, _ query: [String: String], _ session: Session) async -> String {
@@ -65,6 +70,7 @@ extension ConsoleRoutes {
         let parameters = AdminRoutes<Context>.route(.get, apiPath, in: admin.endpoints)?.0.parameters ?? []
         var api: [String: String] = [:]
         for name in table.filters + ["cursor"] { if let value = query[prefix + name] { api[name] = value } }
+        for name in table.passing { if let value = query[name] { api[name] = value } }
         let encoded = ConsoleQuery.encode(api)
         let (object, failure) = await call(.get, table.api + (encoded.isEmpty ? "" : (table.api.contains("?") ? "&" : "?") + encoded), session)
         let csrf = sessions.csrf(for: session.cookie)
@@ -73,13 +79,14 @@ extension ConsoleRoutes {
             row["actions"] = table.actions.compactMap { action -> [String: Any]? in
                 guard let form = form(action.form), allowed(form, session), let values = action.values(item) else { return nil }
                 return ["form": form.id, "label": action.label, "csrf": csrf, "back": path,
+                        "subject": values.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "),
                         "fields": values.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }]
             }
             var links: [[String: String]] = []
             if let edit = table.edit, let id = item["id"] as? String, let form = form(edit), allowed(form, session) {
                 links.append(["href": path + "?" + ConsoleQuery.encode(["edit": id]) + "#form-" + edit, "label": "Edit"])
             }
-            if let link = table.link?(item) { links.append(["href": link.href, "label": link.label]) }
+            if let link = table.link?(item, query) { links.append(["href": link.href, "label": link.label]) }
             row["links"] = links
             return row
         }
@@ -96,7 +103,13 @@ extension ConsoleRoutes {
                 let parameter = parameters.first { $0.name == name }
                 var filter: [String: Any] = ["name": prefix + name, "label": ConsoleForm.Field(name: name, kind: .text, place: .query, required: false, hint: "").label,
                                              "hint": parameter?.description ?? ""]
-                if case let .string(_, allowed?) = parameter?.schema {
+                var choices: [String]?
+                switch parameter?.schema {
+                case let .string(_, allowed?)?: choices = allowed
+                case .boolean?: choices = ["true", "false"]
+                default: break
+                }
+                if let allowed = choices {
                     filter["choice"] = true
                     filter["options"] = [["value": "", "label": parameter?.description.contains("default") == true ? "default" : "any", "selected": false]] + allowed.map { ["value": $0, "label": $0, "selected": query[prefix + name] == $0] }
                 } else {
@@ -106,6 +119,7 @@ extension ConsoleRoutes {
             },
         ]
         if let title = table.title { data["title"] = title }
+        data["reset"] = path + (keep.isEmpty ? "" : "?" + ConsoleQuery.encode(keep)) + "#" + table.id
         if let failure { data["failure"] = failure }
         if let partial = Self.missingNodes(object) { data["partial"] = partial }
         if let next = object["next_cursor"] as? String {
@@ -132,7 +146,7 @@ extension ConsoleRoutes {
         var open = failed != nil
         if failed == nil, var prefill = form.prefill {
             if let edit = query["edit"] {
-                prefill = prefill.replacingOccurrences(of: "{edit}", with: edit.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? edit)
+                prefill = prefill.replacingOccurrences(of: "{edit}", with: ConsoleQuery.escape(edit))
             }
             if !prefill.contains("{edit}") {
                 let (json, error) = await call(.get, prefill, session)

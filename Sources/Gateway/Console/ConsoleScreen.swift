@@ -18,6 +18,8 @@ struct ConsoleScreen {
         case form(ConsoleForm)
         /// Links (to JSON, YAML or CSV answers the browser's session may read).
         case links([(href: String, label: String)])
+        /// A choice of the analytics period (`period`), which cards and tables pass on.
+        case period
     }
 
     /// Figures from one answer.
@@ -42,10 +44,12 @@ struct ConsoleScreen {
         var items: ([String: Any]) -> [[String: Any]] = { $0["items"] as? [[String: Any]] ?? [] }
         /// Buttons on each row: forms of hidden fields.
         var actions: [RowAction] = []
-        /// A link on each row (a CSV export).
-        var link: (([String: Any]) -> (href: String, label: String)?)?
+        /// A link on each row (a CSV export), from the row and the page's query.
+        var link: (([String: Any], [String: String]) -> (href: String, label: String)?)?
         /// The form of this page that edits a row (an Edit link, for those who may use it).
         var edit: String?
+        /// Page parameters passed on to the API as they are (`period`).
+        var passing: [String] = []
     }
 
     struct Column {
@@ -105,6 +109,15 @@ enum ConsoleFormat {
         if key == "micro_usd" { return String(format: "$%.4f", number / 1_000_000) }
         if key.hasSuffix("_usd") { return String(format: number != 0 && abs(number) < 0.01 ? "$%.6f" : "$%.4f", number) }
         if key == "share" || key.hasSuffix("_rate") { return String(format: "%.1f%%", 100 * number) }
-        return "\(value!)"
+        return plain(number)
+    }
+
+    /// A number as people write it: a whole one without a point, others without an exponent
+    /// (a price of 0.00002 USD, not 2e-05).
+    static func plain(_ number: Double) -> String {
+        if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        var text = String(format: "%.10f", number)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text
     }
 }

@@ -18,21 +18,21 @@ extension ConsoleRoutes {
                 .form(ConsoleForm(id: "pricing-revoke", title: "Pricing Revoke (Append-Only)", api: "/admin/api/pricing/revoke", button: "Revoke price")),
                 .form(Self.tokenIssue),
                 .table(.init(
-                    title: "Users", api: "/admin/api/users", id: "users", filters: ["q"],
-                    columns: [.init("User ID", "id"), .init("Display Name", "display_name")], empty: "No users match.")),
+                    title: "Users", api: "/admin/api/users", id: "users", filters: ["q", "limit"],
+                    columns: [.init("User ID", "id"), .init("Display Name", "display_name")], empty: "No users match.", link: Self.quotasOf)),
                 .table(.init(
-                    title: "Applications", api: "/admin/api/apps", id: "apps", filters: ["q"],
+                    title: "Applications", api: "/admin/api/apps", id: "apps", filters: ["q", "limit"],
                     columns: [.init("Application ID", "id"), .init("Display Name", "display_name")], empty: "No applications match.")),
                 .table(.init(
-                    title: "Principals", api: "/admin/api/principals", id: "principals", filters: ["q"],
+                    title: "Principals", api: "/admin/api/principals", id: "principals", filters: ["q", "limit"],
                     columns: [.init("Principal ID", "id"), .init("Kind", "kind"), .init("Namespace", "namespace"), .init("Application ID", "app"),
                               .init("Groups", "groups")],
-                    empty: "No principals match.")),
+                    empty: "No principals match.", link: Self.quotasOf)),
                 .table(.init(
-                    title: "Quota Revisions", api: "/admin/api/quotas", id: "quotas", filters: ["lane", "subject", "name", "status"],
+                    title: "Quota Revisions", api: "/admin/api/quotas", id: "quotas", filters: ["lane", "subject", "name", "status", "limit"],
                     columns: [.init("ID", "id"), .init("Lane", "lane"), .init("Subject", "subject"), .init("Quota Name", "name"), .init("Period", "period"),
                               .init("Max USD", "max_usd"), .init("Max Tokens", "max_tokens"), .init("Max Requests", "max_requests"),
-                              .init("Status", "status"), .init("Created", "created")],
+                              .init("Status", "status"), .init("Created", "created"), Self.reason],
                     empty: "No quota revisions match.",
                     actions: [.init(form: "quota-revoke", label: "Revoke") { item in
                         item["status"] as? String == "active"
@@ -40,9 +40,10 @@ extension ConsoleRoutes {
                             : nil
                     }])),
                 .table(.init(
-                    title: "Pricing Revisions", api: "/admin/api/pricing", id: "pricing", filters: ["scope", "subject", "status"],
+                    title: "Pricing Revisions", api: "/admin/api/pricing", id: "pricing", filters: ["scope", "subject", "status", "limit"],
                     columns: [.init("ID", "id"), .init("Scope", "scope"), .init("Subject", "subject"), .init("Input / 1k (USD)", "input_per_1k"),
-                              .init("Output / 1k (USD)", "output_per_1k"), .init("Status", "status"), .init("Note", "note"), .init("Created", "created")],
+                              .init("Output / 1k (USD)", "output_per_1k"), .init("Status", "status"), .init("Note", "note"), .init("Created", "created"),
+                              Self.reason],
                     empty: "No pricing revisions match.",
                     actions: [.init(form: "pricing-revoke", label: "Revoke") { item in
                         item["status"] as? String == "active" ? ["scope": ConsoleFormat.cell("", item["scope"]), "subject": ConsoleFormat.cell("", item["subject"])] : nil
@@ -56,7 +57,7 @@ extension ConsoleRoutes {
             sections: [
                 .form(Self.tokenIssue),
                 .table(.init(
-                    api: "/admin/api/tokens", id: "tokens",
+                    api: "/admin/api/tokens", id: "tokens", filters: ["principal", "user", "app", "status"],
                     columns: [.init("ID", "id"), .init("Name", "name"), .init("Prefix") { ConsoleFormat.cell("", $0["display_prefix"]) + "…" },
                               .init("Principal", "principal"), .init("User", "user"), .init("App", "app"), .init("Scopes", "scopes"),
                               .init("Expires", "expires_at"), .init("Status", "status")],
@@ -71,7 +72,8 @@ extension ConsoleRoutes {
     static var tokenIssue: ConsoleForm {
         ConsoleForm(
             id: "token-issue", title: "Issue Safe Token (One-Time Reveal)", api: "/admin/api/tokens",
-            fields: ["principal", "namespace", "user", "app", "scopes", "models", "name", "expires_in_seconds"], button: "Issue token", reveal: true)
+            fields: ["principal", "namespace", "user", "app", "scopes", "models", "name", "expires_in_seconds", "cache_opt_out"], button: "Issue token",
+            reveal: true)
     }
 
     var users: ConsoleScreen {
@@ -113,6 +115,16 @@ extension ConsoleRoutes {
                     empty: "No apps match.", actions: [Self.delete("app-delete")], edit: "app")),
                 .form(ConsoleForm(id: "app", title: "Create or Edit an App", api: "/admin/api/apps", button: "Save app", prefill: "/admin/api/apps/{edit}")),
             ])
+    }
+
+    /// The reason given with a revision.
+    static var reason: ConsoleScreen.Column {
+        .init("Reason") { ConsoleFormat.cell("", ($0["created"] as? [String: Any])?["reason"]) }
+    }
+
+    /// A row's link to its quota revisions (the quota table's subject filter).
+    static func quotasOf(_ item: [String: Any], _: [String: String]) -> (href: String, label: String)? {
+        (item["id"] as? String).map { ("/admin/policy?" + ConsoleQuery.encode(["quotas.subject": $0]) + "#quotas", "Quotas") }
     }
 
     /// A Delete button on a row: the form `form` with the row's id.

@@ -44,7 +44,7 @@ extension ConsoleRoutes {
             path: "/admin/models", title: "Available Models",
             sections: [
                 .table(.init(
-                    title: "Models", api: "/admin/api/models", id: "models",
+                    title: "Models", api: "/admin/api/models", id: "models", filters: ["org"],
                     columns: [.init("Model", "model"), .init("Kind", "kind"), .init("Routed To", "routed_to"), .init("Organization", "organization"),
                               .init("Served By") { item in
                                   let serving = item["deployments"] as? [[String: Any]] ?? []
@@ -78,12 +78,12 @@ extension ConsoleRoutes {
                     title: "LLM Provider Credentials", api: "/admin/api/credentials", id: "credentials", filters: ["provider"],
                     columns: [.init("ID", "id"), .init("Provider", "provider"), .init("Base URL", "base_url"), .init("Secret Stored", "has_secret"),
                               .init("Extra Headers") { ConsoleFormat.cell("", ($0["extra_headers"] as? [String: Any])?.keys.sorted()) }, .init("Updated", "updated")],
-                    empty: "No credentials.", actions: [Self.delete("credential-delete")])),
+                    empty: "No credentials.", actions: [Self.delete("credential-delete")], edit: "credential")),
                 .form(ConsoleForm(
                     id: "credential", title: "Add or Change a Credential",
                     intro: "The secret is sealed with AES-256-GCM as it arrives and never shown again; leave it empty to keep the stored one. "
                         + "Stored credentials override the environment's and reach every node at once.",
-                    api: "/admin/api/credentials", button: "Save credential")),
+                    api: "/admin/api/credentials", button: "Save credential", prefill: "/admin/api/credentials/{edit}")),
                 .table(.init(
                     title: "Model Fallback Chains", api: "/admin/api/fallbacks", id: "fallbacks",
                     columns: [.init("Primary Model", "primary_model"), .init("Fallback Chain") { ConsoleFormat.cell("", $0["chain"]).replacingOccurrences(of: ", ", with: " → ") },

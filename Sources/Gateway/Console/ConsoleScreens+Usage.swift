@@ -16,22 +16,23 @@ extension ConsoleRoutes {
                 .cards(.init(
                     title: "Live · last 60 min", api: "/admin/api/usage/live",
                     cards: [("Active Users (1h)", "active_users"), ("Requests (1h)", "requests"), ("Tokens In (1h)", "input_tokens"), ("Tokens Out (1h)", "output_tokens")])),
+                .period,
                 .cards(.init(
-                    title: "Period: last 24 h", api: "/admin/api/usage/totals?period=24h",
+                    title: "Period totals", api: "/admin/api/usage/totals", passing: ["period"],
                     cards: [("Total Requests", "requests"), ("Total Cost", "cost_usd"), ("Active Users", "active_users"),
                             ("Avg Cost / Request", "avg_cost_per_request_usd"), ("Input Tokens", "input_tokens"), ("Output Tokens", "output_tokens"),
                             ("Errors", "errors"), ("Cache Hit Rate", "cache_hit_rate")])),
                 .chart(title: "Cost Trends · last 7 days", api: "/admin/api/usage/cost-per-day?days=7") { ConsoleChart.costBars($0["days"] as? [[String: Any]] ?? []) },
-                .cards(.init(title: "Provider Load & Routing", api: "/admin/api/usage/providers?period=24h", cards: [("Routing strategy", "routing_strategy")])),
+                .cards(.init(title: "Provider Load & Routing", api: "/admin/api/usage/providers", cards: [("Routing strategy", "routing_strategy")])),
                 .table(.init(
-                    api: "/admin/api/usage/providers?period=24h", id: "providers",
+                    api: "/admin/api/usage/providers", id: "providers",
                     columns: [.init("Provider", "provider"), .init("Model", "model"), .init("Requests", "requests"), .init("Share", "share"),
                               .init("Cost", "cost_usd"), .init("Errors", "errors"), .init("Error rate", "error_rate")],
-                    empty: "No requests in the last 24 h.")),
+                    empty: "No requests in this period.", passing: ["period"])),
                 .table(.init(
-                    title: "Top Spending Users", api: "/admin/api/usage/top-spenders?period=24h&limit=10", id: "spenders",
+                    title: "Top Spending Users", api: "/admin/api/usage/top-spenders?limit=10", id: "spenders",
                     columns: [.init("User", "user"), .init("Name", "name"), .init("Email", "email"), .init("Requests", "requests"), .init("Cost", "cost_usd")],
-                    empty: "No spending in the last 24 h.")),
+                    empty: "No spending in this period.", passing: ["period"])),
             ])
     }
 
@@ -50,7 +51,9 @@ extension ConsoleRoutes {
                     columns: [.init("User", "user"), .init("Name", "name"), .init("Email", "email"), .init("Requests", "requests"),
                               .init("Input Tokens", "input_tokens"), .init("Output Tokens", "output_tokens"), .init("Cost", "cost_usd"), .init("Errors", "errors")],
                     empty: "No requests in this period.",
-                    link: { item in (item["user"] as? String).map { ("/admin/api/usage/export.csv?" + ConsoleQuery.encode(["user": $0, "period": "90d"]), "CSV") } })),
+                    link: { item, query in
+                        (item["user"] as? String).map { ("/admin/api/usage/export.csv?" + ConsoleQuery.encode(["user": $0, "period": query["period"] ?? "24h"]), "CSV") }
+                    })),
                 Self.activityExport,
             ])
     }
@@ -68,7 +71,7 @@ extension ConsoleRoutes {
                     title: "Recent requests", api: "/admin/api/usage/logs?period=1h", id: "recent", filters: ["user", "model"],
                     columns: Self.logColumns, empty: "No requests in the last hour.")),
                 .table(.init(
-                    title: "Recent errors", api: "/admin/api/usage/errors?period=1h", id: "recent-errors",
+                    title: "Recent errors", api: "/admin/api/usage/errors?period=1h", id: "recent-errors", filters: ["user"],
                     columns: Self.errorColumns, empty: "No errors in the last hour.")),
             ])
     }
@@ -116,8 +119,8 @@ extension ConsoleRoutes {
         ConsoleScreen(
             path: "/admin/logs", title: "Gateway Logs", intro: "Recent API requests through the OpenAI/Anthropic gateway endpoints, from every node.",
             sections: [.table(.init(
-                api: "/admin/api/usage/logs?period=7d", id: "logs", filters: ["user", "token", "model"], columns: Self.logColumns,
-                empty: "No requests in the last 7 days."))])
+                api: "/admin/api/usage/logs", id: "logs", filters: ["period", "user", "token", "model"], columns: Self.logColumns,
+                empty: "No requests in this period (the default is the last 24 hours)."))])
     }
 
     var history: ConsoleScreen {

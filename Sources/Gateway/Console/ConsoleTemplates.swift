@@ -73,12 +73,12 @@ enum ConsoleTemplates {
         {{#hasFilters}}<form class="filters" method="get" action="{{path}}#{{id}}">{{#keep}}<input type="hidden" name="{{name}}" value="{{value}}">{{/keep}}
         {{#filters}}<label title="{{hint}}">{{label}} {{^choice}}<input name="{{name}}" value="{{value}}">{{/choice}}
         {{#choice}}<select name="{{name}}">{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/choice}}</label> {{/filters}}
-        <button>Filter</button> <a href="{{path}}">Reset</a></form>{{/hasFilters}}
+        <button>Filter</button> <a href="{{reset}}">Reset</a></form>{{/hasFilters}}
         <table id="{{id}}"><tr>{{#columns}}<th>{{.}}</th>{{/columns}}<th></th></tr>
         {{#failure}}<tr><td colspan="{{span}}" class="error">Could not load: {{failure}}</td></tr>{{/failure}}
         {{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{#links}}<a href="{{href}}">{{label}}</a> {{/links}}{{#actions}}<form class="inline" method="post" action="/admin/do/{{form}}">
         <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="_back" value="{{back}}">{{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
-        <button>{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
+        <button data-confirm="{{label}} {{subject}}?">{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
         {{^failure}}{{^rows}}<tr><td colspan="{{span}}" class="empty">{{empty}}</td></tr>{{/rows}}{{/failure}}</table>
         {{#partial}}<p class="error">Nodes {{partial}} did not answer: their rows are missing.</p>{{/partial}}
         {{#next}}<a class="next" id="{{id}}-next" data-table="{{id}}" href="{{next}}">Load more</a>{{/next}}</section>
@@ -106,9 +106,14 @@ enum ConsoleTemplates {
 
     /// The console's one script, served from `/admin/console.js` (so the CSP's `'self'`
     /// allows it): a table's "Load more" link fetches the next page and appends its rows
-    /// to the same table, lazily. Without the script the link opens that page.
+    /// to the same table, lazily (without the script the link opens that page); a row's
+    /// Delete, Revoke or Drain asks first.
     static let script = """
         "use strict";
+        document.addEventListener("submit", (event) => {
+          const button = event.submitter;
+          if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+        });
         document.addEventListener("click", async (event) => {
           const link = event.target.closest("a.next[data-table]");
           if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;

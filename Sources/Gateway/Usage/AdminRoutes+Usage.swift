@@ -8,7 +8,7 @@ extension AdminRoutes {
     /// of every node and merged, and says which nodes it holds.
     var usageEndpoints: [AdminEndpoint] {
         let range: [AdminEndpoint.Parameter] = [
-            .init(name: "period", description: "the last 1h, 24h (default), 7d, 30d or 90d", schema: .string(allowed: UsagePeriod.periods.keys.sorted())),
+            .init(name: "period", description: "the last 1h, 24h (default), 7d, 30d or 90d", schema: .string(allowed: UsagePeriod.periods.sorted { $0.value < $1.value }.map(\.key))),
             .init(name: "from", description: "start, ms since the epoch (instead of period)", schema: .integer()),
             .init(name: "to", description: "end, ms since the epoch (default now)", schema: .integer()),
         ]
