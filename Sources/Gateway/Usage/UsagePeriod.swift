@@ -19,7 +19,7 @@ struct UsagePeriod: Sendable, Equatable {
         } else {
             let name = period ?? periodDefault
             guard let span = periods[name] else {
-                throw AdminError.invalid("period: '\(name.prefix(20))' is not one of \(periods.keys.sorted().joined(separator: ", ")); or give from and to in ms", field: "period")
+                throw AdminError.invalid("period: '\(name.prefix(20))' is not one of \(periods.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", ")); or give from and to in ms", field: "period")
             }
             start = end - span
         }
