@@ -71,6 +71,7 @@ extension ConsoleRoutes {
         var api: [String: String] = [:]
         for name in table.filters + ["cursor"] { if let value = query[prefix + name] { api[name] = value } }
         for name in table.passing { if let value = query[name] { api[name] = value } }
+        if api["limit"] == nil, let size = table.pageSize { api["limit"] = String(size) }
         let encoded = ConsoleQuery.encode(api)
         let (object, failure) = await call(.get, table.api + (encoded.isEmpty ? "" : (table.api.contains("?") ? "&" : "?") + encoded), session)
         let csrf = sessions.csrf(for: session.cookie)

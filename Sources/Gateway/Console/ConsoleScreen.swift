@@ -38,6 +38,8 @@ struct ConsoleScreen {
         var id: String
         /// The endpoint's query parameters offered as filters.
         var filters: [String] = []
+        /// Rows per page unless the page asks (`limit`); nil: the API's default.
+        var pageSize: Int?
         var columns: [Column]
         var empty: String
         /// Where the items are in the answer (default `items`).

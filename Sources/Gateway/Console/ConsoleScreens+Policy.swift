@@ -18,18 +18,18 @@ extension ConsoleRoutes {
                 .form(ConsoleForm(id: "pricing-revoke", title: "Pricing Revoke (Append-Only)", api: "/admin/api/pricing/revoke", button: "Revoke price")),
                 .form(Self.tokenIssue),
                 .table(.init(
-                    title: "Users", api: "/admin/api/users", id: "users", filters: ["q", "limit"],
+                    title: "Users", api: "/admin/api/users", id: "users", filters: ["q", "limit"], pageSize: Self.policyOpsPageSize,
                     columns: [.init("User ID", "id"), .init("Display Name", "display_name")], empty: "No users match.", link: Self.quotasOf)),
                 .table(.init(
-                    title: "Applications", api: "/admin/api/apps", id: "apps", filters: ["q", "limit"],
+                    title: "Applications", api: "/admin/api/apps", id: "apps", filters: ["q", "limit"], pageSize: Self.policyOpsPageSize,
                     columns: [.init("Application ID", "id"), .init("Display Name", "display_name")], empty: "No applications match.")),
                 .table(.init(
-                    title: "Principals", api: "/admin/api/principals", id: "principals", filters: ["q", "limit"],
+                    title: "Principals", api: "/admin/api/principals", id: "principals", filters: ["q", "limit"], pageSize: Self.policyOpsPageSize,
                     columns: [.init("Principal ID", "id"), .init("Kind", "kind"), .init("Namespace", "namespace"), .init("Application ID", "app"),
                               .init("Groups", "groups")],
                     empty: "No principals match.", link: Self.quotasOf)),
                 .table(.init(
-                    title: "Quota Revisions", api: "/admin/api/quotas", id: "quotas", filters: ["lane", "subject", "name", "status", "limit"],
+                    title: "Quota Revisions", api: "/admin/api/quotas", id: "quotas", filters: ["lane", "subject", "name", "status", "limit"], pageSize: Self.policyOpsPageSize,
                     columns: [.init("ID", "id"), .init("Lane", "lane"), .init("Subject", "subject"), .init("Quota Name", "name"), .init("Period", "period"),
                               .init("Max USD", "max_usd"), .init("Max Tokens", "max_tokens"), .init("Max Requests", "max_requests"),
                               .init("Status", "status"), .init("Created", "created"), Self.reason],
@@ -40,7 +40,7 @@ extension ConsoleRoutes {
                             : nil
                     }])),
                 .table(.init(
-                    title: "Pricing Revisions", api: "/admin/api/pricing", id: "pricing", filters: ["scope", "subject", "status", "limit"],
+                    title: "Pricing Revisions", api: "/admin/api/pricing", id: "pricing", filters: ["scope", "subject", "status", "limit"], pageSize: Self.policyOpsPageSize,
                     columns: [.init("ID", "id"), .init("Scope", "scope"), .init("Subject", "subject"), .init("Input / 1k (USD)", "input_per_1k"),
                               .init("Output / 1k (USD)", "output_per_1k"), .init("Status", "status"), .init("Note", "note"), .init("Created", "created"),
                               Self.reason],
@@ -116,6 +116,9 @@ extension ConsoleRoutes {
                 .form(ConsoleForm(id: "app", title: "Create or Edit an App", api: "/admin/api/apps", button: "Save app", prefill: "/admin/api/apps/{edit}")),
             ])
     }
+
+    /// Rows per table on Policy Ops (each section pages on its own; `limit` asks for more).
+    static var policyOpsPageSize: Int { 10 }
 
     /// The reason given with a revision.
     static var reason: ConsoleScreen.Column {
