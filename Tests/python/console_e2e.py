@@ -161,6 +161,10 @@ def policy_ops(driver, url):
     check(len(table_rows(driver, "quotas")) == 2, f"the user's quota shortcut: {table_rows(driver, 'quotas')}")
     driver.get(url + "/admin/policy?users.limit=5")
     check(len(table_rows(driver, "users")) == 5 and len(table_rows(driver, "quotas")) >= 2, "the users table's page size")
+    # A table whose call fails says why in its own place; the page's other tables still show.
+    driver.get(url + "/admin/policy?quotas.lane=bogus")
+    quotas = driver.find_element(By.ID, "quotas").text
+    check("Could not load: lane" in quotas and "bogus" in quotas and len(table_rows(driver, "users")) > 0, f"the quotas table's error state: {quotas!r}")
     # Pricing: upsert, then revoke from the row's button.
     driver.get(url + "/admin/policy")
     fill(driver, "pricing-upsert", {"scope": "model", "subject": "gpt-e2e", "per_1k": "0.002", "note": "e2e"})
