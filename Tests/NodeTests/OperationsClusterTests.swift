@@ -94,6 +94,34 @@ import Testing
         #expect(missing.status != 0 && missing.output.contains("does not exist"), "\(missing.output)")
     }
 
+    /// A console session signed in on one node is accepted by the others (the cookie is
+    /// keyed from the cluster secret), and their pages show the whole cluster.
+    private func consoleAcrossNodes(_ cluster: LocalCluster) async throws {
+        var signIn = HTTPClientRequest(url: "http://127.0.0.1:\(cluster.http[0])/admin/signin")
+        signIn.method = .POST
+        signIn.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        signIn.body = .bytes(ByteBuffer(string: "token=" + (try cluster.adminToken)))
+        // The sign-in's answer itself, not where it redirects.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        let signedIn: HTTPClientResponse
+        do {
+            signedIn = try await client.execute(signIn, timeout: .seconds(10))
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        let cookie = try #require(signedIn.headers["Set-Cookie"].first?.split(separator: ";").first.map(String.init), "no session cookie")
+        for node in [1, 2] {
+            var page = HTTPClientRequest(url: "http://127.0.0.1:\(cluster.http[node])/admin/cluster")
+            page.headers.add(name: "Cookie", value: cookie)
+            let response = try await HTTPClient.shared.execute(page, timeout: .seconds(10))
+            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            #expect(response.status == .ok && ["n1", "n2", "n3"].allSatisfy { body.contains(">\($0)<") } && body.contains("leader"),
+                    "node \(node + 1)'s cluster page with node 1's session: \(response.status) \(body.prefix(300))")
+        }
+    }
+
     private static func members(_ status: [String: Any]) -> [[String: Any]] { status["members"] as? [[String: Any]] ?? [] }
 
     @Test func statusFollowsAKillAndADrainOfTheLeaderFailsNoRequest() async throws {
@@ -255,6 +283,7 @@ import Testing
         #expect(tableCode == 0 && table.contains("NODE") && table.split(separator: "\n").count == 5, "the table: \(table)")
 
         try policyOperations(cluster)
+        try await consoleAcrossNodes(cluster)
 
         // kill -9 of a follower shows as unreachable; a restart brings it back.
         let leader = try #require(overview["leader"] as? Int)

@@ -207,6 +207,8 @@ def every_screen(driver, url):
     check(len(errors) == 3 and "e2e-agent" in errors[0] and "1.2" in errors[0], f"the error reports: {errors}")
     driver.get(url + "/admin/monitor")
     check(driver.find_elements(By.CSS_SELECTOR, "svg[aria-label='requests per minute']") != [], "the per-minute chart")
+    refresh = driver.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
+    check(len(refresh) == 1 and refresh[0].get_attribute("content") == "15", "the monitor reloads itself")
     check(len(table_rows(driver, "recent")) == 7, f"the monitor's recent requests: {table_rows(driver, 'recent')}")
     driver.get(url + "/admin/")
     check(any("user:alice" in r for r in table_rows(driver, "spenders")), f"the top spenders: {table_rows(driver, 'spenders')}")

@@ -112,7 +112,7 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
 
     func page(
         _ request: Request, _ template: String, title: String, data: [String: Any], session: Session?, error: String? = nil,
-        status: HTTPResponse.Status = .ok
+        status: HTTPResponse.Status = .ok, refresh: Int? = nil
     ) -> Response {
         var data = data
         if let session {
@@ -123,6 +123,7 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
         let nav = Self.navigation.map { href, label in ["href": href, "label": label, "on": request.uri.path == href] as [String: Any] }
         var layout: [String: Any] = ["title": title, "style": ConsoleTemplates.style, "content": content, "nav": session == nil ? [] : nav]
         if let error { layout["error"] = error }
+        if let refresh { layout["refresh"] = refresh }
         if let session {
             layout["signedIn"] = ["csrf": sessions.csrf(for: session.cookie), "principal": session.identity.principal, "readOnly": !session.canWrite]
         }

@@ -39,7 +39,7 @@ extension ConsoleRoutes {
         var data: [String: Any] = ["html": html]
         if let intro = screen.intro { data["intro"] = intro }
         if let done = query["done"], let form = self.form(done) { data["done"] = "\(form.title): done." }
-        return page(request, "screen", title: screen.title, data: data, session: session, error: error)
+        return page(request, "screen", title: screen.title, data: data, session: session, error: error, refresh: failed == nil ? screen.refresh : nil)
     }
 
     /// The page's query parameters that have a value (`+` read as a space, as browsers send it).

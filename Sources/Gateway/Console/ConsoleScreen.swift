@@ -9,6 +9,8 @@ struct ConsoleScreen {
     var title: String
     var intro: String?
     var sections: [Section]
+    /// Seconds after which the browser reloads the page (a live view); nil: never.
+    var refresh: Int?
 
     enum Section {
         case cards(Cards)

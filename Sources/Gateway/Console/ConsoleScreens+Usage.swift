@@ -60,7 +60,7 @@ extension ConsoleRoutes {
 
     var monitor: ConsoleScreen {
         ConsoleScreen(
-            path: "/admin/monitor", title: "Monitor", intro: "The last hour, across the cluster.",
+            path: "/admin/monitor", title: "Monitor", intro: "The last hour, across the cluster; this page reloads every \(Self.monitorRefreshSeconds) s.",
             sections: [
                 .cards(.init(
                     title: "Live · last 60 min", api: "/admin/api/usage/live",
@@ -73,8 +73,12 @@ extension ConsoleRoutes {
                 .table(.init(
                     title: "Recent errors", api: "/admin/api/usage/errors?period=1h", id: "recent-errors", filters: ["user"],
                     columns: Self.errorColumns, empty: "No errors in the last hour.")),
-            ])
+            ],
+            refresh: Self.monitorRefreshSeconds)
     }
+
+    /// How often the Monitor page reloads itself.
+    static var monitorRefreshSeconds: Int { 15 }
 
     var dlp: ConsoleScreen {
         ConsoleScreen(

@@ -35,7 +35,7 @@ enum ConsoleTemplates {
 
     static let layout = """
         <!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{title}} · Weir</title>
-        <meta name="viewport" content="width=device-width"><style>{{{style}}}</style>
+        <meta name="viewport" content="width=device-width">{{#refresh}}<meta http-equiv="refresh" content="{{refresh}}">{{/refresh}}<style>{{{style}}}</style>
         <script src="/admin/console.js" defer></script></head><body>
         <header><strong>Weir</strong>
         {{#nav}}<a href="{{href}}" {{#on}}class="on"{{/on}}>{{label}}</a>{{/nav}}
