@@ -60,6 +60,19 @@ import Testing
         #expect(error([:]) == nil)
     }
 
+    @Test func anEditSendsWhatWasEmptiedAndAMapValueMayBeEmpty() throws {
+        func body(_ values: [String: String], editing: Bool) throws -> [String: Any] {
+            let (_, text) = try Self.form.request(["id": "x", "name": "n"].merging(values) { $1 }, endpoint: Self.endpoint, editing: editing).get()
+            return try #require(try JSONSerialization.jsonObject(with: Data((text ?? "").utf8)) as? [String: Any])
+        }
+        let created = try body(["tags": "", "headers": ""], editing: false)
+        #expect(created["tags"] == nil && created["headers"] == nil, "a new record takes the API's defaults")
+        let edited = try body(["tags": " ", "headers": ""], editing: true)
+        #expect(edited["tags"] as? [String] == [] && edited["headers"] as? [String: String] == [:], "an edit that empties a list keeps it empty")
+        #expect(edited["secret"] == nil && edited["count"] == nil, "other empty fields are still left out")
+        #expect(try body(["headers": "X-Flag=\nX-Team = a"], editing: false)["headers"] as? [String: String] == ["X-Flag": "", "X-Team": "a"])
+    }
+
     @Test func aTextBodyIsSentAsTyped() throws {
         var endpoint = Self.endpoint
         endpoint.path = "/admin/api/things.yaml"

@@ -280,6 +280,12 @@ def every_screen(driver, url):
     driver.get(url + "/admin/dlp")
     fill(driver, "dlp", {"id": "dlp:e2e", "name": "E2E", "detectors": "email"})
     check(any("dlp:e2e" in r for r in table_rows(driver, "rules")), f"the DLP policy: {table_rows(driver, 'rules')}")
+    # Edited to custom patterns only: the cleared detectors stay cleared.
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#rules tr") if "dlp:e2e" in r.text][0]
+    navigate(driver, row.find_element(By.LINK_TEXT, "Edit"))
+    fill(driver, "dlp", {"detectors": "", "patterns": '[{"name": "SKU", "regex": "SKU-[0-9]+"}]'})
+    rules = [r for r in table_rows(driver, "rules") if "dlp:e2e" in r]
+    check(len(rules) == 1 and "email" not in rules[0] and "SKU" in rules[0], f"the patterns-only policy: {rules}")
     driver.get(url + "/admin/apps")
     fill(driver, "app", {"id": "app:e2e", "display_name": "E2E App", "dlp": "dlp:e2e"})
     driver.get(url + "/admin/dlp")

@@ -91,8 +91,10 @@ struct ConsoleForm {
     }
 
     /// What a submitted form asks of the API: the URI and the body (JSON text, or the raw
-    /// text of a text body); or what is wrong with the input, said per field.
-    func request(_ values: [String: String], endpoint: AdminEndpoint) -> Result<(uri: String, body: String?), FormError> {
+    /// text of a text body); or what is wrong with the input, said per field. When the form
+    /// edits a record (`editing`), an emptied list or map is sent empty, not left to the
+    /// API's default (a DLP policy with its detectors cleared keeps none).
+    func request(_ values: [String: String], endpoint: AdminEndpoint, editing: Bool = false) -> Result<(uri: String, body: String?), FormError> {
         var path = endpoint.path
         var body: [String: Any] = [:]
         var raw: String?
@@ -101,6 +103,7 @@ struct ConsoleForm {
             let text = (values[field.name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty {
                 if field.required { return .failure(FormError("\(field.label) is required.")) }
+                if editing, field.place == .body, field.kind == .list || field.kind == .lines { body[field.name] = field.kind == .list ? [String]() : [String: String]() }
                 continue
             }
             switch field.place {
@@ -143,7 +146,7 @@ struct ConsoleForm {
         case .lines:
             var map: [String: String] = [:]
             for line in text.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                let pair = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard pair.count == 2, !pair[0].isEmpty else {
                     return .failure(FormError("\(field.label): the line \(line) is not key=value."))
                 }

@@ -70,6 +70,12 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
     // MARK: Sessions
 
     private func signIn(_ request: Request) async -> Response {
+        // Another site's page must not sign this browser in (as the attacker, whose session
+        // would then record what the victim types): browsers say where a request came from.
+        if request.headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased() == "cross-site" {
+            return page(request, "signin", title: "Sign in", data: [:], session: nil,
+                        error: "Sign-in refused: the form came from another site. Open /admin/signin on this gateway and sign in there.", status: .forbidden)
+        }
         let form = await Self.form(request) ?? [:]
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(form["token"] ?? "")"

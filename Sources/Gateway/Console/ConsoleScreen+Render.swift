@@ -9,6 +9,8 @@ extension ConsoleRoutes {
     struct FailedForm {
         var id: String
         var values: [String: String]
+        /// It edited a record (its values came from one).
+        var editing: Bool
     }
 
     /// Renders `screen` for the session. A page with several tables keeps each one's
@@ -145,6 +147,7 @@ extension ConsoleRoutes {
         var values: [String: String] = failed?.values ?? [:]
         var failure: String?
         var open = failed != nil
+        var editing = failed?.editing ?? false
         if failed == nil, var prefill = form.prefill {
             if let edit = query["edit"] {
                 prefill = prefill.replacingOccurrences(of: "{edit}", with: ConsoleQuery.escape(edit))
@@ -153,13 +156,14 @@ extension ConsoleRoutes {
                 let (json, error) = await call(.get, prefill, session)
                 failure = error
                 open = true
+                editing = error == nil && prefill != form.prefill
                 for field in fields { values[field.name] = ConsoleForm.text(json[field.name], field) }
             }
         }
         let get = form.method == .get
         let data: [String: Any] = [
             "id": form.id, "title": form.title, "intro": form.intro ?? "", "button": form.button, "csrf": sessions.csrf(for: session.cookie),
-            "back": path, "get": get, "open": open, "action": get ? form.api : "/admin/do/" + form.id, "failure": failure ?? "",
+            "back": path, "get": get, "open": open, "editing": editing, "action": get ? form.api : "/admin/do/" + form.id, "failure": failure ?? "",
             "fields": fields.map { field -> [String: Any] in
                 let value = values[field.name] ?? ""
                 var out: [String: Any] = [
@@ -193,8 +197,9 @@ extension ConsoleRoutes {
         guard let form = form(id), let endpoint = endpoint(of: form) else {
             return await render(request, session, back, error: "No form \(id) on this page; reload it and try again.")
         }
-        let failed = FailedForm(id: id, values: values.filter { !$0.key.hasPrefix("_") })
-        switch form.request(values, endpoint: endpoint) {
+        let editing = values["_edit"] == "1"
+        let failed = FailedForm(id: id, values: values.filter { !$0.key.hasPrefix("_") }, editing: editing)
+        switch form.request(values, endpoint: endpoint, editing: editing) {
         case let .failure(error):
             return await render(request, session, back, error: error.message, failed: failed)
         case let .success((uri, body)):

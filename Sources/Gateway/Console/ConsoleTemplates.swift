@@ -90,7 +90,7 @@ enum ConsoleTemplates {
         <details class="form" id="form-{{id}}" {{#open}}open{{/open}}><summary>{{title}}</summary>{{#intro}}<p>{{intro}}</p>{{/intro}}
         {{#failure}}<p class="error">Could not load the current values: {{failure}}</p>{{/failure}}
         <form method="{{#get}}get{{/get}}{{^get}}post{{/get}}" action="{{action}}">{{^get}}<input type="hidden" name="_csrf" value="{{csrf}}">
-        <input type="hidden" name="_back" value="{{back}}">{{/get}}
+        <input type="hidden" name="_back" value="{{back}}">{{#editing}}<input type="hidden" name="_edit" value="1">{{/editing}}{{/get}}
         {{#fields}}<label class="field"><span>{{label}}{{#required}} *{{/required}}</span>
         {{#choice}}<select name="{{name}}">{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/choice}}
         {{#textarea}}<textarea name="{{name}}" rows="5" cols="60" {{#required}}required{{/required}}>{{value}}</textarea>{{/textarea}}
