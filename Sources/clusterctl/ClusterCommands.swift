@@ -45,6 +45,10 @@ protocol NodeOperation: AsyncParsableCommand {
 extension NodeOperation {
     var waitSeconds: Int64? { nil }
 
+    /// The least a drain or a backup is given to answer: each waits on the node (in-flight
+    /// requests, a checkpoint) longer than an ordinary call.
+    static var longOperationSeconds: Int64 { 120 }
+
     func run() async throws {
         let body: [String: Any] = target.map { ["node": String($0)] } ?? [:]
         let answer = try await AdminAPI(connection, timeoutSeconds: waitSeconds).call(.POST, "/admin/api/cluster/\(Self.verb)", body: body)
@@ -61,7 +65,7 @@ struct Drain: NodeOperation {
     @OptionGroup var connection: Connection
     @Argument(help: "The node to drain (3 or n3).") var node: NodeName
     var target: UInt64? { node.id }
-    var waitSeconds: Int64? { max(connection.timeoutSeconds, 120) }
+    var waitSeconds: Int64? { max(connection.timeoutSeconds, Self.longOperationSeconds) }
 }
 
 struct Remove: NodeOperation {
@@ -95,7 +99,7 @@ struct Backup: NodeOperation {
     @OptionGroup var connection: Connection
     @Argument(help: "The node (3 or n3).") var node: NodeName
     var target: UInt64? { node.id }
-    var waitSeconds: Int64? { max(connection.timeoutSeconds, 120) }
+    var waitSeconds: Int64? { max(connection.timeoutSeconds, Self.longOperationSeconds) }
 }
 
 struct Join: AsyncParsableCommand {

@@ -47,6 +47,9 @@ struct Get: AsyncParsableCommand {
     @Option(name: .customLong("filter"), help: "key=value, repeatable.") var filters: [String] = []
     @Option(help: "Records at most (default: all).") var limit: Int?
 
+    /// The most records the admin API gives in one page (its `limit` maximum).
+    static let pageLimitMax = 500
+
     func run() async throws {
         let api = try AdminAPI(connection)
         if let id {
@@ -58,7 +61,7 @@ struct Get: AsyncParsableCommand {
             guard let equals = filter.firstIndex(of: "=") else { throw ValidationError("--filter \(filter): write key=value") }
             return "\(escape(String(filter[..<equals])))=\(escape(String(filter[filter.index(after: equals)...])))"
         }
-        query.append("limit=\(min(limit ?? 500, 500))")
+        query.append("limit=\(min(limit ?? Self.pageLimitMax, Self.pageLimitMax))")
         var items: [Any] = [], cursor: String?
         repeat {
             let page = try await api.call(.GET, "/admin/api/\(collection.rawValue)?" + (query + (cursor.map { ["cursor=\(escape($0))"] } ?? [])).joined(separator: "&"))

@@ -18,6 +18,9 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
     /// The console's sessions: a signed-in browser may read (GET) the JSON API with its
     /// cookie, so the console's links to the JSON and CSV answers work.
     let sessions: ConsoleSessions?
+    /// Every admin endpoint, built once: the router, `/openapi.json`, `/docs` and the
+    /// console's calls all use this list.
+    private(set) var endpoints: [AdminEndpoint] = []
 
     /// Routes over the node's policy. `sealer` encrypts credential secrets before they
     /// enter the log; `usage` answers the analytics and `cluster` the pool's operations
@@ -37,12 +40,10 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
         self.sessions = sessions
         self.clock = clock
         self.logger = logger
+        endpoints = identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + resealEndpoints
+            + usageEndpoints + clusterEndpoints
     }
 
-    /// Every admin endpoint.
-    var endpoints: [AdminEndpoint] {
-        identityEndpoints + tokenEndpoints + revisionEndpoints + routingEndpoints + modelEndpoints + settingsEndpoints + resealEndpoints + usageEndpoints + clusterEndpoints
-    }
 
     public func register(on router: Router<Context>) {
         for endpoint in endpoints {

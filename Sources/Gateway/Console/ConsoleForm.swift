@@ -21,8 +21,6 @@ struct ConsoleForm {
     var prefill: String?
     /// The answer holds a secret shown this once (a token issued).
     var reveal = false
-    /// Hidden fields only: a button on a table row.
-    var rowAction = false
 
     /// One input of the form.
     struct Field {

@@ -116,15 +116,23 @@ public struct ConsoleRoutes<Context: RequestContext>: Sendable {
 
     // MARK: Rendering
 
+    /// The JSON of an admin call as the session (the body as text: JSON, or the YAML of a
+    /// profile import), or the error it gave (shown on the page).
+    func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, text: String? = nil) async -> (json: [String: Any], error: String?) {
+        let (status, json) = await admin.perform(method, uri, body: text, identity: session.identity)
+        let object = json as? [String: Any] ?? [:]
+        guard (200..<300).contains(status) else {
+            return (object, ((object["error"] as? [String: Any])?["message"] as? String) ?? "the call failed with status \(status)")
+        }
+        return (object, nil)
+    }
+
     func page(
         _ request: Request, _ template: String, title: String, data: [String: Any], session: Session?, error: String? = nil,
         status: HTTPResponse.Status = .ok, refresh: Int? = nil
     ) -> Response {
         var data = data
-        if let session {
-            data["csrf"] = sessions.csrf(for: session.cookie)
-            data["canWrite"] = session.canWrite
-        }
+        if let session { data["csrf"] = sessions.csrf(for: session.cookie) }
         let content = ConsoleTemplates.library.render(data, withTemplate: template) ?? ""
         let nav = Self.navigation.map { href, label in ["href": href, "label": label, "on": request.uri.path == href] as [String: Any] }
         var layout: [String: Any] = ["title": title, "style": ConsoleTemplates.style, "content": content, "nav": session == nil ? [] : nav]

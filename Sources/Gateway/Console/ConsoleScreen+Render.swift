@@ -77,16 +77,19 @@ extension ConsoleRoutes {
         let encoded = ConsoleQuery.encode(api)
         let (object, failure) = await call(.get, table.api + (encoded.isEmpty ? "" : (table.api.contains("?") ? "&" : "?") + encoded), session)
         let csrf = sessions.csrf(for: session.cookie)
+        // The buttons and the edit link this session may use, decided once for all rows.
+        let actions = table.actions.filter { action in form(action.form).map { allowed($0, session) } ?? false }
+        let editable = table.edit.flatMap(form).map { allowed($0, session) } ?? false
         let rows = failure != nil ? [] : table.items(object).map { item -> [String: Any] in
             var row: [String: Any] = ["cells": table.columns.map { $0.value(item) }]
-            row["actions"] = table.actions.compactMap { action -> [String: Any]? in
-                guard let form = form(action.form), allowed(form, session), let values = action.values(item) else { return nil }
-                return ["form": form.id, "label": action.label, "csrf": csrf, "back": path,
+            row["actions"] = actions.compactMap { action -> [String: Any]? in
+                guard let values = action.values(item) else { return nil }
+                return ["form": action.form, "label": action.label, "csrf": csrf, "back": path,
                         "subject": values.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "),
                         "fields": values.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }]
             }
             var links: [[String: String]] = []
-            if let edit = table.edit, let id = item["id"] as? String, let form = form(edit), allowed(form, session) {
+            if editable, let edit = table.edit, let id = item["id"] as? String {
                 links.append(["href": path + "?" + ConsoleQuery.encode(["edit": id]) + "#form-" + edit, "label": "Edit"])
             }
             if let link = table.link?(item, query) { links.append(["href": link.href, "label": link.label]) }

@@ -139,10 +139,10 @@ extension ConsoleRoutes {
     var rowForms: [ConsoleForm] {
         [("user-delete", "users"), ("org-delete", "orgs"), ("app-delete", "apps"), ("alias-delete", "aliases"), ("profile-delete", "profiles"), ("deployment-delete", "deployments"),
          ("credential-delete", "credentials"), ("fallback-delete", "fallbacks"), ("dlp-delete", "dlp")].map { id, collection in
-            ConsoleForm(id: id, title: "Delete", method: .delete, api: "/admin/api/\(collection)/{id}", fields: [], button: "Delete", rowAction: true)
+            ConsoleForm(id: id, title: "Delete", method: .delete, api: "/admin/api/\(collection)/{id}", fields: [], button: "Delete")
         } + [
-            ConsoleForm(id: "cluster-drain", title: "Drain", api: "/admin/api/cluster/drain", button: "Drain", rowAction: true),
-            ConsoleForm(id: "token-revoke", title: "Revoke", api: "/admin/api/tokens/{id}/revoke", fields: [], button: "Revoke", rowAction: true),
+            ConsoleForm(id: "cluster-drain", title: "Drain", api: "/admin/api/cluster/drain", button: "Drain"),
+            ConsoleForm(id: "token-revoke", title: "Revoke", api: "/admin/api/tokens/{id}/revoke", fields: [], button: "Revoke"),
         ]
     }
 

@@ -1,24 +1,4 @@
 import Foundation
-import Hummingbird
-import Policy
-
-extension ConsoleRoutes {
-    /// The JSON of an admin call as the session, or the error it gave (shown on the page).
-    func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, body: [String: Any]? = nil) async -> (json: [String: Any], error: String?) {
-        let text = body.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { String(decoding: $0, as: UTF8.self) }
-        return await call(method, uri, session, text: text)
-    }
-
-    /// The same, with the body as text (JSON, or the YAML of a profile import).
-    func call(_ method: HTTPRequest.Method, _ uri: String, _ session: Session, text: String?) async -> (json: [String: Any], error: String?) {
-        let (status, json) = await admin.perform(method, uri, body: text, identity: session.identity)
-        let object = json as? [String: Any] ?? [:]
-        guard (200..<300).contains(status) else {
-            return (object, ((object["error"] as? [String: Any])?["message"] as? String) ?? "the call failed with status \(status)")
-        }
-        return (object, nil)
-    }
-}
 
 /// Charts drawn as inline SVG from the JSON, on the server.
 enum ConsoleChart {
