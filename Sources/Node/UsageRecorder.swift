@@ -106,6 +106,8 @@ public final class UsageRecorder: UsageSink, Sendable {
     /// The per-minute sums of the minutes that overlap `start` (inclusive) to `end`
     /// (exclusive), ms since the epoch.
     func rollups(from start: Int64, to end: Int64) throws -> [(minute: Int64, user: String, model: String, provider: String, totals: UsageTotals)] {
+        // A query may come from a peer: bound it before computing with it.
+        let start = max(0, start), end = min(end, EventPosition.timeMax)
         guard end > start else { return [] }
         let decoder = JSONDecoder()
         let range = KeyRange(lower: UsageRollup.key(minute: UsageRollup.minute(of: start)), upper: UsageRollup.key(minute: UsageRollup.minute(of: end - 1) + 60_000))
@@ -131,7 +133,7 @@ public final class UsageRecorder: UsageSink, Sendable {
         var lower = query.from
         var upper = query.to
         if let after = query.after {
-            if query.order == .oldestFirst { lower = max(lower, after.time) } else { upper = min(upper, after.time + 1) }
+            if query.order == .oldestFirst { lower = max(lower, after.time) } else { upper = min(upper, after.time < .max ? after.time + 1 : after.time) }
         }
         guard lower < upper else { return [] }
         let range = KeyRange(lower: Self.key(time: lower, sequence: 0), upper: Self.key(time: upper, sequence: 0))

@@ -1,9 +1,12 @@
 /// Field checks shared by the commands. Each throws `PolicyError.invalid` naming the field.
 enum Check {
-    /// The longest id accepted.
-    static let idLengthMax = 200
-    /// The longest free-text field accepted (names, purposes, reasons, notes).
-    static let textLengthMax = 2_000
+    /// The longest id accepted, in UTF-8 bytes: ids travel in quota windows, gossip and
+    /// storage keys, whose codecs count bytes (a family emoji is one character and 25 bytes).
+    public static let idBytesMax = 200
+    /// The longest free-text field accepted (names, purposes, reasons, notes), in UTF-8 bytes.
+    public static let textBytesMax = 8_000
+    /// The longest name accepted (quota, profile and setting names), in UTF-8 bytes.
+    public static let nameBytesMax = 128
     /// The most groups, scopes, headers, fallbacks, detectors or patterns in one record.
     static let listLengthMax = 64
 
@@ -16,22 +19,26 @@ enum Check {
         }
     }
 
-    /// Non-empty, at most `idLengthMax` characters, no spaces or control characters.
+    /// Non-empty, at most `idBytesMax` UTF-8 bytes, no spaces or control characters.
     static func plainID(_ value: String, field: String) throws(PolicyError) {
         guard !value.isEmpty else { throw .invalid(field: field, message: "is required") }
-        guard value.count <= idLengthMax else { throw .invalid(field: field, message: "is longer than \(idLengthMax) characters") }
+        guard value.utf8.count <= idBytesMax else {
+            throw .invalid(field: field, message: "is \(value.utf8.count) bytes long (UTF-8); at most \(idBytesMax) are allowed (idBytesMax)")
+        }
         guard !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
             throw .invalid(field: field, message: "'\(value.prefix(80))' contains spaces or control characters")
         }
     }
 
-    /// Optional free text: at most `textLengthMax` characters, no control characters but newlines and tabs.
+    /// Optional free text: at most `textBytesMax` UTF-8 bytes, no control characters but newlines and tabs.
     static func text(_ value: String?, field: String, required: Bool = false) throws(PolicyError) {
         guard let value, !value.isEmpty else {
             if required { throw .invalid(field: field, message: "is required") }
             return
         }
-        guard value.count <= textLengthMax else { throw .invalid(field: field, message: "is longer than \(textLengthMax) characters") }
+        guard value.utf8.count <= textBytesMax else {
+            throw .invalid(field: field, message: "is \(value.utf8.count) bytes long (UTF-8); at most \(textBytesMax) are allowed (textBytesMax)")
+        }
         guard !value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7F }) else {
             throw .invalid(field: field, message: "contains control characters")
         }
@@ -44,9 +51,9 @@ enum Check {
         guard ok else { throw .invalid(field: field, message: "'\(value.prefix(80))' must be 1 to 64 lower-case letters, digits or dashes") }
     }
 
-    /// A name: letters, digits, `_`, `-`, `.`, 1 to 64 characters.
+    /// A name: letters, digits, `_`, `-`, `.`, 1 to 64 characters and at most `nameBytesMax` bytes.
     static func name(_ value: String, field: String) throws(PolicyError) {
-        let ok = !value.isEmpty && value.count <= 64
+        let ok = !value.isEmpty && value.count <= 64 && value.utf8.count <= nameBytesMax
             && value.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0) }
         guard ok else { throw .invalid(field: field, message: "'\(value.prefix(80))' must be 1 to 64 letters, digits, '_', '-' or '.'") }
     }

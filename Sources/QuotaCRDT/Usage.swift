@@ -13,12 +13,17 @@ public struct Usage: Hashable, Sendable, CustomStringConvertible {
 
     public static let zero = Usage()
 
+    /// The component-wise sum, saturating at `Int64.max` and `Int64.min`: amounts come
+    /// from peers and providers, and a counter that pins at its bound refuses further
+    /// admissions instead of trapping or wrapping round to room it never had.
     public static func + (a: Usage, b: Usage) -> Usage {
-        Usage(requests: a.requests + b.requests, tokens: a.tokens + b.tokens, microUSD: a.microUSD + b.microUSD)
+        Usage(requests: a.requests.saturatingAdd(b.requests), tokens: a.tokens.saturatingAdd(b.tokens), microUSD: a.microUSD.saturatingAdd(b.microUSD))
     }
 
+    /// The component-wise difference, saturating like `+`.
     public static func - (a: Usage, b: Usage) -> Usage {
-        Usage(requests: a.requests - b.requests, tokens: a.tokens - b.tokens, microUSD: a.microUSD - b.microUSD)
+        Usage(requests: a.requests.saturatingSubtract(b.requests), tokens: a.tokens.saturatingSubtract(b.tokens),
+              microUSD: a.microUSD.saturatingSubtract(b.microUSD))
     }
 
     public static func += (a: inout Usage, b: Usage) { a = a + b }
@@ -70,5 +75,25 @@ public struct Caps: Hashable, Sendable {
         let sorted = members.sorted()
         guard let position = sorted.firstIndex(of: member) else { return .zero }
         return asUsage.part(position, of: sorted.count)
+    }
+}
+
+extension Int64 {
+    /// `self + other`, pinned at `Int64.max` or `Int64.min` instead of overflowing.
+    @inlinable public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, pinned at `Int64.max` or `Int64.min` instead of overflowing.
+    @inlinable public func saturatingSubtract(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+
+    /// `self * other`, pinned at `Int64.max` or `Int64.min` instead of overflowing.
+    @inlinable public func saturatingMultiply(_ other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? ((self < 0) == (other < 0) ? .max : .min) : product
     }
 }

@@ -170,9 +170,9 @@ extension Usage {
         return Usage(requests: share(requests), tokens: share(tokens), microUSD: share(microUSD))
     }
 
-    /// Every component multiplied by `factor`.
+    /// Every component multiplied by `factor`, saturating.
     func times(_ factor: Int64) -> Usage {
-        Usage(requests: requests * factor, tokens: tokens * factor, microUSD: microUSD * factor)
+        Usage(requests: requests.saturatingMultiply(factor), tokens: tokens.saturatingMultiply(factor), microUSD: microUSD.saturatingMultiply(factor))
     }
 
     /// Every component halved (rounded down).

@@ -108,6 +108,9 @@ struct TokenBody: Decodable, Sendable {
         if expires_at != nil && expires_in_seconds != nil {
             throw AdminError.invalid("give expires_at or expires_in_seconds, not both", field: "expires_at")
         }
+        if let at = expires_at, !(0...EventPosition.timeMax).contains(at) {
+            throw AdminError.invalid("expires_at: \(at) is out of range; give ms since the epoch from 0 to \(EventPosition.timeMax) (timeMax)", field: "expires_at")
+        }
         if let seconds = expires_in_seconds, seconds <= 0 || seconds > 100 * 365 * 86_400 {
             throw AdminError.invalid("expires_in_seconds: must be between 1 and 100 years", field: "expires_in_seconds")
         }

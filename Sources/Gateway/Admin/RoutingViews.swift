@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Policy
 
@@ -189,8 +190,10 @@ struct DLPBody: Decodable, Sendable {
             try enumValue($0, default: DLPPolicy.Detector.email, field: "detectors")
         }
         for pattern in patterns ?? [] {
-            do { _ = try Regex(pattern.regex) } catch {
-                throw AdminError(.unprocessableContent, "invalid_request", "patterns.regex: '\(pattern.regex.prefix(80))' is not a regular expression", field: "patterns.regex")
+            // Checked by the engine that runs it (ICU, through NSRegularExpression): Swift's
+            // Regex accepts patterns ICU refuses, and the other way round.
+            do { _ = try NSRegularExpression(pattern: pattern.regex) } catch {
+                throw AdminError(.unprocessableContent, "invalid_request", "patterns.regex: '\(pattern.regex.prefix(80))' is not a regular expression ICU accepts", field: "patterns.regex")
             }
         }
         return DLPPolicy(

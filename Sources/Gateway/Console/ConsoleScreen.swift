@@ -109,7 +109,12 @@ enum ConsoleFormat {
         default: break
         }
         let number = (value as? Double) ?? Double((value as? Int) ?? 0)
-        if timeKeys.contains(key) { return UsagePeriod.timestamp(Int64(number)) }
+        if timeKeys.contains(key) {
+            // A stored time may be anything a client sent (an `expires_at` of 1e300): only
+            // a time within years 0 to 9999 is shown as a date.
+            guard number.isFinite, (0...Double(EventPosition.timeMax)).contains(number) else { return plain(number) }
+            return UsagePeriod.timestamp(Int64(number))
+        }
         if key == "micro_usd" { return String(format: "$%.4f", number / 1_000_000) }
         if key.hasSuffix("_usd") { return String(format: number != 0 && abs(number) < 0.01 ? "$%.6f" : "$%.4f", number) }
         if key == "share" || key.hasSuffix("_rate") { return String(format: "%.1f%%", 100 * number) }

@@ -24,8 +24,8 @@ enum DLPStage {
     /// The header with which a caller whose token holds `dlp.bypass` skips the scan; its
     /// value is the reason, kept in the DLP activity log.
     static var bypassHeader: HTTPField.Name { HTTPField.Name("x-weir-dlp-bypass")! }
-    /// Characters of a bypass reason kept.
-    static let bypassReasonCharactersMax = 200
+    /// Bytes of a bypass reason kept.
+    static let bypassReasonBytesMax = 256
 
     /// The reason given for a bypass; nil when none was asked for. Throws when the token
     /// may not bypass.
@@ -36,34 +36,42 @@ enum DLPStage {
                 status: .forbidden, type: "permission_error", code: "dlp_bypass_not_allowed",
                 message: "token \(caller.token.id) may not bypass DLP; drop the x-weir-dlp-bypass header, or ask an admin for a token with scope dlp.bypass")
         }
-        return String(reason.prefix(bypassReasonCharactersMax))
+        return reason.prefix(bytes: bypassReasonBytesMax)
     }
 
-    /// Redacts the text a client sent: message contents (strings, text parts and blocks,
-    /// tool results), an Anthropic `system`, and embedding `input`.
+    /// Keys whose values steer the gateway or the provider and are never user text: they
+    /// are not scanned (a model name must stay the model name).
+    static let structuralKeys: Set<String> = ["model", "role", "type", "id", "tool_call_id", "tool_use_id", "stream"]
+
+    /// Redacts every string the client sent that will leave the node: message contents,
+    /// tool-call arguments, Anthropic `system`, `tool_use.input`, `user`, `metadata`,
+    /// embedding `input` and the rest, at any depth. Only `structuralKeys` are kept as sent.
     static func redact(_ body: inout [String: Any], with detectors: [DLPDetectors.Detector], redactor: Redactor) -> Redaction {
         var redaction = Redaction()
-        func clean(_ value: Any?) -> Any? {
-            if let text = value as? String { return redactor.redact(text, with: detectors, into: &redaction) }
-            if let texts = value as? [String] { return texts.map { redactor.redact($0, with: detectors, into: &redaction) } }
-            guard let parts = value as? [[String: Any]] else { return value }
-            return parts.map { part -> [String: Any] in
-                var part = part
-                if let text = part["text"] as? String { part["text"] = redactor.redact(text, with: detectors, into: &redaction) }
-                if let content = part["content"] { part["content"] = clean(content) }
-                return part
+        func clean(_ value: Any) -> Any {
+            guard redaction.timedOut == nil else { return value }
+            switch value {
+            case let text as String: return redactor.redact(text, with: detectors, into: &redaction)
+            case let list as [Any]: return list.map(clean)
+            case let object as [String: Any]: return cleanObject(object)
+            default: return value
             }
         }
-        if let messages = body["messages"] as? [[String: Any]] {
-            body["messages"] = messages.map { message -> [String: Any] in
-                var message = message
-                if let content = message["content"] { message["content"] = clean(content) }
-                return message
-            }
+        func cleanObject(_ object: [String: Any]) -> [String: Any] {
+            var object = object
+            for (key, value) in object where !structuralKeys.contains(key) { object[key] = clean(value) }
+            return object
         }
-        if let system = body["system"] { body["system"] = clean(system) }
-        if let input = body["input"] { body["input"] = clean(input) }
+        body = cleanObject(body)
         return redaction
+    }
+
+    /// The refusal when a policy's patterns ran out of their time budget on this request.
+    static func timedOut(_ redaction: Redaction, policy: DLPPolicy) -> GatewayError {
+        GatewayError(
+            status: .badRequest, type: "invalid_request_error", code: "dlp_scan_timeout",
+            message: "DLP policy \(policy.id) could not scan this request within \(Redaction.scanBudget) (detector \(redaction.timedOut ?? "?")), "
+                + "so it was not sent; shorten the request, or ask an admin to simplify that pattern")
     }
 
     /// `value` with placeholders restored in every string inside it.

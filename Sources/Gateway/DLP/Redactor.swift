@@ -5,20 +5,42 @@ import Synchronization
 /// What one request's redaction did: the placeholders and what they stand for (kept for
 /// this request only, to restore the answer), and how many matches of each label.
 struct Redaction: Sendable {
+    /// Distinct values one request may have replaced by numbered, restorable placeholders.
+    /// Past it every further value is still replaced, by `[LABEL_REDACTED]`, which is
+    /// never restored: the request's memory and the answer's restoration stay bounded.
+    static let valuesMax = 10_000
+    /// How long all the patterns of one request may run, together. A policy's own pattern
+    /// may backtrack for minutes on a crafted text; past the budget the request is refused
+    /// (DLP fails closed: unscanned text never leaves the node).
+    static let scanBudget: Duration = .milliseconds(500)
+
     /// `[EMAIL_1]` → the original text.
     var originals: [String: String] = [:]
     /// The original text → its placeholder, so a value repeated gets one placeholder.
     var placeholders: [String: String] = [:]
     /// Matches per label (`EMAIL`, `CARD` …).
     var counts: [String: Int] = [:]
+    /// The next number of each label's placeholders.
+    private var nextNumber: [String: Int] = [:]
+    /// True when more than `valuesMax` distinct values were found.
+    var overflowed = false
+    /// The label of the detector that ran out of `scanBudget`, if one did.
+    var timedOut: String?
+    /// When the scan must end.
+    var deadline = ContinuousClock.now + Redaction.scanBudget
 
-    var isEmpty: Bool { originals.isEmpty }
+    var isEmpty: Bool { counts.isEmpty }
 
     /// The placeholder for `original`, numbered per label in order of appearance.
     mutating func placeholder(for original: String, label: String) -> String {
         counts[label, default: 0] += 1
         if let known = placeholders[original] { return known }
-        let number = originals.keys.filter { $0.hasPrefix("[\(label)_") }.count + 1
+        guard placeholders.count < Self.valuesMax else {
+            overflowed = true
+            return "[\(label)_REDACTED]"
+        }
+        let number = nextNumber[label, default: 1]
+        nextNumber[label] = number + 1
         let placeholder = "[\(label)_\(number)]"
         originals[placeholder] = original
         placeholders[original] = placeholder
@@ -75,7 +97,14 @@ final class Redactor: Sendable {
         let profile = copy.withUTF8 { DLPDetectors.TextProfile($0) }
         var scan = ScanText(text, isASCII: profile.isASCII)
         for detector in detectors where detector.mayMatch(profile) {
-            let matches = scan.regions(detector).flatMap { scan.matches(detector.regex, region: $0) }
+            var matches: [NSRange] = []
+            for region in scan.regions(detector) {
+                guard let found = scan.matches(detector.regex, region: region, until: redaction.deadline) else {
+                    redaction.timedOut = detector.label
+                    return text
+                }
+                matches += found
+            }
             guard !matches.isEmpty else { continue }
             var rebuilt = "", cursor = 0
             for match in matches {
@@ -131,15 +160,32 @@ private struct ScanText {
     /// as a string of its own (with `regionContext` around it, seen through transparent
     /// bounds): ICU reads a Swift string through a bridge whose cost grows with the string,
     /// not with the range searched.
-    func matches(_ regex: NSRegularExpression, region: NSRange) -> [NSRange] {
+    /// Nil when the search was still running at `deadline` (ICU reports progress during
+    /// a long match, so even a backtracking pattern is stopped in time).
+    func matches(_ regex: NSRegularExpression, region: NSRange, until deadline: ContinuousClock.Instant) -> [NSRange]? {
         if region.location == 0 && region.length >= length {
-            return regex.matches(in: string, options: [], range: NSRange(location: 0, length: length)).map(\.range)
+            return Self.matches(regex, in: string, range: NSRange(location: 0, length: length), options: [], until: deadline)
         }
         let start = max(0, region.location - Redactor.regionContext)
         let end = min(length, region.location + region.length + Redactor.regionContext)
         let piece = substring(NSRange(location: start, length: end - start))
-        return regex.matches(in: piece, options: [.withTransparentBounds], range: NSRange(location: region.location - start, length: region.length))
-            .map { NSRange(location: $0.range.location + start, length: $0.range.length) }
+        return Self.matches(regex, in: piece, range: NSRange(location: region.location - start, length: region.length), options: [.withTransparentBounds], until: deadline)?
+            .map { NSRange(location: $0.location + start, length: $0.length) }
+    }
+
+    private static func matches(
+        _ regex: NSRegularExpression, in text: String, range: NSRange, options: NSRegularExpression.MatchingOptions, until deadline: ContinuousClock.Instant
+    ) -> [NSRange]? {
+        var found: [NSRange] = []
+        var late = false
+        regex.enumerateMatches(in: text, options: options.union(.reportProgress), range: range) { match, _, stop in
+            if let match { found.append(match.range) }
+            if ContinuousClock.now > deadline {
+                late = true
+                stop.pointee = true
+            }
+        }
+        return late ? nil : found
     }
 }
 
@@ -153,7 +199,7 @@ struct PlaceholderRestorer: Sendable {
 
     init(_ redaction: Redaction) {
         originals = redaction.originals
-        placeholderLengthMax = redaction.originals.keys.map(\.count).max() ?? 0
+        placeholderLengthMax = redaction.originals.keys.map(\.utf8.count).max() ?? 0
     }
 
     /// Text to pass on for `piece`.
@@ -174,28 +220,50 @@ struct PlaceholderRestorer: Sendable {
         return restore(pending)
     }
 
-    /// Whether any placeholder occurs in `bytes` (UTF-8), searched byte by byte.
+    /// Whether any placeholder occurs in `bytes` (UTF-8). One pass, each `[` looked up once:
+    /// the cost does not grow with the number of placeholders.
     func appears(in bytes: some Collection<UInt8>) -> Bool {
         guard !originals.isEmpty else { return false }
         let text = Array(bytes)
-        let placeholders = originals.keys.map { Array($0.utf8) }
-        let open = UInt8(ascii: "[")
         var index = 0
-        while let found = text[index...].firstIndex(of: open) {
-            if placeholders.contains(where: { p in found + p.count <= text.count && text[found..<(found + p.count)].elementsEqual(p) }) { return true }
-            index = found + 1
+        while let open = text[index...].firstIndex(of: UInt8(ascii: "[")) {
+            if let close = Self.closing(text, after: open, within: placeholderLengthMax),
+               originals[String(decoding: text[open...close], as: UTF8.self)] != nil { return true }
+            index = open + 1
         }
         return false
     }
 
-    /// `text` with every complete placeholder replaced.
+    /// `text` with every complete placeholder replaced, in one pass.
     func restore(_ text: String) -> String {
         guard !originals.isEmpty, text.contains("[") else { return text }
-        var out = text
-        for (placeholder, original) in originals where out.contains(placeholder) {
-            out = out.replacingOccurrences(of: placeholder, with: original)
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "["), let close = Self.closing(bytes, after: index, within: placeholderLengthMax),
+               let original = originals[String(decoding: bytes[index...close], as: UTF8.self)] {
+                out += original.utf8
+                index = close + 1
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The index of the `]` that closes the `[` at `open`, when it comes within `lengthMax` bytes.
+    private static func closing(_ bytes: [UInt8], after open: Int, within lengthMax: Int) -> Int? {
+        let end = min(bytes.count, open + lengthMax)
+        var index = open + 1
+        while index < end {
+            if bytes[index] == UInt8(ascii: "]") { return index }
+            if bytes[index] == UInt8(ascii: "[") { return nil }
+            index += 1
+        }
+        return nil
     }
 }
 

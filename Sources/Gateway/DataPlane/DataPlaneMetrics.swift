@@ -3,12 +3,13 @@ import CoreMetrics
 /// Prometheus series of the data plane, from each request's usage event: requests by
 /// model, provider and status; tokens and cost by model; latency histograms; quota
 /// refusals; DLP redactions. Labels take only admin-controlled values (the answering
-/// model, not the one asked for), so a client cannot grow the series.
+/// model, not the one asked for; `other` for pass-through models), so a client cannot
+/// grow the series.
 struct DataPlaneMetrics: Sendable {
     let factory: any MetricsFactory
 
     func observe(_ event: UsageEvent) {
-        let model = event.model ?? "none", provider = event.provider ?? "none"
+        let model = Self.label(model: event), provider = event.provider ?? "none"
         Counter(label: "weir_requests_total", dimensions: [("model", model), ("provider", provider), ("status", String(event.status))], factory: factory)
             .increment()
         if event.inputTokens > 0 {
@@ -26,5 +27,12 @@ struct DataPlaneMetrics: Sendable {
         if event.unpriced { Counter(label: "weir_unpriced_requests_total", dimensions: [("model", model)], factory: factory).increment() }
         if event.cached { Counter(label: "weir_cache_hits_total", dimensions: [("model", model)], factory: factory).increment() }
         if event.redactions > 0 { Counter(label: "weir_dlp_redactions_total", factory: factory).increment(by: Int64(event.redactions)) }
+    }
+
+    /// The model label: a model the admins configured, or `other` for a pass-through
+    /// (`ollama/…`) name, which the client chose.
+    static func label(model event: UsageEvent) -> String {
+        guard let model = event.model else { return "none" }
+        return event.deployment == nil && model.hasPrefix("ollama/") ? "other" : model
     }
 }

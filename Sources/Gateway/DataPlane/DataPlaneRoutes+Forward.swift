@@ -40,8 +40,8 @@ extension DataPlaneRoutes {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
         var (body, bodyBytes) = try await jsonBodyAndSize(request)
-        guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
-        let stream = endpoint != .embeddings && (body["stream"] as? Bool ?? false)
+        let numbers = try RequestNumbers.read(body, endpoint: endpoint)
+        let requested = numbers.model, stream = numbers.stream
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
         var usage = UsageContext(
             sink: usageSink, metrics: metrics, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
@@ -63,6 +63,7 @@ extension DataPlaneRoutes {
                 usage.dlp = DLPOutcome(action: .bypass, policy: policy.id, scope: scope, reason: reason)
             } else {
                 redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
+                if redaction.timedOut != nil { throw usage.failed(DLPStage.timedOut(redaction, policy: policy)) }
                 if !redaction.isEmpty {
                     usage.dlp = DLPOutcome(action: policy.action == .block ? .block : .redact, policy: policy.id, scope: scope, matches: redaction.counts)
                     usage.redactions = redaction.counts.values.reduce(0, +)
@@ -92,7 +93,7 @@ extension DataPlaneRoutes {
                 failure = error
                 continue
             }
-            let outputEstimate = endpoint == .embeddings ? 0 : TokenEstimate.output(body, deployment: attempt.deployment)
+            let outputEstimate = endpoint == .embeddings ? 0 : TokenEstimate.output(numbers, deployment: attempt.deployment)
             let upstream: HTTPClientRequest
             do {
                 upstream = try upstreamRequest(endpoint, attempt, body: body, stream: stream, maxTokens: outputEstimate, request: request, settings: state.settings)
@@ -112,7 +113,8 @@ extension DataPlaneRoutes {
                 throw error
             }
             // Stage forward.
-            let deploymentID = attempt.deployment?.id ?? attempt.model
+            // Ollama's pass-through models are named by the client: they share one entry.
+            let deploymentID = attempt.deployment?.id ?? DeploymentStats.passThroughKey
             router.stats.started(deploymentID)
             let started = ContinuousClock.now
             let response: HTTPClientResponse
@@ -139,7 +141,7 @@ extension DataPlaneRoutes {
                     logger.info("upstream failed; trying the next attempt", metadata: ["model": "\(attempt.model)", "status": "\(status)"])
                     continue
                 }
-                usage.record(attempt, attempts: number + 1, status: status, error: "upstream_error", latency: latency, message: String(text.prefix(UsageContext.messageCharactersMax)))
+                usage.record(attempt, attempts: number + 1, status: status, error: "upstream_error", latency: latency, message: text.prefix(bytes: UsageContext.messageBytesMax))
                 return upstreamError(status: status, text: text, attempt: attempt, endpoint: endpoint)
             }
             var headers: HTTPFields = [Self.modelHeader: attempt.model]
@@ -166,8 +168,8 @@ extension DataPlaneRoutes {
             // Stage settle: the provider's usage (the estimate's input when it reports none).
             let object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] ?? [:]
             let usage = object["usage"] as? [String: Any]
-            let input = ((usage?["prompt_tokens"] ?? usage?["input_tokens"]) as? NSNumber)?.intValue ?? promptEstimate
-            let output = ((usage?["completion_tokens"] ?? usage?["output_tokens"]) as? NSNumber)?.intValue ?? 0
+            let input = ReportedTokens.read(usage, "prompt_tokens", "input_tokens") ?? promptEstimate
+            let output = ReportedTokens.read(usage, "completion_tokens", "output_tokens") ?? (usage == nil ? 0 : outputEstimate)
             settlement.settle(input: input, output: output)
             headers[.contentType] = "application/json"
             var translated: [String: Any]? = switch (ProviderDialect(attempt.provider), endpoint.dialect) {
@@ -352,10 +354,10 @@ struct Settlement: Sendable {
 
 /// What every usage event of one request shares, and how it is recorded.
 struct UsageContext: Sendable {
-    /// Characters of an error message kept in an event.
-    static let messageCharactersMax = 500
-    /// Characters of a `User-Agent` kept in an event.
-    static let userAgentCharactersMax = 200
+    /// Bytes of an error message kept in an event.
+    static let messageBytesMax = 1_000
+    /// Bytes of a `User-Agent` kept in an event.
+    static let userAgentBytesMax = 256
 
     let sink: any UsageSink
     let metrics: DataPlaneMetrics
@@ -380,7 +382,7 @@ struct UsageContext: Sendable {
             credential: attempt?.credential?.id, deployment: attempt?.deployment?.id, inputTokens: input, outputTokens: output,
             microUSD: microUSD, unpriced: unpriced, status: status, errorCode: error, stream: stream, latencyMicroseconds: latency,
             attempts: attempts, redactions: redactions, cached: cachedModel != nil, dlp: dlp,
-            errorMessage: message.map { String($0.prefix(Self.messageCharactersMax)) }, userAgent: userAgent.map { String($0.prefix(Self.userAgentCharactersMax)) },
+            errorMessage: message.map { $0.prefix(bytes: Self.messageBytesMax) }, userAgent: userAgent.map { $0.prefix(bytes: Self.userAgentBytesMax) },
             requestBytes: requestBytes)
         metrics.observe(event)
         sink.record(event)

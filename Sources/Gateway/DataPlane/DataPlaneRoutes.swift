@@ -179,9 +179,11 @@ enum TokenEstimate {
         return max(1, (bytes + 3) / 4)
     }
 
-    /// The output the request may produce: its own limit, else the deployment's, else the default.
-    static func output(_ body: [String: Any], deployment: Deployment?) -> Int {
-        let asked = (body["max_completion_tokens"] as? NSNumber)?.intValue ?? (body["max_tokens"] as? NSNumber)?.intValue
-        return max(1, asked ?? deployment?.maxOutputTokens ?? Metering.outputTokensDefault)
+    /// The output the request may produce: its own limit, else the deployment's, else the
+    /// default, for each of the choices it asks for. Both factors are bounded
+    /// (`RequestNumbers.outputTokensMax`, `choicesMax`), so the product cannot overflow.
+    static func output(_ numbers: RequestNumbers, deployment: Deployment?) -> Int {
+        let each = numbers.outputTokens ?? deployment?.maxOutputTokens ?? Metering.outputTokensDefault
+        return max(1, min(each, RequestNumbers.outputTokensMax)) * numbers.choices
     }
 }

@@ -27,17 +27,27 @@ enum Metering {
         }
     }
 
+    /// The most tokens one request is charged in each direction. Inputs arrive already
+    /// bounded (`RequestNumbers`, `ReportedTokens`); this clamp keeps the arithmetic below
+    /// safe even so.
+    static let tokensMax = 1 << 40
+
     /// The cost in micro-USD of `input` and `output` tokens, rounded up (never undercharged).
+    /// Computed in 128 bits (a price may be up to `PolicyState.capMax` nano-USD per 1k) and
+    /// pinned at `PolicyState.capMax`, which refuses the request against any cap.
     static func microUSD(_ price: Price?, input: Int, output: Int) -> Int64 {
         guard let price else { return 0 }
-        let nano = Int64(input) * price.inputNanoUSDPer1k + Int64(output) * price.outputNanoUSDPer1k
-        return (nano + 999_999) / 1_000_000
+        let nano = Int128(clamped(input)) * Int128(max(0, price.inputNanoUSDPer1k))
+            + Int128(clamped(output)) * Int128(max(0, price.outputNanoUSDPer1k))
+        return Int64(min((nano + 999_999) / 1_000_000, Int128(PolicyState.capMax)))
     }
 
     /// The usage of one request with these token counts.
     static func usage(_ price: Price?, input: Int, output: Int) -> Usage {
-        Usage(requests: 1, tokens: Int64(input + output), microUSD: microUSD(price, input: input, output: output))
+        Usage(requests: 1, tokens: Int64(clamped(input) + clamped(output)), microUSD: microUSD(price, input: input, output: output))
     }
+
+    private static func clamped(_ tokens: Int) -> Int { min(max(0, tokens), tokensMax) }
 
     /// The active quotas on `subjects` as the admission sees them.
     static func quotas(for subjects: [(lane: QuotaLane, subject: String)], state: PolicyState) -> [QuotaSpec] {

@@ -119,6 +119,10 @@ final class DeploymentStats: Sendable {
         var next = 0
     }
 
+    /// The one entry every pass-through (`ollama/…`) model shares: their names come from
+    /// clients, and an entry per name would grow without bound.
+    static let passThroughKey = "ollama/*"
+
     private let entries = Mutex<[String: Entry]>([:])
 
     func started(_ deployment: String) { entries.withLock { $0[deployment, default: Entry()].inFlight += 1 } }

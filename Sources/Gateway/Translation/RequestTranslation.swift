@@ -99,7 +99,7 @@ enum RequestTranslation {
         var out: [String: Any] = ["messages": messages]
         if let model = body["model"] { out["model"] = model }
         if !system.isEmpty { out["system"] = system.joined(separator: "\n") }
-        out["max_tokens"] = (body["max_completion_tokens"] as? NSNumber)?.intValue ?? (body["max_tokens"] as? NSNumber)?.intValue ?? maxTokens
+        out["max_tokens"] = body["max_completion_tokens"].flatMap(JSONField.integer) ?? body["max_tokens"].flatMap(JSONField.integer) ?? maxTokens
         if let stop = body["stop"] as? String { out["stop_sequences"] = [stop] } else if let stop = body["stop"] as? [String] { out["stop_sequences"] = stop }
         for key in ["temperature", "top_p", "stream"] { if let value = body[key] { out[key] = value } }
         if let tools = body["tools"] as? [[String: Any]] {
@@ -163,7 +163,8 @@ enum ResponseTranslation {
         var message: [String: Any] = ["role": "assistant", "content": texts.isEmpty && !toolCalls.isEmpty ? NSNull() : texts.joined()]
         if !toolCalls.isEmpty { message["tool_calls"] = toolCalls }
         let usage = answer["usage"] as? [String: Any] ?? [:]
-        let input = (usage["input_tokens"] as? NSNumber)?.intValue ?? 0, output = (usage["output_tokens"] as? NSNumber)?.intValue ?? 0
+        // Bounded by ReportedTokens.countMax, so the sum below cannot overflow.
+        let input = ReportedTokens.read(usage, "input_tokens") ?? 0, output = ReportedTokens.read(usage, "output_tokens") ?? 0
         return [
             "id": "chatcmpl-" + ((answer["id"] as? String) ?? UUID().uuidString), "object": "chat.completion",
             "created": Int(Date().timeIntervalSince1970), "model": model,

@@ -92,8 +92,8 @@ struct OpenAIPassthrough: StreamTranslator {
         let choices = object["choices"] as? [[String: Any]] ?? []
         for choice in choices { contentCharacters += ((choice["delta"] as? [String: Any])?["content"] as? String)?.count ?? 0 }
         if let usage = object["usage"] as? [String: Any] {
-            inputTokens = (usage["prompt_tokens"] as? NSNumber)?.intValue ?? inputTokens
-            outputTokens = (usage["completion_tokens"] as? NSNumber)?.intValue ?? outputTokens
+            inputTokens = ReportedTokens.read(usage, "prompt_tokens") ?? inputTokens
+            outputTokens = ReportedTokens.read(usage, "completion_tokens") ?? outputTokens
             if choices.isEmpty && !clientWantsUsage { return [] }
         }
         return event.raw
@@ -114,9 +114,9 @@ struct AnthropicPassthrough: StreamTranslator {
         switch object["type"] as? String {
         case "message_start":
             let usage = (object["message"] as? [String: Any])?["usage"] as? [String: Any]
-            inputTokens = (usage?["input_tokens"] as? NSNumber)?.intValue
+            inputTokens = ReportedTokens.read(usage, "input_tokens")
         case "message_delta":
-            outputTokens = ((object["usage"] as? [String: Any])?["output_tokens"] as? NSNumber)?.intValue ?? outputTokens
+            outputTokens = ReportedTokens.read(object["usage"] as? [String: Any], "output_tokens") ?? outputTokens
         case "content_block_delta":
             contentCharacters += ((object["delta"] as? [String: Any])?["text"] as? String)?.count ?? 0
         default: break
@@ -149,8 +149,8 @@ struct OpenAIToAnthropicStream: StreamTranslator {
         guard event.data != "[DONE]", let object = event.json else { return [] }
         var out = start()
         if let usage = object["usage"] as? [String: Any] {
-            inputTokens = (usage["prompt_tokens"] as? NSNumber)?.intValue ?? inputTokens
-            outputTokens = (usage["completion_tokens"] as? NSNumber)?.intValue ?? outputTokens
+            inputTokens = ReportedTokens.read(usage, "prompt_tokens") ?? inputTokens
+            outputTokens = ReportedTokens.read(usage, "completion_tokens") ?? outputTokens
         }
         for choice in object["choices"] as? [[String: Any]] ?? [] {
             let delta = choice["delta"] as? [String: Any] ?? [:]
@@ -163,7 +163,7 @@ struct OpenAIToAnthropicStream: StreamTranslator {
                 out += sseEvent("content_block_delta", ["type": "content_block_delta", "index": openBlock!, "delta": ["type": "text_delta", "text": text]])
             }
             for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
-                let toolIndex = (call["index"] as? NSNumber)?.intValue ?? 0
+                let toolIndex = call["index"].flatMap(JSONField.integer) ?? 0
                 let function = call["function"] as? [String: Any] ?? [:]
                 if toolBlocks[toolIndex] == nil {
                     out += closeBlock()
@@ -232,11 +232,11 @@ struct AnthropicToOpenAIStream: StreamTranslator {
 
     mutating func translate(_ event: SSEEvent) -> [UInt8] {
         guard let object = event.json else { return [] }
-        let block = (object["index"] as? NSNumber)?.intValue ?? 0
+        let block = object["index"].flatMap(JSONField.integer) ?? 0
         switch object["type"] as? String {
         case "message_start":
             let usage = (object["message"] as? [String: Any])?["usage"] as? [String: Any]
-            inputTokens = (usage?["input_tokens"] as? NSNumber)?.intValue
+            inputTokens = ReportedTokens.read(usage, "input_tokens")
             return chunk(["role": "assistant", "content": ""])
         case "content_block_start":
             guard let start = object["content_block"] as? [String: Any], start["type"] as? String == "tool_use" else { return [] }
@@ -255,7 +255,7 @@ struct AnthropicToOpenAIStream: StreamTranslator {
             }
             return []
         case "message_delta":
-            outputTokens = ((object["usage"] as? [String: Any])?["output_tokens"] as? NSNumber)?.intValue ?? outputTokens
+            outputTokens = ReportedTokens.read(object["usage"] as? [String: Any], "output_tokens") ?? outputTokens
             let stop = (object["delta"] as? [String: Any])?["stop_reason"] as? String
             return chunk([:], finish: ResponseTranslation.finishReason(fromStop: stop))
         case "message_stop":

@@ -37,9 +37,15 @@ public struct EventPosition: Codable, Sendable, Hashable, Comparable, CustomStri
         self.sequence = sequence
     }
 
+    /// The latest time a position may name, in ms since the epoch (the end of year 9999):
+    /// a cursor is client input, and arithmetic on its time must stay far from overflow.
+    public static let timeMax: Int64 = 253_402_300_799_999
+
+    /// The position a cursor names, nil when it is not one this API could have given.
     public init?(cursor: String) {
         let parts = cursor.split(separator: ".")
-        guard parts.count == 3, let time = Int64(parts[0]), let node = UInt64(parts[1]), let sequence = UInt64(parts[2]) else { return nil }
+        guard cursor.utf8.count <= 64, parts.count == 3, let time = Int64(parts[0]), (0...Self.timeMax).contains(time),
+              let node = UInt64(parts[1]), let sequence = UInt64(parts[2]) else { return nil }
         self.init(time: time, node: node, sequence: sequence)
     }
 

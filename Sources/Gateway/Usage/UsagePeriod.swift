@@ -12,6 +12,11 @@ struct UsagePeriod: Sendable, Equatable {
     static let spanMax: Int64 = 400 * 86_400_000
 
     static func parse(from: Int64?, to: Int64?, period: String?, now: Int64) throws -> UsagePeriod {
+        for (value, field) in [(from, "from"), (to, "to")] {
+            if let value, !(0...EventPosition.timeMax).contains(value) {
+                throw AdminError.invalid("\(field): \(value) is out of range; give ms since the epoch from 0 to \(EventPosition.timeMax) (timeMax, the end of year 9999)", field: field)
+            }
+        }
         let end = to ?? now
         let start: Int64
         if let from {
