@@ -106,3 +106,18 @@ extension Result where Failure == PolicyError {
         return false
     }
 }
+
+@Suite struct PolicyByteLimitTests {
+    /// 60 family emoji are 60 characters and 1,500 bytes: a limit in characters let them
+    /// through, and the quota codec, which counts bytes, trapped on gossip.
+    @Test func idsAndNamesAreLimitedInBytes() {
+        var a = Applier()
+        let family = String(repeating: "👨‍👩‍👧‍👦", count: 60)
+        #expect(family.count == 60 && family.utf8.count > Check.idBytesMax)
+        #expect(a.apply(.putUser(Fixture.user("user:" + family))).failureField == "id")
+        #expect(a.apply(.putPrincipal(Fixture.principal("agent:" + family))).failureField == "id")
+        let accents = "user:" + "e" + String(repeating: "\u{301}", count: 150)  // 2 characters
+        #expect(a.apply(.putUser(Fixture.user(accents))).failureField == "id")
+        #expect(a.apply(.putUser(Fixture.user("user:" + String(repeating: "é", count: 97)))).failureField == nil, "199 bytes fit")
+    }
+}

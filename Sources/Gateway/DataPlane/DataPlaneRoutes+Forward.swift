@@ -49,28 +49,10 @@ extension DataPlaneRoutes {
         let model = try costModeModel(request, requested: requested, caller: caller, state: state)
         let resolved = state.resolveAlias(model, organization: caller.organization)
         guard caller.token.allows(model: model, resolved: resolved) else {
-            throw usage.failed(GatewayError(
-                status: .forbidden, type: "permission_error", code: "model_not_allowed",
-                message: "token \(caller.token.id) may not use \(model); it may use \(caller.token.models?.joined(separator: ", ") ?? "")", param: "model"))
+            throw usage.failed(GatewayError.modelNotAllowed(caller.token, model: model))
         }
-        // Stage redact: nothing the caller's DLP policy detects leaves the node, unless the
-        // caller may bypass it and says why.
-        var redaction = Redaction()
-        if let (policy, scope) = DLPStage.policy(for: caller, state: state) {
-            let bypass: String?
-            do { bypass = try DLPStage.bypassReason(request.headers, caller: caller) } catch { throw usage.failed(error) }
-            if let reason = bypass {
-                usage.dlp = DLPOutcome(action: .bypass, policy: policy.id, scope: scope, reason: reason)
-            } else {
-                redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
-                if redaction.timedOut != nil { throw usage.failed(DLPStage.timedOut(redaction, policy: policy)) }
-                if !redaction.isEmpty {
-                    usage.dlp = DLPOutcome(action: policy.action == .block ? .block : .redact, policy: policy.id, scope: scope, matches: redaction.counts)
-                    usage.redactions = redaction.counts.values.reduce(0, +)
-                }
-                if !redaction.isEmpty && policy.action == .block { throw usage.failed(DLPStage.blocked(redaction, policy: policy)) }
-            }
-        }
+        let redaction: Redaction
+        do { redaction = try screen(&body, request: request, caller: caller, state: state, usage: &usage) } catch { throw usage.failed(error) }
         let restorer = PlaceholderRestorer(redaction)
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
@@ -192,6 +174,25 @@ extension DataPlaneRoutes {
         let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
         usage.record(nil, attempts: attempts.count, status: Int(error.status.code), error: error.code, message: error.message)
         throw error
+    }
+
+    /// Stage redact: nothing the caller's DLP policy detects leaves the node, unless the
+    /// caller may bypass it and says why. Notes what it did in `usage`; throws when the
+    /// policy blocks or could not scan in time (DLP fails closed).
+    func screen(_ body: inout [String: Any], request: Request, caller: Caller, state: PolicyState, usage: inout UsageContext) throws(GatewayError) -> Redaction {
+        guard let (policy, scope) = DLPStage.policy(for: caller, state: state) else { return Redaction() }
+        if let reason = try DLPStage.bypassReason(request.headers, caller: caller) {
+            usage.dlp = DLPOutcome(action: .bypass, policy: policy.id, scope: scope, reason: reason)
+            return Redaction()
+        }
+        let redaction = DLPStage.redact(&body, with: redactor.detectors(for: policy), redactor: redactor)
+        if redaction.timedOut != nil { throw DLPStage.timedOut(redaction, policy: policy) }
+        if !redaction.isEmpty {
+            usage.dlp = DLPOutcome(action: policy.action == .block ? .block : .redact, policy: policy.id, scope: scope, matches: redaction.counts)
+            usage.redactions = redaction.counts.values.reduce(0, +)
+        }
+        if !redaction.isEmpty && policy.action == .block { throw DLPStage.blocked(redaction, policy: policy) }
+        return redaction
     }
 
     /// The cache key of a request whose answer may come from the response cache: caching

@@ -142,13 +142,23 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
 extension DataPlaneRoutes {
     /// `POST /v1/messages/count_tokens`: the provider's count when the model is served by
-    /// Anthropic, else the gateway's estimate. Not priced, not counted against quotas.
+    /// Anthropic, else the gateway's estimate. Not priced, not counted against quotas, but
+    /// held to the same model allow-list and DLP policy as a message: the body leaves the
+    /// node too.
     func countTokens(_ request: Request) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        var body = try await jsonBodyAndSize(request).object
-        guard let requested = body["model"] as? String, !requested.isEmpty else { throw GatewayError.invalid("model is required", param: "model") }
-        let attempts = router.plan(requested: requested, organization: caller.organization, state: state)
+        var (body, bodyBytes) = try await jsonBodyAndSize(request)
+        let requested = try RequestNumbers.read(body, endpoint: .messages).model
+        var usage = UsageContext(
+            sink: usageSink, metrics: metrics, time: clock(), endpoint: "messages.count_tokens", caller: caller, requestedModel: requested, stream: false,
+            userAgent: request.headers[.userAgent], requestBytes: bodyBytes)
+        let model = try costModeModel(request, requested: requested, caller: caller, state: state)
+        guard caller.token.allows(model: model, resolved: state.resolveAlias(model, organization: caller.organization)) else {
+            throw GatewayError.modelNotAllowed(caller.token, model: model)
+        }
+        _ = try screen(&body, request: request, caller: caller, state: state, usage: &usage)
+        let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         if let attempt = attempts.first(where: { $0.provider == .anthropic }) {
             body["model"] = attempt.upstreamModel
             let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())

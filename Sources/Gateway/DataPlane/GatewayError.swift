@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Policy
 
 /// A data-plane failure, answered in the caller's dialect: OpenAI's
 /// `{"error": {"message", "type", "param", "code"}}` or Anthropic's
@@ -23,6 +24,12 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     static func invalid(_ message: String, param: String? = nil) -> GatewayError {
         GatewayError(status: .badRequest, type: "invalid_request_error", code: "invalid_request", message: message, param: param)
+    }
+
+    static func modelNotAllowed(_ token: ClientToken, model: String) -> GatewayError {
+        GatewayError(
+            status: .forbidden, type: "permission_error", code: "model_not_allowed",
+            message: "token \(token.id) may not use \(model); it may use \(token.models?.joined(separator: ", ") ?? "")", param: "model")
     }
 
     static func authentication(_ failure: TokenAuthenticator.Failure) -> GatewayError {

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import MockLLM
+@testable import Policy
+import QuotaCRDT
+import Testing
+@testable import Gateway
+
+/// Values from outside that once crashed a node, or could have: each is a clear 400 in
+/// the endpoint's dialect, or is bounded, and the node goes on serving.
+@Suite(.serialized) struct HostileRequestTests {
+    private func standard(_ h: DataPlaneHarness, _ mock: RunningMock) async throws {
+        try await h.addCaller()
+        try await h.addCredential("key:mock:main", baseURL: mock.baseURL)
+        try await h.apply([
+            h.deployment("mini", model: "gpt-4o-mini", credential: "key:mock:main"),
+            h.deployment("embed", model: "text-embedding-3-small", credential: "key:mock:main"),
+            // The most a price may be: a cost computed in 64 bits overflows at once.
+            h.price(model: "gpt-4o-mini", inputPer1kNano: PolicyState.capMax, outputPer1kNano: PolicyState.capMax),
+            h.price(model: "text-embedding-3-small", inputPer1kNano: 20_000, outputPer1kNano: 0),
+        ])
+    }
+
+    private static func chat(_ extra: String) -> String {
+        #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]\#(extra)}"#
+    }
+
+    @Test func outOfRangeNumbersAreA400NamingTheFieldAndTheLimit() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let cases: [(path: String, body: String, param: String)] = [
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":9223372036854775807"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":-1"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":1e300"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":18446744073709551616"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":2.5"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":true"#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_tokens":"100""#), "max_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","max_completion_tokens":1000001"#), "max_completion_tokens"),
+                    ("/v1/chat/completions", Self.chat(#","n":1099511627776"#), "n"),
+                    ("/v1/chat/completions", Self.chat(#","n":0"#), "n"),
+                    ("/v1/chat/completions", Self.chat(#","stream":"yes""#), "stream"),
+                    ("/v1/chat/completions", #"{"model":12,"messages":[]}"#, "model"),
+                    ("/v1/chat/completions", #"{"model":"\#(String(repeating: "m", count: 257))","messages":[]}"#, "model"),
+                    ("/v1/embeddings", #"{"model":"text-embedding-3-small","input":"hi","dimensions":-5}"#, "dimensions"),
+                    ("/v1/embeddings", #"{"model":"text-embedding-3-small","input":"hi","dimensions":9223372036854775807}"#, "dimensions"),
+                ]
+                for item in cases {
+                    let answer = try await api.call(.post, item.path, token: DataPlaneHarness.callerSecret, body: item.body)
+                    let error = answer.object["error"] as? [String: Any]
+                    #expect(answer.status == .badRequest, "\(item.body.prefix(120)): \(answer.status) \(answer.text.prefix(300))")
+                    #expect(error?["param"] as? String == item.param, "\(item.body.prefix(120)): \(answer.text.prefix(300))")
+                }
+                let anthropic = try await api.call(.post, "/v1/messages", token: DataPlaneHarness.callerSecret,
+                                                   body: #"{"model":"gpt-4o-mini","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}"#)
+                #expect(anthropic.status == .badRequest && anthropic.object["type"] as? String == "error", "Anthropic's dialect: \(anthropic.text)")
+                #expect(((anthropic.object["error"] as? [String: Any])?["message"] as? String)?.contains("outputTokensMax") == true)
+                // The largest values accepted are served, with a price at its maximum.
+                let largest = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret,
+                                                 body: Self.chat(#","max_tokens":1000000,"n":128"#))
+                #expect(largest.status == .ok, "\(largest.text.prefix(300))")
+            }
+            #expect(h.gate.settledUsages.allSatisfy { $0.isNonNegative && $0.microUSD <= PolicyState.capMax }, "\(h.gate.settledUsages)")
+        }
+    }
+
+    @Test func aProvidersNegativeOrHugeTokenCountsFallBackToTheEstimate() async throws {
+        for reported in [-5, 1 << 62] {
+            let h = try await DataPlaneHarness()
+            try await RunningMock.with({ $0.promptTokens = reported }) { mock in
+                try await standard(h, mock)
+                try await h.apply([h.price(model: "gpt-4o-mini", inputPer1kNano: 150_000, outputPer1kNano: 600_000)])
+                try await h.run { api async throws in
+                    for body in [Self.chat(""), Self.chat(#","stream":true,"stream_options":{"include_usage":true}"#)] {
+                        let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: body)
+                        #expect(answer.status == .ok, "\(reported): \(answer.text.prefix(300))")
+                    }
+                    let anthropic = try await api.call(.post, "/v1/messages", token: DataPlaneHarness.callerSecret,
+                                                       body: #"{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}"#)
+                    #expect(anthropic.status == .ok, "\(reported): \(anthropic.text.prefix(300))")
+                }
+                let inputs = h.usage.recorded.map(\.inputTokens)
+                #expect(inputs.count == 3 && inputs.allSatisfy { $0 >= 1 && $0 <= ReportedTokens.countMax }, "reported \(reported), recorded \(inputs)")
+                let settled = h.gate.settledUsages
+                #expect(settled.allSatisfy { $0.isNonNegative })
+            }
+        }
+    }
+
+    @Test func costArithmeticCannotOverflow() {
+        let price = Price(inputNanoUSDPer1k: PolicyState.capMax, outputNanoUSDPer1k: PolicyState.capMax, cachedInputNanoUSDPer1k: 0, revision: 1, scope: .model)
+        #expect(Metering.microUSD(price, input: Int.max, output: Int.max) == PolicyState.capMax)
+        #expect(Metering.usage(price, input: -7, output: Int.max).tokens == Int64(Metering.tokensMax))
+        #expect(Metering.microUSD(price, input: 1, output: 0) == PolicyState.capMax / 1_000_000)
+        let numbers = RequestNumbers(model: "m", outputTokens: RequestNumbers.outputTokensMax, choices: RequestNumbers.choicesMax, stream: false)
+        #expect(TokenEstimate.output(numbers, deployment: nil) == RequestNumbers.outputTokensMax * RequestNumbers.choicesMax)
+        #expect(Usage(tokens: .max) + Usage(tokens: 1) == Usage(tokens: .max), "quota sums saturate")
+        #expect(Usage(tokens: .min) - Usage(tokens: 1) == Usage(tokens: .min))
+    }
+
+    @Test func jsonNumbersAreReadExactlyOrNotAtAll() throws {
+        func value(_ text: String) throws -> Any { try #require((try JSONSerialization.jsonObject(with: Data(#"{"v":\#(text)}"#.utf8)) as? [String: Any])?["v"]) }
+        let whole = try value("42"), point = try value("3.0"), yes = try value("true"), one = try value("1")
+        #expect(JSONField.integer(whole) == 42)
+        #expect(JSONField.integer(point) == 3)
+        for text in ["true", "false", "1.5", "1e300", "9223372036854775808", "18446744073709551616", "\"7\"", "[1]"] {
+            let read = try value(text)
+            #expect(JSONField.integer(read) == nil, "\(text)")
+        }
+        #expect(JSONField.boolean(yes) == true && JSONField.boolean(one) == nil)
+        #expect(ReportedTokens.read(["prompt_tokens": -1]) == nil)
+        #expect(ReportedTokens.read(["prompt_tokens": -1], "prompt_tokens") == nil)
+        #expect(ReportedTokens.read(["input_tokens": 12], "prompt_tokens", "input_tokens") == 12)
+    }
+
+    @Test func storedClientStringsAreCutInBytesOnAScalarBoundary() {
+        let marks = "a" + String(repeating: "\u{301}", count: 10_000)  // one character, 20,001 bytes
+        #expect(marks.count == 1 && marks.prefix(bytes: 256).utf8.count <= 256)
+        let family = String(repeating: "👨‍👩‍👧‍👦", count: 60)
+        let cut = family.prefix(bytes: 30)
+        #expect(cut.utf8.count <= 30 && family.utf8.starts(with: cut.utf8), "cut between scalars, never inside one")
+        #expect("short".prefix(bytes: 256) == "short")
+    }
+
+    @Test func passThroughModelsShareOneMetricsLabel() {
+        let event = UsageEvent(
+            time: 0, endpoint: "chat.completions", token: "t", principal: "p", user: nil, app: nil, organization: nil, requestedModel: "ollama/x1",
+            model: "ollama/x1", provider: "ollama", credential: nil, deployment: nil, inputTokens: 1, outputTokens: 1, microUSD: 0, unpriced: false,
+            status: 200, errorCode: nil, stream: false, latencyMicroseconds: 1, attempts: 1, redactions: 0, cached: false, dlp: nil,
+            errorMessage: nil, userAgent: nil, requestBytes: 1)
+        #expect(DataPlaneMetrics.label(model: event) == "other")
+        var configured = event
+        configured.model = "gpt-4o"
+        configured.deployment = "d1"
+        #expect(DataPlaneMetrics.label(model: configured) == "gpt-4o")
+    }
+
+    @Test func consoleCellsShowAnyStoredTimeWithoutTrapping() {
+        #expect(ConsoleFormat.cell("expires_at", 1e300) == ConsoleFormat.plain(1e300))
+        #expect(ConsoleFormat.cell("expires_at", Double.infinity).isEmpty == false)
+        #expect(ConsoleFormat.cell("expires_at", Int.max).isEmpty == false)
+        #expect(ConsoleFormat.cell("expires_at", 1_800_000_000_000).hasPrefix("2027-"))
+    }
+
+    @Test func cursorsAndPeriodsOutsideTheCalendarAreRefused() throws {
+        #expect(EventPosition(cursor: "9223372036854775807.1.1") == nil)
+        #expect(EventPosition(cursor: "-9223372036854775808.0.0") == nil)
+        #expect(EventPosition(cursor: "1800000000000.1.1") != nil)
+        #expect(throws: AdminError.self) { try UsagePeriod.parse(from: nil, to: Int64.min, period: "24h", now: 0) }
+        #expect(throws: AdminError.self) { try UsagePeriod.parse(from: Int64.min, to: nil, period: nil, now: 1_800_000_000_000) }
+        #expect(throws: AdminError.self) { try UsagePeriod.parse(from: nil, to: Int64.max, period: nil, now: 0) }
+        #expect(try UsagePeriod.parse(from: nil, to: nil, period: "24h", now: 1_800_000_000_000).from == 1_800_000_000_000 - 86_400_000)
+    }
+}
