@@ -104,6 +104,7 @@ public final class QuotaService: QuotaGate, Sendable {
             let (schedule, current) = (s.schedule, s.members)
             let result = s.ledger.reserve(estimate, against: quotas, now: time) { schedule.voters(at: $0) ?? current }
             defer { s.ledger.durabilityWanted = false }
+            if case .success = result { metrics.openReservations.record(s.ledger.openReservations) }
             return (result, s.ledger.durabilityWanted, s.ledger.hasTopUps)
         }
         if markDue { persistKick.yield() }
@@ -136,7 +137,9 @@ public final class QuotaService: QuotaGate, Sendable {
     public func settle(_ reservation: ReservationID, actual: Usage) -> Bool {
         let settled = state.withLock { s in
             defer { s.ledger.durabilityWanted = false }
-            return (s.ledger.settle(reservation, actual: actual), s.ledger.durabilityWanted)
+            let settled = s.ledger.settle(reservation, actual: actual)
+            if settled { metrics.openReservations.record(s.ledger.openReservations) }
+            return (settled, s.ledger.durabilityWanted)
         }
         if settled.1 { persistKick.yield() }
         // Usage below the estimate releases rights a waiting request may fit in.
@@ -146,7 +149,11 @@ public final class QuotaService: QuotaGate, Sendable {
 
     @discardableResult
     public func cancel(_ reservation: ReservationID) -> Bool {
-        let cancelled = state.withLock { $0.ledger.cancel(reservation) }
+        let cancelled = state.withLock { s in
+            let cancelled = s.ledger.cancel(reservation)
+            if cancelled { metrics.openReservations.record(s.ledger.openReservations) }
+            return cancelled
+        }
         // Released rights may let a waiting request in.
         if cancelled && changes.hasWaiters { changes.fire() }
         return cancelled
@@ -193,6 +200,9 @@ struct QuotaMetrics {
     let grantsGiven: Counter
     let memberSplitConflicts: Counter
     let persistFailures: Counter
+    /// Reservations admitted and not yet settled or cancelled: back at 0 whenever the node
+    /// is idle, or a path forgot to end one.
+    let openReservations: Gauge
 
     init(nodeID: UInt64) {
         let node = [("node", "\(nodeID)")]
@@ -203,5 +213,7 @@ struct QuotaMetrics {
         grantsGiven = Counter(label: "weir_quota_grants_given_total", dimensions: node)
         memberSplitConflicts = Counter(label: "weir_quota_member_split_conflicts_total", dimensions: node)
         persistFailures = Counter(label: "weir_quota_persist_failures_total", dimensions: node)
+        openReservations = Gauge(label: "weir_quota_open_reservations", dimensions: node)
+        openReservations.record(0)
     }
 }

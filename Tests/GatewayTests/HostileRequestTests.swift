@@ -3,6 +3,7 @@ import HTTPTypes
 import MockLLM
 @testable import Policy
 import QuotaCRDT
+import MetricsTestKit
 import Testing
 @testable import Gateway
 
@@ -152,5 +153,42 @@ import Testing
         #expect(throws: AdminError.self) { try UsagePeriod.parse(from: Int64.min, to: nil, period: nil, now: 1_800_000_000_000) }
         #expect(throws: AdminError.self) { try UsagePeriod.parse(from: nil, to: Int64.max, period: nil, now: 0) }
         #expect(try UsagePeriod.parse(from: nil, to: nil, period: "24h", now: 1_800_000_000_000).from == 1_800_000_000_000 - 86_400_000)
+    }
+}
+
+/// A streamed answer whose client left before its head was written never runs its body:
+/// the reservation must still end, once.
+@Suite struct AbandonedReservationTests {
+    private func settlement(_ gate: LedgerGate, sink: CollectingSink) async throws -> Settlement {
+        guard case let .success(id) = await gate.reserve(Usage(requests: 1, tokens: 10), against: []) else { throw CancellationError() }
+        let token = ClientToken(
+            id: "tok_x", secretHash: "", displayPrefix: "", name: nil, principal: "agent:x", namespace: "tenant:default", user: nil, app: nil,
+            scopes: ["model.invoke"], expiresAt: nil, revoked: false, created: .pending, updated: .pending)
+        let caller = Caller(token: token, user: nil, app: nil, organization: nil)
+        let usage = UsageContext(
+            sink: sink, metrics: DataPlaneMetrics(factory: TestMetrics()), time: 0, endpoint: "chat.completions", caller: caller,
+            requestedModel: "m", stream: true, userAgent: nil, requestBytes: 1)
+        let attempt = Attempt(model: "m", deployment: nil, credential: nil, provider: .openAICompatible, upstreamModel: "m", triggers: [])
+        return Settlement(
+            quota: gate, stats: DeploymentStats(), reservation: id, price: nil, promptEstimate: 1, deployment: "d", latency: 1, usage: usage,
+            attempt: attempt, attempts: 1, unpriced: false)
+    }
+
+    @Test func aDroppedBodyCancelsItsReservation() async throws {
+        let gate = LedgerGate(clock: { 0 }), sink = CollectingSink()
+        var fallback: AbandonedReservation? = AbandonedReservation(try await settlement(gate, sink: sink))
+        #expect(fallback != nil && gate.cancelCount == 0)
+        fallback = nil
+        #expect(gate.cancelCount == 1, "dropping the unsent body ends the reservation")
+        #expect(sink.recorded.map(\.status) == [Settlement.clientClosedStatus])
+    }
+
+    @Test func aSettledReservationIsNotCancelledAgain() async throws {
+        let gate = LedgerGate(clock: { 0 }), sink = CollectingSink()
+        let settlement = try await settlement(gate, sink: sink)
+        var fallback: AbandonedReservation? = AbandonedReservation(settlement)
+        settlement.settle(input: 1, output: 1)
+        fallback = nil
+        #expect(fallback == nil && gate.cancelCount == 0 && gate.settledUsages.count == 1 && sink.recorded.count == 1)
     }
 }

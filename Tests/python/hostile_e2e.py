@@ -404,8 +404,9 @@ def hostile_key(rng):
     return rng.choice(["", "\u0000", FAMILY, "\ud800", "a" * 10_000, "__proto__", "constructor", "$ref", "model ", "MODEL", "x-" * 50])
 
 
-def mutate_fields(rng, body, fields, anthropic, stream):
-    """One to three field mutations of body (a dict); returns a dict or a Dup."""
+def mutate_fields(rng, body, fields, anthropic, stream, models=None):
+    """One to three field mutations of body (a dict); returns a dict or a Dup. models: the
+    names a mutated "model" may take (admin bodies must not name the real models)."""
     body = dict(body)
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
         op = rng.random()
@@ -428,8 +429,8 @@ def mutate_fields(rng, body, fields, anthropic, stream):
         elif op < 0.95:
             body[hostile_key(rng)] = hostile_value(rng)
         else:
-            body["model"] = rng.choice(HOSTILE_MODELS + REAL_MODELS + ["", " ", "gpt-4o-mini\u0000", "a" * 300, FAMILY * 60,
-                                                                        "gpt-4o-mini/../../x", "%00", "ollama/gemma3"])
+            body["model"] = rng.choice(models or (HOSTILE_MODELS + REAL_MODELS + ["", " ", "gpt-4o-mini\u0000", "a" * 300, FAMILY * 60,
+                                                                                  "gpt-4o-mini/../../x", "%00", "ollama/gemma3"]))
     if rng.random() < 0.08:  # the same key twice: first good then bad, or the other way
         pairs = list(body.items())
         key = rng.choice(["model", "max_tokens", "stream", "messages", "n"])
@@ -507,6 +508,11 @@ class Answer:
             return None
 
 
+def q(text, safe="/"):
+    """Percent-encoding of text, lone surrogates included (as invalid UTF-8)."""
+    return urllib.parse.quote(text.encode("utf-8", "surrogatepass"), safe=safe)
+
+
 def split_base(base):
     parsed = urllib.parse.urlsplit(base)
     return parsed.hostname or "127.0.0.1", parsed.port or 80
@@ -553,7 +559,7 @@ class Reader:
         return out
 
 
-def read_answer(sock, answer, method="GET", body_limit=None):
+def read_answer(sock, answer, method="GET", body_limit=None, keep_max=BODY_KEEP):
     """Reads one response into answer (skipping 1xx); body_limit bytes then stops (None: all)."""
     reader = Reader(sock)
     while True:
@@ -582,12 +588,14 @@ def read_answer(sock, answer, method="GET", body_limit=None):
         answer.complete = True
         return
     kept = []
+    kept_size = [0]
     def keep(data):
         answer.body_bytes += len(data)
-        if sum(len(x) for x in kept) < BODY_KEEP:
+        if kept_size[0] < keep_max:
             kept.append(data)
+            kept_size[0] += len(data)
     try:
-        if "chunked" in answer.header("transfer-encoding") or "" if answer.header("transfer-encoding") else False:
+        if "chunked" in (answer.header("transfer-encoding") or "").lower():
             while True:
                 size_line = reader.until(b"\r\n", limit=4096)
                 if size_line is None:
@@ -640,10 +648,10 @@ def read_answer(sock, answer, method="GET", body_limit=None):
                     break
             answer.complete = True
     finally:
-        answer.body = b"".join(kept)[:BODY_KEEP]
+        answer.body = b"".join(kept)[:keep_max]
 
 
-def exchange(base, method, target, headers=(), body=None, mode="normal", rng=None, raw=None, timeout=TIMEOUT):
+def exchange(base, method, target, headers=(), body=None, mode="normal", rng=None, raw=None, timeout=TIMEOUT, keep_max=BODY_KEEP):
     """Sends one request and reads its answer. mode: normal, close-before-body,
     close-mid-body, close-after-request, close-mid-stream. raw: bytes sent as they are."""
     host, port = split_base(base)
@@ -695,7 +703,7 @@ def exchange(base, method, target, headers=(), body=None, mode="normal", rng=Non
             except OSError as error:
                 answer.send_error = str(error)
         try:
-            read_answer(sock, answer, method, body_limit=(rng.randint(1, 600) if mode == "close-mid-stream" else None))
+            read_answer(sock, answer, method, body_limit=(rng.randint(1, 600) if mode == "close-mid-stream" else None), keep_max=keep_max)
         except socket.timeout:
             answer.error = "timeout: no complete answer within %.0f s" % timeout
         except ConnectionResetError:
@@ -766,6 +774,7 @@ class Run:
         self.plausible = {}        # collection → ids seen in its list
         self.settings_baseline = None
         self.dead = False
+        self.durations = []
 
     # -- plumbing --------------------------------------------------------------------------
     def auth(self):
@@ -774,7 +783,7 @@ class Run:
     def call(self, method, path, body=None, headers=None, timeout=TIMEOUT):
         data = None if body is None else (body if isinstance(body, bytes) else encode(body))
         hs = (headers if headers is not None else self.auth()) + ([("Content-Type", "application/json")] if data is not None else [])
-        return exchange(self.base, method, path, hs, data, timeout=timeout)
+        return exchange(self.base, method, path, hs, data, timeout=timeout, keep_max=64 << 20)
 
     def live(self):
         for _ in range(3):
@@ -836,19 +845,19 @@ class Run:
             ("/admin/api/profiles", {"id": "agent:hostile-fix-org", "models": {"normal": "gpt-4o-mini", "heavy": "hostile-claude", "max": "hostile-nowhere"}}),
             ("/admin/api/credentials", {"id": "key:anthropic:hostile-fix", "provider": "anthropic", "base_url": mock_root, "secret": "sk-ant-hostile"}),
             ("/admin/api/credentials", {"id": "key:openai-compatible:hostile-badurl", "provider": "openai-compatible", "base_url": "http://127.0.0.1:1/v1"}),
-            ("/admin/api/credentials", {"id": "key:azure-openai:hostile-fix", "provider": "azure-openai", "base_url": mock_root,
+            ("/admin/api/credentials", {"id": "key:azure-openai:hostile-fix", "provider": "azure-openai", "base_url": mock_root, "secret": "azure-hostile",
                                         "extra_headers": {"api-version": "../../x?y=" + FAMILY}}),
             ("/admin/api/credentials", {"id": "key:ollama:hostile-fix", "provider": "ollama", "base_url": mock_root}),
             ("/admin/api/credentials", {"id": "key:openai-compatible:hostile-headers", "provider": "openai-compatible", "base_url": mock,
-                                        "extra_headers": {"X-Odd": "v\u00e9" + FAMILY, "X-Long": "v" * 8000, "Content-Length": "99", "Host": "evil"}}),
-            ("/admin/api/deployments", {"id": "hostile-fix-w1", "model": "hostile-weighted", "credential": "key:demo:mockllm", "weight": 2**62, "priority": -2**62}),
-            ("/admin/api/deployments", {"id": "hostile-fix-w2", "model": "hostile-weighted", "credential": "key:demo:mockllm", "weight": 2**62, "priority": 2**62,
-                                        "max_output_tokens": 2**62}),
+                                        "extra_headers": {"X-Odd": "v\u00e9" + FAMILY, "X-Long": "v" * 1000, "Content-Length": "99", "Host": "evil"}}),
+            ("/admin/api/deployments", {"id": "hostile-fix-w1", "model": "hostile-weighted", "credential": "key:demo:mockllm", "weight": 1_000_000, "priority": -1_000_000}),
+            ("/admin/api/deployments", {"id": "hostile-fix-w2", "model": "hostile-weighted", "credential": "key:demo:mockllm", "weight": 1_000_000, "priority": 1_000_000,
+                                        "max_output_tokens": 2**63 - 1}),
             ("/admin/api/deployments", {"id": "hostile-fix-pricey", "model": "hostile-pricey", "credential": "key:demo:mockllm", "upstream_model": "gpt-4o-mini"}),
             ("/admin/api/deployments", {"id": "hostile-fix-tiny", "model": "hostile-tiny-price", "credential": "key:demo:mockllm", "max_output_tokens": 1}),
             ("/admin/api/deployments", {"id": "hostile-fix-claude", "model": "hostile-claude", "credential": "key:anthropic:hostile-fix", "upstream_model": "claude-haiku-4-5"}),
             ("/admin/api/deployments", {"id": "hostile-fix-badurl", "model": "hostile-badurl", "credential": "key:openai-compatible:hostile-badurl"}),
-            ("/admin/api/deployments", {"id": "hostile-fix-azure", "model": "hostile-azure", "credential": "key:azure-openai:hostile-fix", "upstream_model": "dep " + FAMILY}),
+            ("/admin/api/deployments", {"id": "hostile-fix-azure", "model": "hostile-azure", "credential": "key:azure-openai:hostile-fix", "upstream_model": "dep-" + FAMILY}),
             ("/admin/api/deployments", {"id": "hostile-fix-ollama", "model": "hostile-ollama", "credential": "key:ollama:hostile-fix", "upstream_model": "gemma3"}),
             ("/admin/api/deployments", {"id": "hostile-fix-headers", "model": "hostile-headers", "credential": "key:openai-compatible:hostile-headers"}),
             ("/admin/api/deployments", {"id": "hostile-fix-unpriced", "model": "hostile-unpriced", "credential": "key:demo:mockllm"}),
@@ -856,8 +865,8 @@ class Run:
             ("/admin/api/deployments", {"id": "hostile-fix-fallback", "model": "hostile-fallback", "credential": "key:openai-compatible:hostile-badurl"}),
             ("/admin/api/fallbacks", {"primary_model": "hostile-fallback", "chain": ["hostile-badurl", "hostile-pricey", "hostile-claude", "gpt-4o-mini"]}),
             ("/admin/api/aliases", {"requested_model": "hostile-alias", "routed_to": "hostile-claude"}),
-            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-weighted", "per_1k": 1e15}),
-            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-pricey", "input_per_1k": 1.7e300, "output_per_1k": 1e308}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-weighted", "per_1k": 9.1e9}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-pricey", "input_per_1k": 9.1e9, "output_per_1k": 9.19e9, "cached_input_per_1k": 0}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-tiny-price", "per_1k": 1e-12}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-claude", "per_1k": 0.003}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-badurl", "per_1k": 0.001}),
@@ -893,9 +902,9 @@ class Run:
                 {"lane": "token", "subject": capped[0][2], "name": "hostile-fix-usd", "period": "infinite", "max_usd": 1e-6},
             ]
         quotas += [
-            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-tokens", "period": "minute", "max_tokens": 2**62},
-            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-usd", "period": "month", "max_usd": 1e15},
-            {"lane": "org", "subject": "org:hostile-fix", "name": "hostile-fix-week", "period": "week", "max_requests": 2**62, "rollover": True},
+            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-tokens", "period": "minute", "max_tokens": 9_200_000_000_000_000},
+            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-usd", "period": "month", "max_usd": 9.1e12},
+            {"lane": "org", "subject": "org:hostile-fix", "name": "hostile-fix-week", "period": "week", "max_requests": 9_200_000_000_000_000, "rollover": True},
             {"lane": "key", "subject": "key:anthropic:hostile-fix", "name": "hostile-fix-day", "period": "day", "max_tokens": 10**12},
         ]
         for body in quotas:
@@ -1021,16 +1030,16 @@ class Run:
         ids = self.plausible.get(collection, [])
         r = rng.random()
         if for_read and ids and r < 0.35:
-            return urllib.parse.quote(rng.choice(ids), safe=":")
+            return q(rng.choice(ids), safe=":")
         if r < 0.5:
             prefix = {"users": "user:", "orgs": "org:", "apps": "app:", "principals": "agent:", "credentials": "key:openai:", "dlp": "dlp:",
                       "profiles": "role:", "tokens": "tok_"}.get(collection, "")
-            return urllib.parse.quote(prefix + "hostile-tmp-%d" % rng.randrange(5), safe=":")
+            return q(prefix + "hostile-tmp-%d" % rng.randrange(5), safe=":")
         return rng.choice([
-            "%00", "%ff%fe", "%", "%zz", "..%2f..%2fetc%2fpasswd", "a/b/c", "a%2Fb", urllib.parse.quote(FAMILY * 60),
-            "x" * 10_000, urllib.parse.quote("\u202e" * 20), "%E2%80%AE", "9223372036854775807", "-1", "tok_" + "0" * 16,
-            "tok_ffffffffffffffff", ".", "..", "%20", "+", "a;b", "a?b=c", urllib.parse.quote(strange_string(rng)[:200]),
-            "user:" + "a" * 300, "key:demo:mockllm%00", urllib.parse.quote("\ud800", errors="surrogatepass"),
+            "%00", "%ff%fe", "%", "%zz", "..%2f..%2fetc%2fpasswd", "a/b/c", "a%2Fb", q(FAMILY * 60),
+            "x" * 10_000, q("\u202e" * 20), "%E2%80%AE", "9223372036854775807", "-1", "tok_" + "0" * 16,
+            "tok_ffffffffffffffff", ".", "..", "%20", "+", "a;b", "a?b=c", q(strange_string(rng)[:200]),
+            "user:" + "a" * 300, "key:demo:mockllm%00", q("\ud800"),
         ])
 
     def query_value(self, rng, name, schema):
@@ -1040,7 +1049,7 @@ class Run:
                                "0x10", " 5", "5 ", "+5", "１０", "99999999999999999999999"])
         if name == "cursor":
             return rng.choice(["9223372036854775807.1.1", "-9223372036854775808.0.0", "0.0.0", "...", "1", "%00", "a.b.c",
-                               "9223372036854775808.1.1", "-1.-1.-1", "1.1.1.1.1", urllib.parse.quote(FAMILY), "x" * 10_000,
+                               "9223372036854775808.1.1", "-1.-1.-1", "1.1.1.1.1", q(FAMILY), "x" * 10_000,
                                "eyJhIjoxfQ==", "1." * 5000, "18446744073709551615.18446744073709551615.1", ""])
         if name in ("from", "to", "since", "until"):
             return rng.choice([str(2**63 - 1), str(-2**63), str(2**64), "-1", "0", "1e18", "1.5", "now", "", "9" * 40,
@@ -1054,8 +1063,8 @@ class Run:
             return rng.choice(["true", "false", "TRUE", "1", "yes", "", "%00"])
         if schema and schema.get("enum"):
             return rng.choice(schema["enum"] + ["", "nope", FAMILY])
-        return rng.choice(["", "x", urllib.parse.quote(FAMILY * 60), "%00", "user:hostile-fix", "a" * 5000, "%ff", "*", "tok_", "human:admin",
-                           urllib.parse.quote(strange_string(rng)[:300])])
+        return rng.choice(["", "x", q(FAMILY * 60), "%00", "user:hostile-fix", "a" * 5000, "%ff", "*", "tok_", "human:admin",
+                           q(strange_string(rng)[:300])])
 
     def sample(self, rng, schema, depth=0, key=""):
         """A plausible value for an OpenAPI schema (hostile-tmp ids, never a real id)."""
@@ -1087,8 +1096,14 @@ class Run:
                     "principal": "agent:", "credential": "key:openai:", "role": "role:", "namespace": "tenant:"}
         if key == "credential":
             return rng.choice(["key:demo:mockllm", "key:openai-compatible:hostile-badurl", "key:openai:hostile-tmp-%d" % n])
-        if key in ("model", "primary_model", "requested_model", "routed_to", "subject"):
-            return rng.choice(HOSTILE_MODELS + ["hostile-tmp-%d" % n])
+        if key in ("model", "primary_model", "requested_model"):
+            # only tmp names: a fuzzed write must not reroute the real models or the fixtures
+            return rng.choice(["hostile-tmp-%d" % n, "hostile-tmp-" + FAMILY, "hostile-tmp-%d/x:y" % n])
+        if key == "routed_to":
+            return rng.choice(HOSTILE_MODELS + REAL_MODELS + ["hostile-tmp-%d" % n])
+        if key == "subject":
+            return rng.choice(["hostile-tmp-%d" % n, "user:hostile-tmp-%d" % n, "org:hostile-tmp-%d" % n, "app:hostile-tmp-%d" % n,
+                               "key:openai:hostile-tmp-%d" % n, "agent:hostile-tmp-%d" % n, "openai-compatible:hostile-tmp-%d" % n])
         if key == "base_url" or key == "ollama_base_url":
             return rng.choice(["http://127.0.0.1:1/v1", "http://[::1", "file:///etc/passwd", "http://x:99999/v1", "https://" + "a" * 300 + ".example",
                                "http://127.0.0.1:1/" + FAMILY, "", "ftp://x", "http://user:pass@127.0.0.1:1"])
@@ -1139,9 +1154,7 @@ class Run:
                     note = "sampled"
                 elif isinstance(value, dict):
                     fields = list(((schema or {}).get("properties") or {}).keys()) or ["x"]
-                    value = mutate_fields(rng, value, fields, False, False)
-                    if isinstance(value, dict) and value.get("id") is not None and isinstance(value["id"], str) and not value["id"].startswith(("user:hostile", "hostile")):
-                        pass
+                    value = mutate_fields(rng, value, fields, False, False, models=["hostile-tmp-%d" % rng.randrange(5), "", FAMILY * 60])
                 data = encode(value, ascii_only=rng.random() < 0.7)
                 if 0.15 <= r < 0.35:
                     data, note = mutate_bytes(rng, data)
@@ -1281,11 +1294,11 @@ class Run:
             self.call(method, path, body)
         try:
             if case.slowloris:
-                return self.run_slowloris(case)
+                return self.run_slowloris(case), None
             answer = exchange(self.base, case.method, case.target, case.headers, case.body, mode=case.mode,
                               rng=random.Random("%s:%d:io" % (self.args.seed, case.number)), raw=case.raw)
             self.count(case.label, answer, case)
-            return self.judge(case, answer)
+            return self.judge(case, answer), answer
         finally:
             for method, path, body in case.after:
                 self.call(method, path, body)
@@ -1470,14 +1483,17 @@ def main():
         case = run.make_case(args.seed, number)
         last.append(case)
         last = last[-5:]
+        answer = None
+        case_started = time.monotonic()
         try:
-            reason = run.run_case(case)
+            reason, answer = run.run_case(case)
         except Exception as error:  # a bug of this script must not pass for the node's
             reason = "the test itself raised %s: %s" % (type(error).__name__, error)
         if reason:
-            run.record_failure(case, reason, answer=None)
+            run.record_failure(case, reason, answer=answer)
         else:
             run.passed += 1
+        run.durations.append((time.monotonic() - case_started, case.number, case.label, case.note))
         if not run.live():
             run.dead = True
             run.record_failure(case, "GET /health/live no longer answers 200 after this case: the node died or hangs "
@@ -1492,6 +1508,8 @@ def main():
         print("hostile: %-48s %s" % (label, statuses))
     for what, n in sorted(run.notes.items()):
         print("hostile: note: %dx %s" % (n, what))
+    for took, number, label, note in sorted(run.durations, reverse=True)[:5]:
+        print("hostile: slowest: case %d %.2f s %s %s" % (number, took, label, note))
     print("hostile: %d cases in %.1f s" % (len(numbers), time.monotonic() - started))
     print("hostile: %d passed, %d failed" % (run.passed, run.failed), flush=True)
     sys.exit(0 if run.failed == 0 else 1)

@@ -281,7 +281,11 @@ extension DataPlaneRoutes {
     /// with the provider's usage, else an estimate from what was streamed (also when the
     /// client goes away or the upstream breaks off).
     private func relay(_ response: HTTPClientResponse, headers: HTTPFields, translator: any StreamTranslator, settlement: Settlement) -> Response {
-        Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        // A client that leaves before the head is written never runs the body below; the
+        // guard ends the reservation when the body is dropped.
+        let fallback = AbandonedReservation(settlement)
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { withExtendedLifetime(fallback) {} }
             var translator = translator
             var splitter = SSESplitter()
             func settle(broken: Bool) {
@@ -343,6 +347,8 @@ struct Settlement: Sendable {
     let attempt: Attempt
     let attempts: Int
     let unpriced: Bool
+    /// The status recorded for a request whose client left before it was answered (nginx's 499).
+    static let clientClosedStatus = 499
 
     func settle(input: Int, output: Int, status: Int = 200, error: String? = nil) {
         let actual = Metering.usage(price, input: input, output: output)
@@ -350,6 +356,22 @@ struct Settlement: Sendable {
         stats.finished(deployment, latencyMicroseconds: latency)
         usage.record(attempt, attempts: attempts, status: status, error: error, input: input, output: output, microUSD: actual.microUSD,
                      unpriced: unpriced, latency: latency)
+    }
+}
+
+/// Ends a reservation that nothing settled by the time the last reference goes: the
+/// fallback for a streamed answer whose body never ran. Settling is once-only, so after a
+/// normal settlement this does nothing.
+final class AbandonedReservation: Sendable {
+    let settlement: Settlement
+
+    init(_ settlement: Settlement) { self.settlement = settlement }
+
+    deinit {
+        guard settlement.quota.cancel(settlement.reservation) else { return }
+        settlement.stats.finished(settlement.deployment, latencyMicroseconds: nil)
+        settlement.usage.record(settlement.attempt, attempts: settlement.attempts, status: Settlement.clientClosedStatus, error: "client_disconnected",
+                                latency: settlement.latency)
     }
 }
 
