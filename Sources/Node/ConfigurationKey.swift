@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Logging
 
 /// One configuration key: its dotted name, its environment variable, its help text, how
@@ -118,6 +119,21 @@ extension ConfigurationKey {
             name: "http.port", help: "HTTP port (0 picks a free port and logs it)",
             show: { "\($0.httpPort)" },
             apply: { config, value throws(ExpectedValue) in config.httpPort = try parseInteger(value, 0...65535, "a port number 0-65535") }),
+        .integer(
+            "http.connections_max", help: "open client connections a node accepts; one more is answered 503 with Retry-After",
+            \.httpLimits.connectionsMax, 1...1_000_000, "1 to 1000000 connections"),
+        .integer(
+            "http.in_flight_max", help: "model requests a node serves at once; one more is answered 503 with Retry-After",
+            \.httpLimits.inFlightMax, 1...1_000_000, "1 to 1000000 requests"),
+        .integer(
+            "http.idle_timeout_seconds", help: "how long a client connection may sit idle, or take to send a request head, before it is closed",
+            \.httpLimits.idleTimeoutSeconds, 1...3_600, "1 to 3600 seconds"),
+        .integer(
+            "http.body_timeout_seconds", help: "how long reading one request body may take before the connection is closed",
+            \.httpLimits.bodyTimeoutSeconds, 1...3_600, "1 to 3600 seconds"),
+        .integer(
+            "http.header_bytes_max", help: "the most bytes of header fields one request may send",
+            \.httpLimits.headerBytesMax, 1_024...1_048_576, "1024 to 1048576 bytes"),
         ConfigurationKey(
             name: "peer.listen", help: "where this node listens for peers, tcp://host:port",
             show: { $0.peerListen },

@@ -1,3 +1,4 @@
+import Gateway
 import Logging
 
 /// Everything one node needs to start. Built by `ConfigurationLoader` from, in rising
@@ -68,6 +69,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var usageRetentionDays = 30
     /// `usage.rollup_retention_days`: how long the per-minute sums are kept.
     public var usageRollupRetentionDays = 400
+    /// `http.connections_max`, `http.in_flight_max`, `http.idle_timeout_seconds`,
+    /// `http.body_timeout_seconds`, `http.header_bytes_max`: the HTTP listener's limits.
+    public var httpLimits = HTTPServerLimits()
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
     /// `shutdown.grace_milliseconds`: how long a graceful shutdown may take before the

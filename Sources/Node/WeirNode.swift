@@ -90,7 +90,7 @@ public struct WeirNode: Sendable {
         }
         let analytics = UsageQueryService(
             recorder: usage, transport: transport, members: { let view = await driver.membership; return view.voters + view.learners }, logger: logger)
-        let inFlight = InFlightRequests()
+        let inFlight = InFlightRequests(limit: config.httpLimits.inFlightMax)
         let operations = RaftClusterOperator(driver: driver, machine: machine, quota: quota)
         let clusterAdmin = ClusterAdminService(
             nodeID: config.nodeID, driver: driver, operations: operations, quota: quota, health: health, inFlight: inFlight, database: database,
@@ -173,8 +173,15 @@ public struct WeirNode: Sendable {
         ConsoleRoutes(admin: admin, sessions: console).register(on: router)
         dataPlane.register(on: router)
         let logger = self.logger
+        let limits = configuration.httpLimits, connections = ConnectionLimiter.Counter()
         return Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionLimiter(counter: connections, limits: limits)],
+                idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: limits.headerBytesMax, maxHeaderListSize: limits.headerBytesMax,
+                    maxHeaderFieldCount: HTTPServerLimits.headerFieldsMax))),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "weir"),
             onServerRunning: { channel in
                 logger.info("http listening", metadata: ["http_port": "\(channel.localAddress?.port ?? 0)"])

@@ -119,13 +119,28 @@ final class RecordingClusterAdmin: ClusterAdmin {
 @Suite struct InFlightRequestsTests {
     @Test func aRequestCountsUntilItsResponseIsWrittenOrDropped() async throws {
         let inFlight = InFlightRequests()
-        var response: Response? = await inFlight.track { Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "answer"))) }
+        var response: Response? = await inFlight.track(refusing: Response(status: .serviceUnavailable)) {
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "answer")))
+        }
         #expect(inFlight.current == 1, "the body is not written yet")
         _ = response?.status
         response = nil
         #expect(inFlight.current == 0, "a response the server drops (its client gone) is not counted forever")
         struct Failed: Error {}
-        _ = try? await inFlight.track { throw Failed() }
+        _ = try? await inFlight.track(refusing: Response(status: .serviceUnavailable)) { throw Failed() }
         #expect(inFlight.current == 0, "a request that failed is not counted")
+    }
+
+    @Test func requestsOverTheInFlightLimitAreRefusedAndNotCounted() async throws {
+        let inFlight = InFlightRequests(limit: 2)
+        var held: [Response] = []
+        for _ in 0..<2 {
+            held.append(await inFlight.track(refusing: Response(status: .serviceUnavailable)) { Response(status: .ok) })
+        }
+        let third = await inFlight.track(refusing: Response(status: .serviceUnavailable)) { Response(status: .ok) }
+        #expect(third.status == .serviceUnavailable && inFlight.current == 2, "the refused request holds no place")
+        held.removeAll()
+        let fourth = await inFlight.track(refusing: Response(status: .serviceUnavailable)) { Response(status: .ok) }
+        #expect(fourth.status == .ok, "places come back when responses are done")
     }
 }

@@ -840,6 +840,7 @@ class Run:
             ("/admin/api/apps", {"id": "app:hostile-fix", "display_name": "\u202ehostile", "dlp": "dlp:hostile-fix-block"}),
             ("/admin/api/users", {"id": "user:hostile-fix", "display_name": FAMILY * 3, "organization": "org:hostile-fix"}),
             ("/admin/api/users", {"id": "user:hostile-fix-plain", "display_name": "plain"}),
+            ("/admin/api/users", {"id": "user:hostile-fix-quota", "display_name": "the fuzzed quotas' subject"}),
             ("/admin/api/principals", {"id": "agent:hostile-fix", "app": "app:hostile-fix", "groups": ["a,b,c"]}),
             ("/admin/api/principals", {"id": "agent:hostile-fix-org"}),
             ("/admin/api/profiles", {"id": "agent:hostile-fix-org", "models": {"normal": "gpt-4o-mini", "heavy": "hostile-claude", "max": "hostile-nowhere"}}),
@@ -865,8 +866,8 @@ class Run:
             ("/admin/api/deployments", {"id": "hostile-fix-fallback", "model": "hostile-fallback", "credential": "key:openai-compatible:hostile-badurl"}),
             ("/admin/api/fallbacks", {"primary_model": "hostile-fallback", "chain": ["hostile-badurl", "hostile-pricey", "hostile-claude", "gpt-4o-mini"]}),
             ("/admin/api/aliases", {"requested_model": "hostile-alias", "routed_to": "hostile-claude"}),
-            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-weighted", "per_1k": 9.1e9}),
-            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-pricey", "input_per_1k": 9.1e9, "output_per_1k": 9.19e9, "cached_input_per_1k": 0}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-weighted", "per_1k": 1e6}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-pricey", "input_per_1k": 999999.999999, "output_per_1k": 1e6, "cached_input_per_1k": 0}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-tiny-price", "per_1k": 1e-12}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-claude", "per_1k": 0.003}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-badurl", "per_1k": 0.001}),
@@ -887,6 +888,8 @@ class Run:
                                           "models": ["gpt-4o-mini", "hostile-alias"], "cache_opt_out": True}),
             ("expires in 2 s", {"principal": "agent:hostile-fix-org", "expires_in_seconds": 2}),
             ("capped by tiny quotas", {"principal": "agent:hostile-fix-org", "user": "user:hostile-fix-plain", "name": "capped"}),
+            # the one fixture fuzzed admin writes change: quotas of any shape on its user
+            ("under fuzzed quotas", {"principal": "agent:hostile-fix-org", "user": "user:hostile-fix-quota", "name": "fuzzed"}),
         ]
         for what, body in tokens:
             answer = self.call("POST", "/admin/api/tokens", body)
@@ -903,7 +906,7 @@ class Run:
             ]
         quotas += [
             {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-tokens", "period": "minute", "max_tokens": 9_200_000_000_000_000},
-            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-usd", "period": "month", "max_usd": 9.1e12},
+            {"lane": "user", "subject": "user:hostile-fix", "name": "hostile-fix-usd", "period": "month", "max_usd": 9e9},
             {"lane": "org", "subject": "org:hostile-fix", "name": "hostile-fix-week", "period": "week", "max_requests": 9_200_000_000_000_000, "rollover": True},
             {"lane": "key", "subject": "key:anthropic:hostile-fix", "name": "hostile-fix-day", "period": "day", "max_tokens": 10**12},
         ]
@@ -1102,6 +1105,8 @@ class Run:
         if key == "routed_to":
             return rng.choice(HOSTILE_MODELS + REAL_MODELS + ["hostile-tmp-%d" % n])
         if key == "subject":
+            if rng.random() < 0.4:
+                return "user:hostile-fix-quota"
             return rng.choice(["hostile-tmp-%d" % n, "user:hostile-tmp-%d" % n, "org:hostile-tmp-%d" % n, "app:hostile-tmp-%d" % n,
                                "key:openai:hostile-tmp-%d" % n, "agent:hostile-tmp-%d" % n, "openai-compatible:hostile-tmp-%d" % n])
         if key == "base_url" or key == "ollama_base_url":

@@ -5,8 +5,10 @@ import Synchronization
 /// waits for this to reach zero before the node leaves.
 public final class InFlightRequests: Sendable {
     private let count = Atomic<Int>(0)
+    /// The most requests served at once (`http.in_flight_max`); one more is refused.
+    public let limit: Int
 
-    public init() {}
+    public init(limit: Int = .max) { self.limit = limit }
 
     /// Requests being served now.
     public var current: Int { count.load(ordering: .relaxed) }
@@ -22,9 +24,11 @@ public final class InFlightRequests: Sendable {
         deinit { owner.count.subtract(1, ordering: .relaxed) }
     }
 
-    /// Counts `serve`'s request until its response body has been written or dropped.
-    func track(_ serve: () async throws -> Response) async rethrows -> Response {
+    /// Counts `serve`'s request until its response body has been written or dropped; when
+    /// `limit` requests are already in flight, answers `refusal` instead.
+    func track(refusing refusal: @autoclosure () -> Response, _ serve: () async throws -> Response) async rethrows -> Response {
         let ticket = Ticket(self)
+        guard count.load(ordering: .relaxed) <= limit else { return refusal() }
         var response = try await serve()
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in

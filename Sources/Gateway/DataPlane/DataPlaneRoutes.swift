@@ -75,7 +75,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public func register(on router: Router<Context>) {
         for (path, endpoint) in [("/v1/chat/completions", ClientEndpoint.chat), ("/v1/embeddings", .embeddings), ("/v1/messages", .messages)] {
             router.post(RouterPath(path)) { request, _ in
-                await self.inFlight.track {
+                await self.inFlight.track(refusing: GatewayError.overloaded.response(endpoint.dialect)) {
                     do throws(GatewayError) {
                         return try await self.forward(request, endpoint)
                     } catch {

@@ -26,6 +26,12 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
         GatewayError(status: .badRequest, type: "invalid_request_error", code: "invalid_request", message: message, param: param)
     }
 
+    /// The answer when the node serves `http.in_flight_max` requests already.
+    static var overloaded: GatewayError {
+        GatewayError(status: .serviceUnavailable, type: "overloaded_error", code: "overloaded",
+                     message: "this node is serving as many requests as it may (http.in_flight_max); retry shortly", retryAfter: HTTPServerLimits.retryAfterSeconds)
+    }
+
     static func modelNotAllowed(_ token: ClientToken, model: String) -> GatewayError {
         GatewayError(
             status: .forbidden, type: "permission_error", code: "model_not_allowed",

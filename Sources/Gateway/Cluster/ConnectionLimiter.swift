@@ -1,0 +1,115 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// The HTTP listener's limits (DESIGN.md section 6): what one node accepts before it says
+/// 503 instead of falling over.
+public struct HTTPServerLimits: Sendable, Equatable {
+    /// `http.connections_max`: open client connections; one more is answered 503 with
+    /// `Retry-After` and closed.
+    public var connectionsMax = 4_096
+    /// `http.in_flight_max`: data-plane requests being served at once; one more is a 503
+    /// with `Retry-After` in its endpoint's dialect.
+    public var inFlightMax = 1_024
+    /// `http.idle_timeout_seconds`: how long a connection may sit between requests, or
+    /// dribble a request head, before it is closed (a slowloris holds a slot no longer).
+    public var idleTimeoutSeconds = 60
+    /// `http.body_timeout_seconds`: how long reading one request body may take.
+    public var bodyTimeoutSeconds = 60
+    /// `http.header_bytes_max`: the most bytes of header fields in one request.
+    public var headerBytesMax = 32_768
+    /// The most header fields in one request.
+    public static let headerFieldsMax = 200
+    /// What a refused client is told to wait, in seconds.
+    public static let retryAfterSeconds = 1
+
+    public init() {}
+}
+
+/// Counts a node's client connections and refuses those over `connectionsMax` with a 503,
+/// and closes a connection whose request body takes longer than `bodyTimeoutSeconds`.
+/// One instance per connection, sharing one counter; it sits after Hummingbird's HTTP
+/// decoding, so it sees request parts.
+public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    /// The count of open connections, shared by every limiter of one listener.
+    public final class Counter: Sendable {
+        let open = Atomic<Int>(0)
+        public init() {}
+        /// Connections open now.
+        public var current: Int { open.load(ordering: .relaxed) }
+    }
+
+    private let counter: Counter
+    private let limits: HTTPServerLimits
+    private var counted = false
+    private var refused = false
+    private var bodyDeadline: Scheduled<Void>?
+
+    public init(counter: Counter, limits: HTTPServerLimits) {
+        self.counter = counter
+        self.limits = limits
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        let open = counter.open.wrappingAdd(1, ordering: .relaxed).newValue
+        counted = true
+        refused = open > limits.connectionsMax
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+        bodyDeadline?.cancel()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if refused {
+            if case .head = part { refuse(context) }
+            return
+        }
+        switch part {
+        case .head: startBodyDeadline(context)
+        case .end:
+            bodyDeadline?.cancel()
+            bodyDeadline = nil
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    private func release() {
+        guard counted else { return }
+        counted = false
+        counter.open.subtract(1, ordering: .relaxed)
+    }
+
+    private func startBodyDeadline(_ context: ChannelHandlerContext) {
+        bodyDeadline?.cancel()
+        let channel = context.channel
+        bodyDeadline = context.eventLoop.scheduleTask(in: .seconds(Int64(limits.bodyTimeoutSeconds))) { channel.close(promise: nil) }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        var head = HTTPResponse(status: .serviceUnavailable)
+        head.headerFields[.retryAfter] = String(HTTPServerLimits.retryAfterSeconds)
+        head.headerFields[.connection] = "close"
+        head.headerFields[.contentType] = "application/json"
+        let body = #"{"error":{"message":"this node has too many open connections (http.connections_max); retry shortly","type":"overloaded_error","code":"overloaded"}}"#
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
