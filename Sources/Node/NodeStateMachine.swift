@@ -5,9 +5,11 @@ import Policy
 import QuotaCRDT
 import Synchronization
 
-/// The node's replicated state. Every entry starts with a tag byte naming its kind; a
-/// node that meets a tag it does not know stops (it cannot skip a committed entry and stay
-/// consistent), telling the operator to upgrade it.
+/// The node's replicated state. Every entry starts with a tag byte naming its kind. An
+/// entry this version cannot apply (unknown kind, damaged bytes) is rejected: recorded,
+/// counted and logged, the same way on every node of this version, never a crash. The
+/// leader checks every proposal first (`check`), so such an entry reaches the log only
+/// from a node of another version or from a lying disk.
 ///
 /// - tag 1, canary: an operator's end-to-end write probe (`POST /cluster/v1/canary`).
 ///   Each node keeps the count, a running SHA-256 digest over (index, nonce) — equal on
@@ -45,6 +47,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
     private let schedule = Mutex(MembershipSchedule())
     private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
     private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
+    private let onRejection: @Sendable (UInt64, Rejection) -> Void
     /// The applied policy.
     let policy: PolicyStore
 
@@ -53,9 +56,11 @@ final class NodeStateMachine: ReplicatedStateMachine {
     init(
         onQuotaSchedule: @escaping @Sendable (MembershipSchedule) -> Void = { _ in },
         onQuotaReassignment: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in },
+        onRejection: @escaping @Sendable (UInt64, Rejection) -> Void = { _, _ in },
         policy: PolicyStore = PolicyStore()
     ) {
         self.policy = policy
+        self.onRejection = onRejection
         self.onQuotaSchedule = onQuotaSchedule
         self.onQuotaReassignment = onQuotaReassignment
     }
@@ -100,47 +105,126 @@ final class NodeStateMachine: ReplicatedStateMachine {
         return bytes
     }
 
+    /// Why a committed entry was not applied. The same bytes get the same verdict on every
+    /// node of one version, so rejecting keeps the replicas equal where a crash would
+    /// have stopped all of them, on every restart.
+    enum Rejection: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Bytes no version writes: damaged, or proposed by a faulty peer.
+        case malformed(String)
+        /// A kind or encoding of a later version of Weir.
+        case newerVersion(String)
+
+        var description: String {
+            switch self {
+            case let .malformed(what): "malformed \(what)"
+            case let .newerVersion(what): "\(what) of a newer version of Weir; upgrade this node"
+            }
+        }
+    }
+
+    /// Entries rejected so far, and the most recent of them.
+    struct Rejections: Sendable {
+        var count: UInt64 = 0
+        var recent = Deque<(index: UInt64, reason: Rejection)>()
+    }
+
+    /// Rejected entries kept for inspection, at most.
+    static let recentRejectionsMax = 100
+    private let rejections = Mutex(Rejections())
+
+    /// The entries rejected so far.
+    var rejected: Rejections { rejections.withLock { $0 } }
+
+    /// The verdict on an entry before it is proposed: nil when this version can apply it.
+    /// The leader checks every proposal, its own and forwarded ones, so a bad entry never
+    /// reaches the log through it.
+    static func check(_ data: [UInt8]) -> Rejection? {
+        guard let first = data.first else { return .malformed("empty entry") }
+        guard let tag = Tag(rawValue: first) else { return .newerVersion("entry kind \(first)") }
+        switch tag {
+        case .policy: if case let .failure(rejection) = decodePolicy(in: data) { return rejection }
+        case .quotaMembership: if case let .failure(rejection) = decodeMembership(in: data) { return rejection }
+        case .quotaReassignment: return WindowUpdateCodec.decode(Array(data.dropFirst())) == nil ? .malformed("quota reassignment") : nil
+        case .canary: return canaryNonce(in: data) == nil ? .malformed("canary") : nil
+        }
+        return nil
+    }
+
+    func rejection(of data: [UInt8]) -> String? { Self.check(data)?.description }
+
     func apply(_ data: [UInt8], at index: UInt64) {
         defer { policy.noteApplied(index) }
         guard let tag = data.first.flatMap(Tag.init(rawValue:)) else {
-            fatalError("weir: entry \(index) has kind \(data.first ?? 0), unknown to this version; upgrade this node")
+            return reject(index, data.first.map { .newerVersion("entry kind \($0)") } ?? .malformed("empty entry"))
         }
         switch tag {
         case .policy:
-            var reader = ByteReader(Array(data.dropFirst()))
-            guard let time = reader.readUInt64(), let entry = PolicyCodec.decodeEntry(data.dropFirst(9)) else {
-                fatalError("weir: entry \(index) is a policy entry this version cannot read; upgrade this node")
+            switch Self.decodePolicy(in: data) {
+            case let .success((time, entry)): policy.apply(entry, time: time, at: index)
+            case let .failure(rejection): reject(index, rejection)
             }
-            policy.apply(entry, time: Int64(bitPattern: time), at: index)
         case .quotaMembership:
-            var reader = ByteReader(Array(data.dropFirst()))
-            guard let from = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 8 == reader.remaining else {
-                fatalError("weir: malformed quota membership at entry \(index)")
+            switch Self.decodeMembership(in: data) {
+            case let .success((from, voters)):
+                let updated = schedule.withLock { s in
+                    s.append(effectiveFrom: from, voters: voters)
+                    return s
+                }
+                onQuotaSchedule(updated)
+            case let .failure(rejection): reject(index, rejection)
             }
-            let voters = (0..<count).compactMap { _ in reader.readUInt64() }
-            let updated = schedule.withLock { s in
-                s.append(effectiveFrom: Int64(bitPattern: from), voters: voters)
-                return s
-            }
-            onQuotaSchedule(updated)
         case .quotaReassignment:
-            guard let updates = WindowUpdateCodec.decode(Array(data.dropFirst())) else {
-                fatalError("weir: malformed quota reassignment at entry \(index)")
-            }
+            guard let updates = WindowUpdateCodec.decode(Array(data.dropFirst())) else { return reject(index, .malformed("quota reassignment")) }
             onQuotaReassignment(updates)
         case .canary:
-            var reader = ByteReader(Array(data.dropFirst()))
-            guard let nonce = reader.readUInt64(), reader.isAtEnd else { fatalError("weir: malformed canary at entry \(index)") }
-            canaries.withLock { state in
-                var input = state.digest
-                input.appendBigEndian(index)
-                input.appendBigEndian(nonce)
-                state.digest = Array(SHA256.hash(data: input))
-                state.count += 1
-                state.lastIndex = index
-                state.recent.append((index, nonce))
-                if state.recent.count > Self.recentCanariesMax { state.recent.removeFirst() }
-            }
+            guard let nonce = Self.canaryNonce(in: data) else { return reject(index, .malformed("canary")) }
+            applyCanary(nonce, at: index)
+        }
+    }
+
+    private func reject(_ index: UInt64, _ reason: Rejection) {
+        rejections.withLock { r in
+            r.count += 1
+            r.recent.append((index, reason))
+            if r.recent.count > Self.recentRejectionsMax { r.recent.removeFirst() }
+        }
+        onRejection(index, reason)
+    }
+
+    private static func decodePolicy(in data: [UInt8]) -> Result<(Int64, PolicyEntry), Rejection> {
+        var reader = ByteReader(Array(data.dropFirst()))
+        guard let time = reader.readUInt64(), data.count > 9 else { return .failure(.malformed("policy entry")) }
+        guard data[9] == PolicyCodec.version else {
+            return .failure(data[9] > PolicyCodec.version ? .newerVersion("policy encoding \(data[9])") : .malformed("policy entry"))
+        }
+        guard let entry = PolicyCodec.decodeEntry(data.dropFirst(9)) else { return .failure(.malformed("policy entry")) }
+        return .success((Int64(bitPattern: time), entry))
+    }
+
+    private static func decodeMembership(in data: [UInt8]) -> Result<(Int64, [UInt64]), Rejection> {
+        var reader = ByteReader(Array(data.dropFirst()))
+        guard let from = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 8 == reader.remaining else {
+            return .failure(.malformed("quota membership"))
+        }
+        return .success((Int64(bitPattern: from), (0..<count).compactMap { _ in reader.readUInt64() }))
+    }
+
+    private static func canaryNonce(in data: [UInt8]) -> UInt64? {
+        var reader = ByteReader(Array(data.dropFirst()))
+        guard let nonce = reader.readUInt64(), reader.isAtEnd else { return nil }
+        return nonce
+    }
+
+    private func applyCanary(_ nonce: UInt64, at index: UInt64) {
+        canaries.withLock { state in
+            var input = state.digest
+            input.appendBigEndian(index)
+            input.appendBigEndian(nonce)
+            state.digest = Array(SHA256.hash(data: input))
+            state.count += 1
+            state.lastIndex = index
+            state.recent.append((index, nonce))
+            if state.recent.count > Self.recentCanariesMax { state.recent.removeFirst() }
         }
     }
 

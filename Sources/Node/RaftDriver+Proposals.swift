@@ -7,7 +7,9 @@ extension RaftDriver {
     /// applied on this node's leader. On a follower the proposal is forwarded to the
     /// leader. Throws `ProposalError`.
     public func propose(_ data: [UInt8]) async throws -> UInt64 {
-        precondition(!data.isEmpty, "an empty proposal would be indistinguishable from a leader's no-op")
+        // An empty proposal would be indistinguishable from a leader's no-op; the leader
+        // refuses it (with every entry this version cannot apply) in `appendAsLeader`.
+        if let rejection = entryCheck(data) { throw ProposalError.refused("entry refused: \(rejection)") }
         guard node.status.configuration.members.contains(configuration.nodeID) else { throw ProposalError.notMember }
         if node.softState.role == .leader {
             return try await withCheckedThrowingContinuation { continuation in
@@ -40,9 +42,15 @@ extension RaftDriver {
         return try ForwardedResult.decode(reply.payload).get()
     }
 
+    /// Why `data` may not be proposed, or nil.
+    func entryCheck(_ data: [UInt8]) -> String? { machine.rejection(of: data) }
+
     /// Proposes as leader; returns the entry's index and term.
     private func appendAsLeader(_ data: [UInt8]) throws -> (UInt64, UInt64) {
         guard waiters.count < configuration.pendingProposalsMax else { throw ProposalError.tooManyPending }
+        // Forwarded proposals come from peers: nothing reaches the log that this version
+        // could not apply (an entry that every node fails on would stop them all).
+        if let rejection = entryCheck(data) { throw ProposalError.refused("entry refused: \(rejection)") }
         do {
             try node.propose(stampProposal(data))
         } catch let RaftError.notLeader(leader) {

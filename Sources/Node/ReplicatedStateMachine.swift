@@ -10,6 +10,14 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     func snapshot() -> [UInt8]
     /// Replaces the whole state with what `snapshot()` produced, as of entry `index`.
     func restore(from data: [UInt8], at index: UInt64) throws
+    /// Why this version could not apply `data`, or nil when it can: the leader refuses
+    /// such a proposal rather than append it.
+    func rejection(of data: [UInt8]) -> String?
+}
+
+extension ReplicatedStateMachine {
+    /// Only an empty entry (which would read as a leader's no-op) is refused.
+    public func rejection(of data: [UInt8]) -> String? { data.isEmpty ? "an empty entry" : nil }
 }
 
 /// A Raft snapshot's bytes: the members' peer addresses, then the state machine's bytes.

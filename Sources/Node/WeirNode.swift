@@ -64,9 +64,16 @@ public struct WeirNode: Sendable {
             let quotaService = try QuotaService(
                 nodeID: config.nodeID, members: [], transport: transport, database: database,
                 configuration: config.quota, logger: logger)
+            let rejected = Counter(label: "weir_raft_entries_rejected_total", dimensions: [("node", "\(config.nodeID)")])
+            let logger = self.logger
             machine = NodeStateMachine(
                 onQuotaSchedule: { quotaService.setSchedule($0) },
-                onQuotaReassignment: { quotaService.applyReassignment($0) }, policy: policyStore)
+                onQuotaReassignment: { quotaService.applyReassignment($0) },
+                onRejection: { index, reason in
+                    rejected.increment()
+                    logger.error("rejected a committed entry it cannot apply", metadata: ["index": "\(index)", "reason": "\(reason)"])
+                },
+                policy: policyStore)
             driver = try await makeRaftDriver(
                 database: database, transport: transport, secret: secret, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })

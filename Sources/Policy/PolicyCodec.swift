@@ -7,7 +7,7 @@ extension CostMode: CodingKeyRepresentable {}
 /// format version byte so that a later version can change them.
 public enum PolicyCodec {
     /// The version byte of both formats.
-    static let version: UInt8 = 1
+    public static let version: UInt8 = 1
 
     /// The bytes of `entry`.
     public static func encode(_ entry: PolicyEntry) -> [UInt8] {
