@@ -192,3 +192,41 @@ import Testing
         #expect(fallback == nil && gate.cancelCount == 0 && gate.settledUsages.count == 1 && sink.recorded.count == 1)
     }
 }
+
+/// The cluster routes' signature header is read before it is authenticated: no value in it
+/// may trap (a `t` of Int64.min once overflowed `now - t` and crashed the node, unsigned).
+@Suite struct ClusterSignatureHostileTests {
+    @Test func extremeTimestampsAreRefusedNotTrapped() {
+        let signature = ClusterSignature(secret: Array("a-cluster-secret-of-16+".utf8))
+        let mac = String(repeating: "ab", count: 32)
+        for t in ["-9223372036854775808", "9223372036854775807", "-1", "0", "99999999999999999999", "１２"] {
+            let refusal = signature.verify("t=\(t),mac=\(mac)", method: "GET", path: "/cluster/v1/status", body: [])
+            #expect(refusal == .expired || refusal == .malformed, "t=\(t): \(String(describing: refusal))")
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(signature.verify("t=\(now),mac=\(mac)", method: "GET", path: "/", body: []) == .invalid, "a fresh time reaches the MAC check")
+        #expect(signature.verify("t=\(now),mac=\(String(repeating: "é", count: 64))", method: "GET", path: "/", body: []) == .malformed)
+        let good = signature.sign(method: "GET", path: "/p", body: [])
+        #expect(signature.verify(good, method: "GET", path: "/p", body: []) == nil)
+    }
+}
+
+/// `profiles.yaml` imports: Yams' constructor trapped on a non-scalar key and overflowed on
+/// base-60 integers, and nested aliases expand exponentially.
+@Suite struct ProfileYAMLHostileTests {
+    @Test func hostileYAMLIsRefusedOrReadNeverTrapped() throws {
+        #expect(throws: AdminError.self) { try ProfileYAML.parse("{[a]: b}") }
+        #expect(throws: AdminError.self) { try ProfileYAML.parse("roles: {[a]: b}") }
+        #expect(throws: AdminError.self) { try ProfileYAML.parse("roles:\n  r1: {normal: [1, 2]}") }
+        let sexagesimal = try ProfileYAML.parse("roles:\n  r1:\n    normal: 1:0:0:0:0:0:0:0:0:0:0\n")
+        #expect(sexagesimal.first?.models[.normal] == "1:0:0:0:0:0:0:0:0:0:0", "read as the text it is")
+        var bomb = "a0: &a0 {normal: x}\n"
+        for level in 1...30 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]\n" }
+        bomb += "roles:\n  r1: *a30\n"
+        #expect(throws: AdminError.self) { try ProfileYAML.parse(bomb) }
+        var wide = "roles:\n  r0: &r {normal: x}\n"
+        for index in 1...(ProfileYAML.yamlNodesMax / 2) { wide += "  r\(index): *r\n" }
+        #expect(throws: AdminError.self) { try ProfileYAML.parse(wide) }
+        #expect(try ProfileYAML.parse("roles:\n  coder: {normal: gpt-4o-mini, heavy: gpt-4o}\nagents:\n  agent:bot: {role: coder}\n").count == 2)
+    }
+}

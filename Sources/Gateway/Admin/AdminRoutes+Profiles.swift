@@ -67,34 +67,68 @@ enum ProfileYAML {
         return try Yams.dump(object: ["roles": roles, "agents": agents], sortKeys: true)
     }
 
+    /// YAML nodes one import may visit (aliases count each time they are used): a few
+    /// hundred bytes of nested aliases once expanded to a billion.
+    static let yamlNodesMax = 100_000
+
+    /// The profiles of an import. The YAML is composed into a tree, never constructed
+    /// into native values (Yams' constructor traps on a non-scalar key and overflows on
+    /// base-60 integers), and walked within `yamlNodesMax`.
     static func parse(_ text: String) throws -> [ModelProfile] {
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+        let composed: Yams.Node?
+        do { composed = try Yams.compose(yaml: text) } catch {
             throw AdminError.invalid("the body is not YAML: \(error)")
         }
-        guard let root = loaded as? [String: Any] else { throw AdminError.invalid("the YAML must be a mapping with roles and agents") }
-        for key in root.keys where key != "roles" && key != "agents" {
-            throw AdminError.invalid("unknown top-level key '\(key)'; expected roles and agents", field: key)
+        var budget = yamlNodesMax
+        guard let root = composed, let top = try mapping(root, at: "", budget: &budget) else {
+            throw AdminError.invalid("the YAML must be a mapping with roles and agents")
+        }
+        for (key, _) in top where key != "roles" && key != "agents" {
+            throw AdminError.invalid("unknown top-level key '\(key.prefix(80))'; expected roles and agents", field: key)
         }
         var profiles: [ModelProfile] = []
         for (section, prefix) in [("roles", "role:"), ("agents", "")] {
-            guard let entries = root[section] else { continue }
-            guard let map = entries as? [String: Any] else { throw AdminError.invalid("\(section) must be a mapping", field: section) }
+            guard let entries = top.first(where: { $0.key == section })?.value else { continue }
+            guard let map = try mapping(entries, at: section, budget: &budget) else { throw AdminError.invalid("\(section) must be a mapping", field: section) }
             for (name, value) in map.sorted(by: { $0.key < $1.key }) {
-                guard let fields = value as? [String: Any] else { throw AdminError.invalid("\(section).\(name) must be a mapping", field: "\(section).\(name)") }
-                var models: [CostMode: String] = [:]
-                var role: String?, label: String?
-                for (key, raw) in fields {
-                    let value = "\(raw)"
-                    if let mode = CostMode(rawValue: key) { models[mode] = value } else if key == "role", section == "agents" {
-                        role = "role:" + value
-                    } else if key == "name" { label = value } else {
-                        throw AdminError.invalid("\(section).\(name): unknown key '\(key)'; use normal, heavy, max, name\(section == "agents" ? ", role" : "")", field: "\(section).\(name).\(key)")
-                    }
-                }
-                profiles.append(ModelProfile(id: prefix + name, role: role, name: label, models: models, created: .pending, updated: .pending))
+                profiles.append(try profile(name, value, section: section, prefix: prefix, budget: &budget))
             }
         }
         return profiles
+    }
+
+    private static func profile(_ name: String, _ node: Yams.Node, section: String, prefix: String, budget: inout Int) throws -> ModelProfile {
+        guard let fields = try mapping(node, at: "\(section).\(name)", budget: &budget) else {
+            throw AdminError.invalid("\(section).\(name) must be a mapping", field: "\(section).\(name)")
+        }
+        var models: [CostMode: String] = [:]
+        var role: String?, label: String?
+        for (key, raw) in fields {
+            guard let value = raw.scalar?.string else {
+                throw AdminError.invalid("\(section).\(name).\(key) must be a plain value", field: "\(section).\(name).\(key)")
+            }
+            if let mode = CostMode(rawValue: key) { models[mode] = value } else if key == "role", section == "agents" {
+                role = "role:" + value
+            } else if key == "name" { label = value } else {
+                throw AdminError.invalid("\(section).\(name): unknown key '\(key.prefix(80))'; use normal, heavy, max, name\(section == "agents" ? ", role" : "")", field: "\(section).\(name).\(key)")
+            }
+        }
+        return ModelProfile(id: prefix + name, role: role, name: label, models: models, created: .pending, updated: .pending)
+    }
+
+    /// The entries of a mapping node whose keys are plain values, nil when it is not a
+    /// mapping; each entry spends one unit of `budget`.
+    private static func mapping(_ node: Yams.Node, at path: String, budget: inout Int) throws -> [(key: String, value: Yams.Node)]? {
+        guard let mapping = node.mapping else { return nil }
+        var entries: [(key: String, value: Yams.Node)] = []
+        for (key, value) in mapping {
+            budget -= 1
+            guard budget >= 0 else { throw AdminError.invalid("the YAML has more than \(yamlNodesMax) nodes (yamlNodesMax, aliases counted as used)") }
+            guard let name = key.scalar?.string else {
+                throw AdminError.invalid("\(path.isEmpty ? "the YAML" : path) has a key that is not a plain value", field: path.isEmpty ? nil : path)
+            }
+            entries.append((name, value))
+        }
+        return entries
     }
 }

@@ -46,7 +46,10 @@ public struct ClusterSignature: Sendable {
             if pair[0] == "t" { seconds = Int64(pair[1]) } else if pair[0] == "mac" { macHex = pair[1] }
         }
         guard let seconds, let macHex, let mac = Self.bytes(fromHex: macHex) else { return .malformed }
-        guard abs(Int64(now.timeIntervalSince1970) - seconds) <= Self.skewSecondsMax else { return .expired }
+        // `t` is unauthenticated until the MAC is checked: compare without arithmetic on it
+        // (`now - t` overflowed for t = Int64.min and crashed the node before any check).
+        let current = Int64(now.timeIntervalSince1970)
+        guard seconds >= current - Self.skewSecondsMax, seconds <= current + Self.skewSecondsMax else { return .expired }
         let message = signed(method: method, path: path, seconds: seconds, body: body)
         let valid = acceptedKeys.contains { HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: message, using: $0) }
         return valid ? nil : .invalid
