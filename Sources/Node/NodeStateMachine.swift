@@ -206,7 +206,9 @@ final class NodeStateMachine: ReplicatedStateMachine {
         guard let from = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 8 == reader.remaining else {
             return .failure(.malformed("quota membership"))
         }
-        return .success((Int64(bitPattern: from), (0..<count).compactMap { _ in reader.readUInt64() }))
+        let voters = (0..<count).compactMap { _ in reader.readUInt64() }
+        guard !voters.contains(0), Set(voters).count == voters.count else { return .failure(.malformed("quota membership")) }
+        return .success((Int64(bitPattern: from), voters))
     }
 
     private static func canaryNonce(in data: [UInt8]) -> UInt64? {

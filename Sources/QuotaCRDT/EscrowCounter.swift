@@ -13,6 +13,12 @@ public struct EscrowCounter: Equatable, Sendable {
     public private(set) var used: [UInt64: Usage] = [:]
     public private(set) var granted: [UInt64: [UInt64: Usage]] = [:]
 
+    /// Distinct members a counter holds slots for: in `used`, among givers, and among one
+    /// giver's receivers. A cluster has a handful of voters; more slots come only from a
+    /// faulty peer, and merge ignores new ones past this bound, so every count stays
+    /// small and encodable.
+    public static let slotsMax = 256
+
     public init() {}
 
     /// Adds settled usage to `member`'s slot (called on `member` only).
@@ -50,6 +56,7 @@ public struct EscrowCounter: Equatable, Sendable {
         var learned = false
         for (member, amount) in other.used {
             let existing = used[member]
+            if existing == nil && used.count >= Self.slotsMax { continue }
             let joined = (existing ?? .zero).joined(with: amount)
             if existing != joined {
                 used[member] = joined
@@ -57,8 +64,10 @@ public struct EscrowCounter: Equatable, Sendable {
             }
         }
         for (giver, grants) in other.granted {
+            if granted[giver] == nil && granted.count >= Self.slotsMax { continue }
             for (receiver, amount) in grants {
                 let existing = granted[giver]?[receiver]
+                if existing == nil && (granted[giver]?.count ?? 0) >= Self.slotsMax { continue }
                 let joined = (existing ?? .zero).joined(with: amount)
                 if existing != joined {
                     granted[giver, default: [:]][receiver] = joined

@@ -65,7 +65,7 @@ extension QuotaLedger {
     public mutating func expire(now: Int64, graceMilliseconds: Int64) -> [WindowKey] {
         let expired = liveStates.filter { state in
             guard let end = state.end else { return false }
-            return end + graceMilliseconds <= now && state.openReservations == 0 && state.granting.isEmpty
+            return end.saturatingAdd(graceMilliseconds) <= now && state.openReservations == 0 && state.granting.isEmpty
         }.map(\.key)
         for key in expired { remove(key) }
         return expired

@@ -8,6 +8,9 @@ public enum WindowUpdateCodec {
     static let version: UInt8 = 1
     /// Subject and quota name lengths, at most (bytes).
     public static let nameBytesMax = 1_024
+    /// The latest window start accepted (the end of year 9999, ms): starts come from peers
+    /// and disk, and arithmetic on them must stay far from overflow.
+    public static let startMax: Int64 = 253_402_300_799_999
 
     /// Encodes `updates` as one message.
     public static func encode(_ updates: [WindowUpdate]) -> [UInt8] {
@@ -95,19 +98,19 @@ public enum WindowUpdateCodec {
     // MARK: Reading
 
     private static func readUpdate(_ reader: inout ByteReader) -> WindowUpdate? {
-        guard let key = readKey(&reader), let memberCount = reader.readUInt16(),
+        guard let key = readKey(&reader), let memberCount = reader.readUInt16(), Int(memberCount) <= EscrowCounter.slotsMax,
               Int(memberCount) * 8 <= reader.remaining else { return nil }
         var members: [UInt64] = []
         for _ in 0..<memberCount {
-            guard let member = reader.readUInt64() else { return nil }
+            // Member 0 is no node; a list naming one twice splits a cap wrongly.
+            guard let member = reader.readUInt64(), member != 0, !members.contains(member) else { return nil }
             members.append(member)
         }
         guard let hasEnd = reader.readByte(), hasEnd <= 1 else { return nil }
-        var end: Int64?
-        if hasEnd == 1 {
-            guard let value = readInt64(&reader) else { return nil }
-            end = value
-        }
+        if hasEnd == 1 { guard readInt64(&reader) != nil else { return nil } }
+        // The end is the calendar's, never the sender's: a window ending near Int64.max
+        // once overflowed the expiry arithmetic.
+        let end = key.period.window(containing: key.start).end
         guard let mask = reader.readByte(), mask < 8 else { return nil }
         var caps: [Int64?] = []
         for bit in 0..<3 {
@@ -123,14 +126,15 @@ public enum WindowUpdateCodec {
 
     private static func readCounter(_ reader: inout ByteReader) -> EscrowCounter? {
         var counter = EscrowCounter()
-        guard let usedCount = reader.readUInt16(), Int(usedCount) * 32 <= reader.remaining else { return nil }
+        guard let usedCount = reader.readUInt16(), Int(usedCount) <= EscrowCounter.slotsMax, Int(usedCount) * 32 <= reader.remaining else { return nil }
         for _ in 0..<usedCount {
             guard let member = reader.readUInt64(), let usage = readUsage(&reader) else { return nil }
             counter.addUsed(usage, by: member)
         }
-        guard let giverCount = reader.readUInt16(), Int(giverCount) * 10 <= reader.remaining else { return nil }
+        guard let giverCount = reader.readUInt16(), Int(giverCount) <= EscrowCounter.slotsMax, Int(giverCount) * 10 <= reader.remaining else { return nil }
         for _ in 0..<giverCount {
-            guard let giver = reader.readUInt64(), let count = reader.readUInt16(), Int(count) * 32 <= reader.remaining
+            guard let giver = reader.readUInt64(), let count = reader.readUInt16(), Int(count) <= EscrowCounter.slotsMax,
+                  Int(count) * 32 <= reader.remaining
             else { return nil }
             for _ in 0..<count {
                 guard let receiver = reader.readUInt64(), receiver != giver, let amount = readUsage(&reader) else { return nil }
@@ -144,9 +148,15 @@ public enum WindowUpdateCodec {
         guard let laneIndex = reader.readByte(), Int(laneIndex) < Lane.allCases.count,
               let subject = readName(&reader), let name = readName(&reader),
               let periodIndex = reader.readByte(), let period = Period.allCases.first(where: { $0.ordinal == Int(periodIndex) }),
-              let start = readInt64(&reader)
+              let start = readInt64(&reader), isWindowStart(start, of: period)
         else { return nil }
         return WindowKey(quota: QuotaID(lane: Lane.allCases[Int(laneIndex)], subject: subject, name: name), period: period, start: start)
+    }
+
+    /// Whether `start` begins a window of `period` within the calendar Weir accepts.
+    static func isWindowStart(_ start: Int64, of period: Period) -> Bool {
+        if period == .infinite { return start == Int64.min }
+        return (0...startMax).contains(start) && period.window(containing: start).start == start
     }
 
     private static func readName(_ reader: inout ByteReader) -> String? {

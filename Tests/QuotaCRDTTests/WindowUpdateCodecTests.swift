@@ -6,9 +6,11 @@ import Testing
     static func randomUpdate(_ random: inout SplitMix64) -> WindowUpdate {
         let lane = Lane.allCases.randomElement(using: &random)!
         let period = Period.allCases.randomElement(using: &random)!
+        // A real window: the codec refuses starts that begin no window of the period.
+        let window = period.window(containing: Int64.random(in: 0...2_000_000_000_000, using: &random))
         let key = WindowKey(
             quota: QuotaID(lane: lane, subject: "\(lane.rawValue):sü-\(random.next() % 1000)", name: "q\(random.next() % 7)"),
-            period: period, start: Int64.random(in: -1_000_000...2_000_000_000_000, using: &random))
+            period: period, start: window.start)
         func maybe() -> Int64? { Bool.random(using: &random) ? Int64.random(in: 0...1 << 40, using: &random) : nil }
         let members = (1...UInt64.random(in: 1...7, using: &random)).map { $0 }
         var counter = EscrowCounter()
@@ -19,7 +21,7 @@ import Testing
             }
         }
         return WindowUpdate(
-            key: key, members: members, end: Bool.random(using: &random) ? key.start + 10_000 : nil,
+            key: key, members: members, end: window.end,
             caps: Caps(requests: maybe(), tokens: maybe(), microUSD: maybe()), counter: counter)
     }
 
@@ -37,6 +39,30 @@ import Testing
         for update in updates {
             #expect(WindowUpdateCodec.decodeKey(WindowUpdateCodec.encode(update.key)) == update.key)
         }
+    }
+
+    /// What a faulty or hostile peer may send: starts that begin no window, ends far in the
+    /// future, member 0, members twice, more slots than any cluster has.
+    @Test func hostileUpdatesAreRefusedOrCorrected() {
+        var random = SplitMix64(seed: 7)
+        let honest = Self.randomUpdate(&random)
+        func decoded(_ change: (inout WindowUpdate) -> Void) -> [WindowUpdate]? {
+            var update = honest
+            change(&update)
+            return WindowUpdateCodec.decode(WindowUpdateCodec.encode([update]))
+        }
+        #expect(decoded { $0.end = Int64.max - 5 }?.first?.end == honest.end, "the end is the calendar's, not the sender's")
+        #expect(decoded { $0.key.start = Int64.max } == nil)
+        #expect(decoded { $0.key.start = -86_400_000 } == nil, "before 1970")
+        #expect(decoded { $0.key.start += 1 } == nil, "not a window start")
+        #expect(decoded { $0.members = [0, 1] } == nil)
+        #expect(decoded { $0.members = [1, 1, 2] } == nil)
+        #expect(decoded { $0.members = Array(1...UInt64(EscrowCounter.slotsMax + 1)) } == nil)
+        var many = EscrowCounter(), more = EscrowCounter()
+        for member in UInt64(1)...UInt64(EscrowCounter.slotsMax) { many.addUsed(Usage(requests: 1), by: member) }
+        for member in UInt64(10_001)...UInt64(10_000 + EscrowCounter.slotsMax) { more.addUsed(Usage(requests: 1), by: member) }
+        many.merge(more)
+        #expect(many.used.count == EscrowCounter.slotsMax, "merges cannot grow a counter past slotsMax, so encoding never overflows its counts")
     }
 
     @Test func rejectsAnUnknownVersionAndHugeCounts() {

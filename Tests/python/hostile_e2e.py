@@ -82,8 +82,10 @@ def excluded(method, path):
 
 REAL_MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "claude-sonnet-4-5", "claude-haiku-4-5"]
 # Models the set-up deploys with hostile weights, prices, credentials and dialects.
-HOSTILE_MODELS = ["hostile-weighted", "hostile-pricey", "hostile-tiny-price", "hostile-claude", "hostile-badurl",
-                  "hostile-azure", "hostile-ollama", "hostile-headers", "hostile-fallback", "hostile-alias",
+# (hostile-badurl, whose provider refuses connections, is deployed but not drawn: the
+# upstream client retries a refused connect until its 10 s connect timeout.)
+HOSTILE_MODELS = ["hostile-weighted", "hostile-pricey", "hostile-tiny-price", "hostile-claude", "hostile-up-500",
+                  "hostile-up-429", "hostile-up-drop", "hostile-azure", "hostile-ollama", "hostile-headers", "hostile-fallback", "hostile-alias",
                   "hostile-unpriced", "hostile/slashed:model"]
 
 # ---------------------------------------------------------------------------------------
@@ -863,14 +865,21 @@ class Run:
             ("/admin/api/deployments", {"id": "hostile-fix-headers", "model": "hostile-headers", "credential": "key:openai-compatible:hostile-headers"}),
             ("/admin/api/deployments", {"id": "hostile-fix-unpriced", "model": "hostile-unpriced", "credential": "key:demo:mockllm"}),
             ("/admin/api/deployments", {"id": "hostile-fix-slashed", "model": "hostile/slashed:model", "credential": "key:demo:mockllm"}),
-            ("/admin/api/deployments", {"id": "hostile-fix-fallback", "model": "hostile-fallback", "credential": "key:openai-compatible:hostile-badurl"}),
-            ("/admin/api/fallbacks", {"primary_model": "hostile-fallback", "chain": ["hostile-badurl", "hostile-pricey", "hostile-claude", "gpt-4o-mini"]}),
+            # mockllm answers these upstream models with the faults installed below
+            ("/admin/api/deployments", {"id": "hostile-fix-up-500", "model": "hostile-up-500", "credential": "key:demo:mockllm"}),
+            ("/admin/api/deployments", {"id": "hostile-fix-up-429", "model": "hostile-up-429", "credential": "key:demo:mockllm"}),
+            ("/admin/api/deployments", {"id": "hostile-fix-up-drop", "model": "hostile-up-drop", "credential": "key:demo:mockllm"}),
+            ("/admin/api/deployments", {"id": "hostile-fix-fallback", "model": "hostile-fallback", "credential": "key:demo:mockllm", "upstream_model": "hostile-up-500"}),
+            ("/admin/api/fallbacks", {"primary_model": "hostile-fallback", "chain": ["hostile-up-drop", "hostile-up-429", "hostile-pricey", "hostile-claude", "gpt-4o-mini"]}),
             ("/admin/api/aliases", {"requested_model": "hostile-alias", "routed_to": "hostile-claude"}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-weighted", "per_1k": 1e6}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-pricey", "input_per_1k": 999999.999999, "output_per_1k": 1e6, "cached_input_per_1k": 0}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-tiny-price", "per_1k": 1e-12}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-claude", "per_1k": 0.003}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-badurl", "per_1k": 0.001}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-up-500", "per_1k": 0.001}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-up-429", "per_1k": 0.001}),
+            ("/admin/api/pricing", {"scope": "model", "subject": "hostile-up-drop", "per_1k": 0.001}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-fallback", "per_1k": 0.001}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-azure", "per_1k": 0.001}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-ollama", "per_1k": 0.001}),
@@ -880,6 +889,17 @@ class Run:
         for path, body in steps:
             answer = self.call("POST", path, body)
             self.check_setup("POST " + path, body, answer)
+        # Faults of mockllm for the hostile-up-* models (its control API, beside its /v1).
+        faults = [{"kind": "status", "status": 500, "model": "hostile-up-500"}, {"kind": "status", "status": 429, "model": "hostile-up-429"},
+                  {"kind": "drop", "model": "hostile-up-drop"}]
+        installed = exchange(mock_root, "GET", "/_mock/faults", timeout=5)
+        present = installed.json() if installed.status == 200 else None
+        if isinstance(present, list):
+            for fault in faults:
+                if not any(isinstance(f, dict) and f.get("model") == fault["model"] and f.get("kind") == fault["kind"] for f in present):
+                    exchange(mock_root, "POST", "/_mock/faults", [("Content-Type", "application/json")], encode(fault), timeout=5)
+        else:
+            print("hostile: warning: no mockllm control API at %s/_mock/faults; the hostile-up-* models answer normally" % mock_root, flush=True)
         tokens = [
             ("agent in a DLP-block app", {"principal": "agent:hostile-fix", "user": "user:hostile-fix", "app": "app:hostile-fix",
                                           "scopes": ["model.invoke", "dlp.bypass"], "name": "hostile " + FAMILY}),

@@ -62,7 +62,7 @@ enum Metering {
 
     /// The refusal as the caller sees it: 429, `Retry-After`, the quota named.
     static func refusal(_ refusal: QuotaRefusal, now: Int64) -> GatewayError {
-        let wait = refusal.resetsAt.map { max(1, Int(($0 - now + 999) / 1000)) }
+        let wait = refusal.resetsAt.map { max(1, Int($0.saturatingSubtract(now).saturatingAdd(999) / 1000)) }
         let cap: String = switch refusal.unit {
         case "requests": "\(refusal.caps.requests ?? 0) requests"
         case "tokens": "\(refusal.caps.tokens ?? 0) tokens"
