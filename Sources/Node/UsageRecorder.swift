@@ -48,13 +48,19 @@ public final class UsageRecorder: UsageSink, Sendable {
         self.database = database
         self.nodeID = nodeID
         if let last = try database.scan(StorageLayout.usageEvents, reverse: true, limit: 1).first, let parsed = Self.parse(last.key) {
-            buffer.withLock { $0.sequence = parsed.sequence + 1 }
+            // A sequence read from disk may be anything; past `sequenceMax` numbering restarts
+            // (uniqueness then rests on the event time, which is part of the key too).
+            buffer.withLock { $0.sequence = parsed.sequence < Self.sequenceMax ? parsed.sequence + 1 : 0 }
         }
         self.logger = logger
         retention = Int64(retentionDays) * 86_400_000
         rollupRetention = Int64(rollupRetentionDays) * 86_400_000
         self.clock = clock
     }
+
+    /// The highest sequence number continued from: 2^62 events is far past any node's
+    /// life, and the additions below stay far from overflow.
+    static let sequenceMax: UInt64 = 1 << 62
 
     public func record(_ event: UsageEvent) {
         buffer.withLock { buffer in

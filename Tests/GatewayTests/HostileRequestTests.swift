@@ -230,3 +230,16 @@ import Testing
         #expect(try ProfileYAML.parse("roles:\n  coder: {normal: gpt-4o-mini, heavy: gpt-4o}\nagents:\n  agent:bot: {role: coder}\n").count == 2)
     }
 }
+
+/// Usage sums arrive from every node's answer and from disk: no sum of them may trap.
+@Suite struct UsageTotalsHostileTests {
+    @Test func sumsFromPeersAreBoundedAndAddWithoutOverflow() throws {
+        let peer = #"{"requests":9223372036854775807,"inputTokens":-5,"microUSD":9223372036854775807,"errors":1}"#
+        var total = try JSONDecoder().decode(UsageTotals.self, from: Data(peer.utf8))
+        #expect(total.requests == UsageTotals.valueMax && total.inputTokens == 0 && total.microUSD == Int64(UsageTotals.valueMax))
+        for _ in 0..<2_000 { total.add(total) }
+        #expect(total.requests == Int.max, "saturates")
+        let chart = ConsoleChart.minuteBars([["requests": Int.max, "errors": Int.max], ["requests": 1, "errors": -3]])
+        #expect(chart.contains("<svg"))
+    }
+}

@@ -586,7 +586,9 @@ def read_answer(sock, answer, method="GET", body_limit=None, keep_max=BODY_KEEP)
                 k, v = line.split(":", 1)
                 answer.headers[k.strip().lower()] = v.strip()
         break
-    if method == "HEAD" or answer.status in (204, 304):
+    if method in ("HEAD", "CONNECT") or answer.status in (204, 304):
+        # (a CONNECT answer is read to its head only: the node's 404 to one has neither
+        # Content-Length nor chunks and the connection stays open, so its end never comes)
         answer.complete = True
         return
     kept = []
@@ -1284,7 +1286,7 @@ class Run:
             ("random bytes", bytes(rng.randrange(256) for _ in range(rng.choice([10, 1000, 70_000])))),
         ]
         name, raw = rng.choice(picks)
-        case = Case(number, "HTTP junk", "-", name, raw=raw, note=name)
+        case = Case(number, "HTTP junk", "CONNECT" if name == "CONNECT" else "-", name, raw=raw, note=name)
         case.protocol_junk = True
         return case
 

@@ -30,14 +30,15 @@ enum ConsoleChart {
     /// Bars of requests per minute (errors in red), the hour's minutes oldest first.
     static func minuteBars(_ minutes: [[String: Any]]) -> String {
         guard !minutes.isEmpty else { return "<p class=\"empty\">No data.</p>" }
-        let requests = minutes.map { $0["requests"] as? Int ?? 0 }
+        let requests = minutes.map { max(0, $0["requests"] as? Int ?? 0) }
         let top = max(requests.max() ?? 0, 1)
         let width = 12, height = 100
         var svg = "<svg role=\"img\" aria-label=\"requests per minute\" width=\"\(width * minutes.count + 40)\" height=\"\(height + 30)\" xmlns=\"http://www.w3.org/2000/svg\">"
         svg += "<text x=\"0\" y=\"10\" font-size=\"11\">\(top)/min</text>"
         for (index, minute) in minutes.enumerated() {
-            let bar = height * requests[index] / top
-            let failed = height * min(minute["errors"] as? Int ?? 0, requests[index]) / top
+            // In floating point: the counts come from every node's answer.
+            let bar = Int(Double(height) * Double(requests[index]) / Double(top))
+            let failed = Int(Double(height) * Double(max(0, min(minute["errors"] as? Int ?? 0, requests[index]))) / Double(top))
             let x = 40 + index * width
             svg += "<rect x=\"\(x)\" y=\"\(height - bar + 14)\" width=\"\(width - 2)\" height=\"\(bar)\" fill=\"#4f6bed\"><title>\(requests[index]) requests</title></rect>"
             if failed > 0 { svg += "<rect x=\"\(x)\" y=\"\(height - failed + 14)\" width=\"\(width - 2)\" height=\"\(failed)\" fill=\"#d64545\"></rect>" }

@@ -33,7 +33,7 @@ extension AdminRoutes {
             endpoint("/admin/api/usage/providers", "Load per provider and model, and the routing strategy", range, ProviderLoadView.schema) { call, usage in
                 let period = try call.period()
                 let answer = await usage.rollups(RollupQuery(from: period.from, to: period.to, byModel: true, byProvider: true))
-                let total = max(1, answer.value.reduce(0) { $0 + $1.totals.requests })
+                let total = max(1, answer.value.reduce(0) { $0.saturatingSum($1.totals.requests) })
                 let items = answer.value.sorted { ($1.totals.requests, $0.provider ?? "") < ($0.totals.requests, $1.provider ?? "") }.map { g in
                     ProviderLoadView.Item(
                         provider: g.provider ?? "-", model: g.model ?? "-", requests: g.totals.requests, share: Double(g.totals.requests) / Double(total),

@@ -96,7 +96,7 @@ struct DLPActivityView: Encodable, Sendable {
         scope = dlp.scope
         policy = dlp.policy
         rules = dlp.matches.keys.sorted()
-        matches = dlp.matches.values.reduce(0, +)
+        matches = dlp.matches.values.reduce(0) { $0.saturatingSum($1) }
         size = e.requestBytes ?? 0
         detail = dlp.action == .bypass
             ? "bypassed: \(dlp.reason ?? "")"

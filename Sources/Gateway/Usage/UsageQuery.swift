@@ -40,39 +40,46 @@ public struct UsageTotals: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// The largest sum a field reads from a peer's answer or a stored rollup (about 9e15):
+    /// far beyond any real usage, and far enough below `Int.max` that adding such sums
+    /// cannot overflow either. Every addition saturates as well.
+    public static let valueMax = 1 << 53
+
     public mutating func add(_ event: UsageEvent) {
-        requests += 1
-        inputTokens += event.inputTokens
-        outputTokens += event.outputTokens
-        microUSD += event.microUSD
-        if event.status >= 400 { errors += 1 }
-        if event.cached { cacheHits += 1 }
-        if event.redactions > 0 { redacted += 1 }
-        redactions += event.redactions
-        if event.dlp?.action == .block { blocked += 1 }
-        if event.dlp?.action == .bypass { bypassed += 1 }
+        requests = requests.saturatingSum(1)
+        inputTokens = inputTokens.saturatingSum(event.inputTokens)
+        outputTokens = outputTokens.saturatingSum(event.outputTokens)
+        microUSD = microUSD.saturatingSum(event.microUSD)
+        if event.status >= 400 { errors = errors.saturatingSum(1) }
+        if event.cached { cacheHits = cacheHits.saturatingSum(1) }
+        if event.redactions > 0 { redacted = redacted.saturatingSum(1) }
+        redactions = redactions.saturatingSum(event.redactions)
+        if event.dlp?.action == .block { blocked = blocked.saturatingSum(1) }
+        if event.dlp?.action == .bypass { bypassed = bypassed.saturatingSum(1) }
     }
 
     public mutating func add(_ other: UsageTotals) {
-        requests += other.requests
-        inputTokens += other.inputTokens
-        outputTokens += other.outputTokens
-        microUSD += other.microUSD
-        errors += other.errors
-        cacheHits += other.cacheHits
-        redacted += other.redacted
-        redactions += other.redactions
-        blocked += other.blocked
-        bypassed += other.bypassed
+        requests = requests.saturatingSum(other.requests)
+        inputTokens = inputTokens.saturatingSum(other.inputTokens)
+        outputTokens = outputTokens.saturatingSum(other.outputTokens)
+        microUSD = microUSD.saturatingSum(other.microUSD)
+        errors = errors.saturatingSum(other.errors)
+        cacheHits = cacheHits.saturatingSum(other.cacheHits)
+        redacted = redacted.saturatingSum(other.redacted)
+        redactions = redactions.saturatingSum(other.redactions)
+        blocked = blocked.saturatingSum(other.blocked)
+        bypassed = bypassed.saturatingSum(other.bypassed)
     }
 
     private enum CodingKeys: String, CodingKey {
         case requests, inputTokens, outputTokens, microUSD, errors, cacheHits, redacted, redactions, blocked, bypassed
     }
 
-    /// Sums written before a field existed read it as zero.
+    /// Sums written before a field existed read it as zero; every field is bounded to
+    /// 0...`valueMax` (the bytes come from a peer or from disk).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        defer { self.clamp() }
         requests = try c.decodeIfPresent(Int.self, forKey: .requests) ?? 0
         inputTokens = try c.decodeIfPresent(Int.self, forKey: .inputTokens) ?? 0
         outputTokens = try c.decodeIfPresent(Int.self, forKey: .outputTokens) ?? 0
@@ -83,6 +90,24 @@ public struct UsageTotals: Codable, Sendable, Equatable {
         redactions = try c.decodeIfPresent(Int.self, forKey: .redactions) ?? 0
         blocked = try c.decodeIfPresent(Int.self, forKey: .blocked) ?? 0
         bypassed = try c.decodeIfPresent(Int.self, forKey: .bypassed) ?? 0
+    }
+}
+
+extension UsageTotals {
+    private mutating func clamp() {
+        func bounded(_ value: Int) -> Int { min(max(0, value), Self.valueMax) }
+        requests = bounded(requests); inputTokens = bounded(inputTokens); outputTokens = bounded(outputTokens)
+        microUSD = Int64(bounded(Int(microUSD)))
+        errors = bounded(errors); cacheHits = bounded(cacheHits); redacted = bounded(redacted)
+        redactions = bounded(redactions); blocked = bounded(blocked); bypassed = bounded(bypassed)
+    }
+}
+
+extension FixedWidthInteger {
+    /// `self + other`, pinned at the type's bounds instead of overflowing.
+    func saturatingSum(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }
 
