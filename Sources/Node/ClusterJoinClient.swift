@@ -43,7 +43,11 @@ struct ClusterJoinClient {
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
                 let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
                 if response.status.code == 200 {
-                    return try JSONDecoder().decode(ClusterMembership.self, from: data)
+                    let membership = try JSONDecoder().decode(ClusterMembership.self, from: data)
+                    if let problem = membership.problem(joining: nodeID) {
+                        throw Failure.refused(status: 200, message: "the member's answer is not a membership this node can start from: \(problem)")
+                    }
+                    return membership
                 }
                 let message = String(decoding: data, as: UTF8.self)
                 if response.status.code == 400 || response.status.code == 401 {

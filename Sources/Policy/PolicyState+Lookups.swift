@@ -55,12 +55,12 @@ extension PolicyState {
 
     /// Whether revision `revision` is in force (the latest of its quota, not a revocation).
     public func isActive(_ revision: QuotaRevision) -> Bool {
-        !revision.revoked && latestQuota[QuotaKey(lane: revision.lane, subject: revision.subject, name: revision.name)] == revision.id - 1
+        !revision.revoked && revision.id > 0 && latestQuota[QuotaKey(lane: revision.lane, subject: revision.subject, name: revision.name)] == revision.id - 1
     }
 
     /// Whether pricing revision `revision` is in force.
     public func isActive(_ revision: PricingRevision) -> Bool {
-        !revision.revoked && latestPrice[PriceKey(scope: revision.scope, subject: revision.subject)] == revision.id - 1
+        !revision.revoked && revision.id > 0 && latestPrice[PriceKey(scope: revision.scope, subject: revision.subject)] == revision.id - 1
     }
 
     /// The model an agent uses in `mode`: its own choice, else its role's; nil if neither says.

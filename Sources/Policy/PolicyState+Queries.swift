@@ -156,7 +156,8 @@ extension PolicyState {
         let firstID = history.first?.id ?? 1
         let before = try page.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeNumber(cursor) } ?? Int.max
         var items: [HistoryRecord] = []
-        var position = min(history.count, before - firstID) - 1
+        let (offset, overflow) = before.subtractingReportingOverflow(firstID)
+        var position = min(history.count, overflow ? history.count : max(0, offset)) - 1
         while position >= 0 {
             let record = history[position]
             position -= 1

@@ -243,3 +243,18 @@ import Testing
         #expect(chart.contains("<svg"))
     }
 }
+
+/// A join answer arrives over HTTP: it is checked before Raft's preconditions see it.
+@Suite struct JoinAnswerHostileTests {
+    @Test func aMembershipANodeCannotStartFromIsRefused() {
+        let good = ClusterMembership(voters: [1, 2, 3], learners: [4], addresses: ["1": "tcp://127.0.0.1:7001", "4": "tcp://127.0.0.1:7004"])
+        #expect(good.problem(joining: 4) == nil)
+        #expect(good.problem(joining: 5) != nil, "the joiner is not in it")
+        #expect(ClusterMembership(voters: [1, 2], learners: [2], addresses: [:]).problem(joining: 2) != nil, "voters and learners overlap")
+        #expect(ClusterMembership(voters: [0, 2], learners: [], addresses: [:]).problem(joining: 2) != nil, "node 0")
+        #expect(ClusterMembership(voters: [], learners: [2], addresses: [:]).problem(joining: 2) != nil, "no voters")
+        #expect(ClusterMembership(voters: [1], learners: [2], addresses: ["0": "tcp://x:1"]).problem(joining: 2) != nil)
+        #expect(ClusterMembership(voters: [1], learners: [2], addresses: ["1": "http://x"]).problem(joining: 2) != nil)
+        #expect(ClusterMembership(voters: Array(1...100), learners: [], addresses: [:]).problem(joining: 2) != nil)
+    }
+}

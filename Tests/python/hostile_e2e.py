@@ -1344,6 +1344,8 @@ class Run:
                 return None
             return "no answer: %s%s" % (answer.error, " (send: %s)" % answer.send_error if answer.send_error else "")
         if status == 500:
+            if answer.header("x-weir-model") or b"refused" in answer.body[:300]:
+                return "status 500 (the provider's 500 passed on as the node's own; a gateway answers 502 for upstream trouble)"
             return "status 500"
         if status >= 500 and status not in (502, 503, 504):
             return "status %d (a 5xx of the node's own making)" % status
@@ -1361,6 +1363,9 @@ class Run:
             if case.protocol_junk and ("closed" in answer.error or "reset" in answer.error or "cut" in answer.error):
                 return None
             if case.oversize and answer.send_error:
+                return None
+            if answer.header("x-weir-model") == "hostile-up-drop" and "cut" in answer.error:
+                self.note("a stream cut short after its upstream (hostile-up-drop) dropped the connection")
                 return None
             return "answer %d broken off: %s" % (status, answer.error)
         if 400 <= status < 500 and case.label.split(" ")[1:2] and (case.target.startswith("/v1/") or case.target.startswith("/admin/api/")) and case.method != "HEAD":

@@ -15,6 +15,26 @@ public struct ClusterMembership: Codable, Equatable, Sendable {
         self.learners = learners
         self.addresses = addresses
     }
+
+    /// The most members a membership may list.
+    public static let membersMax = 64
+
+    /// What makes this answer unusable for node `joining` to start from, or nil: ids are
+    /// non-zero and unique, voters and learners disjoint, `joining` among them, every
+    /// address a `tcp://` one of a listed member. The answer arrives over HTTP, so it is
+    /// checked before Raft's own preconditions see it.
+    public func problem(joining: UInt64) -> String? {
+        let members = voters + learners
+        guard !voters.isEmpty, members.count <= Self.membersMax else { return "it lists \(voters.count) voters and \(learners.count) learners" }
+        guard !members.contains(0), Set(members).count == members.count else { return "a node id is 0 or listed twice" }
+        guard members.contains(joining) else { return "it does not list node \(joining)" }
+        for (id, address) in addresses {
+            guard let node = UInt64(id), members.contains(node), address.hasPrefix("tcp://"), address.utf8.count <= 256 else {
+                return "address '\(id.prefix(20))' → '\(address.prefix(60))' is not a tcp:// address of a member"
+            }
+        }
+        return nil
+    }
 }
 
 /// The canaries a node has applied (see `POST /cluster/v1/canary`).

@@ -162,7 +162,7 @@ extension DataPlaneRoutes {
             let clientBytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
             if let cacheKey {
                 cache.put(cacheKey, .init(bytes: Array(clientBytes.readableBytesView), model: attempt.model,
-                                          expiresAt: clock() + Int64(state.settings.cacheTTLSeconds) * 1000))
+                                          expiresAt: clock() + Int64(min(max(0, state.settings.cacheTTLSeconds), GatewaySettings.cacheTTLSecondsMax)) * 1000))
                 headers[Self.cacheHeader] = "miss"
             }
             // Placeholders are plain ASCII, never escaped in JSON: an answer without one is relayed as it is.

@@ -56,7 +56,9 @@ enum Metering {
                   let lane = Lane(rawValue: revision.lane.rawValue) else { return nil }
             return QuotaSpec(
                 id: QuotaID(lane: lane, subject: revision.subject, name: revision.name), period: period,
-                caps: Caps(requests: revision.maxRequests, tokens: revision.maxTokens, microUSD: revision.maxMicroUSD))
+                // Caps are validated on write; a negative one from a snapshot caps at 0.
+                caps: Caps(requests: revision.maxRequests.map { max(0, $0) }, tokens: revision.maxTokens.map { max(0, $0) },
+                           microUSD: revision.maxMicroUSD.map { max(0, $0) }))
         }
     }
 

@@ -19,6 +19,9 @@ struct Attempt: Sendable {
 /// the organization's alias, else the global one; the model's deployments in the order of
 /// the routing strategy; then each model of its fallback chain the same way.
 final class ModelRouter: Sendable {
+    /// The largest deployment weight counted (the policy's own bound).
+    static let weightMax = 1_000_000
+
     /// Turns of the round-robin strategy, per model.
     private let turns = Mutex<[String: Int]>([:])
     /// Models whose turn counter is kept (the busiest stay).
@@ -73,9 +76,12 @@ final class ModelRouter: Sendable {
             // Weighted order without replacement: each pick by weight among the rest.
             var rest = byPriority, ordered: [Deployment] = []
             while !rest.isEmpty {
-                let total = rest.reduce(0) { $0 + max(1, $1.weight) }
+                // Weights are validated on write (1...1e6); clamped again here, since a
+                // snapshot from a peer or the disk reaches this too.
+                func weight(_ d: Deployment) -> Int { min(max(1, d.weight), Self.weightMax) }
+                let total = rest.reduce(0) { $0 + weight($1) }
                 var roll = dice.withLock { Int.random(in: 0..<total, using: &$0) }
-                let index = rest.firstIndex { roll -= max(1, $0.weight); return roll < 0 } ?? 0
+                let index = rest.firstIndex { roll -= weight($0); return roll < 0 } ?? 0
                 ordered.append(rest.remove(at: index))
             }
             return ordered
@@ -84,7 +90,7 @@ final class ModelRouter: Sendable {
             func cost(_ d: Deployment) -> Int64 {
                 let provider = state.credentials[d.credential]?.provider.rawValue
                 guard let price = state.price(credential: d.credential, provider: provider, model: d.upstreamModel) else { return .max }
-                return price.inputNanoUSDPer1k + price.outputNanoUSDPer1k
+                return price.inputNanoUSDPer1k.saturatingSum(price.outputNanoUSDPer1k)
             }
             return byPriority.map { ($0, cost($0)) }.enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map(\.element.0)
         case .lowestLatency:
