@@ -5,9 +5,11 @@ import Logging
 import Policy
 
 /// Creates the cluster's first super-admin token once: the leader proposes it while the
-/// policy has none; the node whose proposal is applied first writes the secret to
-/// `DATA_DIR/admin.token` (mode 0600) and logs the file's path. Any later proposal is
-/// refused by the state machine, so there is exactly one.
+/// policy has none. The secret is written (mode 0600) before it is proposed, so a token
+/// that commits is never one whose secret is lost: the node whose proposal is applied
+/// first renames `DATA_DIR/admin.token.pending` to `admin.token` and logs the path. Any
+/// later proposal is refused by the state machine, so there is exactly one. Then it
+/// completes an offline recovery request, if one waits (`AdminRecovery`).
 struct AdminBootstrap: Sendable {
     /// How often to look whether the bootstrap is still needed.
     static let checkInterval = Duration.milliseconds(200)
@@ -18,12 +20,14 @@ struct AdminBootstrap: Sendable {
     /// Registered right after the admin token: providers from the environment (`ProviderSeed`).
     let providers: [PolicyCommand]
     let logger: Logger
+    let nodeID: UInt64
 
     func run() async {
         while !Task.isCancelled, !policy.current.bootstrapped {
             if await driver.status.softState.role == .leader { await attempt() }
             try? await Task.sleep(for: Self.checkInterval)
         }
+        await AdminRecovery.complete(dataDirectory: dataDirectory, policy: policy, nodeID: nodeID, logger: logger)
         // A service that ends would stop the node: idle until shutdown.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
     }
@@ -38,18 +42,25 @@ struct AdminBootstrap: Sendable {
             id: TokenSecret.publicID(using: &generator), secretHash: TokenSecret.hash(secret), displayPrefix: TokenSecret.displayPrefix(secret),
             name: "bootstrap super-admin", principal: principal.id, namespace: "tenant:default", user: nil, app: nil,
             scopes: [Scope.adminSuper.rawValue, Scope.modelInvoke.rawValue], expiresAt: nil, revoked: false, created: .pending, updated: .pending)
+        let path = dataDirectory + "/admin.token", pending = path + ".pending"
+        guard FileManager.default.createFile(atPath: pending, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            logger.error("cannot write \(pending), so the first super-admin token is not created yet; check the data directory's permissions")
+            return
+        }
         do {
             _ = try await policy.submit(PolicyEntry(actor: "system:bootstrap", reason: "first start of the cluster", command: .bootstrapAdmin(principal: principal, token: token)))
         } catch {
+            try? FileManager.default.removeItem(atPath: pending)
             if case .refused = error { return }  // another node's bootstrap was applied first
             logger.debug("admin bootstrap not committed yet", metadata: ["error": "\(error)"])
             return
         }
-        let path = dataDirectory + "/admin.token"
-        if FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) {
+        do {
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.moveItem(atPath: pending, toPath: path)
             logger.notice("created the first super-admin token; it is shown once, in this file", metadata: ["file": "\(path)", "token_id": "\(token.id)"])
-        } else {
-            logger.critical("created the first super-admin token but could not write \(path); revoke \(token.id) with another admin token")
+        } catch {
+            logger.critical("created the first super-admin token; its secret is in \(pending) (could not rename it to \(path): \(error))")
         }
         await registerProviders()
     }

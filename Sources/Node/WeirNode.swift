@@ -118,7 +118,8 @@ public struct WeirNode: Sendable {
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: sealer)
             : []
-        let bootstrap = AdminBootstrap(driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger)
+        let bootstrap = AdminBootstrap(
+            driver: driver, policy: policy, dataDirectory: config.dataDirectory, providers: providers, logger: logger, nodeID: config.nodeID)
         let console = ConsoleSessions(secret: secret)
         let application = makeApplication(
             health: health,

@@ -24,6 +24,10 @@ extension PolicyState {
         case let .revokeToken(id):
             guard var token = tokens[id] else { throw .notFound(kind: "token", id: id) }
             guard !token.revoked else { throw .invalid(field: "id", message: "token '\(id)' is already revoked") }
+            guard !isLastSuperAdmin(token, at: stamp.at) else {
+                throw .invalid(field: "id", message: "token '\(id)' is the last usable super-admin token: revoking it would lock every admin out; "
+                    + "issue another token with scope admin.super first (POST /admin/api/tokens), then revoke this one")
+            }
             token.revoked = true
             tokens.put(token, stamp: stamp)
             return (PolicyOutcome(id: id), "token.revoke", "revoked")
@@ -120,5 +124,13 @@ extension PolicyTable {
         case .profiles: "profile"
         case .dlp: "dlp"
         }
+    }
+}
+
+extension PolicyState {
+    /// Whether `token` is the only one left that may act as super-admin at `now`.
+    func isLastSuperAdmin(_ token: ClientToken, at now: Int64) -> Bool {
+        func isSuper(_ t: ClientToken) -> Bool { t.isUsable(at: now) && Scope.adminSuper.isGranted(by: t.scopes) }
+        return isSuper(token) && !tokens.values.contains { $0.id != token.id && isSuper($0) }
     }
 }

@@ -9,7 +9,7 @@ struct Weir: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weir",
         abstract: "Weir: a clustered LLM API gateway node.",
-        subcommands: [Serve.self, Init.self, Config.self, Restore.self, Version.self],
+        subcommands: [Serve.self, Init.self, Config.self, Restore.self, RecoverAdmin.self, Version.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -95,6 +95,32 @@ struct Restore: ParsableCommand {
                 """)
         } catch let failure as BackupRestore.Failure {
             FileHandle.standardError.write(Data("weir: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct RecoverAdmin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover-admin",
+        abstract: "On a stopped node: have its next start issue a new super-admin token (when none is usable any more).",
+        discussion: """
+            Writes a new secret to DATA_DIR/admin.recovery (mode 0600). When the node starts again and the cluster has a \
+            leader, it issues a super-admin token with that secret through the Raft log (the audit history names \
+            system:recover-admin) and moves the file to DATA_DIR/admin.token. See docs/operations.md.
+            """)
+
+    @Option(help: "The stopped node's data directory.") var dataDir: String
+
+    func run() throws {
+        do {
+            let path = try AdminRecovery.request(dataDirectory: dataDir)
+            print("""
+                wrote a recovery request to \(path);
+                start the node again: once the cluster has a leader it issues the token and moves the secret to \(dataDir)/admin.token
+                """)
+        } catch {
+            FileHandle.standardError.write(Data("weir: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -742,6 +742,219 @@ def abort(sock, rng):
     sock.close()
 
 # ---------------------------------------------------------------------------------------
+# A hostile provider: an OpenAI- and Anthropic-dialect upstream on a loopback port whose
+# answers are wrong in the ways a provider's can be (DESIGN.md section 9: provider answers
+# are hostile too). The upstream model name picks the misbehaviour: evil-<kind>.
+
+EVIL_KINDS = [
+    "usage-huge", "usage-negative", "usage-float", "usage-types", "usage-overflow-sum", "not-json", "empty", "truncated",
+    "huge-body", "deep", "wrong-shapes", "bad-utf8", "slow-head", "sse-for-whole", "status-500-html", "status-429-junk",
+    "status-599", "status-204", "status-401", "giant-header", "sse-junk", "sse-no-done", "sse-huge-event", "sse-dribble",
+    "sse-bytewise", "sse-usage-huge", "sse-crlf", "sse-nul", "sse-tool-junk", "close-at-once",
+]
+
+
+def evil_openai_message(kind):
+    usage = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+    if kind == "usage-huge":
+        usage = {"prompt_tokens": 2**63 - 1, "completion_tokens": 2**63 - 1, "total_tokens": 2**64}
+    elif kind == "usage-negative":
+        usage = {"prompt_tokens": -2**63, "completion_tokens": -1, "total_tokens": -5}
+    elif kind == "usage-float":
+        usage = {"prompt_tokens": Raw("1e308"), "completion_tokens": Raw("NaN"), "total_tokens": 1.5}
+    elif kind == "usage-types":
+        usage = {"prompt_tokens": "12", "completion_tokens": None, "total_tokens": [], "input_tokens": {}}
+    elif kind == "usage-overflow-sum":
+        usage = {"prompt_tokens": 2**62, "completion_tokens": 2**62 + 2**61, "total_tokens": 2**63 - 1}
+    return {"id": "evil", "object": "chat.completion", "model": "evil", "created": 0,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "evil " + FAMILY}, "finish_reason": "stop"}], "usage": usage}
+
+
+def evil_anthropic_message(kind):
+    usage = {"input_tokens": 3, "output_tokens": 5}
+    if kind == "usage-huge":
+        usage = {"input_tokens": 2**63 - 1, "output_tokens": 2**64}
+    elif kind == "usage-negative":
+        usage = {"input_tokens": -2**63, "output_tokens": -1}
+    elif kind == "usage-float":
+        usage = {"input_tokens": Raw("1e308"), "output_tokens": Raw("-Infinity")}
+    elif kind == "usage-types":
+        usage = {"input_tokens": "3", "output_tokens": None}
+    elif kind == "usage-overflow-sum":
+        usage = {"input_tokens": 2**62, "output_tokens": 2**62 + 2**61, "cache_read_input_tokens": 2**62}
+    return {"id": "msg_evil", "type": "message", "role": "assistant", "model": "evil", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": "evil " + FAMILY}, {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}], "usage": usage}
+
+
+def evil_stream_events(kind, anthropic):
+    """The SSE bytes of a hostile stream (a list of pieces, each sent on its own)."""
+    if anthropic:
+        usage_start = {"input_tokens": 2**63 - 1, "output_tokens": 2**64} if kind == "sse-usage-huge" else {"input_tokens": 3, "output_tokens": 1}
+        usage_end = {"output_tokens": 2**63 - 1} if kind == "sse-usage-huge" else {"output_tokens": 5}
+        events = [
+            ("message_start", {"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "model": "evil", "content": [], "usage": usage_start}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "evil " + FAMILY}}),
+        ]
+        if kind == "sse-tool-junk":
+            events += [
+                ("content_block_start", {"type": "content_block_start", "index": 2**63 - 1, "content_block": {"type": "tool_use", "id": None, "name": 5, "input": []}}),
+                ("content_block_delta", {"type": "content_block_delta", "index": -1, "delta": {"type": "input_json_delta", "partial_json": '{"a":'}}),
+                ("content_block_delta", {"type": "content_block_delta", "index": Raw("1e308"), "delta": {"type": "weird_delta"}}),
+                ("content_block_stop", {"type": "content_block_stop", "index": "x"}),
+            ]
+        events += [
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": usage_end}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        frames = ["event: %s\ndata: %s\n\n" % (name, dump(data)) for name, data in events]
+    else:
+        usage = {"prompt_tokens": 2**63 - 1, "completion_tokens": 2**63 - 1, "total_tokens": 2**64} if kind == "sse-usage-huge" else {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+        chunk = lambda delta, finish=None: {"id": "c", "object": "chat.completion.chunk", "model": "evil", "created": 0,
+                                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        frames = ["data: %s\n\n" % dump(chunk({"role": "assistant", "content": ""})), "data: %s\n\n" % dump(chunk({"content": "evil " + FAMILY}))]
+        if kind == "sse-tool-junk":
+            frames += ["data: %s\n\n" % dump(chunk({"tool_calls": [{"index": 2**63 - 1, "id": None, "function": {"name": 5, "arguments": '{"a":'}}]})),
+                       "data: %s\n\n" % dump(chunk({"tool_calls": [{"index": -1, "function": {"arguments": []}}]})),
+                       "data: %s\n\n" % dump({"choices": [{"index": Raw("1e308"), "delta": None}]}),
+                       "data: %s\n\n" % dump({"choices": "x"})]
+        frames += ["data: %s\n\n" % dump(chunk({}, "stop")), "data: %s\n\n" % dump({"id": "c", "choices": [], "usage": usage}), "data: [DONE]\n\n"]
+    data = "".join(frames).encode("utf-8", "surrogatepass")
+    if kind == "sse-junk":
+        return [b": comment\n\n", b"data: {not json\n\n", b"event: \xff\xfe\ndata: \x00\n\n", b"data:\n\n", b"\n\n\n\n", b"retry: -1\n\n",
+                b"data: " + b"[" * 10_000 + b"\n\n", b"id: " + b"9" * 400 + b"\n\n"] + [data]
+    if kind == "sse-no-done":
+        return [data.rsplit(b"data: [DONE]", 1)[0]] if not anthropic else [data[: len(data) // 2]]
+    if kind == "sse-huge-event":
+        return [data[:20], b"data: " + b"x" * (3 << 20), b"\n\n", data[20:]]
+    if kind == "sse-dribble":
+        # a 1 MB event without an end, in small pieces: the splitter must not rescan it each time
+        return [b"data: "] + [b"y" * 1000] * 1000 + [b"\n\n", data]
+    if kind == "sse-bytewise":
+        return [data[i:i + 1] for i in range(len(data))]
+    if kind == "sse-crlf":
+        return [data.replace(b"\n", b"\r\n")[:-7] + b"\r\r\n\n\r\n"]
+    if kind == "sse-nul":
+        return [data.replace(b"evil", b"e\x00v\xffil")]
+    return [data]
+
+
+class EvilUpstream:
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.served = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn):
+        conn.settimeout(TIMEOUT)
+        try:
+            reader = Reader(conn)
+            while True:   # keep-alive: the node's client pools connections
+                head = reader.until(b"\r\n\r\n")
+                if head is None:
+                    return
+                length = 0
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    if line.lower().startswith("content-length:"):
+                        length = int(line.split(":", 1)[1].strip() or 0)
+                body = reader.exactly(length) if length else b""
+                request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                try:
+                    request = json.loads(body or b"{}")
+                except ValueError:
+                    request = {}
+                model = str(request.get("model", "")) if isinstance(request, dict) else ""
+                kind = model[5:] if model.startswith("evil-") else "usage-huge"
+                anthropic = "/messages" in request_line
+                stream = isinstance(request, dict) and request.get("stream") is True
+                self.served += 1
+                if not self.answer(conn, kind, anthropic, stream, request_line):
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def answer(self, conn, kind, anthropic, stream, request_line):
+        """Writes the hostile answer; False when the connection is to be closed."""
+        def send(status, body, content_type="application/json", extra=b"", length=None):
+            head = b"HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+                status, content_type.encode(), len(body) if length is None else length, extra)
+            conn.sendall(head + body)
+        if "count_tokens" in request_line:
+            send(200, encode({"input_tokens": 2**63 - 1 if kind.startswith("usage") else Raw("NaN")}))
+            return True
+        if kind == "close-at-once":
+            return False
+        if kind == "slow-head":
+            time.sleep(3)
+        if kind.startswith("sse-") or (stream and kind not in ("status-500-html", "status-429-junk", "status-599", "status-204", "status-401",
+                                                               "not-json", "empty", "truncated", "giant-header", "huge-body")):
+            pieces = evil_stream_events(kind if kind.startswith("sse-") else "sse-usage-huge" if kind == "usage-huge" else "plain", anthropic)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for piece in pieces:
+                if piece:
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if kind == "sse-no-done":
+                return False   # and no last chunk either
+            conn.sendall(b"0\r\n\r\n")
+            return True
+        message = evil_anthropic_message(kind) if anthropic else evil_openai_message(kind)
+        if kind == "not-json":
+            send(200, b"<html><body>Bad Gateway</body></html>", "text/html")
+        elif kind == "empty":
+            send(200, b"")
+        elif kind == "truncated":
+            send(200, encode(message)[:10], length=1000)
+            return False
+        elif kind == "huge-body":
+            pad = b" " * (17 << 20)
+            send(200, encode(message)[:-1] + b',"pad":"' + pad + b'"}')
+        elif kind == "deep":
+            send(200, b'{"choices":' + b"[" * 100_000 + b"]" * 100_000 + b',"content":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+        elif kind == "wrong-shapes":
+            send(200, encode({"choices": "x", "content": 5, "usage": [1, 2], "message": {"content": {"a": []}}, "type": None}))
+        elif kind == "bad-utf8":
+            send(200, encode(message).replace(b"evil", b"\xff\xfe\xed\xa0\x80"))
+        elif kind == "sse-for-whole":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 20\r\n\r\ndata: [DONE]\n\ndata:\n\n")
+        elif kind == "status-500-html":
+            send(500, b"<html>internal error " + b"e" * 5000 + b"</html>", "text/html")
+        elif kind == "status-429-junk":
+            send(429, b'{"error":{"message":' + b'"' + b"\xff" * 10 + b'"}}', extra=b"Retry-After: -99999999999999999999\r\n")
+        elif kind == "status-599":
+            send(599, encode({"error": {"message": FAMILY * 60, "type": 5}}))
+        elif kind == "status-204":
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        elif kind == "status-401":
+            send(401, encode({"error": {"message": None}}))
+        elif kind == "giant-header":
+            send(200, encode(message), extra=b"X-Giant: " + b"g" * 200_000 + b"\r\n")
+        else:
+            send(200, encode(message))
+        return True
+
+    def close(self):
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------
 # Cases.
 
 
@@ -779,6 +992,7 @@ class Run:
         self.settings_baseline = None
         self.dead = False
         self.durations = []
+        self.evil = None if args.no_evil_upstream else EvilUpstream()
 
     # -- plumbing --------------------------------------------------------------------------
     def auth(self):
@@ -888,6 +1102,21 @@ class Run:
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile-headers", "per_1k": 0.001}),
             ("/admin/api/pricing", {"scope": "model", "subject": "hostile/slashed:model", "per_1k": 0.001}),
         ]
+        if self.evil:
+            evil_openai = "key:openai-compatible:hostile-evil"
+            evil_anthropic = "key:anthropic:hostile-evil"
+            steps += [
+                ("/admin/api/credentials", {"id": evil_openai, "provider": "openai-compatible", "base_url": "http://127.0.0.1:%d/v1" % self.evil.port}),
+                ("/admin/api/credentials", {"id": evil_anthropic, "provider": "anthropic", "base_url": "http://127.0.0.1:%d" % self.evil.port, "secret": "sk-evil"}),
+                # the highest price there is, so huge reported usage meets the largest factors
+                ("/admin/api/pricing", {"scope": "key", "subject": evil_openai, "per_1k": 1e6}),
+                ("/admin/api/pricing", {"scope": "key", "subject": evil_anthropic, "input_per_1k": 1e6, "output_per_1k": 0.5}),
+            ]
+            for kind in EVIL_KINDS:
+                steps.append(("/admin/api/deployments", {"id": "hostile-fix-evil-" + kind, "model": "hostile-evil-" + kind,
+                                                         "credential": evil_openai, "upstream_model": "evil-" + kind}))
+                steps.append(("/admin/api/deployments", {"id": "hostile-fix-evila-" + kind, "model": "hostile-evil-a-" + kind,
+                                                         "credential": evil_anthropic, "upstream_model": "evil-" + kind}))
         for path, body in steps:
             answer = self.call("POST", path, body)
             self.check_setup("POST " + path, body, answer)
@@ -1007,7 +1236,12 @@ class Run:
         endpoint = rng.choice(["chat", "chat", "chat", "embeddings", "messages", "messages", "count_tokens", "models"] if not stream
                               else ["chat", "chat", "messages"])
         r = rng.random()
-        model = rng.choice(HOSTILE_MODELS) if r < 0.25 else ("text-embedding-3-small" if endpoint == "embeddings" and rng.random() < 0.7
+        if r < 0.12 and self.evil:
+            model = "hostile-evil-" + ("a-" if rng.random() < 0.5 else "") + rng.choice(EVIL_KINDS)
+        elif r < 0.25:
+            model = rng.choice(HOSTILE_MODELS)
+        else:
+            model = ("text-embedding-3-small" if endpoint == "embeddings" and rng.random() < 0.7
                                                              else rng.choice(["gpt-4o-mini", "gpt-4o-mini", "claude-haiku-4-5", "gpt-4o", "claude-sonnet-4-5"]))
         anthropic = endpoint in ("messages", "count_tokens")
         headers = self.data_headers(rng, anthropic)
@@ -1343,11 +1577,14 @@ class Run:
                 self.note("an oversize body reset the connection before an answer could be read")
                 return None
             return "no answer: %s%s" % (answer.error, " (send: %s)" % answer.send_error if answer.send_error else "")
+        relayed = answer.header("x-weir-model") or b"refused" in answer.body[:300]
         if status == 500:
-            if answer.header("x-weir-model") or b"refused" in answer.body[:300]:
+            if relayed:
                 return "status 500 (the provider's 500 passed on as the node's own; a gateway answers 502 for upstream trouble)"
             return "status 500"
         if status >= 500 and status not in (502, 503, 504):
+            if relayed:
+                return "status %d (the provider's status passed on as the node's own)" % status
             return "status %d (a 5xx of the node's own making)" % status
         if status in (502, 503, 504):
             body = answer.json()
@@ -1364,8 +1601,9 @@ class Run:
                 return None
             if case.oversize and answer.send_error:
                 return None
-            if answer.header("x-weir-model") == "hostile-up-drop" and "cut" in answer.error:
-                self.note("a stream cut short after its upstream (hostile-up-drop) dropped the connection")
+            model = answer.header("x-weir-model") or ""
+            if "cut" in answer.error and any(k in model for k in ("hostile-up-drop", "sse-no-done", "truncated", "close-at-once")):
+                self.note("a stream cut short after its upstream (%s) broke off" % model)
                 return None
             return "answer %d broken off: %s" % (status, answer.error)
         if 400 <= status < 500 and case.label.split(" ")[1:2] and (case.target.startswith("/v1/") or case.target.startswith("/admin/api/")) and case.method != "HEAD":
@@ -1496,6 +1734,8 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--replay", default=None, help="SEED:CASE, to run one case again")
+    parser.add_argument("--no-evil-upstream", action="store_true",
+                        help="do not start the hostile provider (a loopback port the node must reach)")
     args = parser.parse_args()
     only = None
     if args.replay:
