@@ -1,6 +1,7 @@
 import Consensus
 import Foundation
 import Gateway
+import HTTPTypes
 import Logging
 import Storage
 import Transport
@@ -39,7 +40,7 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
     /// (handing back rights, a leadership transfer, the membership change).
     static let drainStepsTimeout = Duration.seconds(30)
 
-    enum Failure: Error, CustomStringConvertible {
+    enum Failure: ClusterOperationFailure {
         case notMember(UInt64)
         case unreachable(UInt64, String)
         case failed(UInt64, String)
@@ -52,6 +53,14 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
             case let .failed(id, why): "node \(id): \(why)"
             case .noTransferee: "there is no other voter to hand leadership to"
             case let .transferTimedOut(id): "node \(id) did not become leader in time; check clusterctl status and retry"
+            }
+        }
+
+        var clientStatus: HTTPResponse.Status? {
+            switch self {
+            case .notMember: .notFound
+            case .noTransferee: .conflict
+            case .unreachable, .failed, .transferTimedOut: nil
             }
         }
     }

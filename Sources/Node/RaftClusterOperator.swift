@@ -1,6 +1,7 @@
 import Consensus
 import Foundation
 import Gateway
+import HTTPTypes
 import QuotaCRDT
 
 /// The cluster routes' view of Raft: join, remove and status through the driver.
@@ -11,7 +12,7 @@ struct RaftClusterOperator: ClusterOperator {
     /// How long to wait for this node to apply a change the leader has committed.
     static let localApplyWaitMilliseconds = 5_000
 
-    enum Failure: Error, CustomStringConvertible {
+    enum Failure: ClusterOperationFailure {
         case notMember(UInt64)
         case notApplied
         var description: String {
@@ -20,6 +21,8 @@ struct RaftClusterOperator: ClusterOperator {
             case .notApplied: "the change committed but this node has not applied it yet; retry"
             }
         }
+
+        var clientStatus: HTTPResponse.Status? { if case .notMember = self { .notFound } else { nil } }
     }
 
     func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership {

@@ -829,8 +829,8 @@ def evil_stream_events(kind, anthropic):
     if kind == "sse-huge-event":
         return [data[:20], b"data: " + b"x" * (3 << 20), b"\n\n", data[20:]]
     if kind == "sse-dribble":
-        # a 1 MB event without an end, in small pieces: the splitter must not rescan it each time
-        return [b"data: "] + [b"y" * 1000] * 1000 + [b"\n\n", data]
+        # a 400 kB event without an end, in small pieces: the splitter must not rescan it each time
+        return [b"data: "] + [b"y" * 1000] * 400 + [b"\n\n", data]
     if kind == "sse-bytewise":
         return [data[i:i + 1] for i in range(len(data))]
     if kind == "sse-crlf":
@@ -1017,8 +1017,9 @@ class Run:
         self.counts.setdefault(label, {}).setdefault(str(key), 0)
         self.counts[label][str(key)] += 1
 
-    def note(self, what):
-        self.notes[what] = self.notes.get(what, 0) + 1
+    def note(self, what, case=None):
+        count, first = self.notes.get(what, (0, None))
+        self.notes[what] = (count + 1, first if first is not None else (case.number if case else None))
 
     # -- set-up ------------------------------------------------------------------------------
     def setup(self):
@@ -1571,10 +1572,10 @@ class Run:
         status = answer.status
         if status is None:
             if case.protocol_junk and answer.error and ("closed" in answer.error or "reset" in answer.error):
-                self.note("HTTP junk answered by closing the connection")
+                self.note("HTTP junk answered by closing the connection", case)
                 return None
             if case.oversize and answer.send_error:
-                self.note("an oversize body reset the connection before an answer could be read")
+                self.note("an oversize body reset the connection before an answer could be read", case)
                 return None
             return "no answer: %s%s" % (answer.error, " (send: %s)" % answer.send_error if answer.send_error else "")
         relayed = answer.header("x-weir-model") or b"refused" in answer.body[:300]
@@ -1593,7 +1594,7 @@ class Run:
                     return None
                 return "status %d without a JSON error body" % status
             if status == 503 and not answer.header("retry-after"):
-                self.note("503 without Retry-After")
+                self.note("503 without Retry-After", case)
         if case.mode == "close-mid-stream":
             return None
         if answer.error and status is not None:
@@ -1603,13 +1604,13 @@ class Run:
                 return None
             model = answer.header("x-weir-model") or ""
             if "cut" in answer.error and any(k in model for k in ("hostile-up-drop", "sse-no-done", "truncated", "close-at-once")):
-                self.note("a stream cut short after its upstream (%s) broke off" % model)
+                self.note("a stream cut short after its upstream (%s) broke off" % model, case)
                 return None
             return "answer %d broken off: %s" % (status, answer.error)
         if 400 <= status < 500 and case.label.split(" ")[1:2] and (case.target.startswith("/v1/") or case.target.startswith("/admin/api/")) and case.method != "HEAD":
             body = answer.json()
             if not (isinstance(body, dict) and "error" in body):
-                self.note("a %d on %s without a JSON error body" % (status, case.label))
+                self.note("a %d on %s without a JSON error body" % (status, case.label), case)
         return None
 
     def run_slowloris(self, case):
@@ -1765,7 +1766,10 @@ def main():
             run.record_failure(case, reason, answer=answer)
         else:
             run.passed += 1
-        run.durations.append((time.monotonic() - case_started, case.number, case.label, case.note))
+        took = time.monotonic() - case_started
+        run.durations.append((took, case.number, case.label, case.note))
+        if took > 5 and not case.slowloris:
+            run.note("a case took over 5 s (%s)" % case.label, case)
         if not run.live():
             run.dead = True
             run.record_failure(case, "GET /health/live no longer answers 200 after this case: the node died or hangs "
@@ -1778,8 +1782,8 @@ def main():
     for label in sorted(run.counts):
         statuses = " ".join("%s=%d" % (k, v) for k, v in sorted(run.counts[label].items()))
         print("hostile: %-48s %s" % (label, statuses))
-    for what, n in sorted(run.notes.items()):
-        print("hostile: note: %dx %s" % (n, what))
+    for what, (n, first) in sorted(run.notes.items()):
+        print("hostile: note: %dx %s%s" % (n, what, " (first: case %d)" % first if first else ""))
     for took, number, label, note in sorted(run.durations, reverse=True)[:5]:
         print("hostile: slowest: case %d %.2f s %s %s" % (number, took, label, note))
     print("hostile: %d cases in %.1f s" % (len(numbers), time.monotonic() - started))

@@ -36,7 +36,7 @@ extension AdminRoutes {
                     do {
                         return try .json(try await admin.join(node: node, peerAddress: address))
                     } catch {
-                        throw AdminError(.serviceUnavailable, "cluster_unavailable", "\(error)")
+                        throw AdminError.cluster(error)
                     }
                 }),
             operation("/admin/api/cluster/remove", "Remove a node at once (for a dead one); its unused quota rights go to the voters",
@@ -77,7 +77,7 @@ extension AdminRoutes {
                 } catch let error as AdminError {
                     throw error
                 } catch {
-                    throw AdminError(.serviceUnavailable, "cluster_unavailable", "\(error)")
+                    throw AdminError.cluster(error)
                 }
             })
     }

@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// What the admin API's cluster endpoints ask the node (`Node` implements it over Raft and
 /// the peer transport): every node's view, and the operations `clusterctl` runs.
 public protocol ClusterAdmin: Sendable {
@@ -117,5 +119,23 @@ public struct BackupReport: Codable, Sendable, Equatable {
         self.node_id = node_id
         self.path = path
         self.applied = applied
+    }
+}
+
+/// A cluster operation's failure that the caller can fix, answered with a 4xx rather than
+/// the 503 of an outage: a node that is not a member (404), nothing to hand leadership to
+/// (409).
+public protocol ClusterOperationFailure: Error, CustomStringConvertible {
+    /// The status to answer with; nil when the failure is an outage (503).
+    var clientStatus: HTTPResponse.Status? { get }
+}
+
+extension AdminError {
+    /// The answer to a failed cluster operation.
+    static func cluster(_ error: any Error) -> AdminError {
+        if let failure = error as? any ClusterOperationFailure, let status = failure.clientStatus {
+            return AdminError(status, status == .notFound ? "not_found" : "conflict", failure.description)
+        }
+        return AdminError(.serviceUnavailable, "cluster_unavailable", "\(error)")
     }
 }
