@@ -62,7 +62,12 @@ extension RaftDriver {
     }
 
     func handleForwardedProposal(_ request: Envelope) {
-        guard request.expectsReply, let proposal = ForwardedProposal.decode(request.payload) else { return }
+        guard request.expectsReply else { return }
+        guard let proposal = ForwardedProposal.decode(request.payload) else {
+            let refusal = ProposalError.refused("entry refused: an unreadable or empty forwarded proposal")
+            transport.reply(to: request, .forwardedProposalResult, ForwardedResult.failure(refusal).encode())
+            return
+        }
         guard node.softState.role == .leader else {
             transport.reply(to: request, .forwardedProposalResult, ForwardedResult.failure(.noLeader).encode())
             return

@@ -58,3 +58,33 @@ import Testing
         #expect(schedules.withLock { $0.last } == machine.quotaSchedule, "a restore tells the quota service too")
     }
 }
+
+/// Entries a node cannot apply once crashed every node at apply, and again on every
+/// restart. Now the leader refuses them, and apply rejects the ones that arrive anyway.
+@Suite struct RejectedEntryTests {
+    static let hostile: [(bytes: [UInt8], newer: Bool)] = [
+        ([], false), ([0x00, 0x09], true), ([0xFF], true), ([1], false), ([1, 0, 0, 0, 0, 0, 0, 0, 1, 9], false),
+        ([2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9], false), ([2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8), false),
+        ([3, 7, 7, 7], false), ([4, 1, 2], false), ([4] + [UInt8](repeating: 0, count: 8) + [9, 123], true),
+        ([4] + [UInt8](repeating: 0, count: 8) + [1] + Array("{\"not\":\"an entry\"}".utf8), false),
+    ]
+
+    @Test func everyNodeRejectsTheSameEntriesTheSameWayAndGoesOn() {
+        let a = NodeStateMachine(), b = NodeStateMachine()
+        for (offset, entry) in Self.hostile.enumerated() {
+            let verdict = NodeStateMachine.check(entry.bytes)
+            #expect(verdict != nil, "\(entry.bytes) would be proposed")
+            if case .newerVersion = verdict { #expect(entry.newer, "\(entry.bytes)") } else { #expect(!entry.newer, "\(entry.bytes)") }
+            a.apply(entry.bytes, at: UInt64(offset + 1))
+            b.apply(entry.bytes, at: UInt64(offset + 1))
+        }
+        #expect(a.rejected.count == UInt64(Self.hostile.count))
+        #expect(a.rejected.recent.map(\.reason) == b.rejected.recent.map(\.reason), "deterministic across nodes")
+        let next = UInt64(Self.hostile.count + 1)
+        a.apply(NodeStateMachine.canaryEntry(nonce: 5), at: next)
+        #expect(a.canarySummary.count == 1, "the node applies what follows")
+        #expect(NodeStateMachine.check(NodeStateMachine.canaryEntry(nonce: 5)) == nil)
+        #expect(NodeStateMachine.check(NodeStateMachine.quotaMembershipEntry(effectiveFrom: 0, voters: [1, 2])) == nil)
+        #expect(NodeStateMachine.check(NodeStateMachine.quotaMembershipEntry(effectiveFrom: 0, voters: [0, 2])) != nil, "member 0")
+    }
+}

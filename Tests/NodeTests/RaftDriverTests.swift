@@ -71,6 +71,28 @@ import NodeTestSupport
         await cluster.shutdown()
     }
 
+    /// A forwarded proposal is a peer's bytes: the leader refuses one it could not apply
+    /// (an empty entry once reached the log as a fake no-op and stopped every node).
+    @Test func theLeaderRefusesAForwardedEntryItCouldNotApply() async throws {
+        let cluster = try InProcessCluster(size: 3)
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.leader()
+        let follower = cluster.members.keys.first { $0 != leader }!
+        do {
+            _ = try await cluster.members[follower]!.driver.forward(.data([]))
+            Issue.record("an empty entry was appended")
+        } catch let error as ProposalError {
+            #expect("\(error)".contains("empty"), "got \(error)")
+        }
+        do {
+            _ = try await cluster.members[leader]!.driver.propose([])
+            Issue.record("an empty entry was proposed")
+        } catch is ProposalError {}
+        _ = try await cluster.members[follower]!.driver.propose(payload(1))
+        try await waitUntil("the cluster goes on") { cluster.members.values.allSatisfy { $0.machine.count == 1 } }
+        await cluster.shutdown()
+    }
+
     @Test func proposalsWithoutAQuorumFailClearly() async throws {
         let cluster = try InProcessCluster(size: 3) { $0.proposalTimeoutMilliseconds = 500 }
         defer { Task { await cluster.shutdown() } }

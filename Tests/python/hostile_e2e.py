@@ -750,8 +750,10 @@ EVIL_KINDS = [
     "usage-huge", "usage-negative", "usage-float", "usage-types", "usage-overflow-sum", "not-json", "empty", "truncated",
     "huge-body", "deep", "wrong-shapes", "bad-utf8", "slow-head", "sse-for-whole", "status-500-html", "status-429-junk",
     "status-599", "status-204", "status-401", "giant-header", "sse-junk", "sse-no-done", "sse-huge-event", "sse-dribble",
-    "sse-bytewise", "sse-usage-huge", "sse-crlf", "sse-nul", "sse-tool-junk", "close-at-once",
+    "sse-bytewise", "sse-usage-huge", "sse-crlf", "sse-nul", "sse-tool-junk", "close-at-once", "usage-max",
 ]
+# The largest token count an answer may report and still be believed (ReportedTokens.countMax).
+BELIEVED_TOKENS_MAX = 100_000_000
 
 
 def evil_openai_message(kind):
@@ -766,6 +768,9 @@ def evil_openai_message(kind):
         usage = {"prompt_tokens": "12", "completion_tokens": None, "total_tokens": [], "input_tokens": {}}
     elif kind == "usage-overflow-sum":
         usage = {"prompt_tokens": 2**62, "completion_tokens": 2**62 + 2**61, "total_tokens": 2**63 - 1}
+    elif kind == "usage-max":
+        # believable, and at the highest price each answer costs ~1e17 micro-USD: sums overflow after ~90
+        usage = {"prompt_tokens": BELIEVED_TOKENS_MAX, "completion_tokens": BELIEVED_TOKENS_MAX, "total_tokens": 2 * BELIEVED_TOKENS_MAX}
     return {"id": "evil", "object": "chat.completion", "model": "evil", "created": 0,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "evil " + FAMILY}, "finish_reason": "stop"}], "usage": usage}
 
@@ -782,6 +787,8 @@ def evil_anthropic_message(kind):
         usage = {"input_tokens": "3", "output_tokens": None}
     elif kind == "usage-overflow-sum":
         usage = {"input_tokens": 2**62, "output_tokens": 2**62 + 2**61, "cache_read_input_tokens": 2**62}
+    elif kind == "usage-max":
+        usage = {"input_tokens": BELIEVED_TOKENS_MAX, "output_tokens": BELIEVED_TOKENS_MAX}
     return {"id": "msg_evil", "type": "message", "role": "assistant", "model": "evil", "stop_reason": "end_turn",
             "content": [{"type": "text", "text": "evil " + FAMILY}, {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}], "usage": usage}
 
@@ -1683,6 +1690,52 @@ class Run:
         self.failures.append(text)
         print(text, flush=True)
 
+    def metric(self, name, label_text=""):
+        text = self.full_metrics() or ""
+        for line in text.splitlines():
+            if line.startswith(name) and label_text in line:
+                try:
+                    return float(line.rsplit(" ", 1)[1])
+                except ValueError:
+                    return None
+        return None
+
+    def overflow_phase(self):
+        """Answers the hostile provider prices at the most there is, with the most usage a
+        node believes, until the cost sums pass Int64.max: the node must neither trap nor
+        wrap (the old debug build died here, the next one wrapped the counter negative)."""
+        model = "hostile-evil-usage-max"
+        body = encode({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
+        headers = self.auth() + [("Content-Type", "application/json")]
+        before = self.metric("weir_cost_micro_usd_total", 'model="%s"' % model) or 0
+        first = exchange(self.base, "POST", "/v1/chat/completions", headers, body)
+        after = self.metric("weir_cost_micro_usd_total", 'model="%s"' % model)
+        if first.status != 200 or after is None or after <= before:
+            print("hostile: overflow phase skipped (the first answer: %s, cost %s → %s)" % (first.status, before, after), flush=True)
+            return
+        each = after - before
+        needed = int((2**63 - after) / each) + 3
+        if needed > 3000:
+            print("hostile: overflow phase skipped: %d answers of %.3g micro-USD would be needed" % (needed, each), flush=True)
+            return
+        started = time.monotonic()
+        for i in range(needed):
+            answer = exchange(self.base, "POST", "/v1/chat/completions", headers, body)
+            if answer.status != 200:
+                if not self.live():
+                    self.dead = True
+                    self.record_failure(None, "the node died after %d answers of %.3g micro-USD each (the cost sums passed Int64.max)" % (i + 1, each),
+                                        "POST /v1/chat/completions model %s, %d times" % (model, needed), body=body, answer=answer)
+                    return
+        print("hostile: overflow phase: %d answers of %.3g micro-USD in %.1f s" % (needed, each, time.monotonic() - started), flush=True)
+
+    def check_counters(self):
+        """No counter of /metrics may be negative (a wrapped Int64)."""
+        text = self.full_metrics() or ""
+        negative = [line for line in text.splitlines() if line and not line.startswith("#") and re.search(r"_total(\{[^}]*\})? -\d", line)]
+        if negative:
+            self.record_failure(None, "counters went negative (an Int64 sum wrapped): %s" % "; ".join(negative[:5]), "GET /metrics")
+
     def check_reservations(self):
         require = os.environ.get("WEIR_HOSTILE_REQUIRE_GAUGE") == "1"
         deadline = time.monotonic() + 30
@@ -1712,20 +1765,8 @@ class Run:
             time.sleep(0.5)
 
     def full_metrics(self):
-        host, port = split_base(self.base)
-        try:
-            sock = socket.create_connection((host, port), timeout=10)
-            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            sock.close()
-            return data.decode("utf-8", "replace")
-        except OSError:
-            return None
+        answer = exchange(self.base, "GET", "/metrics", timeout=10, keep_max=64 << 20)
+        return answer.body.decode("utf-8", "replace") if answer.status == 200 else None
 
 
 def main():
@@ -1775,7 +1816,10 @@ def main():
             run.record_failure(case, "GET /health/live no longer answers 200 after this case: the node died or hangs "
                                      "(the cases just before: %s)" % ", ".join(str(c.number) for c in last))
             break
+    if not run.dead and run.evil and only is None:
+        run.overflow_phase()
     if not run.dead:
+        run.check_counters()
         run.check_reservations()
         if not run.live():
             run.record_failure(None, "GET /health/live did not answer 200 at the end", "GET /health/live")
