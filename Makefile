@@ -4,7 +4,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build release run cluster cluster-stop test bench sim screenshots clean
+.PHONY: deps build release run cluster cluster-stop test fuzz bench sim screenshots clean
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,17 @@ test: deps
 	@scripts/python-env.sh
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
+
+# Long hostile-input runs against real nodes (the debug build): schemathesis over every
+# operation of /openapi.json for FUZZ_SECONDS, and the seeded hostile-input test with
+# FUZZ_CASES cases. `make test` runs both briefly. See docs/reliability.md.
+FUZZ_SECONDS ?= 600
+FUZZ_CASES ?= 5000
+fuzz: deps
+	@scripts/python-env.sh
+	$(SWIFT) build --build-tests
+	WEIR_PYTHON=$(CURDIR)/.venv/bin/python WEIR_SCHEMATHESIS_SECONDS=$(FUZZ_SECONDS) WEIR_HOSTILE_CASES=$(FUZZ_CASES) \
+		$(SWIFT) test --skip-build --no-parallel --filter 'SchemathesisTests|HostileInputTests'
 
 # Screenshots of each console page, from the browser test, into docs/screenshots/.
 screenshots: deps

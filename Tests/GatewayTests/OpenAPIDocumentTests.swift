@@ -28,7 +28,10 @@ import Testing
             #expect(operation != nil, "\(endpoint.method) \(endpoint.path) is missing from /openapi.json")
         }
         let documented = paths.values.map { $0.keys.filter { ["get", "post", "put", "delete", "patch"].contains($0) }.count }.reduce(0, +)
-        #expect(documented == endpoints.count, "the document has exactly the routed operations")
+        #expect(documented == endpoints.count + OpenAPIDocument.dataPlanePaths.count, "the document has exactly the routed operations and the data plane's")
+        for (path, operations) in OpenAPIDocument.dataPlanePaths {
+            #expect(paths[path]?.keys.sorted() == operations.keys.sorted(), "\(path) is documented")
+        }
         #expect(Set(endpoints.map { "\($0.method) \($0.path)" }).count == endpoints.count, "no endpoint is declared twice")
     }
 

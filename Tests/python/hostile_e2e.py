@@ -349,8 +349,37 @@ MESSAGES_FIELDS = ["model", "messages", "max_tokens", "system", "stream", "tempe
 COUNT_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking"]
 
 
+SCALARS = [1, -1, 0, 1.5, "s", "", None, True, False, [], [1], 2**64, "{}", '{"a":1}']
+
+
+def hostile_tool_turns(rng, anthropic):
+    """Tool calls and results whose parts have the wrong shapes (what the translations
+    between the dialects must carry or refuse, never trap on)."""
+    def junk():
+        return rng.choice(SCALARS) if rng.random() < 0.7 else hostile_value(rng)
+    if anthropic:
+        use = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+        use[rng.choice(["input", "input", "input", "id", "name", "type"])] = junk()
+        result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": rng.choice([junk(), [{"type": "text", "text": junk()}], [junk()]])}
+        if rng.random() < 0.3:
+            result["is_error"] = junk()
+        return [{"role": "user", "content": "weather?"}, {"role": "assistant", "content": [use]},
+                {"role": "user", "content": [result] if rng.random() < 0.8 else junk()}]
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    where = rng.choice(["arguments", "arguments", "arguments", "name", "function", "id", "type"])
+    if where in ("arguments", "name"):
+        call["function"][where] = junk()
+    else:
+        call[where] = junk()
+    tool = {"role": "tool", "tool_call_id": rng.choice(["call_1", junk()]), "content": rng.choice(["sunny", junk(), [{"type": "text", "text": junk()}]])}
+    return [{"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": rng.choice([None, "", junk()]), "tool_calls": [call] if rng.random() < 0.85 else junk()}, tool]
+
+
 def hostile_messages(rng, anthropic):
     """A messages array with something wrong in it."""
+    if rng.random() < 0.3:
+        return hostile_tool_turns(rng, anthropic)
     pick = rng.randrange(14)
     if pick == 0:
         return []
@@ -417,7 +446,7 @@ def mutate_fields(rng, body, fields, anthropic, stream, models=None):
             body[field] = hostile_value(rng)
         elif op < 0.55:
             body.pop(field, None)
-        elif op < 0.68 and "messages" in fields:
+        elif op < 0.72 and "messages" in fields:
             body["messages"] = hostile_messages(rng, anthropic)
         elif op < 0.76 and "tools" in fields:
             body["tools"] = hostile_tools(rng, anthropic)
@@ -751,6 +780,7 @@ EVIL_KINDS = [
     "huge-body", "deep", "wrong-shapes", "bad-utf8", "slow-head", "sse-for-whole", "status-500-html", "status-429-junk",
     "status-599", "status-204", "status-401", "giant-header", "sse-junk", "sse-no-done", "sse-huge-event", "sse-dribble",
     "sse-bytewise", "sse-usage-huge", "sse-crlf", "sse-nul", "sse-tool-junk", "close-at-once", "usage-max",
+    "tool-input-scalar", "tool-args-junk",
 ]
 # The largest token count an answer may report and still be believed (ReportedTokens.countMax).
 BELIEVED_TOKENS_MAX = 100_000_000
@@ -771,8 +801,14 @@ def evil_openai_message(kind):
     elif kind == "usage-max":
         # believable, and at the highest price each answer costs ~1e17 micro-USD: sums overflow after ~90
         usage = {"prompt_tokens": BELIEVED_TOKENS_MAX, "completion_tokens": BELIEVED_TOKENS_MAX, "total_tokens": 2 * BELIEVED_TOKENS_MAX}
+    message = {"role": "assistant", "content": "evil " + FAMILY}
+    if kind in ("tool-input-scalar", "tool-args-junk"):
+        message["tool_calls"] = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "5"}},
+                                 {"id": "c2", "type": "function", "function": {"name": "g", "arguments": "null"}},
+                                 {"id": None, "type": 5, "function": {"name": [], "arguments": {"a": 1}}},
+                                 {"id": "c4", "function": "x"}, 9, None]
     return {"id": "evil", "object": "chat.completion", "model": "evil", "created": 0,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "evil " + FAMILY}, "finish_reason": "stop"}], "usage": usage}
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}], "usage": usage}
 
 
 def evil_anthropic_message(kind):
@@ -789,8 +825,14 @@ def evil_anthropic_message(kind):
         usage = {"input_tokens": 2**62, "output_tokens": 2**62 + 2**61, "cache_read_input_tokens": 2**62}
     elif kind == "usage-max":
         usage = {"input_tokens": BELIEVED_TOKENS_MAX, "output_tokens": BELIEVED_TOKENS_MAX}
+    content = [{"type": "text", "text": "evil " + FAMILY}, {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}]
+    if kind == "tool-input-scalar":
+        content += [{"type": "tool_use", "id": "t2", "name": "g", "input": 5}, {"type": "tool_use", "id": "t3", "name": "h", "input": None},
+                    {"type": "tool_use", "id": "t4", "name": "i", "input": "str"}]
+    if kind == "tool-args-junk":
+        content += [{"type": "tool_use", "id": 5, "name": None, "input": []}, {"type": "text", "text": None}, {"type": None}, 7]
     return {"id": "msg_evil", "type": "message", "role": "assistant", "model": "evil", "stop_reason": "end_turn",
-            "content": [{"type": "text", "text": "evil " + FAMILY}, {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}], "usage": usage}
+            "content": content, "usage": usage}
 
 
 def evil_stream_events(kind, anthropic):
@@ -1248,6 +1290,10 @@ class Run:
             model = "hostile-evil-" + ("a-" if rng.random() < 0.5 else "") + rng.choice(EVIL_KINDS)
         elif r < 0.25:
             model = rng.choice(HOSTILE_MODELS)
+        elif r < 0.35 and endpoint != "embeddings":
+            # a provider of the other dialect: every request is translated (Anthropic for chat,
+            # OpenAI-compatible for messages), and hostile-claude is Anthropic to both
+            model = rng.choice(["hostile-claude", "gpt-4o-mini"])
         else:
             model = ("text-embedding-3-small" if endpoint == "embeddings" and rng.random() < 0.7
                                                              else rng.choice(["gpt-4o-mini", "gpt-4o-mini", "claude-haiku-4-5", "gpt-4o", "claude-sonnet-4-5"]))
@@ -1586,6 +1632,9 @@ class Run:
                 return None
             return "no answer: %s%s" % (answer.error, " (send: %s)" % answer.send_error if answer.send_error else "")
         relayed = answer.header("x-weir-model") or b"refused" in answer.body[:300]
+        if relayed and status >= 500 and status not in (502, 503, 504) and os.environ.get("WEIR_HOSTILE_ALLOW_RELAYED_5XX") == "1":
+            self.note("a provider's %d passed on as the node's own (allowed by WEIR_HOSTILE_ALLOW_RELAYED_5XX=1)" % status, case)
+            return None
         if status == 500:
             if relayed:
                 return "status 500 (the provider's 500 passed on as the node's own; a gateway answers 502 for upstream trouble)"
@@ -1670,7 +1719,8 @@ class Run:
     def record_failure(self, case, reason, what=None, body=None, answer=None):
         self.failed += 1
         seed = self.args.seed
-        lines = ["hostile: FAIL seed %s case %s: %s" % (seed, case.number if case else "set-up", reason)]
+        where = "case %d" % case.number if case else "(%s)" % (what or "set-up")
+        lines = ["hostile: FAIL seed %s %s: %s" % (seed, where, reason)]
         if case:
             lines.append("  request: %s %s%s" % (case.method, case.target[:300], "  (%s)" % case.note if case.note else ""))
             lines.append("  headers: %r" % [(k, v[:80]) for k, v in case.headers])
@@ -1793,8 +1843,15 @@ def main():
     run.setup()
     numbers = [only] if only is not None else list(range(1, args.cases + 1))
     last = []
+    # WEIR_HOSTILE_SKIP: a regular expression; cases whose request bytes match it are not
+    # sent (to look past a known crash while it is being fixed). Never set in the suite.
+    skip = re.compile(os.environ["WEIR_HOSTILE_SKIP"].encode()) if os.environ.get("WEIR_HOSTILE_SKIP") else None
+    skipped = 0
     for number in numbers:
         case = run.make_case(args.seed, number)
+        if skip is not None and skip.search(case.target.encode("utf-8", "surrogatepass") + b" " + (case.raw or case.body or b"")):
+            skipped += 1
+            continue
         last.append(case)
         last = last[-5:]
         answer = None
@@ -1830,6 +1887,8 @@ def main():
         print("hostile: note: %dx %s%s" % (n, what, " (first: case %d)" % first if first else ""))
     for took, number, label, note in sorted(run.durations, reverse=True)[:5]:
         print("hostile: slowest: case %d %.2f s %s %s" % (number, took, label, note))
+    if skipped:
+        print("hostile: %d cases skipped (WEIR_HOSTILE_SKIP)" % skipped)
     print("hostile: %d cases in %.1f s" % (len(numbers), time.monotonic() - started))
     print("hostile: %d passed, %d failed" % (run.passed, run.failed), flush=True)
     sys.exit(0 if run.failed == 0 else 1)

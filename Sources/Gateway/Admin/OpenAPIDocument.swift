@@ -3,7 +3,7 @@ import HTTPTypes
 import Foundation
 
 /// `/openapi.json`: an OpenAPI 3.1 document of every admin endpoint, built from the same
-/// endpoint list the router serves.
+/// endpoint list the router serves, and of the data plane (`OpenAPIDocument+DataPlane`).
 enum OpenAPIDocument {
     /// The named schemas the endpoints refer to.
     static let components: [String: Schema] = [
@@ -24,11 +24,12 @@ enum OpenAPIDocument {
         for endpoint in endpoints {
             paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = operation(endpoint)
         }
+        paths.merge(dataPlanePaths) { admin, _ in admin }
         return .object([
             "openapi": .string("3.1.0"),
             "info": .object([
-                "title": .string("Weir admin API"), "version": .string("1"),
-                "description": .string("Policy of a Weir cluster. Writes go through the Raft log from any node; reads are local unless consistent=true."),
+                "title": .string("Weir API"), "version": .string("1"),
+                "description": .string("The data plane (OpenAI and Anthropic endpoints) and the admin API of a Weir cluster. Policy writes go through the Raft log from any node; reads are local unless consistent=true."),
             ]),
             "servers": .array([.object(["url": .string("/")])]),
             "security": .array([.object(["bearer": .array([])])]),
