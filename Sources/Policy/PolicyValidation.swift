@@ -1,5 +1,5 @@
 /// Field checks shared by the commands. Each throws `PolicyError.invalid` naming the field.
-enum Check {
+public enum Check {
     /// The longest id accepted, in UTF-8 bytes: ids travel in quota windows, gossip and
     /// storage keys, whose codecs count bytes (a family emoji is one character and 25 bytes).
     public static let idBytesMax = 200

@@ -431,6 +431,22 @@ def hostile_tools(rng, anthropic):
             for _ in range(rng.choice([1, 2, 200]))]
 
 
+def typed_extremes(rng, value, schema):
+    """value (sampled from schema) with its numbers at the extremes their JSON type allows,
+    the rest left valid: what gets past type checks to the arithmetic."""
+    properties = (schema or {}).get("properties") or {}
+    out = dict(value)
+    for name, child in properties.items():
+        kind = (child or {}).get("type")
+        if kind == "integer" and (name in out or rng.random() < 0.5):
+            out[name] = rng.choice(EXTREME_INTS[:16] + [9_200_000_000_000_000, 9_200_000_000_000_001, 86_400, 86_401, 1_000_000, 3_153_600_000, 253402300799999])
+        elif kind == "number" and (name in out or rng.random() < 0.5):
+            out[name] = rng.choice([1e308, -1e308, 5e-324, -0.0, 9.2e12, 9.2e9, 1e6, 1e6 + 1e-6, 0.0000001, 1.7976931348623157e308, 9.223372036854775e12])
+        elif kind == "string" and name in out and rng.random() < 0.3:
+            out[name] = str(out[name]) + rng.choice(["", FAMILY * 40, "\u0000", "\u202e", " "])
+    return out
+
+
 def hostile_key(rng):
     return rng.choice(["", "\u0000", FAMILY, "\ud800", "a" * 10_000, "__proto__", "constructor", "$ref", "model ", "MODEL", "x-" * 50])
 
@@ -1467,11 +1483,13 @@ class Run:
                 r = rng.random()
                 if r < 0.15:
                     note = "sampled"
+                elif r < 0.30 and isinstance(value, dict):
+                    value, note = typed_extremes(rng, value, schema), "typed extremes"
                 elif isinstance(value, dict):
                     fields = list(((schema or {}).get("properties") or {}).keys()) or ["x"]
                     value = mutate_fields(rng, value, fields, False, False, models=["hostile-tmp-%d" % rng.randrange(5), "", FAMILY * 60])
                 data = encode(value, ascii_only=rng.random() < 0.7)
-                if 0.15 <= r < 0.35:
+                if 0.30 <= r < 0.45:
                     data, note = mutate_bytes(rng, data)
                 elif rng.random() < 0.03:
                     data = data[:-1] + b',"pad":"' + b"p" * (ADMIN_BODY_MAX + 10) + b'"}'

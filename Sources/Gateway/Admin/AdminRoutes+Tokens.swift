@@ -129,7 +129,7 @@ struct TokenBody: Decodable, Sendable {
         .init("scopes", .array(.oneOf(Scope.self), description: "default [model.invoke]")),
         .init("models", .array(.text(), description: "model names it may ask for (requested or as an alias resolves); default all")),
         .init("cache_opt_out", .boolean(description: "true: never use the response cache")),
-        .init("expires_at", .integer(description: "ms since the epoch")), .init("expires_in_seconds", .integer()),
+        .init("expires_at", .integer(0...EventPosition.timeMax, "ms since the epoch")), .init("expires_in_seconds", .integer(1...100 * 365 * 86_400)),
     ])
 }
 

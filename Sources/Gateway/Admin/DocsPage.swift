@@ -54,6 +54,7 @@ enum DocsPage {
         case .object: "object"
         case let .map(values, _): "object of \(typeName(values))"
         case let .reference(name): name
+        case let .constrained(inner, _): typeName(inner)
         }
     }
 
@@ -61,6 +62,7 @@ enum DocsPage {
         switch schema {
         case let .string(d, _), let .integer(d), let .number(d), let .boolean(d), let .array(_, d), let .map(_, d): d ?? ""
         case .object, .reference: ""
+        case let .constrained(inner, _): describe(inner)
         }
     }
 

@@ -47,10 +47,10 @@ struct UserBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("must start with user: (example: user:alice)"), required: true),
+        .init("id", .id(["user:"], "must start with user: (example: user:alice)"), required: true),
         .init("display_name", .text("shown in admin tables")), .init("email", .text()),
         .init("status", .oneOf(User.Status.self, "default active")), .init("role", .oneOf(User.Role.self, "default member")),
-        .init("organization", .text("org:…")),
+        .init("organization", .id(["org:"], "org:…")),
     ])
 }
 
@@ -88,7 +88,7 @@ struct OrganizationBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("must start with org: (example: org:acme)"), required: true), .init("name", .text(), required: true),
+        .init("id", .id(["org:"], "must start with org: (example: org:acme)"), required: true), .init("name", .text(), required: true),
         .init("slug", .text("lower-case letters, digits, dashes; default from the id")), .init("owner", .text("user:…")),
         .init("dlp", .text("dlp:… policy applied to its users' requests")),
     ])
@@ -117,7 +117,7 @@ struct ApplicationBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("must start with app: (example: app:crm-assistant)"), required: true), .init("display_name", .text()),
+        .init("id", .id(["app:"], "must start with app: (example: app:crm-assistant)"), required: true), .init("display_name", .text()),
         .init("slug", .text()), .init("contact", .text()), .init("active", .boolean(description: "default true")),
         .init("dlp", .text("dlp:… policy applied to requests made with its keys")),
     ])
@@ -155,10 +155,10 @@ struct PrincipalBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("prefix agent:, service: or human:"), required: true),
+        .init("id", .id(["agent:", "service:", "human:"], "prefix agent:, service: or human:"), required: true),
         .init("kind", .oneOf(Principal.Kind.self, "default from the id's prefix")),
-        .init("namespace", .text("default tenant:default")), .init("groups", .array(.text(), description: "for ACL sharing; an item may be a CSV list (app-dev,finance)")),
-        .init("app", .text("app:… it acts for")), .init("purpose", .text()),
+        .init("namespace", .id(["tenant:"], "default tenant:default")), .init("groups", .array(.text(), description: "for ACL sharing; an item may be a CSV list (app-dev,finance)")),
+        .init("app", .id(["app:"], "app:… it acts for")), .init("purpose", .text()),
     ])
 }
 

@@ -65,8 +65,9 @@ struct QuotaBody: Decodable, Sendable {
         .init("lane", .oneOf(QuotaLane.self), required: true),
         .init("subject", .text("the lane's record id (example: agent:azure-manual-demo)"), required: true),
         .init("name", .text("groups revisions (example: hour, burst)"), required: true),
-        .init("period", .oneOf(QuotaPeriod.self), required: true), .init("max_usd", .number(description: "budget cap in USD")),
-        .init("max_tokens", .integer()), .init("max_requests", .integer()),
+        .init("period", .oneOf(QuotaPeriod.self), required: true),
+        .init("max_usd", .number(0...Double(PolicyState.capMax) / 1e6, "budget cap in USD")),
+        .init("max_tokens", .integer(0...PolicyState.capMax)), .init("max_requests", .integer(0...PolicyState.capMax)),
         .init("rollover", .boolean(description: "unused allowance carries into the next window")), .init("reason", .text()),
     ])
 }
@@ -120,9 +121,9 @@ struct PricingBody: Decodable, Sendable {
     static let schema = Schema.object([
         .init("scope", .oneOf(PricingScope.self), required: true),
         .init("subject", .text("for provider_model use provider:model"), required: true),
-        .init("per_1k", .number(description: "sets both input and output, USD per 1k tokens (example: 0.002)")),
-        .init("input_per_1k", .number()), .init("output_per_1k", .number()),
-        .init("cached_input_per_1k", .number(description: "default: the input price")), .init("note", .text()), .init("reason", .text()),
+        .init("per_1k", .number(0...Double(PolicyState.capMax) / 1e9, "sets both input and output, USD per 1k tokens (example: 0.002)")),
+        .init("input_per_1k", .number(0...Double(PolicyState.capMax) / 1e9)), .init("output_per_1k", .number(0...Double(PolicyState.capMax) / 1e9)),
+        .init("cached_input_per_1k", .number(0...Double(PolicyState.capMax) / 1e9, "default: the input price")), .init("note", .text()), .init("reason", .text()),
     ])
 }
 

@@ -24,7 +24,7 @@ struct CredentialBody: Decodable, Sendable {
     var id: String, provider: String, base_url: String?, secret: String?, extra_headers: [String: String]?
 
     static let schema = Schema.object([
-        .init("id", .text("key:PROVIDER:NAME (example: key:openai:prod)"), required: true),
+        .init("id", .id(["key:"], "key:PROVIDER:NAME (example: key:openai:prod)"), required: true),
         .init("provider", .oneOf(Credential.Provider.self), required: true),
         .init("base_url", .text("required for azure-openai and openai-compatible")),
         .init("secret", .text("the API key; sealed with AES-256-GCM on arrival, never shown again; omit to keep the stored one")),
@@ -60,9 +60,9 @@ struct DeploymentBody: Decodable, Sendable {
 
     static let schema = Schema.object([
         .init("id", .text(), required: true), .init("model", .text("the name clients ask for"), required: true),
-        .init("credential", .text("key:…"), required: true), .init("upstream_model", .text("default: model")),
-        .init("weight", .integer(description: "default 1")), .init("priority", .integer(description: "lower first; default 0")),
-        .init("max_output_tokens", .integer()),
+        .init("credential", .id(["key:"], "key:…"), required: true), .init("upstream_model", .text("default: model")),
+        .init("weight", .integer(1...1_000_000, "default 1")), .init("priority", .integer(-1_000_000...1_000_000, "lower first; default 0")),
+        .init("max_output_tokens", .integer(1...Int64(RequestNumbers.outputTokensMax), "clamped to outputTokensMax where used")),
     ])
 }
 
@@ -156,7 +156,7 @@ struct ProfileBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("role:NAME, or agent:… for one agent"), required: true), .init("role", .text("an agent's role:…")),
+        .init("id", .id(["role:", "agent:"], "role:NAME, or agent:… for one agent"), required: true), .init("role", .id(["role:"], "an agent's role:…")),
         .init("name", .text()), .init("models", .map(.text(), description: "normal, heavy and/or max → model")),
     ])
 }
@@ -202,7 +202,7 @@ struct DLPBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text("dlp:NAME"), required: true), .init("name", .text()), .init("enabled", .boolean(description: "default true")),
+        .init("id", .id(["dlp:"], "dlp:NAME"), required: true), .init("name", .text()), .init("enabled", .boolean(description: "default true")),
         .init("action", .oneOf(DLPPolicy.Action.self, "default redact")),
         .init("detectors", .array(.oneOf(DLPPolicy.Detector.self), description: "default: all")),
         .init("patterns", .array(DLPView.patternSchema, description: "custom regular expressions")),
@@ -244,6 +244,6 @@ struct SettingsBody: Decodable, Sendable {
     static let schema = Schema.object([
         .init("routing_strategy", .oneOf(GatewaySettings.RoutingStrategy.self)), .init("ollama_enabled", .boolean()),
         .init("ollama_base_url", .text()), .init("unpriced_models", .oneOf(GatewaySettings.UnpricedModels.self)),
-        .init("cache_ttl_seconds", .integer(description: "0 (off) to 86400")),
+        .init("cache_ttl_seconds", .integer(0...Int64(GatewaySettings.cacheTTLSecondsMax), "0 (off) to 86400")),
     ])
 }

@@ -1,5 +1,6 @@
-import Policy
+import Foundation
 import HTTPTypes
+import Policy
 /// A JSON Schema subset (OpenAPI 3.1) describing admin bodies and answers. The admin API
 /// checks request bodies against it (unknown fields are refused) and `/openapi.json` is
 /// rendered from it, so the documentation cannot drift from what is accepted.
@@ -15,6 +16,46 @@ public indirect enum Schema: Sendable {
     case map(Schema, description: String? = nil)
     /// A named schema of `components.schemas`.
     case reference(String)
+    /// A schema with the bounds the validation enforces, so that the document (and the
+    /// tools that generate requests from it) know them: an id's prefix, a number's range.
+    case constrained(Schema, Constraints)
+
+    /// Bounds of a string or a number, as JSON Schema states them.
+    public struct Constraints: Sendable {
+        public var minimum: Double?
+        public var maximum: Double?
+        public var pattern: String?
+        public var maxLength: Int?
+
+        public init(minimum: Double? = nil, maximum: Double? = nil, pattern: String? = nil, maxLength: Int? = nil) {
+            self.minimum = minimum
+            self.maximum = maximum
+            self.pattern = pattern
+            self.maxLength = maxLength
+        }
+    }
+
+    /// The schema without its constraints.
+    public var base: Schema {
+        if case let .constrained(inner, _) = self { return inner.base }
+        return self
+    }
+
+    /// An integer from `range`.
+    static func integer(_ range: ClosedRange<Int64>, _ description: String? = nil) -> Schema {
+        .constrained(.integer(description: description), Constraints(minimum: Double(range.lowerBound), maximum: Double(range.upperBound)))
+    }
+
+    /// A number from `range`.
+    static func number(_ range: ClosedRange<Double>, _ description: String? = nil) -> Schema {
+        .constrained(.number(description: description), Constraints(minimum: range.lowerBound, maximum: range.upperBound))
+    }
+
+    /// An id that starts with one of `prefixes` (as `Check.id` demands).
+    static func id(_ prefixes: [String], _ description: String? = nil) -> Schema {
+        let alternatives = prefixes.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|")
+        return .constrained(.string(description: description), Constraints(pattern: "^(\(alternatives))[^\\s\\x00-\\x1f]+$", maxLength: Check.idBytesMax))
+    }
 
     /// One property of an object.
     public struct Property: Sendable {
@@ -64,6 +105,13 @@ public indirect enum Schema: Sendable {
         case let .reference(name):
             let ref: JSONValue = .object(["$ref": .string("#/components/schemas/\(name)")])
             return nullable ? .object(["oneOf": .array([ref, .object(["type": .string("null")])])]) : ref
+        case let .constrained(inner, constraints):
+            guard case var .object(fields) = inner.json(nullable: nullable) else { return inner.json(nullable: nullable) }
+            if let minimum = constraints.minimum { fields["minimum"] = .number(minimum) }
+            if let maximum = constraints.maximum { fields["maximum"] = .number(maximum) }
+            if let pattern = constraints.pattern { fields["pattern"] = .string(pattern) }
+            if let maxLength = constraints.maxLength { fields["maxLength"] = .number(Double(maxLength)) }
+            return .object(fields)
         }
         return .object(out)
     }

@@ -65,7 +65,7 @@ struct ConsoleForm {
     }
 
     static func kind(_ name: String, _ schema: Schema) -> Field.Kind {
-        switch schema {
+        switch schema.base {
         case let .string(_, allowed?): .choice(allowed)
         case .string: name == "secret" ? .secret : .text
         case .integer: .integer
@@ -78,7 +78,7 @@ struct ConsoleForm {
     }
 
     static func hint(_ schema: Schema) -> String {
-        switch schema {
+        switch schema.base {
         case let .string(description, allowed): [description, allowed.map { "one of " + $0.joined(separator: ", ") }].compactMap { $0 }.joined(separator: "; ")
         case let .integer(description), let .number(description), let .boolean(description): description ?? ""
         case let .array(.string(_, allowed?), description): [description, "comma-separated: " + allowed.joined(separator: ", ")].compactMap { $0 }.joined(separator: "; ")
