@@ -251,7 +251,17 @@ final class NodeStateMachine: ReplicatedStateMachine {
         var description: String { "the node state snapshot is unreadable" }
     }
 
+    func canRestore(from data: [UInt8]) -> Bool { (try? Self.parse(data)) != nil }
+
     func restore(from data: [UInt8], at index: UInt64) throws {
+        let (restored, restoredSchedule, restoredPolicy) = try Self.parse(data)
+        canaries.withLock { $0 = restored }
+        schedule.withLock { $0 = restoredSchedule }
+        policy.restore(restoredPolicy, at: index)
+        onQuotaSchedule(restoredSchedule)
+    }
+
+    private static func parse(_ data: [UInt8]) throws -> (Canaries, MembershipSchedule, PolicyState) {
         var restored = Canaries()
         var restoredSchedule = MembershipSchedule()
         var restoredPolicy = PolicyState()
@@ -278,10 +288,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
             }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }
-        canaries.withLock { $0 = restored }
-        schedule.withLock { $0 = restoredSchedule }
-        policy.restore(restoredPolicy, at: index)
-        onQuotaSchedule(restoredSchedule)
+        return (restored, restoredSchedule, restoredPolicy)
     }
 
     /// Count, digest and last index of the canaries applied.

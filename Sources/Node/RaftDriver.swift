@@ -153,6 +153,12 @@ public actor RaftDriver {
                 logger.warning("dropped an undecodable or misaddressed Raft message", metadata: ["from": "\(envelope.sender)"])
                 return
             }
+            // A snapshot is checked whole before Raft accepts it: once accepted it must be
+            // installed, and one that cannot be would stop this node for good.
+            if let snapshot = message.snapshot, !Self.installable(snapshot, machine: machine) {
+                logger.error("refused a snapshot this node cannot read", metadata: ["from": "\(envelope.sender)", "index": "\(snapshot.metadata.index)"])
+                return
+            }
             node.step(message)
         case .forwardedProposal:
             handleForwardedProposal(envelope)
@@ -191,14 +197,23 @@ public actor RaftDriver {
         if case .dropped(.unknownPeer) = outcome { node.reportUnreachable(message.to) }
     }
 
+    /// Whether a snapshot's bytes decode and its state machine part would restore.
+    static func installable(_ snapshot: Snapshot, machine: any ReplicatedStateMachine) -> Bool {
+        guard let contents = DriverSnapshot.decode(snapshot.data) else { return false }
+        return machine.canRestore(from: contents.machine)
+    }
+
     private func restore(_ snapshot: Snapshot) {
+        // Unreachable from a peer: `receive` steps only snapshots that `installable` accepts,
+        // and this node's own snapshots are written by the same code that reads them here.
+        // Reaching it means the disk changed the bytes under RocksDB's checksums.
         guard let contents = DriverSnapshot.decode(snapshot.data) else {
-            fatalError("weir: the leader sent an unreadable snapshot at index \(snapshot.metadata.index)")
+            fatalError("weir: the snapshot at index \(snapshot.metadata.index) is unreadable (checked when it arrived)")
         }
         do {
             try machine.restore(from: contents.machine, at: snapshot.metadata.index)
         } catch {
-            fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index): \(error)")
+            fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index), checked when it arrived: \(error)")
         }
         addresses = contents.addresses
         addressesChanged = true
@@ -256,7 +271,7 @@ public actor RaftDriver {
     }
 
     private func peerAddresses() -> [PeerID: String] {
-        Dictionary(uniqueKeysWithValues: addresses.filter { $0.key != configuration.nodeID }.map { (PeerID($0.key), $0.value) })
+        Dictionary(uniqueKeysWithValues: addresses.filter { $0.key != configuration.nodeID && $0.key != 0 }.map { (PeerID($0.key), $0.value) })
     }
 
     /// Tells the transport about membership changes, outside any Ready cycle.

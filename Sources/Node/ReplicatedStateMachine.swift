@@ -13,11 +13,16 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     /// Why this version could not apply `data`, or nil when it can: the leader refuses
     /// such a proposal rather than append it.
     func rejection(of data: [UInt8]) -> String?
+    /// Whether `restore(from:at:)` would accept `data`; checked before a leader's snapshot
+    /// is stepped into Raft, so an unreadable one is refused instead of installed.
+    func canRestore(from data: [UInt8]) -> Bool
 }
 
 extension ReplicatedStateMachine {
     /// Only an empty entry (which would read as a leader's no-op) is refused.
     public func rejection(of data: [UInt8]) -> String? { data.isEmpty ? "an empty entry" : nil }
+    /// Every snapshot is taken as readable.
+    public func canRestore(from data: [UInt8]) -> Bool { true }
 }
 
 /// A Raft snapshot's bytes: the members' peer addresses, then the state machine's bytes.
@@ -44,7 +49,8 @@ struct DriverSnapshot: Equatable {
         guard let count = reader.readUInt32(), Int(count) <= reader.remaining / 12 else { return nil }
         var addresses: [UInt64: String] = [:]
         for _ in 0..<count {
-            guard let id = reader.readUInt64(), let address = reader.readLengthPrefixed(maximum: 1024) else { return nil }
+            // Node 0 is no node (a peer id of 0 is a programmer error in the transport).
+            guard let id = reader.readUInt64(), id != 0, let address = reader.readLengthPrefixed(maximum: 1024) else { return nil }
             addresses[id] = String(decoding: address, as: UTF8.self)
         }
         guard let machine = reader.readLengthPrefixed(), reader.isAtEnd else { return nil }
