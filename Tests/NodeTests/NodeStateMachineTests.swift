@@ -87,4 +87,18 @@ import Testing
         #expect(NodeStateMachine.check(NodeStateMachine.quotaMembershipEntry(effectiveFrom: 0, voters: [1, 2])) == nil)
         #expect(NodeStateMachine.check(NodeStateMachine.quotaMembershipEntry(effectiveFrom: 0, voters: [0, 2])) != nil, "member 0")
     }
+
+    @Test func anUnreadableSnapshotIsRefusedBeforeItIsInstalled() {
+        let machine = NodeStateMachine()
+        machine.apply(NodeStateMachine.canaryEntry(nonce: 3), at: 1)
+        #expect(machine.canRestore(from: machine.snapshot()))
+        #expect(!machine.canRestore(from: [3, 1, 2, 3]))
+        #expect(!machine.canRestore(from: [9] + [UInt8](repeating: 0, count: 60)), "a newer snapshot format")
+        var withNodeZero: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+        withNodeZero += [0, 0, 0, 3] + Array("x:1".utf8) + [0, 0, 0, 0]
+        #expect(DriverSnapshot.decode(withNodeZero) == nil, "an address for node 0")
+        var withNodeOne = withNodeZero
+        withNodeOne[11] = 1
+        #expect(DriverSnapshot.decode(withNodeOne)?.addresses == [1: "x:1"], "the same bytes for node 1 decode")
+    }
 }
