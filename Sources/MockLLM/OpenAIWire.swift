@@ -47,7 +47,7 @@ enum OpenAIWire {
 
     static func embeddings(_ call: MockCall) -> Response {
         let inputs: [String] = (call.json["input"] as? [String]) ?? [(call.json["input"] as? String) ?? ""]
-        let dimensions = min(call.json.int("dimensions") ?? call.options.embeddingDimensions, MockOptions.tokensMax)
+        let dimensions = max(1, min(call.json.int("dimensions") ?? call.options.embeddingDimensions, MockOptions.tokensMax))
         let data: [[String: Any]] = inputs.enumerated().map { n, text in
             ["object": "embedding", "index": n, "embedding": MockReply.embedding(text, dimensions: dimensions)]
         }

@@ -109,7 +109,9 @@ extension PolicyState {
         guard (-1_000_000...1_000_000).contains(deployment.priority) else {
             throw .invalid(field: "priority", message: "must be between -1000000 and 1000000")
         }
-        if let max = deployment.maxOutputTokens, max < 1 { throw .invalid(field: "max_output_tokens", message: "must be at least 1") }
+        if let max = deployment.maxOutputTokens, !(1...Deployment.outputTokensMax).contains(max) {
+            throw .invalid(field: "max_output_tokens", message: "must be from 1 to \(Deployment.outputTokensMax) (outputTokensMax)")
+        }
     }
 
     func validate(_ alias: Alias) throws(PolicyError) {

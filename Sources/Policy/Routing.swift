@@ -43,8 +43,11 @@ public struct Deployment: PolicyRecord, Hashable {
     /// Lower is tried first under the priority strategy.
     public var priority: Int
     /// The largest output this deployment may produce; also the estimate when a request
-    /// gives no `max_tokens`.
+    /// gives no `max_tokens`. At most `outputTokensMax`.
     public var maxOutputTokens: Int?
+    /// The largest output any request or deployment may name: no model produces more in
+    /// one answer, and the bound keeps every reservation's arithmetic far from overflow.
+    public static let outputTokensMax = 1_000_000
     public var created: AuditStamp
     public var updated: AuditStamp
 

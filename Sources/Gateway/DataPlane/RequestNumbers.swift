@@ -1,4 +1,5 @@
 import Foundation
+import Policy
 
 /// The fields of a client's request body that the gateway itself reads and computes with,
 /// checked at the boundary into typed values with named limits. Everything else in the
@@ -8,9 +9,8 @@ import Foundation
 /// field and the limit, never a trap further on (a `max_tokens` of 2^63 − 1 once overflowed
 /// the reservation's arithmetic and killed the node).
 struct RequestNumbers: Sendable, Equatable {
-    /// The largest `max_tokens` or `max_completion_tokens` accepted. No model produces
-    /// more in one answer; the bound keeps every reservation's arithmetic far from overflow.
-    static let outputTokensMax = 1_000_000
+    /// The largest `max_tokens` or `max_completion_tokens` accepted (`Deployment.outputTokensMax`).
+    static let outputTokensMax = Deployment.outputTokensMax
     /// The largest `n` (choices per chat request) accepted, as OpenAI's own limit.
     static let choicesMax = 128
     /// The largest `dimensions` of an embeddings request accepted.
