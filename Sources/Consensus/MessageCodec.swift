@@ -3,8 +3,20 @@ import BinaryCoding
 /// The byte form of Raft messages and log entries, for the peer transport and for
 /// RocksDB. Big-endian, versioned, and decoded defensively: every count and length is
 /// checked against the bytes that remain, so hostile input yields nil, never a trap or a
-/// huge allocation.
+/// huge allocation. Terms and indexes past `RaftLimits` are refused everywhere (messages,
+/// entries, hard states, snapshot metadata), and a message must also pass
+/// `Message.validate()`: this is the one boundary a peer's bytes cross.
 public enum MessageCodec {
+    /// Why bytes were not taken as a message.
+    public enum DecodeError: Error, Equatable, Sendable {
+        /// Not the byte form of a message of this version: truncated, trailing bytes, an
+        /// unknown kind, a count larger than the bytes, a term or index past the limits in
+        /// an entry or snapshot.
+        case malformed
+        /// A well-formed message that no correct node sends (see `Message.Defect`).
+        case refused(Message.Defect)
+    }
+
     static let version: UInt8 = 1
     /// Bytes an entry takes at least on the wire (term, index, kind, data length).
     static let entryBytesMin = 21
@@ -28,8 +40,22 @@ public enum MessageCodec {
         return bytes
     }
 
-    /// Decodes a message, or nil when the bytes are not one.
-    public static func decodeMessage(_ bytes: [UInt8]) -> Message? {
+    /// Decodes a message, or nil when the bytes are not one or it fails validation.
+    public static func decodeMessage(_ bytes: [UInt8]) -> Message? { try? decode(bytes) }
+
+    /// Decodes and validates a message, saying why when the bytes are refused (for the
+    /// caller's drop counters).
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> Message {
+        guard let message = decodeUnvalidated(bytes) else { throw .malformed }
+        do {
+            try message.validate()
+        } catch {
+            throw .refused(error)
+        }
+        return message
+    }
+
+    private static func decodeUnvalidated(_ bytes: [UInt8]) -> Message? {
         var reader = ByteReader(bytes)
         guard reader.readByte() == version, let kindByte = reader.readByte(),
               let kind = Message.Kind(rawValue: kindByte),
@@ -88,7 +114,7 @@ public enum MessageCodec {
     public static func decodeHardState(_ bytes: [UInt8]) -> HardState? {
         var reader = ByteReader(bytes)
         guard let term = reader.readUInt64(), let vote = reader.readUInt64(), let commit = reader.readUInt64(),
-              reader.isAtEnd else { return nil }
+              reader.isAtEnd, term <= RaftLimits.termMax, commit <= RaftLimits.indexMax else { return nil }
         return HardState(term: term, vote: vote, commit: commit)
     }
 
@@ -117,7 +143,8 @@ public enum MessageCodec {
 
     private static func readEntry(_ reader: inout ByteReader) -> Entry? {
         guard let term = reader.readUInt64(), let index = reader.readUInt64(), let kindByte = reader.readByte(),
-              let kind = Entry.Kind(rawValue: kindByte), let data = reader.readLengthPrefixed()
+              let kind = Entry.Kind(rawValue: kindByte), let data = reader.readLengthPrefixed(),
+              term <= RaftLimits.termMax, index <= RaftLimits.indexMax
         else { return nil }
         return Entry(term: term, index: index, kind: kind, data: data)
     }
@@ -132,7 +159,8 @@ public enum MessageCodec {
     }
 
     private static func readMetadata(_ reader: inout ByteReader) -> SnapshotMetadata? {
-        guard let index = reader.readUInt64(), let term = reader.readUInt64() else { return nil }
+        guard let index = reader.readUInt64(), let term = reader.readUInt64(),
+              index <= RaftLimits.indexMax, term <= RaftLimits.termMax else { return nil }
         var groups: [[NodeID]] = []
         for _ in 0..<2 {
             guard let count = reader.readUInt32(), Int(count) <= reader.remaining / 8 else { return nil }

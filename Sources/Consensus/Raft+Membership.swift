@@ -9,7 +9,7 @@ extension Raft {
         guard pendingConfigurationIndex <= log.applied else { throw .configurationChangeInProgress }
         try validate(change)
         let entry = Entry(term: term, index: 0, kind: .configurationChange, data: ConfigurationChangeCodec.encode(change))
-        guard appendEntries([entry]) else { throw .uncommittedLimit }
+        try appendEntries([entry])
         pendingConfigurationIndex = log.lastIndex
         broadcastAppend()
     }

@@ -1,6 +1,10 @@
 extension Raft {
     /// Handles a message from a peer (or a term-less request forwarded to this node).
+    /// Peers' messages come through `RawNode.step`, which drops those that fail
+    /// `Message.validate()`: the handlers rely on that shape (terms and indexes within
+    /// `RaftLimits`, entries contiguous after `index`).
     mutating func step(_ message: Message) {
+        // The caller routes by `to` (`RaftDriver.receive` checks it against the node id).
         precondition(message.to == id, "message for \(message.to) stepped on \(id)")
         guard handleTerm(of: message) else { return }
         switch message.kind {
@@ -18,7 +22,10 @@ extension Raft {
     /// Compares the message's term with ours (Raft §5.1): steps down for a newer term,
     /// answers or drops an older one. Returns whether the message should be processed.
     private mutating func handleTerm(of message: Message) -> Bool {
-        if message.term == 0 { return true }  // term-less: readIndex, transferLeader
+        if message.kind.isTermLess { return true }  // readIndex, transferLeader
+        // Any other kind with term 0 would pass as one of the current term (validation
+        // refuses it; this keeps the rule where it matters).
+        guard message.term != 0 else { return false }
         if message.term > term {
             if message.kind == .vote || message.kind == .preVote {
                 let forced = message.context == Message.campaignTransfer
@@ -64,10 +71,14 @@ extension Raft {
             send(Message(kind: responseKind, from: id, to: message.from, term: message.term))
             if message.kind == .vote {
                 electionElapsed = 0
+                // For `.vote`, canVote means vote == from, or no vote (and no leader) yet.
                 precondition(vote == noNode || vote == message.from, "two votes in term \(term)")
                 vote = message.from
             }
         } else {
+            // At term 0 this node has never heard of an election; a rejection must carry a
+            // term, and not answering is as safe as a lost message.
+            guard term != 0 else { return }
             var rejection = Message(kind: responseKind, from: id, to: message.from, term: term)
             rejection.reject = true
             send(rejection)
@@ -146,7 +157,7 @@ extension Raft {
         default:
             break
         }
-        guard tracker.progress[message.from] != nil else { return }  // not a member (any more)
+        guard tracker.progress[message.from] != nil else { return }  // not a member (any more); guards the `!` below
         tracker.progress[message.from]!.recentActive = true
         switch message.kind {
         case .appendResponse:

@@ -112,6 +112,8 @@ struct Raft {
 
     mutating func becomeCandidate() {
         precondition(role != .leader, "a leader cannot become a candidate")
+        // `hup`, the only way here, refuses to campaign at termMax.
+        precondition(term < RaftLimits.termMax, "campaign at the term limit")
         reset(term: term + 1)
         vote = id
         role = .candidate
@@ -126,8 +128,13 @@ struct Raft {
         // Changes appended by earlier leaders may still be uncommitted; treat them as pending.
         pendingConfigurationIndex = log.lastIndex
         // The no-op entry of the new term: committing it commits everything before it.
-        let appended = appendEntries([Entry(term: term, index: 0)])
-        precondition(appended, "the empty entry of a new leader is never refused")
+        // It is never refused: it has no bytes, and `hup` left room below indexMax (a
+        // candidate's log does not change; an append or snapshot would make it a follower).
+        do {
+            try appendEntries([Entry(term: term, index: 0)])
+        } catch {
+            preconditionFailure("the empty entry of a new leader was refused: \(error)")
+        }
     }
 
     // MARK: Time
@@ -176,6 +183,11 @@ struct Raft {
     /// Starts an election (after a timeout, or at once for a leadership transfer).
     mutating func hup(transfer: Bool) {
         guard role != .leader, isPromotable else { return }
+        // Terms are ≤ termMax (messages and storage are checked), so `term + 1` below
+        // cannot overflow; at the limit itself the node stays a follower.
+        guard term < RaftLimits.termMax else { return }
+        // Likewise a leader needs room for its no-op entry.
+        guard log.lastIndex < RaftLimits.indexMax else { return }
         // An unapplied membership change could make this node's view of the voters wrong.
         if hasUnappliedConfigurationChange() { return }
         if configuration.preVote && !transfer {
@@ -224,13 +236,15 @@ struct Raft {
 
     // MARK: Proposals
 
-    /// Appends entries as leader (assigning term and index). Returns false when the
-    /// uncommitted-bytes limit refuses them.
-    mutating func appendEntries(_ entries: [Entry]) -> Bool {
+    /// Appends entries as leader (assigning term and index). Throws when the
+    /// uncommitted-bytes limit refuses them, or they would pass `RaftLimits.indexMax`
+    /// (which only a faulty peer's snapshot can bring near), so no log grows past it.
+    mutating func appendEntries(_ entries: [Entry]) throws(RaftError) {
         precondition(role == .leader, "only a leader appends its own entries")
         let bytes = entries.reduce(0) { $0 + $1.data.count }
         let limit = configuration.uncommittedBytesMax
-        if limit > 0 && uncommittedBytes > 0 && bytes > 0 && uncommittedBytes + bytes > limit { return false }
+        if limit > 0 && uncommittedBytes > 0 && bytes > 0 && uncommittedBytes + bytes > limit { throw .uncommittedLimit }
+        guard UInt64(entries.count) <= RaftLimits.indexMax - log.lastIndex else { throw .indexLimit }
         uncommittedBytes += bytes
         var last = log.lastIndex
         var stamped = entries
@@ -243,7 +257,6 @@ struct Raft {
         _ = tracker.progress[id]?.maybeUpdate(log.lastIndex)
         // A group of one commits at once.
         _ = maybeCommit()
-        return true
     }
 
     /// Entries were committed and handed to the application: they no longer count as
@@ -270,6 +283,9 @@ struct Raft {
         message.from = id
         switch message.kind {
         case .vote, .preVote, .voteResponse, .preVoteResponse:
+            // Requests carry term + 1 ≥ 1; grants carry the request's term, which
+            // `Message.validate()` checked is ≥ 1; rejections with term 0 are not sent
+            // (`handleVoteRequest`).
             precondition(message.term != 0, "vote messages carry a term")
         case .readIndex, .transferLeader:
             message.term = 0

@@ -51,6 +51,9 @@ public enum RaftError: Error, Equatable, Sendable {
     case transferInProgress
     /// Too many uncommitted bytes; retry later.
     case uncommittedLimit
+    /// The log reached `RaftLimits.indexMax` and takes no more entries. An honest group
+    /// never gets there; a faulty peer's snapshot can.
+    case indexLimit
     /// A membership change is still in flight; changes go one at a time.
     case configurationChangeInProgress
     /// The change makes no sense for the current membership (named in `reason`).

@@ -62,6 +62,11 @@ struct RaftLog {
     /// Follower side of `append`: if our entry at `index` has `logTerm`, appends `entries`
     /// (dropping what conflicts) and advances the commit. Returns the last new index, or
     /// nil when the previous entry does not match.
+    ///
+    /// `entries` run `index + 1, index + 2, …` (`Message.validate()`), and `handleAppend`
+    /// answers `index < committed` without coming here; so `lastNew` cannot overflow, a
+    /// conflict lies in `index + 1 ... lastNew`, past `committed`, and after the append
+    /// `lastNew ≤ lastIndex`, which bounds the commit.
     mutating func maybeAppend(index: UInt64, logTerm: UInt64, commit leaderCommit: UInt64, entries: [Entry]) -> UInt64? {
         guard matchTerm(index, logTerm) else { return nil }
         let lastNew = index + UInt64(entries.count)
@@ -75,6 +80,8 @@ struct RaftLog {
     }
 
     /// Appends `entries` after truncating from their first index; returns the last index.
+    /// Callers: a leader appends after its last index; `maybeAppend` from a conflict
+    /// past `committed`.
     @discardableResult
     mutating func append(_ entries: [Entry]) -> UInt64 {
         guard let first = entries.first else { return lastIndex }

@@ -96,19 +96,22 @@ public struct RawNode {
     public mutating func campaign() { raft.hup(transfer: false) }
 
     /// Handles a message from a peer. Messages addressed elsewhere are a caller bug.
+    /// A message that fails `Message.validate()` is dropped (the wire decoder refuses
+    /// those already; this covers callers that build messages themselves).
     public mutating func step(_ message: Message) {
         // Responses from nodes that are not members are ignored, as are messages to us
         // from ourselves (a loopback would be a wiring bug).
-        guard message.from != raft.id else { return }
+        guard message.from != raft.id, (try? message.validate()) != nil else { return }
         raft.step(message)
     }
 
     /// Proposes `data` for the log. Throws when this node is not the leader (naming the
-    /// leader it knows), while leadership moves, or over the uncommitted-bytes limit.
+    /// leader it knows), while leadership moves, over the uncommitted-bytes limit, or at
+    /// the index limit.
     public mutating func propose(_ data: [UInt8]) throws(RaftError) {
         guard raft.role == .leader else { throw .notLeader(leader: raft.leader) }
         guard raft.leadTransferee == noNode else { throw .transferInProgress }
-        guard raft.appendEntries([Entry(term: 0, index: 0, data: data)]) else { throw .uncommittedLimit }
+        try raft.appendEntries([Entry(term: 0, index: 0, data: data)])
         raft.broadcastPending = true
     }
 

@@ -44,14 +44,18 @@ struct UnstableLog {
         if snapshot?.metadata.index == index { snapshot = nil }
     }
 
-    /// Replaces everything with `snapshot`.
+    /// Replaces everything with `snapshot` (whose index is ≤ `RaftLimits.indexMax`:
+    /// messages and stored metadata are checked, so `+ 1` has room).
     mutating func restore(_ snapshot: Snapshot) {
         offset = snapshot.metadata.index + 1
         entries = []
         self.snapshot = snapshot
     }
 
-    /// Appends `newEntries`, truncating any entries from their first index on.
+    /// Appends `newEntries`, truncating any entries from their first index on. They are
+    /// contiguous and start at most one past the last index (`RaftLog.append`'s callers:
+    /// a leader stamps its own; a follower's come after a matching `index`), so the cut
+    /// below lies within `entries`.
     mutating func truncateAndAppend(_ newEntries: [Entry]) {
         guard let first = newEntries.first else { return }
         let after = first.index

@@ -43,6 +43,12 @@ extension RaftSimulator {
     }
 
     private func send(_ message: Message, from node: inout SimNode) {
+        // What a correct node sends must pass the checks peers apply on the wire.
+        do {
+            try message.validate()
+        } catch {
+            violate("peers would refuse \(message): \(error)")
+        }
         let result = network.send(message, now: now, random: &random)
         if message.kind == .snapshot {
             node.raw.reportSnapshot(to: message.to, failed: result != .queued)

@@ -3,29 +3,8 @@ import Testing
 @testable import Consensus
 
 @Suite struct MessageCodecTests {
-    /// Random messages of every kind, from a seeded generator.
-    private func randomMessage(_ random: inout SplitMix64) -> Message {
-        var message = Message(
-            kind: Message.Kind.allCases.randomElement(using: &random)!,
-            from: UInt64.random(in: 1...9, using: &random), to: UInt64.random(in: 1...9, using: &random),
-            term: random.next())
-        message.logTerm = random.next()
-        message.index = random.next()
-        message.commit = random.next()
-        message.reject = Bool.random(using: &random)
-        message.rejectHint = random.next()
-        message.context = (0..<Int.random(in: 0...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        message.entries = (0..<Int.random(in: 0...5, using: &random)).map { i in
-            Entry(term: random.next(), index: UInt64(i + 1), kind: Bool.random(using: &random) ? .normal : .configurationChange,
-                  data: (0..<Int.random(in: 0...40, using: &random)).map { UInt8(truncatingIfNeeded: $0) })
-        }
-        if Bool.random(using: &random) {
-            message.snapshot = Snapshot(
-                metadata: SnapshotMetadata(index: random.next(), term: random.next(), configuration: ConfigurationState(voters: [1, 2, 3], learners: [7])),
-                data: [1, 2, 3])
-        }
-        return message
-    }
+    /// Random messages of every kind, from a seeded generator (`wellFormedMessage`).
+    private func randomMessage(_ random: inout SplitMix64) -> Message { wellFormedMessage(&random) }
 
     @Test func randomMessagesRoundTrip() {
         let seed: UInt64 = 20261121
