@@ -55,7 +55,9 @@ struct Progress: Equatable {
         pendingSnapshot = index
     }
 
-    /// The follower acknowledged `index`. Returns whether `match` advanced.
+    /// The follower acknowledged `index`, which the leader checked is within its log (so
+    /// ≤ `RaftLimits.indexMax`, and `index + 1` cannot overflow). Returns whether `match`
+    /// advanced.
     mutating func maybeUpdate(_ index: UInt64) -> Bool {
         var updated = false
         if match < index {
@@ -71,7 +73,8 @@ struct Progress: Equatable {
     mutating func optimisticUpdate(_ index: UInt64) { next = index + 1 }
 
     /// The follower rejected an append at `rejected`; `matchHint` is where its log may
-    /// match. Returns false for a stale rejection.
+    /// match (the leader bounds it by its last index). Returns false for a stale
+    /// rejection. `next` is ≥ 1 throughout, so `next - 1` cannot underflow.
     mutating func maybeDecrease(rejected: UInt64, matchHint: UInt64) -> Bool {
         if state == .replicate {
             guard rejected > match else { return false }
@@ -107,6 +110,8 @@ struct Inflights: Equatable {
     var isFull: Bool { indexes.count >= capacity }
     var count: Int { indexes.count }
 
+    /// Records an append through `index`; `sendAppend` sends none while `isFull`
+    /// (`isPaused`), and indexes grow because `next` only moves forward in `.replicate`.
     mutating func add(_ index: UInt64) {
         precondition(!isFull, "inflights overflow")
         precondition(indexes.last.map { index > $0 } ?? true, "inflight indexes must increase")

@@ -27,6 +27,7 @@ extension Raft {
                 case .probe:
                     progress.probeSent = true
                 case .snapshot:
+                    // `isPaused` is true in `.snapshot`, and the guard above returned.
                     preconditionFailure("sent entries to \(peer) while it installs a snapshot")
                 }
             }
@@ -70,14 +71,19 @@ extension Raft {
     mutating func handleAppendResponse(_ message: Message) {
         let peer = message.from
         if message.reject {
-            // Skip back to where the follower's log can match, a term at a time.
-            let hint = log.findConflictByTerm(index: message.rejectHint, term: message.logTerm)
+            // Skip back to where the follower's log can match, a term at a time. (A hint
+            // past our log is no better than our last index.)
+            let hint = log.findConflictByTerm(index: min(message.rejectHint, log.lastIndex), term: message.logTerm)
             if tracker.progress[peer]!.maybeDecrease(rejected: message.index, matchHint: hint.index) {
                 if tracker.progress[peer]!.state == .replicate { tracker.progress[peer]!.becomeProbe() }
                 sendAppend(to: peer)
             }
             return
         }
+        // Nobody can hold what this leader has not appended: such an acknowledgement comes
+        // from a faulty peer, and taken as `match` it would count toward commits and push
+        // `next` past the log. Ignoring it also keeps `index + 1` in Progress in range.
+        guard message.index <= log.lastIndex else { return }
         let wasPaused = tracker.progress[peer]!.isPaused
         guard tracker.progress[peer]!.maybeUpdate(message.index) else { return }
         switch tracker.progress[peer]!.state {
@@ -159,7 +165,12 @@ extension Raft {
     }
 
     mutating func handleHeartbeat(_ message: Message) {
-        log.commit(to: message.commit)
+        // The leader sends min(its commit, our match), so a commit past our last index
+        // means its view of our log is wrong: this node lost its data and came back under
+        // the same id (or the peer is faulty). Entries we do hold may then differ from the
+        // leader's, so commit nothing on that word; appends, which carry the proof of a
+        // matching prefix, will move the commit.
+        if message.commit <= log.lastIndex { log.commit(to: message.commit) }
         var response = Message(kind: .heartbeatResponse, from: id, to: message.from)
         response.context = message.context
         send(response)

@@ -162,7 +162,10 @@ struct RaftLog {
         return true
     }
 
-    /// Advances the commit; never moves it back, never past the last index.
+    /// Advances the commit; never moves it back, never past the last index. Callers bound
+    /// `index` by the log: a quorum's match (acknowledgements past the last index are
+    /// ignored) that `matchTerm` found, `min(leaderCommit, lastNew)`, a heartbeat's commit
+    /// only when ≤ `lastIndex`, a snapshot index we hold.
     mutating func commit(to index: UInt64) {
         guard index > committed else { return }
         precondition(index <= lastIndex, "commit \(index) is beyond the last index \(lastIndex): log corrupted or truncated")

@@ -41,6 +41,46 @@ import RaftSimulation
         expectInvariants(cluster, sourceLocation: sourceLocation)
     }
 
+    // MARK: Finding D4: commit past the last index
+
+    @Test func aHeartbeatCommitPastTheLastIndexCommitsNothing() throws {
+        let cluster = try cluster()
+        let before = cluster.status(2)
+        var heartbeat = Message(kind: .heartbeat, from: 1, to: 2, term: term(cluster))
+        heartbeat.commit = before.lastIndex + 5
+        deliver(heartbeat, to: cluster, wireRefuses: false)
+        #expect(cluster.status(2).hardState.commit == before.hardState.commit)
+        try expectIntactAndLive(cluster)
+    }
+
+    /// The honest case: node 3 loses its data and comes back under its id with an empty
+    /// log, while the leader still remembers its old `match`.
+    @Test func aVoterThatLostItsDataSurvivesTheLeadersHeartbeat() throws {
+        let cluster = try cluster()
+        cluster.stop(3)
+        cluster.addJoiningNode(3, membership: ConfigurationState(voters: [1, 2, 3]))
+        cluster.advance(ticks: 3)
+        let status = cluster.status(3)
+        #expect(status.hardState.commit == 0 && status.lastIndex == 0, "nothing the log does not hold is committed")
+        try cluster.propose([9], on: 1)
+        #expect(cluster.nodes[2]!.applied.entries.values.contains([9]), "1 and 2 still commit")
+        expectInvariants(cluster)
+    }
+
+    @Test func anAppendCommitPastItsEntriesIsClampedToThem() throws {
+        let cluster = try cluster()
+        let status = cluster.status(2)
+        var append = Message(kind: .append, from: 1, to: 2, term: term(cluster))
+        append.index = status.lastIndex
+        append.logTerm = try #require(cluster.nodes[2]!.raw.term(at: status.lastIndex))
+        append.entries = [Entry(term: term(cluster), index: status.lastIndex + 1, data: [7])]
+        append.commit = status.lastIndex + 50
+        deliver(append, to: cluster, wireRefuses: false)
+        #expect(cluster.status(2).hardState.commit == status.lastIndex + 1)
+        // (Not live: the forged entry shares the leader's term, so Raft cannot tell it apart.)
+        expectInvariants(cluster)
+    }
+
     // MARK: Finding D2: terms near UInt64.max
 
     @Test func aTermPastTheLimitIsRefusedAndNeverAdopted() throws {
@@ -138,6 +178,31 @@ import RaftSimulation
             #expect(cluster.status(2).lastIndex == last, "\(shape): the log changed")
             expectInvariants(cluster)
         }
+        try expectIntactAndLive(cluster)
+    }
+
+    // MARK: Finding D6: acknowledgements past the leader's log
+
+    @Test func anAcknowledgementPastTheLeadersLogIsIgnored() throws {
+        let cluster = try cluster()
+        let before = cluster.status(1)
+        for index in [UInt64.max, indexMax + 1] {
+            var response = Message(kind: .appendResponse, from: 2, to: 1, term: term(cluster))
+            response.index = index
+            deliver(response, to: cluster, wireRefuses: true)
+        }
+        var beyond = Message(kind: .appendResponse, from: 2, to: 1, term: term(cluster))
+        beyond.index = before.lastIndex + 10
+        deliver(beyond, to: cluster, wireRefuses: false)
+        let after = cluster.status(1)
+        #expect(after.progress[2]!.match <= after.lastIndex)
+        #expect(after.hardState.commit == before.hardState.commit)
+        var rejection = Message(kind: .appendResponse, from: 2, to: 1, term: term(cluster))
+        rejection.reject = true
+        rejection.index = before.lastIndex
+        rejection.rejectHint = indexMax
+        rejection.logTerm = 1
+        deliver(rejection, to: cluster, wireRefuses: false)
         try expectIntactAndLive(cluster)
     }
 
