@@ -20,6 +20,12 @@ public enum LogStorageError: Error, Equatable, Sendable {
 ///   is not empty even if that entry alone exceeds `bytesMax`, and otherwise no more than
 ///   `bytesMax` bytes. The returned array is the caller's; storage must not mutate it.
 /// - An index before the first kept is `.compacted`; after the last is `.unavailable`.
+/// - `firstIndex()` and `lastIndex()` may throw only before the node starts: `RawNode.init`
+///   reads them (and the terms at both ends) once, and afterwards Raft cannot proceed
+///   without them. Other reads may fail at any time; Raft degrades (no votes, no
+///   campaign, no entries handed out until the next tick) rather than trap.
+/// - What storage returns is checked, not trusted: bounds within `RaftLimits.indexMax`,
+///   entries at the indexes asked for (`RaftStateError`).
 /// - Implementations are reference types: Raft sees the application's writes.
 public protocol LogStorage: AnyObject {
     /// The persisted hard state and membership, read once at start.

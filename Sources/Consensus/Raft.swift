@@ -53,11 +53,12 @@ struct Raft {
         let (hardState, membership) = try storage.initialState()
         tracker.apply(membership, nextIndex: log.lastIndex + 1)
         if !hardState.isEmpty {
+            guard hardState.term <= RaftLimits.termMax else { throw RaftStateError.termBeyondLimit(hardState.term) }
             term = hardState.term
             vote = hardState.vote
-            log.restoreCommit(hardState.commit)
+            try log.restoreCommit(hardState.commit)
         }
-        if configuration.applied > 0 { log.restoreApplied(configuration.applied) }
+        if configuration.applied > 0 { try log.restoreApplied(configuration.applied) }
         becomeFollower(term: term, leader: noNode)
     }
 
@@ -140,6 +141,7 @@ struct Raft {
     // MARK: Time
 
     mutating func tick() {
+        log.retryCommittedReads()
         switch role {
         case .leader: tickHeartbeat()
         default: tickElection()
@@ -188,6 +190,8 @@ struct Raft {
         guard term < RaftLimits.termMax else { return }
         // Likewise a leader needs room for its no-op entry.
         guard log.lastIndex < RaftLimits.indexMax else { return }
+        // Without its last term the node cannot say how up to date it is (storage failed).
+        guard log.lastTerm != nil else { return }
         // An unapplied membership change could make this node's view of the voters wrong.
         if hasUnappliedConfigurationChange() { return }
         if configuration.preVote && !transfer {
@@ -199,7 +203,10 @@ struct Raft {
 
     private func hasUnappliedConfigurationChange() -> Bool {
         guard log.committed > log.applied else { return false }
-        let pending = (try? log.slice(max(log.applied + 1, log.firstIndex), log.committed + 1, bytesMax: .max)) ?? []
+        // Entries that cannot be read might hold a change: assume they do.
+        guard let pending = try? log.slice(max(log.applied + 1, log.firstIndex), log.committed + 1, bytesMax: .max) else {
+            return true
+        }
         return pending.contains { $0.kind == .configurationChange }
     }
 
@@ -220,10 +227,13 @@ struct Raft {
             if preVote { campaign(preVote: false, transfer: transfer) } else { becomeLeader() }
             return
         }
+        // `hup` checked that storage answers; should it fail since, send no requests (this
+        // election then times out, which is always safe).
+        guard let lastTerm = log.lastTerm else { return }
         for voter in tracker.voters.sorted() where voter != id {
             var request = Message(kind: kind, from: id, to: voter, term: voteTerm)
             request.index = log.lastIndex
-            request.logTerm = log.lastTerm
+            request.logTerm = lastTerm
             if transfer { request.context = Message.campaignTransfer }
             messages.append(request)
         }

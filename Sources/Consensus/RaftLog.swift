@@ -15,12 +15,23 @@ struct RaftLog {
     private(set) var applied: UInt64
     /// Bytes of committed entries handed out per `Ready`.
     let applyBytesMax: Int
+    /// Why the last read of committed entries failed, if it did. No more are handed out
+    /// until the next tick retries, so a driver that loops while `hasReady` does not spin.
+    private(set) var committedReadFailure: (any Error)?
 
+    /// Checks what storage holds before Raft relies on it: bounds that form a log within
+    /// `RaftLimits.indexMax`, and readable terms at both ends (the last one is what votes
+    /// compare). Throws `RaftStateError`, or storage's own error.
     init(storage: any LogStorage, applyBytesMax: Int) throws {
         self.storage = storage
         self.applyBytesMax = applyBytesMax
         let first = try storage.firstIndex()
         let last = try storage.lastIndex()
+        guard first >= 1, last >= first - 1, last <= RaftLimits.indexMax else {
+            throw RaftStateError.logBounds(first: first, last: last)
+        }
+        _ = try storage.term(first - 1)
+        _ = try storage.term(last)
         unstable = UnstableLog(offset: last + 1)
         committed = first - 1
         applying = first - 1
@@ -29,12 +40,23 @@ struct RaftLog {
 
     var firstIndex: UInt64 {
         if let index = unstable.maybeFirstIndex() { return index }
-        return try! storage.firstIndex()
+        return Self.mustAnswer(storage.firstIndex, "firstIndex")
     }
 
     var lastIndex: UInt64 {
         if let index = unstable.maybeLastIndex() { return index }
-        return try! storage.lastIndex()
+        return Self.mustAnswer(storage.lastIndex, "lastIndex")
+    }
+
+    /// `LogStorage`'s contract: `firstIndex()` and `lastIndex()` may throw only before the
+    /// node starts (`init` reads both). Both storages answer from memory (`MemoryStorage`,
+    /// the node's `RaftLogStore`), so a throw here is a storage bug, not bad data.
+    private static func mustAnswer(_ read: () throws -> UInt64, _ name: String) -> UInt64 {
+        do {
+            return try read()
+        } catch {
+            preconditionFailure("LogStorage.\(name)() threw after start, which its contract forbids: \(error)")
+        }
     }
 
     /// The term at `index`, for `firstIndex - 1 ... lastIndex`.
@@ -47,16 +69,19 @@ struct RaftLog {
         return try storage.term(index)
     }
 
-    var lastTerm: UInt64 { try! term(lastIndex) }
+    /// The term of the last entry; nil only when storage, which answered at start, cannot
+    /// read it now (a disk error). Callers then refuse votes and do not campaign.
+    var lastTerm: UInt64? { try? term(lastIndex) }
 
     func matchTerm(_ index: UInt64, _ term: UInt64) -> Bool {
         (try? self.term(index)) == term
     }
 
     /// True when a log ending at (`index`, `term`) is at least as up to date as ours
-    /// (Raft §5.4.1).
+    /// (Raft §5.4.1). False when our last term cannot be read: refusing a vote is safe.
     func isUpToDate(lastIndex index: UInt64, term: UInt64) -> Bool {
-        term > lastTerm || (term == lastTerm && index >= lastIndex)
+        guard let lastTerm else { return false }
+        return term > lastTerm || (term == lastTerm && index >= lastIndex)
     }
 
     /// Follower side of `append`: if our entry at `index` has `logTerm`, appends `entries`
@@ -111,7 +136,10 @@ struct RaftLog {
     }
 
     /// Entries in `lo..<hi` limited to `bytesMax` (at least one when the range is not empty).
+    /// Throws `RaftStateError.entryOutOfPlace` when storage answers with other entries than
+    /// those asked for, so a corrupt record never reaches the apply-order preconditions.
     func slice(_ lo: UInt64, _ hi: UInt64, bytesMax: Int) throws -> [Entry] {
+        // Callers pass lo ≤ hi ≤ lastIndex + 1 from the log's own bounds.
         precondition(lo <= hi, "bad slice \(lo)..<\(hi)")
         guard lo >= firstIndex else { throw LogStorageError.compacted }
         precondition(hi <= lastIndex + 1, "slice \(lo)..<\(hi) beyond last index \(lastIndex)")
@@ -119,8 +147,12 @@ struct RaftLog {
         var result: [Entry] = []
         if lo < unstable.offset {
             let stored = try storage.entries(in: lo..<min(hi, unstable.offset), bytesMax: bytesMax)
+            guard !stored.isEmpty else { throw LogStorageError.unavailable }  // the contract promises one
+            for (position, entry) in stored.enumerated() where entry.index != lo + UInt64(position) {
+                throw RaftStateError.entryOutOfPlace(expected: lo + UInt64(position), found: entry.index)
+            }
             if UInt64(stored.count) < min(hi, unstable.offset) - lo { return stored }  // size limit hit
-            result = stored
+            result = Array(stored.prefix(Int(min(hi, unstable.offset) - lo)))
         }
         if hi > unstable.offset {
             result += unstable.slice(max(lo, unstable.offset), hi)
@@ -143,16 +175,24 @@ struct RaftLog {
     }
 
     /// Committed entries not yet handed to the application; none while a snapshot waits
-    /// to be installed.
-    func nextCommittedEntries() -> [Entry] {
-        guard unstable.snapshot == nil, committed > applying else { return [] }
+    /// to be installed, or after a failed read until `retryCommittedReads()`.
+    mutating func nextCommittedEntries() -> [Entry] {
+        guard unstable.snapshot == nil, committed > applying, committedReadFailure == nil else { return [] }
         let lo = max(applying + 1, firstIndex)
-        return (try? slice(lo, committed + 1, bytesMax: applyBytesMax)) ?? []
+        do {
+            return try slice(lo, committed + 1, bytesMax: applyBytesMax)
+        } catch {
+            committedReadFailure = error
+            return []
+        }
     }
 
     var hasNextCommittedEntries: Bool {
-        unstable.snapshot == nil && committed > max(applying, firstIndex - 1)
+        committedReadFailure == nil && unstable.snapshot == nil && committed > max(applying, firstIndex - 1)
     }
+
+    /// Lets the next `Ready` try reading committed entries again (called every tick).
+    mutating func retryCommittedReads() { committedReadFailure = nil }
 
     /// Commits through `index` if the entry there is from `term` (a leader only counts
     /// replicas of its own term, Raft §5.4.2). Returns whether the commit advanced.
@@ -172,11 +212,15 @@ struct RaftLog {
         committed = index
     }
 
+    /// `index` is the last of `nextCommittedEntries()`, which `slice` checked lie in
+    /// `applying + 1 ... committed`.
     mutating func acceptApplying(_ index: UInt64) {
         precondition(index <= committed && index >= applying, "applying \(index) outside \(applying)...\(committed)")
         applying = index
     }
 
+    /// `index` comes from a `Ready` this log produced (its last committed entry, or its
+    /// snapshot); a different one is a caller bug.
     mutating func appliedTo(_ index: UInt64) {
         guard index != 0 else { return }
         precondition(index <= committed && index >= applied, "applied \(index) outside \(applied)...\(committed)")
@@ -188,7 +232,8 @@ struct RaftLog {
 
     mutating func stableSnapshotTo(_ index: UInt64) { unstable.stableSnapshotTo(index) }
 
-    /// Replaces the log with `snapshot` (the follower installs it).
+    /// Replaces the log with `snapshot` (the follower installs it; `Raft.restore` checked
+    /// that it is newer than the commit).
     mutating func restore(_ snapshot: Snapshot) {
         precondition(snapshot.metadata.index > committed, "restoring an older snapshot")
         committed = snapshot.metadata.index
@@ -196,8 +241,8 @@ struct RaftLog {
     }
 
     /// After a restart, the application says how far it had applied.
-    mutating func restoreApplied(_ index: UInt64) {
-        precondition(index <= committed, "applied \(index) beyond committed \(committed)")
+    mutating func restoreApplied(_ index: UInt64) throws(RaftStateError) {
+        guard index <= committed else { throw .appliedBeyondCommit(applied: index, commit: committed) }
         if index > applied {
             applied = index
             applying = index
@@ -206,8 +251,8 @@ struct RaftLog {
 
     /// Restores the commit index persisted in the hard state at start. A snapshot newer
     /// than that commit already implies its own commit, which stays.
-    mutating func restoreCommit(_ index: UInt64) {
-        precondition(index <= lastIndex, "persisted commit \(index) is beyond the last index \(lastIndex): state corrupted")
+    mutating func restoreCommit(_ index: UInt64) throws(RaftStateError) {
+        guard index <= lastIndex else { throw .commitBeyondLastIndex(commit: index, lastIndex: lastIndex) }
         committed = max(committed, index)
     }
 }

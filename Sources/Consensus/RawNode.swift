@@ -202,6 +202,11 @@ public struct RawNode {
         }
     }
 
+    /// Why committed entries could not be read from storage at the last attempt, or nil.
+    /// While set, `Ready`s carry no committed entries, and the next `tick()` retries. The
+    /// driver should report it: the stored log is unreadable or corrupt.
+    public var committedReadFailure: (any Error)? { raft.log.committedReadFailure }
+
     /// The leader this node knows of and its role (cheap; `status` builds more).
     public var softState: SoftState { raft.softState }
 

@@ -107,6 +107,14 @@ import RaftSimulation
         expectInvariants(cluster)
     }
 
+    @Test func aStoredTermPastTheLimitIsATypedErrorAtStart() throws {
+        let storage = MemoryStorage(bootstrap: ConfigurationState(voters: [1, 2, 3]))
+        storage.setHardState(HardState(term: .max, vote: 2, commit: 0))
+        #expect(throws: RaftStateError.termBeyondLimit(.max)) {
+            try RawNode(configuration: RaftConfiguration(id: 1, randomSeed: 1), storage: storage)
+        }
+    }
+
     // MARK: Finding D3: term 0
 
     @Test func aVoteRequestWithTermZeroIsDropped() throws {
