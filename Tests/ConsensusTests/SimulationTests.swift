@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RaftSimulation
 
@@ -5,7 +6,12 @@ import RaftSimulation
 /// properties throughout, then converge once faults stop. A failure names its seed and
 /// the command that replays it.
 @Suite struct SimulationTests {
-    static let seeds: ClosedRange<UInt64> = 1...300
+    /// 1...300, or `WEIR_SIM_SEEDS=first...last` for a wider sweep.
+    static let seeds: ClosedRange<UInt64> = {
+        let bounds = (ProcessInfo.processInfo.environment["WEIR_SIM_SEEDS"] ?? "").split(separator: ".", omittingEmptySubsequences: true)
+        guard bounds.count == 2, let first = UInt64(bounds[0]), let last = UInt64(bounds[1]), first <= last else { return 1...300 }
+        return first...last
+    }()
 
     @Test(arguments: [SimulationTests.seeds])
     func seededFaultRunsStaySafeAndConverge(seeds: ClosedRange<UInt64>) {
