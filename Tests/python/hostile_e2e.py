@@ -4,35 +4,48 @@ Run by Tests/NodeTests/HostileInputTests.swift against a single node with mockll
 demo upstream; runs by hand against any node too. Standard library only.
 
     python3 hostile_e2e.py --base http://127.0.0.1:PORT --token SECRET [--seed N] [--cases N]
-    python3 hostile_e2e.py --base ... --token ... --replay SEED:CASE      # one case again
+    python3 hostile_e2e.py --base ... --token ... --seed S --replay S:CASE   # one case again
 
 Each case is drawn from random.Random("SEED:CASE"), so a case replays on its own. Cases:
 
 - the data plane (POST /v1/chat/completions whole and streamed, /v1/embeddings,
   /v1/messages whole and streamed, /v1/messages/count_tokens, GET /v1/models): a
   realistic body with one to three fields mutated (extreme integers, floats where integers
-  are expected, every wrong type, deep nesting, huge and strange unicode strings), or the
-  bytes mutated (cut at a random byte, duplicate keys, NaN/Infinity/1e400 as raw text,
-  invalid UTF-8, NUL), a wrong Content-Type, an empty or non-JSON body, odd headers;
+  are expected, every wrong type, deep nesting, huge and strange unicode strings, tool
+  calls and results of the wrong shapes), or the bytes mutated (cut at a random byte,
+  duplicate keys, NaN/Infinity/1e400 as raw text, invalid UTF-8, NUL), a wrong
+  Content-Type, an empty or non-JSON body, odd headers and tokens;
 - every admin operation of GET /openapi.json (but the ones in EXCLUDED below), with junk
   and plausible path ids, hostile query strings (limit, cursor, from/to, period …) and
-  bodies sampled from the operation's schema, then mutated the same way;
+  bodies sampled from the operation's schema, then mutated the same way or with their
+  numbers at the extremes of their JSON type;
 - client disconnects at each phase (before the body, mid-body, after the request, mid
   stream), HTTP-level junk (bad request lines, huge headers, bad chunking), and a
-  slowloris socket while other requests must still be answered.
+  slowloris socket while other requests must still be answered;
+- a hostile provider: the script serves an OpenAI- and Anthropic-dialect upstream on a
+  loopback port (EvilUpstream; --no-evil-upstream leaves it out) whose answers are wrong
+  in ~30 ways (absurd usage, broken JSON and SSE, huge bodies, odd statuses …), reached
+  through hostile-evil-* deployments; mockllm's own fault API makes hostile-up-500/429/drop.
 
 A case fails when the node answers 500 (or any 5xx but 502/503/504), a 502/503/504 without
 a JSON error body, does not answer at all (timeout, reset) when the client did not close on
-purpose, or cuts a response short. After every case /health/live must answer 200; a node
-that stopped answering ends the run. At the end GET /metrics must show the gauge
-weir_quota_open_reservations at 0 within 30 s (every reservation settled or cancelled);
-without the gauge that is a warning, a failure when WEIR_HOSTILE_REQUIRE_GAUGE=1.
+purpose, or cuts a response short (unless its upstream broke off first). After every case
+/health/live must answer 200; a node that stopped answering ends the run. After the cases,
+an overflow phase sends the hostile provider's most expensive believable answers until the
+cost sums pass Int64.max; then no counter of /metrics may be negative, and the gauge
+weir_quota_open_reservations must be 0 within 30 s (every reservation settled or
+cancelled); without the gauge that is a warning, a failure when WEIR_HOSTILE_REQUIRE_GAUGE=1.
+
+Environment: WEIR_HOSTILE_REQUIRE_GAUGE=1 (above); WEIR_HOSTILE_ALLOW_RELAYED_5XX=1 lets a
+provider's 5xx passed on as the node's own status be a note instead of a failure;
+WEIR_HOSTILE_SKIP=REGEX leaves out cases whose request matches (to look past a known crash
+while it is being fixed; never set by the suite).
 
 The state a case runs against is made by a fixed set-up at the start (hostile tokens,
 apps, DLP policies, credentials, deployments, prices and quotas, all with "hostile-" ids),
-run on a replay too; fuzzed admin writes only touch "hostile-tmp" ids (and the gateway
-settings, reset after each case that changes them), so a replayed case meets the same state
-unless an earlier case's write is what it depends on.
+run on a replay too; fuzzed admin writes only touch "hostile-tmp" ids, the quotas of
+user:hostile-fix-quota and the gateway settings (reset after each case that changes them),
+so a replayed case meets the same state unless an earlier case's write is what it depends on.
 
 Prints `hostile: N passed, M failed` last; exit status 0 only when nothing failed.
 """
@@ -1108,7 +1121,15 @@ class Run:
                     self.plausible[path.split("/")[3]] = ids
         settings = self.call("GET", "/admin/api/settings").json()
         if isinstance(settings, dict):
-            self.settings_baseline = {k: settings[k] for k in ("cache_ttl_seconds", "routing_strategy", "unpriced_models") if k in settings}
+            # every setting the POST takes, so a fuzzed write (ollama_enabled …) is undone whole
+            settable = set()
+            for method, path, operation in self.operations:
+                if method == "POST" and path == "/admin/api/settings":
+                    schema = ((operation.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema") or {}
+                    settable = set((schema.get("properties") or {}).keys())
+            self.settings_baseline = {k: v for k, v in settings.items() if k in settable} or None
+            if self.settings_baseline:
+                self.call("POST", "/admin/api/settings", self.settings_baseline)
         mock = None
         for credential in (self.call("GET", "/admin/api/credentials?limit=500").json() or {}).get("items", []):
             if credential.get("id") == "key:demo:mockllm":
