@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTypes
 import MockLLM
+import NIOCore
 @testable import Policy
 import QuotaCRDT
+import SeededRandom
 import MetricsTestKit
 import Testing
 @testable import Gateway
@@ -256,5 +258,38 @@ import Testing
         #expect(ClusterMembership(voters: [1], learners: [2], addresses: ["0": "tcp://x:1"]).problem(joining: 2) != nil)
         #expect(ClusterMembership(voters: [1], learners: [2], addresses: ["1": "http://x"]).problem(joining: 2) != nil)
         #expect(ClusterMembership(voters: Array(1...100), learners: [], addresses: [:]).problem(joining: 2) != nil)
+    }
+}
+
+/// A hostile provider's stream: events cut anywhere, and one huge event in small pieces,
+/// which the splitter once rescanned on every piece.
+@Suite struct SSESplitterHostileTests {
+    @Test(arguments: UInt64(1)...20) func eventsAreTheSameHoweverTheStreamIsCut(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var stream: [UInt8] = []
+        for n in 0..<30 {
+            let separator = Bool.random(using: &random) ? "\n\n" : "\r\n\r\n"
+            stream += Array("event: e\(n)\ndata: {\"n\":\(n),\"pad\":\"\(String(repeating: "x", count: Int.random(in: 0...300, using: &random)))\"}\(separator)".utf8)
+        }
+        var whole = SSESplitter()
+        let expected = whole.feed(ByteBuffer(bytes: stream)).map(\.data)
+        var cut = SSESplitter(), got: [String] = []
+        var index = 0
+        while index < stream.count {
+            let length = Int.random(in: 1...64, using: &random)
+            got += cut.feed(ByteBuffer(bytes: stream[index..<min(stream.count, index + length)])).map(\.data)
+            index += length
+        }
+        got += cut.finish().map(\.data)
+        #expect(expected.count == 30 && got == expected, "seed \(seed)")
+    }
+
+    @Test func aHugeEventInSmallPiecesIsOneEvent() {
+        var splitter = SSESplitter()
+        let piece = ByteBuffer(bytes: Array(repeating: UInt8(ascii: "a"), count: 1_000))
+        var events = splitter.feed(ByteBuffer(string: "data: "))
+        for _ in 0..<900 { events += splitter.feed(piece) }
+        events += splitter.feed(ByteBuffer(string: "\n\n"))
+        #expect(events.count == 1 && events.first?.data.utf8.count == 900_000)
     }
 }

@@ -120,7 +120,7 @@ struct ConsoleForm {
         let uri = path + (encoded.isEmpty ? "" : "?" + encoded)
         if let raw { return .success((uri, raw)) }
         guard endpoint.body != nil else { return .success((uri, nil)) }
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = JSONField.encode(body, sorted: true) ?? Data("{}".utf8)
         return .success((uri, String(decoding: data, as: UTF8.self)))
     }
 
@@ -170,7 +170,7 @@ struct ConsoleForm {
         case let map as [String: String] where field.kind == .lines: map.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
         case let text as String: text
         case let other where field.kind == .json:
-            (try? JSONSerialization.data(withJSONObject: other as Any, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            JSONField.encode(other as Any, sorted: true).map { String(decoding: $0, as: UTF8.self) } ?? ""
         case let number as NSNumber: ConsoleFormat.plain(number.doubleValue)
         default: "\(value!)"
         }

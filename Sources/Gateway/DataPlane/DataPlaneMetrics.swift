@@ -18,7 +18,11 @@ struct DataPlaneMetrics: Sendable {
         if event.outputTokens > 0 {
             Counter(label: "weir_tokens_total", dimensions: [("model", model), ("direction", "output")], factory: factory).increment(by: Int64(event.outputTokens))
         }
-        if event.microUSD > 0 { Counter(label: "weir_cost_micro_usd_total", dimensions: [("model", model)], factory: factory).increment(by: event.microUSD) }
+        // In floating point: a cost may be up to 9.2e15 µ$ (PolicyState.capMax), and an
+        // integer counter of a few thousand such answers once wrapped negative.
+        if event.microUSD > 0 {
+            FloatingPointCounter(label: "weir_cost_micro_usd_total", dimensions: [("model", model)], factory: factory).increment(by: Double(event.microUSD))
+        }
         if event.status < 300 {
             Timer(label: "weir_upstream_latency_seconds", dimensions: [("model", model), ("provider", provider)], factory: factory)
                 .recordMicroseconds(event.latencyMicroseconds)

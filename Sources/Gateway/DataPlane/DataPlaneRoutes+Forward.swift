@@ -148,7 +148,11 @@ extension DataPlaneRoutes {
                                    message: "the answer of \(attempt.provider.rawValue) for \(attempt.model) broke off or exceeded \(Self.responseBytesMax) bytes; retry")
             }
             // Stage settle: the provider's usage (the estimate's input when it reports none).
-            let object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] ?? [:]
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] else {
+                settlement.settle(input: promptEstimate, output: outputEstimate, status: 502, error: "upstream_malformed")
+                throw GatewayError(status: .badGateway, type: "api_error", code: "upstream_malformed",
+                                   message: "\(attempt.provider.rawValue) answered \(status) for \(attempt.model) with a body that is not a JSON object; retry")
+            }
             let usage = object["usage"] as? [String: Any]
             let input = ReportedTokens.read(usage, "prompt_tokens", "input_tokens") ?? promptEstimate
             let output = ReportedTokens.read(usage, "completion_tokens", "output_tokens") ?? (usage == nil ? 0 : outputEstimate)
@@ -159,7 +163,7 @@ extension DataPlaneRoutes {
             case (.anthropic, .openAI): ResponseTranslation.openAI(fromAnthropic: object, model: attempt.model)
             default: nil
             }
-            let clientBytes = translated.map { ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data())) } ?? answer
+            let clientBytes = translated.map { ByteBuffer(bytes: Array(JSONField.encode($0, sorted: true) ?? Data())) } ?? answer
             if let cacheKey {
                 cache.put(cacheKey, .init(bytes: Array(clientBytes.readableBytesView), model: attempt.model,
                                           expiresAt: clock() + Int64(min(max(0, state.settings.cacheTTLSeconds), GatewaySettings.cacheTTLSecondsMax)) * 1000))
@@ -168,7 +172,7 @@ extension DataPlaneRoutes {
             // Placeholders are plain ASCII, never escaped in JSON: an answer without one is relayed as it is.
             let restore = !redaction.isEmpty && restorer.appears(in: clientBytes.readableBytesView)
             if restore { translated = DLPStage.restore(translated ?? object, restorer) as? [String: Any] }
-            let bytes = !restore ? clientBytes : ByteBuffer(bytes: Array((try? JSONSerialization.data(withJSONObject: translated ?? object, options: [.sortedKeys])) ?? Data()))
+            let bytes = !restore ? clientBytes : ByteBuffer(bytes: Array(JSONField.encode(translated ?? object, sorted: true) ?? Data()))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
         }
         let error = failure ?? GatewayError(status: .badGateway, type: "api_error", code: "no_attempt", message: "no deployment could serve \(model)")
@@ -219,7 +223,7 @@ extension DataPlaneRoutes {
         usage.record(nil, attempts: 0, status: 200, error: nil, cachedModel: hit.model)
         var bytes = ByteBuffer(bytes: hit.bytes)
         if !restorer.originals.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(hit.bytes)),
-           let restored = try? JSONSerialization.data(withJSONObject: DLPStage.restore(object, restorer), options: [.sortedKeys]) {
+           let restored = JSONField.encode(DLPStage.restore(object, restorer), sorted: true) {
             bytes = ByteBuffer(bytes: Array(restored))
         }
         return Response(status: .ok, headers: [.contentType: "application/json", Self.modelHeader: hit.model, Self.cacheHeader: "hit"], body: .init(byteBuffer: bytes))
@@ -243,7 +247,7 @@ extension DataPlaneRoutes {
             upstream["stream"] = true
             if dialect == .openAI { upstream["stream_options"] = ["include_usage": true] }
         }
-        let bytes = Array((try? JSONSerialization.data(withJSONObject: upstream)) ?? Data())
+        let bytes = Array(JSONField.encode(upstream) ?? Data())
         switch dialect {
         case .openAI:
             return try Upstream.openAI(endpoint == .embeddings ? "/embeddings" : "/chat/completions", attempt, settings: settings, sealer: sealer, body: bytes)
@@ -253,16 +257,22 @@ extension DataPlaneRoutes {
     }
 
     /// A provider's error: passed on as it is in the same dialect, else told in the
-    /// client's with the provider's message.
+    /// client's with the provider's message. A provider's server error, or a status that
+    /// is no client error, reaches the client as 502 (the gateway's upstream failed; the
+    /// provider's own status is in `x-weir-upstream-status`): a 500 from the node means a
+    /// fault of the node's own.
     private func upstreamError(status: Int, text: String, attempt: Attempt, endpoint: ClientEndpoint) -> Response {
-        if ProviderDialect(attempt.provider) == (endpoint.dialect == .anthropic ? .anthropic : .openAI) {
+        let clientStatus = (400..<500).contains(status) ? status : 502
+        if ProviderDialect(attempt.provider) == (endpoint.dialect == .anthropic ? .anthropic : .openAI),
+           (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any] {
             return Response(
-                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json", Self.modelHeader: attempt.model],
+                status: HTTPResponse.Status(code: clientStatus),
+                headers: [.contentType: "application/json", Self.modelHeader: attempt.model, Self.upstreamStatusHeader: String(status)],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
         let message = ((object?["error"] as? [String: Any])?["message"] as? String) ?? text.prefix(500).description
-        var error = GatewayError(status: HTTPResponse.Status(code: status), type: status == 429 ? "rate_limit_error" : (status >= 500 ? "api_error" : "invalid_request_error"),
+        var error = GatewayError(status: HTTPResponse.Status(code: clientStatus), type: status == 429 ? "rate_limit_error" : (clientStatus >= 500 ? "api_error" : "invalid_request_error"),
                                  code: "upstream_error", message: "\(attempt.provider.rawValue) refused \(attempt.model): \(message)")
         if status == 429 { error.retryAfter = 1 }
         return error.response(endpoint.dialect)
@@ -327,6 +337,7 @@ extension DataPlaneRoutes {
     static var unpricedHeader: HTTPField.Name { HTTPField.Name("x-weir-unpriced")! }
     static var anthropicVersionHeader: HTTPField.Name { HTTPField.Name("anthropic-version")! }
     static var cacheHeader: HTTPField.Name { HTTPField.Name("x-weir-cache")! }
+    static var upstreamStatusHeader: HTTPField.Name { HTTPField.Name("x-weir-upstream-status")! }
 
     static func microseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000

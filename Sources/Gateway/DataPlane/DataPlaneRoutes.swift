@@ -135,7 +135,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         for alias in state.aliases.values where alias.organization == nil || alias.organization == caller.organization { names.insert(alias.requestedModel) }
         names = names.filter { caller.token.allows(model: $0, resolved: state.resolveAlias($0, organization: caller.organization)) }
         let data = names.sorted().map { ["id": $0, "object": "model", "created": 0, "owned_by": "weir"] as [String: Any] }
-        let body = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": data], options: [.sortedKeys])) ?? Data()
+        let body = JSONField.encode(["object": "list", "data": data], sorted: true) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
@@ -161,7 +161,7 @@ extension DataPlaneRoutes {
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         if let attempt = attempts.first(where: { $0.provider == .anthropic }) {
             body["model"] = attempt.upstreamModel
-            let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
+            let bytes = Array(JSONField.encode(body) ?? Data())
             let upstream = try Upstream.anthropic("/messages/count_tokens", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
             if let response = try? await client.execute(upstream, timeout: .init(Self.countTokensTimeout)), response.status.code == 200,
                let answer = try? await response.body.collect(upTo: Self.upstreamSmallBodyBytesMax) {
@@ -169,7 +169,7 @@ extension DataPlaneRoutes {
             }
         }
         let estimate = ["input_tokens": TokenEstimate.prompt(body)]
-        let data = (try? JSONSerialization.data(withJSONObject: estimate)) ?? Data()
+        let data = JSONField.encode(estimate) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

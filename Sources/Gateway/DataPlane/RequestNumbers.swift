@@ -86,6 +86,20 @@ enum JSONField {
         String(cString: number.objCType) == "c"
     }
 
+    /// `value`'s JSON bytes, nil when it has none. `JSONSerialization.data` traps (it
+    /// does not throw) on a top-level value that is no array or object, and values here
+    /// come from clients and providers (a `tool_use.input` of 1 once killed the node).
+    static func encode(_ value: Any, sorted: Bool = false) -> Data? {
+        var options: JSONSerialization.WritingOptions = sorted ? [.sortedKeys] : []
+        if value is [Any] || value is [String: Any] {
+            guard JSONSerialization.isValidJSONObject(value) else { return nil }
+        } else {
+            guard JSONSerialization.isValidJSONObject([value]) else { return nil }
+            options.insert(.fragmentsAllowed)
+        }
+        return try? JSONSerialization.data(withJSONObject: value, options: options)
+    }
+
     /// A short description of a bad value for an error message.
     static func describe(_ value: Any) -> String {
         switch value {

@@ -67,7 +67,7 @@ final class ResponseCache: Sendable {
     static func key(_ endpoint: ClientEndpoint, namespace: String, model: String, body: [String: Any]) -> String? {
         var canonical = body
         for field in ["stream", "stream_options", "user", "metadata"] { canonical[field] = nil }
-        guard let json = try? JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys]) else { return nil }
+        guard let json = JSONField.encode(canonical, sorted: true) else { return nil }
         var hasher = SHA256()
         hasher.update(data: Array("\(endpoint.name)\n\(namespace)\n\(model)\n".utf8))
         hasher.update(data: json)

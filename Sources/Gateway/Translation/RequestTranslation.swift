@@ -24,7 +24,7 @@ enum RequestTranslation {
                 switch block["type"] as? String {
                 case "text": texts.append(block["text"] as? String ?? "")
                 case "tool_use":
-                    let arguments = (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                    let arguments = JSONField.encode(block["input"] ?? [String: Any](), sorted: true).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                     toolCalls.append(["id": block["id"] as? String ?? "", "type": "function", "function": ["name": block["name"] as? String ?? "", "arguments": arguments]])
                 case "tool_result":
                     messages.append(["role": "tool", "tool_call_id": block["tool_use_id"] as? String ?? "", "content": Self.text(of: block["content"])])
@@ -155,7 +155,7 @@ enum ResponseTranslation {
             switch block["type"] as? String {
             case "text": texts.append(block["text"] as? String ?? "")
             case "tool_use":
-                let arguments = (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                let arguments = JSONField.encode(block["input"] ?? [String: Any](), sorted: true).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                 toolCalls.append(["id": block["id"] as? String ?? "", "type": "function", "function": ["name": block["name"] as? String ?? "", "arguments": arguments]])
             default: break
             }

@@ -16,29 +16,42 @@ struct SSESplitter {
     /// The longest event accepted; a longer one is passed on as it is.
     static let eventBytesMax = 1 << 20
     private var pending: [UInt8] = []
+    /// Where the search for the next event's end resumes: bytes before it hold none, so a
+    /// large event arriving in small pieces is scanned once, not once per piece (a 1 MB
+    /// event in 1 kB pieces once cost seconds of CPU).
+    private var scanned = 0
 
     mutating func feed(_ buffer: ByteBuffer) -> [SSEEvent] {
         pending += buffer.readableBytesView
         var events: [SSEEvent] = []
-        while let end = Self.eventEnd(in: pending) {
-            events.append(Self.parse(Array(pending[..<end])))
-            pending.removeFirst(end)
+        var start = 0
+        while let end = Self.eventEnd(in: pending, from: max(start, scanned)) {
+            events.append(Self.parse(Array(pending[start..<end])))
+            start = end
+            scanned = end
         }
+        if start > 0 { pending.removeFirst(start) }
+        // The last three bytes may begin a separator that the next piece completes.
+        scanned = max(0, pending.count - 3)
         if pending.count > Self.eventBytesMax {
             events.append(Self.parse(pending))
             pending.removeAll()
+            scanned = 0
         }
         return events
     }
 
     /// An unterminated last event, if the stream ended inside one.
     mutating func finish() -> [SSEEvent] {
-        defer { pending.removeAll() }
+        defer {
+            pending.removeAll()
+            scanned = 0
+        }
         return pending.contains(where: { !($0 == 10 || $0 == 13 || $0 == 32) }) ? [Self.parse(pending)] : []
     }
 
-    private static func eventEnd(in bytes: [UInt8]) -> Int? {
-        var index = 0
+    private static func eventEnd(in bytes: [UInt8], from start: Int) -> Int? {
+        var index = start
         while index + 1 < bytes.count {
             if bytes[index] == 10 && bytes[index + 1] == 10 { return index + 2 }
             if index + 3 < bytes.count, bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 { return index + 4 }
@@ -70,7 +83,7 @@ protocol StreamTranslator: Sendable {
 }
 
 func sseData(_ object: [String: Any]) -> [UInt8] {
-    Array("data: ".utf8) + Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()) + [10, 10]
+    Array("data: ".utf8) + Array(JSONField.encode(object, sorted: true) ?? Data()) + [10, 10]
 }
 
 func sseEvent(_ name: String, _ object: [String: Any]) -> [UInt8] {
