@@ -92,6 +92,36 @@ import Testing
         }
     }
 
+    /// JSONSerialization traps (it does not throw) on a top-level value that is no array
+    /// or object: an Anthropic `tool_use.input` of 1, translated for an OpenAI provider,
+    /// once killed the node.
+    @Test func anyJSONValueWhereAnObjectBelongsIsTranslatedOrRefused() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with { mock in
+            try await standard(h, mock)
+            try await h.apply([h.price(model: "gpt-4o-mini", inputPer1kNano: 150_000, outputPer1kNano: 600_000)])
+            try await h.run { api async throws in
+                for input in ["1", "\"text\"", "null", "[1,2]", "true", "1e308"] {
+                    let body = #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":\#(input)}]},{"role":"user","content":"go on"}]}"#
+                    let answer = try await api.call(.post, "/v1/messages", token: DataPlaneHarness.callerSecret, body: body)
+                    #expect(answer.status == .ok || answer.status == .badRequest, "input \(input): \(answer.status) \(answer.text.prefix(200))")
+                }
+            }
+        }
+    }
+
+    /// A provider's server error is the gateway's bad gateway, never a 500 of the node's own.
+    @Test func aProvidersServerErrorIsABadGateway() async throws {
+        let h = try await DataPlaneHarness()
+        try await RunningMock.with({ $0.faults = [Fault(kind: .status, status: 500)] }) { mock in
+            try await standard(h, mock)
+            try await h.run { api async throws in
+                let answer = try await api.call(.post, "/v1/chat/completions", token: DataPlaneHarness.callerSecret, body: Self.chat(""))
+                #expect(answer.status == .badGateway, "\(answer.status) \(answer.text.prefix(200))")
+            }
+        }
+    }
+
     @Test func costArithmeticCannotOverflow() {
         let price = Price(inputNanoUSDPer1k: PolicyState.capMax, outputNanoUSDPer1k: PolicyState.capMax, cachedInputNanoUSDPer1k: 0, revision: 1, scope: .model)
         #expect(Metering.microUSD(price, input: Int.max, output: Int.max) == PolicyState.capMax)
