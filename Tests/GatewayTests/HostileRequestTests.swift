@@ -256,6 +256,11 @@ import Testing
         for level in 1...30 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]\n" }
         bomb += "roles:\n  r1: *a30\n"
         #expect(throws: AdminError.self) { try ProfileYAML.parse(bomb) }
+        var laughs = #"a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"# + "\n"
+        for level in 1...7 { laughs += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]\n" }
+        let started = ContinuousClock.now
+        #expect(throws: AdminError.self) { try ProfileYAML.parse(laughs) }
+        #expect(ContinuousClock.now - started < .seconds(30), "a bound, not a speed test: 10^8 nodes expanded take hours")
         var wide = "roles:\n  r0: &r {normal: x}\n"
         for index in 1...(ProfileYAML.yamlNodesMax / 2) { wide += "  r\(index): *r\n" }
         #expect(throws: AdminError.self) { try ProfileYAML.parse(wide) }
