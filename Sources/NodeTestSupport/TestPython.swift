@@ -12,6 +12,14 @@ public enum TestPython {
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
     }
 
+    /// `run` on a thread of its own: waiting for a long child process must not hold one of
+    /// the few cooperative threads that an in-process server (a mockllm) needs meanwhile.
+    public static func runDetached(_ executable: String, _ arguments: [String]) async throws -> (Int32, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try run(executable, arguments) }) }
+        }
+    }
+
     public static func run(_ python: String, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)

@@ -33,24 +33,9 @@ import Testing
         let cases = environment["WEIR_HOSTILE_CASES"].flatMap { Int($0) } ?? 600
         print("hostile: seed \(seed), \(cases) cases (WEIR_HOSTILE_SEED=\(seed) replays this run)")
 
-        try await MockLLM(options: MockOptions()).serving { mockPort in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-hostile-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = try freeLoopbackPort()
-            let node = try WeirProcess([
-                "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0",
-                "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1",
-            ])
-            defer { if node.process.isRunning { node.signal(SIGKILL) } }
-            _ = try await node.awaitLog("registered provider credentials")
-            let base = "http://127.0.0.1:\(port)"
-            try await waitUntilTrue("the node is ready", within: .seconds(20)) {
-                guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/health/ready"), timeout: .seconds(5)) else { return false }
-                return response.status.code == 200
-            }
-            let token = try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-
-            let (status, output) = try TestPython.run(python, [
+        try await DemoNode.with("hostile") { demo in
+            let node = demo.node, base = demo.base, token = demo.token
+            let (status, output) = try await TestPython.runDetached(python, [
                 Self.script, "--base", base, "--token", token, "--seed", "\(seed)", "--cases", "\(cases)",
             ])
             let alive = node.process.isRunning

@@ -24,24 +24,14 @@ import Testing
         let seed = environment["WEIR_SCHEMATHESIS_SEED"] ?? String(UInt64.random(in: 1...UInt64(UInt32.max)))
         let seconds = environment["WEIR_SCHEMATHESIS_SECONDS"] ?? "60"
         print("schemathesis: seed \(seed) (replay with WEIR_SCHEMATHESIS_SEED=\(seed)), \(seconds) s")
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-schemathesis-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = try freeLoopbackPort()
-            let node = try WeirProcess([
-                "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0",
-                "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1",
-            ])
-            defer { node.signal(SIGKILL) }
-            _ = try await node.awaitLog("registered provider credentials")
-            let token = try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await DemoNode.with("schemathesis") { demo in
+            let node = demo.node, port = demo.port, token = demo.token
             let arguments = [
                 "--config-file", Self.configFile, "run", "http://127.0.0.1:\(port)/openapi.json", "--header", "Authorization: Bearer \(token)",
                 "--checks", "not_a_server_error", "--phases", "coverage,fuzzing", "--max-examples", "25",
                 "--max-time", seconds, "--workers", "1", "--seed", seed, "--request-timeout", "30", "--no-color",
             ] + Self.excluded.flatMap { ["--exclude-operation-id", $0] }
-            let (status, output) = try TestPython.run(schemathesis, arguments)
+            let (status, output) = try await TestPython.runDetached(schemathesis, arguments)
             let summary = output.split(separator: "\n").filter { $0.contains("generated") || $0.contains("passed") || $0.contains("failure") }
             print(summary.map { "schemathesis: \($0)" }.joined(separator: "\n"))
             #expect(status == 0, "schemathesis found server errors (seed \(seed)):\n\(output.suffix(20_000))")
