@@ -64,7 +64,7 @@ extension AdminEndpoint {
         schema: .string(allowed: ["true", "false"]))
     static let pagingParameters = [
         Parameter(name: "cursor", description: "next_cursor of the previous page"),
-        Parameter(name: "limit", description: "items per page, 1 to \(PageRequest.limitMax) (default \(PageRequest.limitDefault))", schema: .integer()),
+        Parameter(name: "limit", description: "items per page, 1 to \(PageRequest.limitMax) (default \(PageRequest.limitDefault))", schema: .integer(1...Int64(PageRequest.limitMax))),
         consistentParameter,
     ]
     static let reasonParameter = Parameter(name: "reason", description: "why, recorded in the audit history")

@@ -9,12 +9,12 @@ extension AdminRoutes {
     var usageEndpoints: [AdminEndpoint] {
         let range: [AdminEndpoint.Parameter] = [
             .init(name: "period", description: "the last 1h, 24h (default), 7d, 30d or 90d", schema: .string(allowed: UsagePeriod.periods.sorted { $0.value < $1.value }.map(\.key))),
-            .init(name: "from", description: "start, ms since the epoch (instead of period)", schema: .integer()),
-            .init(name: "to", description: "end, ms since the epoch (default now)", schema: .integer()),
+            .init(name: "from", description: "start, ms since the epoch (instead of period)", schema: .integer(0...EventPosition.timeMax)),
+            .init(name: "to", description: "end, ms since the epoch (default now)", schema: .integer(0...EventPosition.timeMax)),
         ]
         let paging: [AdminEndpoint.Parameter] = [
             .init(name: "cursor", description: "next_cursor of the previous page"),
-            .init(name: "limit", description: "items per page, 1 to 1000 (default 50)", schema: .integer()),
+            .init(name: "limit", description: "items per page, 1 to 1000 (default 50)", schema: .integer(1...Int64(EventQuery.limitMax))),
         ]
         return [
             endpoint("/admin/api/usage/live", "Live: the last 60 minutes, per minute", [], LiveView.schema) { call, usage in
@@ -26,7 +26,7 @@ extension AdminRoutes {
                 return try .json(TotalsView(period, answer.value, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/cost-per-day", "Cost per UTC day, today and the days before", [
-                .init(name: "days", description: "how many days, 1 to \(UsageLimits.costDaysMax) (default 7)", schema: .integer()),
+                .init(name: "days", description: "how many days, 1 to \(UsageLimits.costDaysMax) (default 7)", schema: .integer(1...Int64(UsageLimits.costDaysMax))),
             ], CostPerDayView.schema) { call, usage in
                 try .json(await Self.costPerDay(usage, days: try call.count("days", default: 7, max: UsageLimits.costDaysMax), now: call.now))
             },
@@ -44,7 +44,7 @@ extension AdminRoutes {
                 return try .json(ProviderLoadView(routing_strategy: call.reader.current.settings.routingStrategy.rawValue, items: items, nodes: NodesView(answer)))
             },
             endpoint("/admin/api/usage/top-spenders", "The users who spent most", range + [
-                .init(name: "limit", description: "how many, 1 to \(UsageLimits.topSpendersMax) (default 10)", schema: .integer()),
+                .init(name: "limit", description: "how many, 1 to \(UsageLimits.topSpendersMax) (default 10)", schema: .integer(1...Int64(UsageLimits.topSpendersMax))),
             ], ClusterPage<UserUsageView>.schema(UserUsageView.schema, order: "by cost, highest first")) { call, usage in
                 let period = try call.period()
                 let limit = try call.count("limit", default: 10, max: UsageLimits.topSpendersMax)
