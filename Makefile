@@ -39,13 +39,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 
-# Long hostile-input runs against real nodes (the debug build): schemathesis over every
-# operation of /openapi.json for FUZZ_SECONDS, and the seeded hostile-input test with
-# FUZZ_CASES cases. `make test` runs both briefly. See docs/reliability.md.
+# Long hostile-input runs: libFuzzer over every decoder of peer, disk and client bytes for
+# FUZZ_TARGET_SECONDS each (scripts/fuzz.sh, an instrumented build in .build-fuzz), then,
+# against real nodes (the debug build), schemathesis over every operation of /openapi.json
+# for FUZZ_SECONDS and the seeded hostile-input test with FUZZ_CASES cases. `make test`
+# replays the fuzz corpus and runs the other two briefly. See docs/reliability.md.
 FUZZ_SECONDS ?= 600
 FUZZ_CASES ?= 5000
+FUZZ_TARGET_SECONDS ?= 60
 fuzz: deps
 	@scripts/python-env.sh
+	FUZZ_TARGET_SECONDS=$(FUZZ_TARGET_SECONDS) scripts/fuzz.sh
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python WEIR_SCHEMATHESIS_SECONDS=$(FUZZ_SECONDS) WEIR_HOSTILE_CASES=$(FUZZ_CASES) \
 		$(SWIFT) test --skip-build --no-parallel --filter 'SchemathesisTests|HostileInputTests'

@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "weir-sim", targets: ["weir-sim"]),
         .executable(name: "weir-bench", targets: ["weir-bench"]),
         .executable(name: "mockllm", targets: ["mockllm"]),
+        .executable(name: "weir-fuzz", targets: ["weir-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
@@ -164,6 +165,12 @@ let package = Package(
                 "RaftSimulation", "QuotaSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict),
+
+        // libFuzzer targets for the decoders of peer, disk and client bytes
+        // (scripts/fuzz.sh), and the replay of their corpus in the suite (FuzzCorpusTests).
+        .executableTarget(
+            name: "weir-fuzz", dependencies: ["Consensus", "QuotaCRDT", "Policy", "Transport", "Gateway", "Node"],
             swiftSettings: strict),
 
         .executableTarget(

@@ -29,6 +29,8 @@ public enum PolicyCodec {
     public static func restore(_ bytes: [UInt8]) throws -> PolicyState {
         guard bytes.first == version else { throw UnreadableSnapshot() }
         let snapshot = try JSONDecoder().decode(PolicySnapshot.self, from: Data(bytes.dropFirst()))
+        // The next entry's history record takes this id and counts on: Int.max would overflow.
+        guard (1..<Int.max).contains(snapshot.historyNextID) else { throw UnreadableSnapshot() }
         return snapshot.state()
     }
 

@@ -133,7 +133,9 @@ public enum WindowUpdateCodec {
         }
         guard let giverCount = reader.readUInt16(), Int(giverCount) <= EscrowCounter.slotsMax, Int(giverCount) * 10 <= reader.remaining else { return nil }
         for _ in 0..<giverCount {
-            guard let giver = reader.readUInt64(), let count = reader.readUInt16(), Int(count) <= EscrowCounter.slotsMax,
+            // A giver listed twice could gather more than `slotsMax` receivers, which the
+            // counter's own encoding would then fail to decode.
+            guard let giver = reader.readUInt64(), counter.granted[giver] == nil, let count = reader.readUInt16(), Int(count) <= EscrowCounter.slotsMax,
                   Int(count) * 32 <= reader.remaining
             else { return nil }
             for _ in 0..<count {
