@@ -150,7 +150,8 @@ public final class UsageRecorder: UsageSink, Sendable {
             guard let parsed = Self.parse(key), let event = UsageEventCodec.decode(value) else { return scanned < Self.eventsScannedMax }
             let stored = StoredUsageEvent(node: nodeID, sequence: parsed.sequence, event: event)
             if query.matches(event, at: stored.position) { found.append(stored) }
-            return found.count < query.limit && scanned < Self.eventsScannedMax
+            // A query may come from a peer: its limit is held to the API's own.
+            return found.count < min(query.limit, EventQuery.limitMax) && scanned < Self.eventsScannedMax
         }
         return found
     }
