@@ -1,5 +1,7 @@
 private import CNNG
 
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +13,8 @@ final class NNGSocket: @unchecked Sendable {
 
     fileprivate let socket: nng_socket
     let role: Role
+    /// Pipes (connections that finished nng's handshake) open on this socket right now.
+    let pipes = PipeCount()
 
     init(_ role: Role) throws(TransportError) {
         var socket = nng_socket()
@@ -18,6 +22,16 @@ final class NNGSocket: @unchecked Sendable {
         try NNGSocket.check(rc, "open \(role) socket")
         self.socket = socket
         self.role = role
+        // `pipes` lives as long as this object, which outlives the socket's callbacks: a
+        // socket is closed only through `close()`, and nng runs no callback after it.
+        let counter = Unmanaged.passUnretained(pipes).toOpaque()
+        for event in [NNG_PIPE_EV_ADD_POST, NNG_PIPE_EV_REM_POST] {
+            let rc = nng_pipe_notify(socket, event, { _, event, argument in
+                let pipes = Unmanaged<PipeCount>.fromOpaque(argument!).takeUnretainedValue()
+                pipes.add(event == NNG_PIPE_EV_ADD_POST ? 1 : -1)
+            }, counter)
+            try NNGSocket.check(rc, "watch pipes of \(role) socket")
+        }
     }
 
     static func check(_ rc: Int32, _ operation: String) throws(TransportError) {
@@ -97,6 +111,22 @@ final class NNGSocket: @unchecked Sendable {
     func receive(into aio: AsyncIO) {
         aio.beginOperation()
         nng_recv_aio(socket, aio.aio)
+    }
+}
+
+/// A count of a socket's open pipes, kept by nng's pipe callbacks.
+final class PipeCount: Sendable {
+    private let count = Atomic<Int>(0)
+    private let removals = Atomic<Int>(0)
+
+    /// Pipes open now.
+    var value: Int { count.load(ordering: .acquiring) }
+    /// Pipes closed since the socket opened.
+    var removed: Int { removals.load(ordering: .acquiring) }
+
+    fileprivate func add(_ delta: Int) {
+        if delta < 0 { removals.add(1, ordering: .releasing) }
+        count.add(delta, ordering: .releasing)
     }
 }
 

@@ -9,11 +9,18 @@ extension PeerTransport {
     public func request(
         _ type: MessageType, _ payload: [UInt8], to peer: PeerID, timeout: Duration? = nil
     ) async throws -> Envelope {
+        try await request(type, payload, to: peer, timeout: timeout, leaving: false)
+    }
+
+    /// `request`, or with `leaving` the goodbye of a draining transport.
+    func request(
+        _ type: MessageType, _ payload: [UInt8], to peer: PeerID, timeout: Duration?, leaving: Bool
+    ) async throws -> Envelope {
         let deadline = timeout ?? .milliseconds(configuration.requestTimeoutMilliseconds)
         let correlation = nextCorrelation.wrappingIncrementThenLoad(ordering: .relaxed)
         return try await withThrowingTaskGroup(of: Envelope.self) { group in
             group.addTask {
-                try await self.awaitReply(type, payload, to: peer, correlation: correlation)
+                try await self.awaitReply(type, payload, to: peer, correlation: correlation, leaving: leaving)
             }
             group.addTask {
                 try await Task.sleep(for: deadline)
@@ -26,7 +33,7 @@ extension PeerTransport {
     }
 
     private func awaitReply(
-        _ type: MessageType, _ payload: [UInt8], to peer: PeerID, correlation: UInt64
+        _ type: MessageType, _ payload: [UInt8], to peer: PeerID, correlation: UInt64, leaving: Bool
     ) async throws -> Envelope {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Envelope, any Error>) in
@@ -42,7 +49,8 @@ extension PeerTransport {
                     continuation.resume(throwing: refusal)
                     return
                 }
-                let outcome = sendFrame(kind: .request, type: type, payload: payload, correlation: correlation, to: peer)
+                let outcome = sendFrame(
+                    kind: .request, type: type, payload: payload, correlation: correlation, to: peer, leaving: leaving)
                 if case let .dropped(reason) = outcome {
                     takePending(correlation)?.continuation.resume(throwing: TransportError.notSent(peer: peer, reason: reason))
                 }

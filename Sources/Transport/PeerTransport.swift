@@ -27,10 +27,18 @@ public final class PeerTransport: Sendable {
     private let listener: NNGSocket
     private let receiveIO: AsyncIO
     let inbox: Inbox
-    private let links = Mutex<[PeerID: PeerLink]>([:])
+    let links = Mutex<[PeerID: PeerLink]>([:])
+    /// Peers that said they are shutting down, and until when nothing is sent to them.
+    let leavingPeers = Mutex<[PeerID: LeavingPeer]>([:])
+    /// When the listener last received a frame, in `uptimeNanoseconds`.
+    let lastReceived = ManagedAtomic<UInt64>(0)
     let pending = Mutex<[UInt64: PendingRequest]>([:])
     let nextCorrelation = ManagedAtomic<UInt64>(0)
-    private let closing = Mutex(false)
+    private let phase = Mutex(Phase.open)
+
+    /// Where the transport is in its life. While draining, frames still received are
+    /// discarded so that every peer connection reads on to its end (see `shutdown()`).
+    enum Phase { case open, draining, closed }
 
     struct PeerLink {
         let address: String
@@ -70,7 +78,7 @@ public final class PeerTransport: Sendable {
         // `shutdown()` is the way to stop; this only keeps a forgotten transport from
         // holding its port until the process exits. Closing can block, and this deinit may
         // run on nng's callback thread, so the sockets close on a thread of their own.
-        guard !closing.withLock({ $0 }) else { return }
+        guard phase.withLock({ $0 == .open }) else { return }
         let sockets = [listener] + links.withLock { $0.values.map(\.socket) }
         let thread = Thread { sockets.forEach { $0.close() } }
         thread.name = "weir-transport-deinit"
@@ -132,31 +140,34 @@ public final class PeerTransport: Sendable {
         return sendFrame(kind: .response, type: type, payload: payload, correlation: request.correlation, to: request.sender)
     }
 
+    /// `leaving` marks the transport's own goodbye, the one frame sent while draining.
     func sendFrame(
-        kind: Frame.Kind, type: MessageType, payload: [UInt8], correlation: UInt64, to peer: PeerID
+        kind: Frame.Kind, type: MessageType, payload: [UInt8], correlation: UInt64, to peer: PeerID,
+        leaving: Bool = false
     ) -> SendOutcome {
         guard payload.count <= configuration.payloadBytesMax else { return drop(.oversize) }
         let frame = Frame(
             kind: kind, type: type, sender: configuration.nodeID, correlation: correlation,
             clusterID: configuration.clusterID, payload: payload)
-        return sendBytes(frame.encode(key: key), to: peer)
+        return sendBytes(frame.encode(key: key), to: peer, leaving: leaving)
     }
 
     /// Sends already-encoded bytes. Internal so tests can inject malformed frames.
-    func sendBytes(_ bytes: [UInt8], to peer: PeerID) -> SendOutcome {
-        if closing.withLock({ $0 }) { return drop(.shutDown) }
+    func sendBytes(_ bytes: [UInt8], to peer: PeerID, leaving: Bool = false) -> SendOutcome {
+        if phase.withLock({ leaving ? $0 == .closed : $0 != .open }) { return drop(.shutDown) }
         guard let link = links.withLock({ $0[peer] }) else { return drop(.unknownPeer) }
+        if !leaving && isLeaving(peer, link: link) { return drop(.peerLeaving) }
         do {
             guard try link.socket.trySend(bytes) else { return drop(.queueFull) }
         } catch {
             // The link was closed under us by `setPeers` or `shutdown`.
-            return drop(closing.withLock { $0 } ? .shutDown : .unknownPeer)
+            return drop(phase.withLock { $0 != .open } ? .shutDown : .unknownPeer)
         }
         counters.increment("sent")
         return .queued
     }
 
-    private func drop(_ reason: SendOutcome.DropReason) -> SendOutcome {
+    func drop(_ reason: SendOutcome.DropReason) -> SendOutcome {
         counters.increment("dropped_\(reason.rawValue)")
         return .dropped(reason)
     }
@@ -194,15 +205,15 @@ public final class PeerTransport: Sendable {
     public var stats: TransportStats { counters.snapshot() }
 
     func armReceive() {
-        closing.withLock { isClosing in
-            if !isClosing { listener.receive(into: receiveIO) }
+        phase.withLock { phase in
+            if phase != .closed { listener.receive(into: receiveIO) }
         }
     }
 
     /// Runs on nng's thread when a receive finishes; must not block.
     private func receiveCompleted(_ io: AsyncIO) {
         if let code = io.failure {
-            if AsyncIO.isTerminal(code) || closing.withLock({ $0 }) {
+            if AsyncIO.isTerminal(code) || phase.withLock({ $0 == .closed }) {
                 inbox.finish()
             } else {
                 armReceive()
@@ -210,43 +221,66 @@ public final class PeerTransport: Sendable {
             return
         }
         let bytes = io.takeMessageBytes()
+        lastReceived.store(Self.uptimeNanoseconds(), ordering: .relaxed)
         var keepReading = true
         switch Frame.decode(bytes, keys: acceptedKeys, clusterID: configuration.clusterID, payloadBytesMax: configuration.payloadBytesMax) {
         case let .failure(rejection):
             counters.increment(rejection.counterName)
         case let .success(frame):
             counters.increment("received")
-            let envelope = Envelope(
-                sender: frame.sender, type: frame.type, payload: frame.payload,
-                correlation: frame.kind == .request ? frame.correlation : 0)
-            if frame.kind == .response {
-                completeRequest(frame)
-            } else {
-                keepReading = inbox.deliver(envelope)
-            }
+            keepReading = handle(frame)
         }
         if keepReading { armReceive() }
+    }
+
+    /// Routes a verified frame; false when the inbox is full and reading must pause.
+    private func handle(_ frame: Frame) -> Bool {
+        if frame.type == .leaving {
+            if frame.kind == .request { peerIsLeaving(frame) } else { completeRequest(frame) }
+            return true
+        }
+        peerIsBack(frame.sender)
+        if frame.kind == .response {
+            completeRequest(frame)
+            return true
+        }
+        // While draining, what still arrives is read (so every connection reads on to its
+        // end) and discarded.
+        if phase.withLock({ $0 != .open }) { return true }
+        return inbox.deliver(Envelope(
+            sender: frame.sender, type: frame.type, payload: frame.payload,
+            correlation: frame.kind == .request ? frame.correlation : 0))
     }
 
     // MARK: Shutdown
 
     /// Stops listening, disconnects every peer (discarding queued messages), fails the
     /// requests awaiting replies with `.shutDown` and ends `messages`. Idempotent.
+    ///
+    /// The peers' connections are ended first and read to their end (frames still
+    /// arriving are discarded), and the sockets close only once no connection is left:
+    /// closing nng 1.5.2's pull socket while a connection receives can hang for ever and
+    /// leave the peers' connections open (see `AcceptedConnections`). If nng still does
+    /// not finish within 5 s, the transport stops waiting for it.
     public func shutdown() async {
-        let first = closing.withLock { isClosing in
-            defer { isClosing = true }
-            return !isClosing
+        let first = phase.withLock { phase in
+            defer { if phase == .open { phase = .draining } }
+            return phase == .open
         }
         guard first else { return }
+        await sayGoodbye()
         let retired = links.withLock { links in
             defer { links = [:] }
             return Array(links.values)
         }
         let listener = self.listener
         let receiveIO = self.receiveIO
-        // The receive is stopped before its socket closes, so no receive is in flight
-        // during the close.
-        let closed = await BlockingCall.run("weir-transport-shutdown") {
+        let port = listenPort
+        let closed = await BlockingCall.run("weir-transport-shutdown") { [self] in
+            PeerTransport.endConnections(of: listener, port: port, within: .seconds(2))
+            phase.withLock { $0 = .closed }
+            // The receive is stopped before its socket closes, so no receive is in flight
+            // during the close.
             receiveIO.stop()
             listener.close()
             retired.forEach { $0.socket.close() }
@@ -261,6 +295,18 @@ public final class PeerTransport: Sendable {
         }
         waiting.forEach { $0.continuation.resume(throwing: TransportError.shutDown) }
         logger.debug("transport shut down")
+    }
+
+    /// Shuts down the connections accepted on `port` until `listener` has no pipe left
+    /// or `timeout` passes. Blocks. It repeats because peers redial meanwhile.
+    private static func endConnections(of listener: NNGSocket, port: Int, within timeout: Duration) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        repeat {
+            AcceptedConnections.shutDown(localPort: port)
+            if listener.pipes.value <= 0 { return }
+            Thread.sleep(forTimeInterval: 0.002)
+        } while clock.now < deadline
     }
 }
 

@@ -28,6 +28,12 @@ public struct TransportConfiguration: Sendable {
     public var requestTimeoutMilliseconds = 1_000
     /// Requests awaiting a reply at once; more fail at once with `.tooManyPendingRequests`.
     public var pendingRequestsMax = 4096
+    /// How long, in milliseconds, this node holds back messages to a peer that said it is
+    /// shutting down (or until that peer sends again). See `PeerTransport.shutdown()`.
+    public var leavingPauseMilliseconds = 1_000
+    /// How long, in milliseconds, a shutting-down node waits for its peers to confirm its
+    /// goodbye before it closes its connections anyway.
+    public var goodbyeTimeoutMilliseconds = 200
 
     /// A configuration with the default limits.
     public init(nodeID: PeerID, clusterID: String, clusterSecret: [UInt8], listenAddress: String) {
@@ -56,6 +62,12 @@ public struct TransportConfiguration: Sendable {
         }
         if requestTimeoutMilliseconds < 1 { throw bad("requestTimeoutMilliseconds", "must be positive") }
         if pendingRequestsMax < 1 { throw bad("pendingRequestsMax", "must be positive") }
+        if !(1...60_000).contains(leavingPauseMilliseconds) {
+            throw bad("leavingPauseMilliseconds", "must be 1...60000")
+        }
+        if !(1...leavingPauseMilliseconds).contains(goodbyeTimeoutMilliseconds) {
+            throw bad("goodbyeTimeoutMilliseconds", "must be 1...leavingPauseMilliseconds")
+        }
     }
 }
 
@@ -103,5 +115,7 @@ public enum SendOutcome: Equatable, Sendable {
         case oversize
         /// The transport is shutting down.
         case shutDown = "shut_down"
+        /// The peer said it is shutting down; nothing is sent to it until it is back.
+        case peerLeaving = "peer_leaving"
     }
 }

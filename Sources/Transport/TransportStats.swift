@@ -9,6 +9,7 @@ final class TransportCounters: Sendable {
 
     static let names = [
         "sent", "dropped_unknown_peer", "dropped_queue_full", "dropped_oversize", "dropped_shut_down",
+        "dropped_peer_leaving",
         "received", "rejected_malformed", "rejected_unsupported_version", "rejected_oversize",
         "rejected_unknown_cluster", "rejected_bad_mac", "request_timeouts", "late_responses",
     ]
@@ -41,6 +42,7 @@ final class TransportCounters: Sendable {
             droppedQueueFull: read("dropped_queue_full"),
             droppedOversize: read("dropped_oversize"),
             droppedShutDown: read("dropped_shut_down"),
+            droppedPeerLeaving: read("dropped_peer_leaving"),
             received: read("received"),
             rejectedMalformed: read("rejected_malformed"),
             rejectedUnsupportedVersion: read("rejected_unsupported_version"),
@@ -64,6 +66,8 @@ public struct TransportStats: Equatable, Sendable {
     public var droppedOversize: Int
     /// Sends dropped because the transport was shutting down.
     public var droppedShutDown: Int
+    /// Messages not sent because the peer said it was shutting down.
+    public var droppedPeerLeaving: Int
     /// Frames received that passed every check.
     public var received: Int
     /// Frames dropped because they could not be parsed.
