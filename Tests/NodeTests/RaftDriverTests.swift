@@ -78,6 +78,10 @@ import NodeTestSupport
         defer { Task { await cluster.shutdown() } }
         let leader = try await cluster.leader()
         let follower = cluster.members.keys.first { $0 != leader }!
+        // A leader is elected before its followers have all heard from it.
+        try await waitUntil("the follower knows the leader") {
+            await cluster.members[follower]!.driver.status.softState.leader == leader
+        }
         do {
             _ = try await cluster.members[follower]!.driver.forward(.data([]))
             Issue.record("an empty entry was appended")
