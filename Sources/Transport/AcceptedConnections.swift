@@ -7,14 +7,11 @@ import Glibc
 /// The TCP connections peers opened to a listener, found through the process's open
 /// descriptors, so a closing listener can end them itself before nng closes its pipes.
 ///
-/// Why: nng 1.5.2 can hang for ever in `nng_close` of a pull socket whose pipe receives
-/// data while it closes (a race in its TCP transport, fixed upstream in 1.6 by
-/// nanomsg/nng#1636, reported for push/pull as nanomsg/nng#1219). The hung close also
-/// leaves the peers' connections open, so their push sockets keep queueing into a
-/// socket nobody reads and never redial, and a node restarted on the same port hears
-/// nothing. Shutting the connections down first makes every pipe see end-of-stream and
-/// close on its own, on nng's error path, which has no such race; the socket is closed
-/// once no pipe is left. Linux only (`/proc/self/fd`), like Weir.
+/// Why: a connection that ends this way closes on nng's error path (its receive sees
+/// end-of-stream), not through `nng_close` while a receive may be finishing, which in nng
+/// 1.5.2 can lose that receive and hang the close (nanomsg/nng#1636, fixed in 1.6). It
+/// is one half of a shutdown that keeps traffic off closing connections; the goodbye in
+/// `PeerTransport+Leaving.swift` is the other. Linux only (`/proc/self/fd`), like Weir.
 enum AcceptedConnections {
     /// Shuts down, in both directions, every connected TCP socket of this process whose
     /// local port is `port`: the connections accepted by a listener on that port (an

@@ -46,18 +46,16 @@ extension PeerTransport {
     /// step that races with a closing pipe) a moment later, on its own thread; and what a
     /// peer queued before it paused is still being written.
     private func waitForQuiet() async {
-        let quiet = UInt64(Self.quietPeriod.components.attoseconds / 1_000_000_000)
-            + UInt64(Self.quietPeriod.components.seconds) * 1_000_000_000
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(configuration.goodbyeTimeoutMilliseconds))
         repeat {
-            try? await Task.sleep(for: Self.quietPeriod / 5)
-            if Self.uptimeNanoseconds() - lastReceived.load(ordering: .relaxed) >= quiet { return }
+            try? await Task.sleep(for: .milliseconds(5))
+            if Self.uptimeNanoseconds() - lastReceived.load(ordering: .relaxed) >= Self.quietNanoseconds { return }
         } while clock.now < deadline
     }
 
-    /// How long nothing may arrive before a leaving node closes its connections.
-    static let quietPeriod = Duration.milliseconds(25)
+    /// How long nothing may arrive before a leaving node closes its connections (25 ms).
+    static let quietNanoseconds: UInt64 = 25_000_000
 
     static func uptimeNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 

@@ -167,7 +167,7 @@ public final class PeerTransport: Sendable {
         return .queued
     }
 
-    func drop(_ reason: SendOutcome.DropReason) -> SendOutcome {
+    private func drop(_ reason: SendOutcome.DropReason) -> SendOutcome {
         counters.increment("dropped_\(reason.rawValue)")
         return .dropped(reason)
     }
@@ -257,11 +257,11 @@ public final class PeerTransport: Sendable {
     /// Stops listening, disconnects every peer (discarding queued messages), fails the
     /// requests awaiting replies with `.shutDown` and ends `messages`. Idempotent.
     ///
-    /// The peers' connections are ended first and read to their end (frames still
-    /// arriving are discarded), and the sockets close only once no connection is left:
-    /// closing nng 1.5.2's pull socket while a connection receives can hang for ever and
-    /// leave the peers' connections open (see `AcceptedConnections`). If nng still does
-    /// not finish within 5 s, the transport stops waiting for it.
+    /// First it says goodbye, so the peers stop sending (`sayGoodbye`); then it ends the
+    /// peers' connections and reads them to their end (discarding what still arrives), and
+    /// closes the sockets once no connection is left. nng 1.5.2 races when a connection
+    /// closes under traffic (see `PeerTransport+Leaving.swift`). If nng still does not
+    /// finish within 5 s, the transport stops waiting for it.
     public func shutdown() async {
         let first = phase.withLock { phase in
             defer { if phase == .open { phase = .draining } }

@@ -57,21 +57,8 @@ import Testing
         await b.shutdown()
         b = try startTransport(2, port: port)
         // Keep sending until the redialled link carries a message through.
-        let receiver = b
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let envelope = try await nextMessage(receiver, within: .seconds(15))
-                #expect(envelope.payload == [2])
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    a.send(ping, [2], to: PeerID(2))
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        let envelope = try await keepSending(until: b) { a.send(ping, [2], to: PeerID(2)) }
+        #expect(envelope.payload == [2])
         await a.shutdown()
         await b.shutdown()
     }
@@ -115,20 +102,8 @@ import Testing
         let sender = try startTransport(1) { $0.payloadBytesMax = 1 << 20 }
         try await sender.setPeers([PeerID(2): address(of: receiver)])
         #expect(sender.send(ping, Array(repeating: 1, count: 64 * 1024), to: PeerID(2)) == .queued)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let envelope = try await nextMessage(receiver, within: .seconds(15))
-                #expect(envelope.payload == [2], "only the small message may arrive")
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    sender.send(ping, [2], to: PeerID(2))
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        let envelope = try await keepSending(until: receiver) { sender.send(ping, [2], to: PeerID(2)) }
+        #expect(envelope.payload == [2], "only the small message may arrive")
         await sender.shutdown()
         await receiver.shutdown()
     }

@@ -28,22 +28,12 @@ import Testing
         b = try startTransport(2, port: port)
         try await b.setPeers([PeerID(1): address(of: a)])
         let receiver = b
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let envelope = try await nextMessage(receiver, within: .seconds(10))
-                #expect(envelope.payload == [4])
-            }
-            group.addTask {
-                // b is heard again (any frame), then a's messages flow to it.
-                while !Task.isCancelled {
-                    receiver.send(pong, [0], to: PeerID(1))
-                    a.send(ping, [4], to: PeerID(2))
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
+        // b is heard again (any frame), then a's messages flow to it.
+        let envelope = try await keepSending(until: b, within: .seconds(10)) {
+            receiver.send(pong, [0], to: PeerID(1))
+            a.send(ping, [4], to: PeerID(2))
         }
+        #expect(envelope.payload == [4])
         await a.shutdown()
         await b.shutdown()
     }

@@ -53,3 +53,23 @@ func nextMessage(_ transport: PeerTransport, within timeout: Duration = .seconds
         return envelope
     }
 }
+
+/// Calls `send` every 20 ms until `receiver` gets a message, and returns that message:
+/// for links that must (re)connect before anything gets through.
+func keepSending(
+    until receiver: PeerTransport, within timeout: Duration = .seconds(15), _ send: @escaping @Sendable () -> Void
+) async throws -> Envelope {
+    try await withThrowingTaskGroup(of: Envelope?.self) { group in
+        group.addTask { try await nextMessage(receiver, within: timeout) }
+        group.addTask {
+            while !Task.isCancelled {
+                send()
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return nil
+        }
+        defer { group.cancelAll() }
+        for try await case let envelope? in group { return envelope }
+        throw CancellationError()
+    }
+}
