@@ -28,7 +28,7 @@ enum UsageEventCodec {
         for text in [e.errorCode, e.errorMessage, e.userAgent] { put(text, &out) }
         if let bytes = e.requestBytes {
             out.append(1)
-            out.appendBigEndian(UInt64(bytes))
+            out.appendBigEndian(UInt64(clamping: bytes))
         } else {
             out.append(0)
         }
@@ -38,10 +38,11 @@ enum UsageEventCodec {
             put(dlp.policy, &out)
             put(dlp.scope, &out)
             put(dlp.reason, &out)
-            out.appendBigEndian(UInt32(dlp.matches.count))
-            for (label, count) in dlp.matches.sorted(by: { $0.key < $1.key }) {
+            let matches = dlp.matches.sorted(by: { $0.key < $1.key }).prefix(dlpRulesMax)
+            out.appendBigEndian(UInt32(matches.count))
+            for (label, count) in matches {
                 put(label, &out)
-                out.appendBigEndian(UInt64(count))
+                out.appendBigEndian(UInt64(clamping: count))
             }
         } else {
             out.append(0)
@@ -90,8 +91,18 @@ enum UsageEventCodec {
             cached: flags & 4 != 0, dlp: dlp, errorMessage: errorMessage, userAgent: userAgent, requestBytes: requestBytes)
     }
 
+    /// Writes at most `stringBytesMax` bytes, cut at a scalar boundary, so that whatever is
+    /// written is read back: a longer field would make the whole record unreadable.
     private static func put(_ text: String, _ out: inout [UInt8]) {
-        out.appendLengthPrefixed(Array(text.utf8))
+        let bytes = Array(text.utf8)
+        out.appendLengthPrefixed(bytes.count > stringBytesMax ? truncated(bytes) : bytes)
+    }
+
+    /// The first `stringBytesMax` bytes, less a scalar the cut would split.
+    private static func truncated(_ bytes: [UInt8]) -> [UInt8] {
+        var end = stringBytesMax
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        return Array(bytes[..<end])
     }
 
     /// A presence byte, then the string.

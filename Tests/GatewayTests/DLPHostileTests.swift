@@ -40,6 +40,30 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(60))
     }
 
+    /// One word of a megabyte full of anchors: every `@` once walked the whole word both
+    /// ways (quadratic; this call did not return for hours).
+    @Test func aLongWordFullOfAnchorsIsScannedInOnePass() {
+        let redactor = Redactor()
+        var redaction = Redaction()
+        let text = String(repeating: "a@", count: 1 << 19) + " u1@acme.test"
+        let started = ContinuousClock.now
+        let clean = redactor.redact(text, with: redactor.detectors(for: Self.policy()), into: &redaction)
+        #expect(redaction.timedOut == nil ? !clean.contains("u1@acme.test") : clean == text)
+        // Not a speed assertion: a generous bound on a call that was once unbounded.
+        #expect(ContinuousClock.now - started < .seconds(60))
+    }
+
+    /// Many short regions with no match in any: ICU never calls back, so the budget was
+    /// checked nowhere and a megabyte of them ran for seconds past it.
+    @Test func theBudgetHoldsAcrossManyShortRegions() {
+        let redactor = Redactor()
+        var redaction = Redaction()
+        redaction.deadline = .now - .seconds(1)  // spent before the scan starts
+        let text = String(repeating: "x@ w w w w w w w ", count: 1_000)
+        _ = redactor.redact(text, with: redactor.detectors(for: Self.policy()), into: &redaction)
+        #expect(redaction.timedOut == "EMAIL", "a spent budget stops the scan between regions")
+    }
+
     @Test func everyFieldThatLeavesTheNodeIsScanned() async throws {
         let h = try await DataPlaneHarness()
         try await RunningMock.with { mock in

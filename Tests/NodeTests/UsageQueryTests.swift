@@ -149,4 +149,26 @@ import Testing
             stream: false, latencyMicroseconds: 3, attempts: 1, redactions: 0)
         #expect(UsageEventCodec.decode(Array(try JSONEncoder().encode(event))) == event)
     }
+
+    /// An event read from an earlier version's JSON record can hold values the gateway never
+    /// writes (a negative byte count, a negative DLP count, a 100 KB field). Re-encoding it
+    /// (compaction, replication) must neither trap nor write a record that cannot be read back.
+    @Test func valuesNoCurrentWriterProducesAreStoredReadablyNotTrapped() throws {
+        let long = String(repeating: "👨‍👩‍👧‍👦", count: 5_000) + "é"
+        let event = UsageEvent(
+            time: -1, endpoint: long, token: "tok_1", principal: "agent:a", user: nil, app: nil, organization: nil, requestedModel: long, model: nil,
+            provider: nil, credential: nil, deployment: nil, inputTokens: -3, outputTokens: 0, microUSD: -2, unpriced: false, status: 200, errorCode: nil,
+            stream: false, latencyMicroseconds: -3, attempts: 1, redactions: -1,
+            dlp: DLPOutcome(action: .redact, policy: "p", scope: "s", matches: Dictionary(uniqueKeysWithValues: (0..<2_000).map { ("L\($0)", -$0) })),
+            requestBytes: -7)
+        let json = Array(try JSONEncoder().encode(event))
+        let old = try #require(UsageEventCodec.decode(json), "an old JSON record reads")
+        let again = try #require(UsageEventCodec.decode(UsageEventCodec.encode(old)), "its re-encoding reads back")
+        #expect(again.requestBytes == 0, "a negative byte count is stored as 0")
+        #expect(again.endpoint.utf8.count <= UsageEventCodec.stringBytesMax && long.unicodeScalars.starts(with: again.endpoint.unicodeScalars), "a long field is cut at a scalar boundary")
+        #expect(again.requestedModel == again.endpoint)
+        #expect(again.dlp?.matches.count == UsageEventCodec.dlpRulesMax, "at most dlpRulesMax rule counts are kept")
+        #expect(again.dlp?.matches.values.allSatisfy { $0 == 0 } == true, "negative counts are stored as 0")
+        #expect(again.inputTokens == -3 && again.microUSD == -2, "signed fields keep their value")
+    }
 }

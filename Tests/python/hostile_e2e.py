@@ -644,11 +644,11 @@ def read_answer(sock, answer, method="GET", body_limit=None, keep_max=BODY_KEEP)
                 k, v = line.split(":", 1)
                 answer.headers[k.strip().lower()] = v.strip()
         break
-    if method in ("HEAD", "CONNECT") or answer.status in (204, 304):
-        # (a CONNECT answer is read to its head only: the node's 404 to one has neither
-        # Content-Length nor chunks and the connection stays open, so its end never comes)
+    if method == "HEAD" or answer.status in (204, 304):
         answer.complete = True
         return
+    # (an answer to CONNECT has neither Content-Length nor chunks: the node must close the
+    # connection after it, or its end never comes; it is read to the close below)
     kept = []
     kept_size = [0]
     def keep(data):
@@ -1705,7 +1705,9 @@ class Run:
         if 400 <= status < 500 and case.label.split(" ")[1:2] and (case.target.startswith("/v1/") or case.target.startswith("/admin/api/")) and case.method != "HEAD":
             body = answer.json()
             if not (isinstance(body, dict) and "error" in body):
-                self.note("a %d on %s without a JSON error body" % (status, case.label), case)
+                return "a %d on %s without a JSON error body" % (status, case.label)
+        if case.method == "CONNECT" and status != 405:
+            return "CONNECT answered %d, not 405 (Weir is no tunnel)" % status
         return None
 
     def run_slowloris(self, case):

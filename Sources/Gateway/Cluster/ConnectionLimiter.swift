@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import Synchronization
 
@@ -29,7 +30,11 @@ public struct HTTPServerLimits: Sendable, Equatable {
 }
 
 /// Counts a node's client connections and refuses those over `connectionsMax` with a 503,
-/// and closes a connection whose request body takes longer than `bodyTimeoutSeconds`.
+/// closes a connection whose request body takes longer than `bodyTimeoutSeconds`, and
+/// answers `CONNECT` (Weir is no tunnel) with a 405 and closes: NIO frames every answer to
+/// a `CONNECT` without a body or a length, so only the close can tell the client it ended.
+/// A request NIO cannot parse (raw non-ASCII bytes in its target, a control character in a
+/// header) gets a 400 with a JSON body that says so, where Hummingbird would send an empty one.
 /// One instance per connection, sharing one counter; it sits after Hummingbird's HTTP
 /// decoding, so it sees request parts.
 public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHandler {
@@ -50,6 +55,12 @@ public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHand
     private let limits: HTTPServerLimits
     private var counted = false
     private var refused = false
+    /// Set once the connection is answered for the last time: what else arrives is dropped.
+    private var closing = false
+    /// Between a request's head and its end: an answer to it may be under way already.
+    private var inRequest = false
+    /// Between an answer's head and its end (a stream may outlast its request).
+    private var inResponse = false
     private var bodyDeadline: Scheduled<Void>?
 
     public init(counter: Counter, limits: HTTPServerLimits) {
@@ -75,18 +86,55 @@ public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHand
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        guard !closing else { return }
         if refused {
             if case .head = part { refuse(context) }
             return
         }
         switch part {
-        case .head: startBodyDeadline(context)
+        case let .head(request) where request.method == .connect:
+            guard !inResponse else {
+                // Pipelined behind an answer still being written: no second answer, just the close.
+                closing = true
+                context.close(promise: nil)
+                return
+            }
+            refuseConnect(context)
+            return
+        case .head:
+            inRequest = true
+            startBodyDeadline(context)
         case .end:
+            inRequest = false
             bodyDeadline?.cancel()
             bodyDeadline = nil
         case .body: break
         }
         context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: inResponse = true
+        case .end: inResponse = false
+        case .body: break
+        }
+        context.write(data, promise: promise)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError, !inRequest, !inResponse, !closing else { return context.fireErrorCaught(error) }
+        closing = true
+        var head = HTTPResponse(status: .badRequest)
+        head.headerFields[.connection] = "close"
+        head.headerFields[.contentType] = "application/json"
+        let reason = "\(error)".filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        let body = #"{"error":{"message":"the request is not valid HTTP/1.1 (\#(reason)): a request target must be ASCII, "#
+            + #"percent-encoded where needed, and header values may not hold control characters; nothing was done","type":"invalid_request_error","code":"malformed_request"}}"#
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 
     private func release() {
@@ -99,6 +147,15 @@ public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHand
         bodyDeadline?.cancel()
         let channel = context.channel
         bodyDeadline = context.eventLoop.scheduleTask(in: .seconds(Int64(limits.bodyTimeoutSeconds))) { channel.close(promise: nil) }
+    }
+
+    private func refuseConnect(_ context: ChannelHandlerContext) {
+        closing = true
+        var head = HTTPResponse(status: .methodNotAllowed)
+        head.headerFields[.allow] = "GET, HEAD, POST, PUT, PATCH, DELETE"
+        head.headerFields[.connection] = "close"
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 
     private func refuse(_ context: ChannelHandlerContext) {

@@ -60,13 +60,15 @@ extension DLPDetectors {
             return [NSRange(location: 0, length: text.count)]
         }
 
+        /// One pass: each hit's word is found once (a later hit in the same word adds
+        /// nothing), so a text of one long word full of anchors costs no more than its length.
         private func anchorRegions<Units: RandomAccessCollection>(in text: Units) -> [NSRange] where Units.Element: BinaryInteger, Units.Index == Int {
             var regions: [NSRange] = []
-            var index = 0
+            var index = 0, hitWordEnd = 0
             let count = text.count
             while index < count {
                 let unit = Self.lower(text[index])
-                guard unit < 128, startsNeedle[Int(unit)] else {
+                guard unit < 128, startsNeedle[Int(unit)], index >= hitWordEnd else {
                     index += 1
                     continue
                 }
@@ -78,10 +80,13 @@ extension DLPDetectors {
                     continue
                 }
                 // Out to whitespace, and one more word on each side for `key = value` forms.
-                let start = Self.extend(text, from: index, step: -1, words: 2)
-                let end = Self.extend(text, from: index + hit.count, step: 1, words: 3)
-                if let last = regions.last, start <= last.location + last.length {
-                    regions[regions.count - 1].length = max(last.location + last.length, end) - last.location
+                // A start before the last region's end only merges, so the walk back stops there.
+                let lastEnd = regions.last.map { $0.location + $0.length } ?? 0
+                let start = Self.extend(text, from: index, step: -1, words: 2, stoppingAt: lastEnd)
+                hitWordEnd = Self.extend(text, from: index + hit.count, step: 1, words: 0)
+                let end = Self.extend(text, from: hitWordEnd, step: 1, words: 3)
+                if !regions.isEmpty, start <= lastEnd {
+                    regions[regions.count - 1].length = max(lastEnd, end) - regions[regions.count - 1].location
                 } else {
                     regions.append(NSRange(location: start, length: end - start))
                 }
@@ -126,12 +131,14 @@ extension DLPDetectors {
         private static func isSpace<Unit: BinaryInteger>(_ c: Unit) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
 
         /// From `from`, to the edge of its word, then past `words` more words (a run of
-        /// whitespace separates once, however long).
-        private static func extend<Units: RandomAccessCollection>(_ text: Units, from: Int, step: Int, words: Int) -> Int where Units.Element: BinaryInteger, Units.Index == Int {
+        /// whitespace separates once, however long); walking back, never past `stoppingAt`.
+        private static func extend<Units: RandomAccessCollection>(
+            _ text: Units, from: Int, step: Int, words: Int, stoppingAt limit: Int = 0
+        ) -> Int where Units.Element: BinaryInteger, Units.Index == Int {
             var position = from, left = words, inSpace = false
             while true {
                 let next = step < 0 ? position - 1 : position
-                guard next >= 0 && next < text.count else { break }
+                guard next >= 0 && next < text.count && !(step < 0 && position <= limit) else { break }
                 let space = isSpace(text[next])
                 if space && !inSpace {
                     if left == 0 { break }

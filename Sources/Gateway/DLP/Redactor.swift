@@ -99,7 +99,10 @@ final class Redactor: Sendable {
         for detector in detectors where detector.mayMatch(profile) {
             var matches: [NSRange] = []
             for region in scan.regions(detector) {
-                guard let found = scan.matches(detector.regex, region: region, until: redaction.deadline) else {
+                // Checked here too: ICU calls back only during a long match, and a text of many
+                // short regions would otherwise run past the budget one region at a time.
+                guard ContinuousClock.now <= redaction.deadline,
+                      let found = scan.matches(detector.regex, region: region, until: redaction.deadline) else {
                     redaction.timedOut = detector.label
                     return text
                 }
