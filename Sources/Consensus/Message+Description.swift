@@ -22,7 +22,9 @@ extension Message: CustomStringConvertible {
             }
         case .readIndex, .readIndexResponse:
             text += " index=\(index) ctx=\(context)"
-        case .timeoutNow, .transferLeader:
+        case .transferLeader:
+            text += " transferee=\(index)"
+        case .timeoutNow:
             break
         }
         return text

@@ -26,7 +26,8 @@ public struct Message: Equatable, Sendable {
         case readIndex = 11
         /// Leader → follower: the read index for `context`.
         case readIndexResponse = 12
-        /// To the leader: transfer leadership to `from`. Carries no term.
+        /// To the leader: transfer leadership to the voter in `index` (`from` is the node that
+        /// asks, or forwards the request). Carries no term.
         case transferLeader = 13
     }
 
@@ -40,6 +41,7 @@ public struct Message: Equatable, Sendable {
     public var logTerm: UInt64 = 0
     /// `append`: the entry before `entries`. Vote requests: the candidate's last index.
     /// Responses: the index accepted or rejected. `readIndexResponse`: the read index.
+    /// `transferLeader`: the transferee.
     public var index: UInt64 = 0
     public var entries: [Entry] = []
     public var commit: UInt64 = 0

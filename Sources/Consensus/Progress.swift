@@ -74,7 +74,11 @@ struct Progress: Equatable {
 
     /// The follower rejected an append at `rejected`; `matchHint` is where its log may
     /// match (the leader bounds it by its last index). Returns false for a stale
-    /// rejection. `next` is ≥ 1 throughout, so `next - 1` cannot underflow.
+    /// rejection. `next` stays past `match` (so `next - 1` cannot underflow). A hint below
+    /// `match` says the follower no longer has entries it acknowledged: its log was lost
+    /// (a wiped disk; the node's incarnation check refuses it as a voter). Its `match`
+    /// becomes what it has now and the leader repairs its log from there: kept, the old
+    /// `match` would have the leader probe the same index for good.
     mutating func maybeDecrease(rejected: UInt64, matchHint: UInt64) -> Bool {
         if state == .replicate {
             guard rejected > match else { return false }
@@ -82,7 +86,8 @@ struct Progress: Equatable {
             return true
         }
         guard next - 1 == rejected else { return false }
-        next = max(min(rejected, matchHint + 1), 1)
+        if matchHint < match { match = matchHint }
+        next = max(min(rejected, matchHint + 1), match + 1)
         probeSent = false
         return true
     }

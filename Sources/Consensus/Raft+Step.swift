@@ -170,7 +170,10 @@ extension Raft {
     }
 
     private mutating func handleTransferLeader(_ message: Message) {
-        let transferee = message.from
+        // `index` names the transferee; 0 is the form of earlier versions, where `from` did.
+        let transferee = message.index == noNode ? message.from : message.index
+        // Only a member (or this node, for its own operator) may ask.
+        guard message.from == id || tracker.progress[message.from] != nil else { return }
         guard let progress = tracker.progress[transferee], !progress.isLearner else { return }
         if transferee == id || transferee == leadTransferee { return }
         leadTransferee = transferee

@@ -128,8 +128,12 @@ public struct RawNode {
 
     /// Asks the leader to hand leadership to `transferee` (which must be a voter).
     public mutating func transferLeadership(to transferee: NodeID) {
-        var request = Message(kind: .transferLeader, from: transferee, to: raft.id)
+        // `from` is this node, so that a follower forwarding the request to the leader is
+        // its true sender (the transport drops a message whose `from` is another node);
+        // the transferee travels in `index`.
+        var request = Message(kind: .transferLeader, from: raft.id, to: raft.id)
         request.term = 0
+        request.index = transferee
         raft.step(request)
     }
 

@@ -3,7 +3,7 @@ import Storage
 
 /// Makes a new node's data directory from a backup (`clusterctl backup`, a RocksDB
 /// checkpoint of another node): the usage history is kept; the Raft log and state, the
-/// policy snapshot, the quota slots and the node's identity are dropped, so the new node
+/// policy snapshot, the quota slots and the node's identity (id and incarnation) are dropped, so the new node
 /// joins as itself (`cluster.join`) and receives the cluster's current state from the
 /// leader.
 public enum BackupRestore {
@@ -45,7 +45,9 @@ public enum BackupRestore {
                 return true
             }
         }
-        batch.delete(StorageLayout.meta, key: Array("node_id".utf8))
+        // The new node is another node in another life: it gets its own id and incarnation.
+        batch.delete(StorageLayout.meta, key: DataDirectory.nodeIDKey)
+        batch.delete(StorageLayout.meta, key: DataDirectory.incarnationKey)
         try database.write(batch, sync: true)
         var events = 0
         try database.forEach(StorageLayout.usageEvents) { _, _ in

@@ -29,7 +29,7 @@ struct NodeCommandOutcome: Codable, Sendable {
 /// The cluster operations of the admin API (`ClusterAdmin`): an operation on another node
 /// travels to it over the peer transport and runs there.
 final class ClusterAdminService: ClusterAdmin, Sendable {
-    static let messageTypes: Set<MessageType> = [.nodeReport, .nodeCommand]
+    static let messageTypes: Set<MessageType> = [.nodeReport, .nodeCommand, .bootstrapProbe]
     /// How long a node has to report itself.
     static let reportTimeout = Duration.seconds(3)
     /// How long a new leader may take to win after a transfer.
@@ -121,7 +121,7 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
     }
 
     func join(node: UInt64, peerAddress: String) async throws -> ClusterMembership {
-        try await operations.join(nodeID: node, peerAddress: peerAddress)
+        try await operations.join(nodeID: node, peerAddress: peerAddress, incarnation: nil)
     }
 
     func remove(node: UInt64) async throws -> ClusterMembership {
@@ -189,6 +189,8 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
                 Task { await fanOut.reply(to: envelope, .nodeReportAnswer) { [self] _ in Array(try JSONEncoder().encode(await report())) } }
             case .nodeCommand:
                 Task { await fanOut.reply(to: envelope, .nodeCommandAnswer) { [self] payload in Array(try JSONEncoder().encode(await execute(payload))) } }
+            case .bootstrapProbe:
+                Task { await fanOut.reply(to: envelope, .bootstrapProbeAnswer) { [self] _ in await probeAnswer(envelope.sender.rawValue).encode() } }
             default:
                 break
             }
@@ -206,6 +208,16 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
         } catch {
             return NodeCommandOutcome(error: "\(error)")
         }
+    }
+
+    /// What this node, which runs a cluster, knows of the node probing it before a bootstrap.
+    func probeAnswer(_ asker: UInt64) async -> ProbeAnswer {
+        let membership = await driver.membership
+        let member = membership.voters.contains(asker) || membership.learners.contains(asker)
+        if !member { logger.warning("a node that is not a member probed this cluster before a --bootstrap; it must --join instead", metadata: ["node": "\(asker)"]) }
+        let status = await driver.status
+        let acknowledged = status.softState.role == .leader && (status.progress[asker]?.match ?? 0) > 0
+        return ProbeAnswer(hasState: true, askerIsMember: member, recorded: operations.machine.incarnation(of: asker), askerAcknowledged: acknowledged)
     }
 
     func report() async -> NodeReport {
@@ -228,7 +240,7 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
         if await driver.status.softState.role == .leader {
             handedTo = try await transferLeader(to: nil)
         }
-        let membership = try await operations.remove(nodeID: nodeID)
+        let membership = try await operations.remove(nodeID: nodeID, reassigningRights: false)
         logger.notice("drained: left the voting set; stop the process now", metadata: ["in_flight_left": "\(left)", "grants": "\(grants)"])
         return DrainReport(node_id: nodeID, in_flight_left: left, quota_grants_handed_back: grants, leadership_handed_to: handedTo, membership: membership)
     }

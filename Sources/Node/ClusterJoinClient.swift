@@ -27,9 +27,9 @@ struct ClusterJoinClient {
         }
     }
 
-    func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership {
+    func join(nodeID: UInt64, peerAddress: String, incarnation: Incarnation) async throws -> ClusterMembership {
         let path = "/cluster/v1/join"
-        let body = Array(try JSONSerialization.data(withJSONObject: ["node_id": nodeID, "peer_address": peerAddress]))
+        let body = Array(try JSONSerialization.data(withJSONObject: ["node_id": nodeID, "peer_address": peerAddress, "incarnation": incarnation.hex]))
         let deadline = ContinuousClock.now.advanced(by: .seconds(timeoutSeconds))
         var delay = Duration.milliseconds(200)
         var lastError = "no attempt made"
@@ -49,8 +49,9 @@ struct ClusterJoinClient {
                     }
                     return membership
                 }
-                let message = String(decoding: data, as: UTF8.self)
-                if response.status.code == 400 || response.status.code == 401 {
+                let message = Self.errorMessage(data)
+                // 409: this node id is a member from another data directory; retrying cannot help.
+                if [400, 401, 409].contains(response.status.code) {
                     throw Failure.refused(status: Int(response.status.code), message: message)
                 }
                 lastError = "HTTP \(response.status.code): \(message)"
@@ -64,5 +65,11 @@ struct ClusterJoinClient {
             delay = min(delay * 2, .seconds(2))
         }
         throw Failure.gaveUp(lastError: lastError)
+    }
+
+    /// The `error.message` of a JSON failure, else the body as text.
+    static func errorMessage(_ data: Data) -> String {
+        struct Failure: Decodable { struct Detail: Decodable { let message: String }; let error: Detail }
+        return (try? JSONDecoder().decode(Failure.self, from: data))?.error.message ?? String(decoding: data, as: UTF8.self)
     }
 }

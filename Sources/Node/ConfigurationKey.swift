@@ -99,6 +99,9 @@ extension ConfigurationKey {
         .integer(
             "cluster.join_timeout_seconds", help: "how long a joining node keeps trying",
             \.joinTimeoutSeconds, 1...3600, "1 to 3600 seconds"),
+        .integer(
+            "cluster.bootstrap_probe_ms", help: "how long a node with no Raft state that would bootstrap waits for the rest of peer.peers once a quorum of them answered",
+            \.bootstrapProbeMilliseconds, 0...600_000, "0 to 600000 milliseconds"),
         ConfigurationKey(
             name: "data.dir", help: "directory of this node's database",
             show: { $0.dataDirectory },

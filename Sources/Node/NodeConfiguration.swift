@@ -28,6 +28,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var bootstrap = false
     /// `cluster.join_timeout_seconds`: how long a joining node keeps trying.
     public var joinTimeoutSeconds = 60
+    /// `cluster.bootstrap_probe_ms`: a node with no Raft state that would bootstrap from
+    /// `peer.peers` asks them whether they run a cluster already (and know this node as a
+    /// member that ran before: then it refuses to start). It waits for a quorum of them,
+    /// then this long for the rest.
+    public var bootstrapProbeMilliseconds = 5_000
     /// `data.dir`: where the node's RocksDB and checkpoints live.
     public var dataDirectory = "./weir-data"
     /// `http.host`: the address the HTTP server binds.

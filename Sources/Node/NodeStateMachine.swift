@@ -20,12 +20,15 @@ import Synchronization
 ///   to the remaining voters (window updates, merged into every node's quota ledger).
 /// - tag 4, policy: the leader's clock (8 bytes, ms) then a `PolicyCodec` entry, applied to
 ///   the `PolicyStore`.
+/// - tag 5, member incarnation: a node id and the incarnation of the data directory it
+///   runs from (`Incarnation`); the cluster's memory of which life of each node is a member.
 final class NodeStateMachine: ReplicatedStateMachine {
     enum Tag: UInt8 {
         case canary = 1
         case quotaMembership = 2
         case quotaReassignment = 3
         case policy = 4
+        case memberIncarnation = 5
     }
 
     /// Canaries kept for look-up by index, at most.
@@ -45,6 +48,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
 
     private let canaries = Mutex(Canaries())
     private let schedule = Mutex(MembershipSchedule())
+    let incarnations = Mutex<[UInt64: Incarnation]>([:])
     private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
     private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
     private let onRejection: @Sendable (UInt64, Rejection) -> Void
@@ -146,11 +150,16 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .quotaMembership: if case let .failure(rejection) = decodeMembership(in: data) { return rejection }
         case .quotaReassignment: return WindowUpdateCodec.decode(Array(data.dropFirst())) == nil ? .malformed("quota reassignment") : nil
         case .canary: return canaryNonce(in: data) == nil ? .malformed("canary") : nil
+        case .memberIncarnation: return decodeIncarnation(in: data) == nil ? .malformed("member incarnation") : nil
         }
         return nil
     }
 
     func rejection(of data: [UInt8]) -> String? { Self.check(data)?.description }
+
+    /// A read that waits for this index (a consistent read after a new leader's no-op)
+    /// must not wait for the next policy entry.
+    func appliedNothing(at index: UInt64) { policy.noteApplied(index) }
 
     func apply(_ data: [UInt8], at index: UInt64) {
         defer { policy.noteApplied(index) }
@@ -179,6 +188,9 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .canary:
             guard let nonce = Self.canaryNonce(in: data) else { return reject(index, .malformed("canary")) }
             applyCanary(nonce, at: index)
+        case .memberIncarnation:
+            guard let (node, incarnation) = Self.decodeIncarnation(in: data) else { return reject(index, .malformed("member incarnation")) }
+            incarnations.withLock { $0[node] = incarnation }
         }
     }
 
@@ -231,7 +243,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
     }
 
     func snapshot() -> [UInt8] {
-        var bytes: [UInt8] = [3]  // snapshot format version
+        var bytes: [UInt8] = [4]  // snapshot format version
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
             bytes += state.digest
@@ -244,6 +256,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
         bytes += schedule.withLock { $0.encode() }
         bytes.appendLengthPrefixed(policy.snapshot())
+        bytes += incarnations.withLock { Self.encodeIncarnations($0) }
         return bytes
     }
 
@@ -254,20 +267,22 @@ final class NodeStateMachine: ReplicatedStateMachine {
     func canRestore(from data: [UInt8]) -> Bool { (try? Self.parse(data)) != nil }
 
     func restore(from data: [UInt8], at index: UInt64) throws {
-        let (restored, restoredSchedule, restoredPolicy) = try Self.parse(data)
+        let (restored, restoredSchedule, restoredPolicy, restoredIncarnations) = try Self.parse(data)
         canaries.withLock { $0 = restored }
+        incarnations.withLock { $0 = restoredIncarnations }
         schedule.withLock { $0 = restoredSchedule }
         policy.restore(restoredPolicy, at: index)
         onQuotaSchedule(restoredSchedule)
     }
 
-    private static func parse(_ data: [UInt8]) throws -> (Canaries, MembershipSchedule, PolicyState) {
+    private static func parse(_ data: [UInt8]) throws -> (Canaries, MembershipSchedule, PolicyState, [UInt64: Incarnation]) {
         var restored = Canaries()
         var restoredSchedule = MembershipSchedule()
         var restoredPolicy = PolicyState()
+        var restoredIncarnations: [UInt64: Incarnation] = [:]
         if !data.isEmpty {
             var reader = ByteReader(data)
-            guard let version = reader.readByte(), (1...3).contains(version), let count = reader.readUInt64(),
+            guard let version = reader.readByte(), (1...4).contains(version), let count = reader.readUInt64(),
                   let digest = reader.readBytes(32), let last = reader.readUInt64(), let kept = reader.readUInt32(),
                   Int(kept) <= reader.remaining / 16
             else { throw UnreadableSnapshot() }
@@ -286,9 +301,13 @@ final class NodeStateMachine: ReplicatedStateMachine {
                 guard let bytes = reader.readLengthPrefixed() else { throw UnreadableSnapshot() }
                 restoredPolicy = try PolicyCodec.restore(bytes)
             }
+            if version >= 4 {
+                guard let decoded = decodeIncarnations(&reader) else { throw UnreadableSnapshot() }
+                restoredIncarnations = decoded
+            }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }
-        return (restored, restoredSchedule, restoredPolicy)
+        return (restored, restoredSchedule, restoredPolicy, restoredIncarnations)
     }
 
     /// Count, digest and last index of the canaries applied.

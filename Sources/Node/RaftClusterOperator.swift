@@ -15,31 +15,93 @@ struct RaftClusterOperator: ClusterOperator {
     enum Failure: ClusterOperationFailure {
         case notMember(UInt64)
         case notApplied
+        /// A node asks to join under the id of a voter from another data directory than the
+        /// one recorded (or none is): it has lost that voter's log and votes.
+        case replaced(UInt64, known: Incarnation?, asking: Incarnation?)
         var description: String {
             switch self {
             case let .notMember(id): "node \(id) is not a member of the cluster"
             case .notApplied: "the change committed but this node has not applied it yet; retry"
+            case let .replaced(id, known, asking):
+                "node \(id) is already a voter of this cluster"
+                    + (known.map { ", from the data directory with incarnation \($0)" } ?? ", from a data directory the cluster has no record of")
+                    + "; the node asking " + (asking.map { "runs from another one (\($0))" } ?? "sent no incarnation")
+                    + ", so it may have lost that voter's log and votes. Run `clusterctl remove \(id)` against a running node, then start "
+                    + "this node again with --join: it rejoins as a learner and is promoted once caught up"
             }
         }
 
-        var clientStatus: HTTPResponse.Status? { if case .notMember = self { .notFound } else { nil } }
+        var clientStatus: HTTPResponse.Status? {
+            switch self {
+            case .notMember: .notFound
+            case .replaced: .conflict
+            case .notApplied: nil
+            }
+        }
     }
 
-    func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership {
+    /// Adds `nodeID` as a learner, recording `incarnation` first. A voter may only come back
+    /// from the incarnation the cluster recorded for it (a node that lost the first answer
+    /// asks again from the same one); anything else is a node whose disk was wiped or
+    /// replaced, and it is refused. A learner has no vote: a new directory under its id is
+    /// recorded and catches up. Without an incarnation (the admin API, a node of an
+    /// earlier version) a member gets the membership as it is.
+    func join(nodeID: UInt64, peerAddress: String, incarnation hex: String?) async throws -> ClusterMembership {
+        let incarnation = hex.flatMap(Incarnation.init(hex:))
+        try await catchUp()
         let current = await driver.membership
-        // A joining node that lost our answer asks again: answer the same.
-        if current.voters.contains(nodeID) || current.learners.contains(nodeID) { return Self.view(current) }
+        let recorded = machine.incarnation(of: nodeID)
+        if current.voters.contains(nodeID) {
+            guard let incarnation else { return Self.view(current) }
+            guard recorded == incarnation else { throw Failure.replaced(nodeID, known: recorded, asking: incarnation) }
+            return Self.view(current)
+        }
+        if current.learners.contains(nodeID) {
+            if let incarnation, recorded != incarnation { try await recordUnlessTooNew(nodeID, incarnation) }
+            return Self.view(current)
+        }
+        if let incarnation { try await recordUnlessTooNew(nodeID, incarnation) }
         _ = try await driver.proposeConfigurationChange(
             ConfigurationChange(.addLearner, node: nodeID, context: Array(peerAddress.utf8)))
         return try await awaitMembership { $0.learners.contains(nodeID) || $0.voters.contains(nodeID) }
     }
 
+    /// `record`, except that a leader of an earlier version (a rolling upgrade under way),
+    /// which refuses the entry kind, lets the join go on without it.
+    private func recordUnlessTooNew(_ node: UInt64, _ incarnation: Incarnation) async throws {
+        do {
+            try await record(node, incarnation)
+        } catch let ProposalError.refused(reason) where reason.contains("newer version") {
+            return
+        }
+    }
+
+    /// Records that `node` runs from the data directory `incarnation`.
+    func record(_ node: UInt64, _ incarnation: Incarnation) async throws {
+        _ = try await driver.propose(NodeStateMachine.memberIncarnationEntry(node: node, incarnation: incarnation))
+    }
+
+    /// Waits until this node has applied everything committed before the call (ReadIndex),
+    /// so what it reads of the state is the cluster's latest.
+    func catchUp() async throws {
+        let index = try await driver.readIndex()
+        guard await machine.policy.waitApplied(index, timeout: .milliseconds(Self.localApplyWaitMilliseconds)) else { throw Failure.notApplied }
+    }
+
     func remove(nodeID: UInt64) async throws -> ClusterMembership {
+        try await remove(nodeID: nodeID, reassigningRights: true)
+    }
+
+    /// Removes `nodeID`; with `reassigningRights`, what it held unused goes to the voters.
+    /// A draining node removes itself without: it has handed its rights back already, and
+    /// once out of the group it could not propose the reassignment anyway (the drain
+    /// succeeded and then reported a failure).
+    func remove(nodeID: UInt64, reassigningRights: Bool) async throws -> ClusterMembership {
         let current = await driver.membership
         guard current.voters.contains(nodeID) || current.learners.contains(nodeID) else { throw Failure.notMember(nodeID) }
         _ = try await driver.proposeConfigurationChange(ConfigurationChange(.remove, node: nodeID))
         let membership = try await awaitMembership { !$0.learners.contains(nodeID) && !$0.voters.contains(nodeID) }
-        try await reassignQuotaRights(of: nodeID, to: membership.voters)
+        if reassigningRights { try await reassignQuotaRights(of: nodeID, to: membership.voters) }
         return membership
     }
 
@@ -69,7 +131,8 @@ struct RaftClusterOperator: ClusterOperator {
                 last_index: canaries.lastIndex),
             quota_split: machine.quotaSchedule.entries.map {
                 QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: $0.voters)
-            })
+            },
+            incarnations: Dictionary(uniqueKeysWithValues: machine.recordedIncarnations.map { (String($0.key), $0.value.hex) }))
     }
 
     func canary() async throws -> CanaryResult {

@@ -23,7 +23,7 @@ extension RaftDriver {
             return try await withCheckedThrowingContinuation { continuation in
                 do {
                     let (index, term) = try appendChangeAsLeader(change)
-                    waiters[index] = .local(term: term, deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation)
+                    addWaiter(.local(term: term, deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation), at: index, term: term)
                     requestReady()
                 } catch {
                     continuation.resume(throwing: error)

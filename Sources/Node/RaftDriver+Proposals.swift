@@ -1,5 +1,6 @@
 import BinaryCoding
 import Consensus
+import Logging
 import Transport
 
 extension RaftDriver {
@@ -15,7 +16,7 @@ extension RaftDriver {
             return try await withCheckedThrowingContinuation { continuation in
                 do {
                     let (index, term) = try appendAsLeader(data)
-                    waiters[index] = .local(term: term, deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation)
+                    addWaiter(.local(term: term, deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation), at: index, term: term)
                     requestReady()
                 } catch {
                     continuation.resume(throwing: error)
@@ -37,6 +38,7 @@ extension RaftDriver {
         } catch TransportError.timedOut {
             throw ProposalError.timedOut
         } catch {
+            logger.info("could not forward a proposal to the leader", metadata: ["leader": "\(leader)", "error": "\(error)"])
             throw ProposalError.noLeader
         }
         return try ForwardedResult.decode(reply.payload).get()
@@ -78,7 +80,7 @@ extension RaftDriver {
             case let .data(data): (index, term) = try appendAsLeader(data)
             case let .configurationChange(change): (index, term) = try appendChangeAsLeader(change)
             }
-            waiters[index] = .remote(term: term, deadline: ticks + configuration.proposalTimeoutTicks, request: request)
+            addWaiter(.remote(term: term, deadline: ticks + configuration.proposalTimeoutTicks, request: request), at: index, term: term)
         } catch let error as ProposalError {
             transport.reply(to: request, .forwardedProposalResult, ForwardedResult.failure(error).encode())
         } catch {
@@ -88,6 +90,14 @@ extension RaftDriver {
 
     /// An entry was applied at `index`: the proposal waiting there committed, or — when the
     /// term differs — was replaced by another leader's entry.
+    /// Waits for the entry at `index` of `term`. A waiter already there waited for an entry
+    /// of an older term that a new leader replaced: it is told so (`dropped`), not
+    /// overwritten and left waiting for good.
+    func addWaiter(_ waiter: Waiter, at index: UInt64, term: UInt64) {
+        resolveWaiter(at: index, term: term)
+        waiters[index] = waiter
+    }
+
     func resolveWaiter(at index: UInt64, term: UInt64) {
         guard let waiter = waiters.removeValue(forKey: index) else { return }
         switch waiter {

@@ -14,11 +14,12 @@ extension RaftDriver {
     public func readIndex() async throws -> UInt64 {
         guard node.softState.leader != noNode else { throw ProposalError.noLeader }
         guard readWaiters.count < configuration.pendingProposalsMax else { throw ProposalError.tooManyPending }
-        nextReadContext += 1
+        nextReadContext &+= 1
         let context = nextReadContext
         return try await withCheckedThrowingContinuation { continuation in
             readWaiters[context] = ReadWaiter(deadline: ticks + configuration.proposalTimeoutTicks, continuation: continuation)
             var bytes: [UInt8] = []
+            bytes.appendBigEndian(configuration.nodeID)
             bytes.appendBigEndian(context)
             node.readIndex(context: bytes)
             requestReady()
@@ -27,7 +28,8 @@ extension RaftDriver {
 
     func resolveRead(_ state: ReadState) {
         var reader = ByteReader(state.context)
-        guard let context = reader.readUInt64(), let waiter = readWaiters.removeValue(forKey: context) else { return }
+        guard reader.readUInt64() == configuration.nodeID, let context = reader.readUInt64(), reader.isAtEnd,
+              let waiter = readWaiters.removeValue(forKey: context) else { return }
         waiter.continuation.resume(returning: state.index)
     }
 

@@ -25,7 +25,10 @@ public actor RaftDriver {
     var waiters: [UInt64: Waiter] = [:]
     /// Linearizable reads waiting for their read index, by request context.
     var readWaiters: [UInt64: ReadWaiter] = [:]
-    var nextReadContext: UInt64 = 0
+    /// The last read-index context used. A context is this node's id and this counter, and
+    /// the counter starts anywhere: the leader keys pending reads by context, so two nodes
+    /// must never send the same one, nor a restarted node one a late answer still carries.
+    var nextReadContext = UInt64.random(in: 0...(UInt64.max >> 1))
     /// Applied by the leader to every data proposal before it enters the log (the policy
     /// entries get the leader's clock here).
     let stampProposal: @Sendable ([UInt8]) -> [UInt8]
@@ -226,7 +229,7 @@ public actor RaftDriver {
         precondition(entry.index == appliedIndex + 1, "applying \(entry.index) after \(appliedIndex)")
         switch entry.kind {
         case .normal:
-            if !entry.data.isEmpty { machine.apply(entry.data, at: entry.index) }
+            if entry.data.isEmpty { machine.appliedNothing(at: entry.index) } else { machine.apply(entry.data, at: entry.index) }
         case .configurationChange:
             guard let change = ConfigurationChangeCodec.decode(entry.data) else {
                 fatalError("weir: unreadable configuration change at index \(entry.index)")
@@ -237,11 +240,13 @@ public actor RaftDriver {
                 if !change.context.isEmpty { addresses[change.node] = String(decoding: change.context, as: UTF8.self) }
             case .remove:
                 addresses[change.node] = nil
+                machine.memberRemoved(change.node, at: entry.index)
             }
             addressesChanged = true
             logger.info("membership changed", metadata: ["change": "\(change.kind)", "node": "\(change.node)"])
             onMembershipChange(node.status.configuration.members.contains(configuration.nodeID))
             onVotersChange(node.status.configuration.voters.sorted())
+            machine.appliedNothing(at: entry.index)
         }
         appliedIndex = entry.index
         entriesSinceSnapshot += 1

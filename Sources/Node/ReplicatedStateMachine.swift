@@ -6,6 +6,12 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     /// Applies the data of the committed entry at `index`. Called once per entry with data,
     /// in order; after a restart, from the snapshot's index on.
     func apply(_ data: [UInt8], at index: UInt64)
+    /// Notes that the entry at `index` held nothing for the machine (a new leader's no-op,
+    /// a membership change) and is applied: a read waiting for that index may go on.
+    func appliedNothing(at index: UInt64)
+    /// Notes that the membership change at `index` removed `node` (called before
+    /// `appliedNothing` for it), on every node at the same point of the log.
+    func memberRemoved(_ node: UInt64, at index: UInt64)
     /// The whole state as bytes, as of the last applied entry.
     func snapshot() -> [UInt8]
     /// Replaces the whole state with what `snapshot()` produced, as of entry `index`.
@@ -19,6 +25,8 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
 }
 
 extension ReplicatedStateMachine {
+    public func appliedNothing(at index: UInt64) {}
+    public func memberRemoved(_ node: UInt64, at index: UInt64) {}
     /// Only an empty entry (which would read as a leader's no-op) is refused.
     public func rejection(of data: [UInt8]) -> String? { data.isEmpty ? "an empty entry" : nil }
     /// Every snapshot is taken as readable.

@@ -10,7 +10,7 @@ extension WeirNode {
     /// `cluster.join`, or by bootstrapping a new one from itself plus `peer.peers` (the
     /// static initial members) — and starts the Raft driver over the database.
     func makeRaftDriver(
-        database: Database, transport: PeerTransport, secret: [UInt8], machine: NodeStateMachine, health: NodeHealth,
+        database: Database, transport: PeerTransport, secret: [UInt8], incarnation: Incarnation, machine: NodeStateMachine, health: NodeHealth,
         onVotersChange: @escaping @Sendable ([UInt64]) -> Void
     ) async throws -> RaftDriver {
         let config = configuration
@@ -20,7 +20,7 @@ extension WeirNode {
                 let client = ClusterJoinClient(
                     memberURL: joinURL, signature: ClusterSignature(secret: secret), logger: logger,
                     timeoutSeconds: config.joinTimeoutSeconds)
-                let membership = try await client.join(nodeID: config.nodeID, peerAddress: advertise)
+                let membership = try await client.join(nodeID: config.nodeID, peerAddress: advertise, incarnation: incarnation)
                 var addresses: [UInt64: String] = [:]
                 for (id, address) in membership.addresses { if let id = UInt64(id) { addresses[id] = address } }
                 addresses[config.nodeID] = advertise
@@ -32,6 +32,9 @@ extension WeirNode {
                 }
                 var addresses = config.peers
                 addresses[config.nodeID] = advertise
+                try await BootstrapProbe(
+                    transport: transport, nodeID: config.nodeID, peers: addresses, logger: logger,
+                    window: .milliseconds(config.bootstrapProbeMilliseconds)).run()
                 let voters = addresses.keys.sorted()
                 try RaftDriver.bootstrap(database, voters: voters, addresses: addresses)
                 logger.notice("bootstrapped a new cluster", metadata: ["voters": "\(voters)", "advertise": "\(advertise)"])

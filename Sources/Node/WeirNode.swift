@@ -45,6 +45,8 @@ public struct WeirNode: Sendable {
         let dataDirectory = DataDirectory(database: database)
         try dataDirectory.claim(nodeID: config.nodeID, clusterID: config.clusterID, path: config.dataDirectory)
         let (secret, generated) = try dataDirectory.clusterSecret(configured: config.clusterSecret)
+        try dataDirectory.refuseIfReplaced()
+        let incarnation = try dataDirectory.incarnation()
         if generated {
             logger.notice("cluster.secret is not set: using a secret generated for this single node; set the same cluster.secret on every node before adding peers")
         }
@@ -75,7 +77,7 @@ public struct WeirNode: Sendable {
                 },
                 policy: policyStore)
             driver = try await makeRaftDriver(
-                database: database, transport: transport, secret: secret, machine: machine, health: health,
+                database: database, transport: transport, secret: secret, incarnation: incarnation, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
             quotaService.setMembers(await driver.status.configuration.voters.sorted())
             quota = quotaService
@@ -137,6 +139,7 @@ public struct WeirNode: Sendable {
                 .init(service: LoopService { await quota.run() }),
                 .init(service: LoopService { await publisher.run() }),
                 .init(service: LoopService { await bootstrap.run() }),
+                .init(service: IncarnationGuard(nodeID: config.nodeID, own: incarnation, operations: operations, dataDirectory: dataDirectory, logger: logger)),
                 .init(service: LoopService { await usage.run() }),
                 .init(service: application),
                 .init(service: ReadinessGate(health: health, grace: .milliseconds(config.drainGraceMilliseconds), logger: logger)),
@@ -174,6 +177,7 @@ public struct WeirNode: Sendable {
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.debug))
+        router.middlewares.add(ErrorDialectMiddleware())
         HealthRoutes(status: health).register(on: router)
         MetricsRoutes(exporter: metrics).register(on: router)
         cluster.register(on: router)

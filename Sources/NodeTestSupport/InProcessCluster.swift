@@ -9,10 +9,17 @@ import Transport
 /// A state machine that records what it applies, for checking order and completeness.
 public final class RecordingMachine: ReplicatedStateMachine {
     public let applied = Mutex<[[UInt8]]>([])
+    /// The highest index the driver reported applied, with data or without.
+    public let noted = Mutex<UInt64>(0)
 
     public init() {}
 
-    public func apply(_ data: [UInt8], at index: UInt64) { applied.withLock { $0.append(data) } }
+    public func apply(_ data: [UInt8], at index: UInt64) {
+        applied.withLock { $0.append(data) }
+        noted.withLock { $0 = max($0, index) }
+    }
+
+    public func appliedNothing(at index: UInt64) { noted.withLock { $0 = max($0, index) } }
 
     public func snapshot() -> [UInt8] {
         var bytes: [UInt8] = []

@@ -73,3 +73,27 @@ import RaftSimulation
 
 /// The simulator's snapshot encoding of an applied log.
 func encodeSnapshot(_ log: AppliedLog, through index: UInt64) -> [UInt8] { log.encodeForSnapshot(through: index) }
+
+/// The leader's view of one follower.
+@Suite struct ProgressTests {
+    /// `next` must stay past `match`. A hint below what the follower acknowledged once set
+    /// `next` at or below `match`; floored at `match + 1` instead, a follower that truly
+    /// lost its log would be probed at the same index for good (Scripts/lost_data.txt).
+    /// So a hint below `match` lowers `match` to it, and the log is repaired from there.
+    @Test func aHintBelowMatchLowersMatchAndNextStaysPastIt() {
+        var progress = Progress(next: 1, inflightsMax: 8, isLearner: false)
+        let updated = progress.maybeUpdate(5)
+        progress.next = 8
+        let decreased = progress.maybeDecrease(rejected: 7, matchHint: 6)
+        #expect(updated && decreased && progress.next == 7 && progress.match == 5, "a hint past match: probe below the rejection")
+        let lost = progress.maybeDecrease(rejected: 6, matchHint: 2)
+        #expect(lost && progress.match == 2 && progress.next == 3, "the follower lost what it had: next \(progress.next), match \(progress.match)")
+        let stale = progress.maybeDecrease(rejected: 9, matchHint: 0)
+        #expect(!stale && progress.next == 3, "a stale rejection changes nothing")
+        var replicating = Progress(next: 1, inflightsMax: 8, isLearner: false)
+        _ = replicating.maybeUpdate(5)
+        replicating.becomeReplicate()
+        let belowMatch = replicating.maybeDecrease(rejected: 4, matchHint: 0)
+        #expect(!belowMatch && replicating.next == 6)
+    }
+}

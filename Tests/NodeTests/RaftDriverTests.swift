@@ -71,6 +71,95 @@ import NodeTestSupport
         await cluster.shutdown()
     }
 
+    /// A new leader's no-op (and a membership change) hold nothing for the state machine,
+    /// yet a read that waits for their index must see it applied: a consistent read or a
+    /// join after a leader change once waited for the next write, and failed without one.
+    @Test func everyAppliedIndexReachesTheMachineEvenWithoutData() async throws {
+        let cluster = try InProcessCluster(size: 3)
+        defer { Task { await cluster.shutdown() } }
+        let first = try await cluster.leader()
+        _ = try await cluster.members[first]!.driver.propose(payload(1))
+        await cluster.stop(first)
+        let second = try await cluster.leader(within: .seconds(5))
+        let read = try await cluster.members[second]!.driver.readIndex()
+        try await waitUntil("the new leader's machine has seen index \(read), its no-op", within: .seconds(5)) {
+            cluster.members[second]!.machine.noted.withLock { $0 } >= read
+        }
+        #expect(cluster.members[second]!.machine.count == 1, "the no-op applied nothing")
+        await cluster.shutdown()
+    }
+
+    /// The leader keys pending reads by their context; every process once counted contexts
+    /// from 1, so two followers reading at once sent the same ones and one of them waited
+    /// out its timeout.
+    @Test func concurrentReadsThroughTwoFollowersAllComplete() async throws {
+        let cluster = try InProcessCluster(size: 3)
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.leader()
+        _ = try await cluster.members[leader]!.driver.propose(payload(1))
+        let followers = cluster.members.keys.filter { $0 != leader }
+        try await waitUntil("both followers know the leader") {
+            for id in followers where await cluster.members[id]!.driver.status.softState.leader != leader { return false }
+            return true
+        }
+        let indexes = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for id in followers {
+                let driver = cluster.members[id]!.driver
+                for _ in 0..<20 { group.addTask { try await driver.readIndex() } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(indexes.count == 40 && indexes.allSatisfy { $0 >= 2 })
+        await cluster.shutdown()
+    }
+
+    /// A follower asked to hand leadership on forwards the request to the leader. The
+    /// request once named the transferee as its sender, and the leader dropped it as a
+    /// message whose `from` was not the node that sent it.
+    @Test func leadershipIsHandedOnThroughAFollower() async throws {
+        let cluster = try InProcessCluster(size: 3)
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.leader()
+        _ = try await cluster.members[leader]!.driver.propose(payload(1))
+        let followers = cluster.members.keys.filter { $0 != leader }.sorted()
+        let (asked, target) = (followers[0], followers[1])
+        try await waitUntil("both followers have every entry") {
+            for id in followers where await cluster.members[id]!.driver.lastApplied < 2 { return false }
+            return true
+        }
+        await cluster.members[asked]!.driver.transferLeadership(to: target)
+        try await waitUntil("node \(target) leads, asked through node \(asked)", within: .seconds(5)) {
+            await cluster.members[target]!.driver.status.softState.role == .leader
+        }
+        await cluster.shutdown()
+    }
+
+    /// A node that led, lost its entry to a new leader and leads again can append a new
+    /// entry at the same index. The waiter for the old one was overwritten, and its caller
+    /// waited for good.
+    @Test func aWaiterForAReplacedEntryIsToldSoWhenItsIndexIsReused() async throws {
+        let cluster = try InProcessCluster(size: 1)
+        defer { Task { await cluster.shutdown() } }
+        let driver = cluster.members[1]!.driver
+        let index: UInt64 = 1_000_000
+        let old = Task {
+            try await withCheckedThrowingContinuation { continuation in
+                Task { await driver.addWaiter(.local(term: 1, deadline: .max, continuation: continuation), at: index, term: 1) }
+            }
+        }
+        try await waitUntil("the first waiter is registered") { await driver.waiters[index] != nil }
+        let new = Task {
+            try await withCheckedThrowingContinuation { continuation in
+                Task { await driver.addWaiter(.local(term: 3, deadline: .max, continuation: continuation), at: index, term: 3) }
+            }
+        }
+        await #expect(throws: ProposalError.dropped) { try await old.value }
+        try await waitUntil("the second waiter is registered") { await driver.waiters[index] != nil }
+        await driver.resolveWaiter(at: index, term: 3)
+        #expect(try await new.value == index)
+        await cluster.shutdown()
+    }
+
     /// A forwarded proposal is a peer's bytes: the leader refuses one it could not apply
     /// (an empty entry once reached the log as a fake no-op and stopped every node).
     @Test func theLeaderRefusesAForwardedEntryItCouldNotApply() async throws {

@@ -79,10 +79,14 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
     public var canaries: CanarySummary
     /// How quota caps split over voters, by window start (the replicated schedule).
     public var quota_split: [QuotaSplit]
+    /// The data directory incarnation the cluster recorded for each node, by node id: a
+    /// node that comes back under its id from another one is refused as that member.
+    public var incarnations: [String: String]?
 
     public init(
         node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64,
-        snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary, quota_split: [QuotaSplit] = []
+        snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary, quota_split: [QuotaSplit] = [],
+        incarnations: [String: String]? = nil
     ) {
         self.node_id = node_id
         self.role = role
@@ -94,6 +98,7 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         self.membership = membership
         self.canaries = canaries
         self.quota_split = quota_split
+        self.incarnations = incarnations
     }
 }
 
@@ -113,7 +118,9 @@ public struct QuotaSplit: Codable, Equatable, Sendable {
 public protocol ClusterOperator: Sendable {
     /// Adds `nodeID` as a learner reachable at `peerAddress`; returns the membership
     /// after the change is committed. The leader promotes it once it has caught up.
-    func join(nodeID: UInt64, peerAddress: String) async throws -> ClusterMembership
+    /// `incarnation` (32 hex digits) names the joining node's data directory: a member
+    /// asking again from another one lost its disk and is refused (409).
+    func join(nodeID: UInt64, peerAddress: String, incarnation: String?) async throws -> ClusterMembership
     /// Removes `nodeID` from the group; returns the membership after the change.
     func remove(nodeID: UInt64) async throws -> ClusterMembership
     /// This node's view of the cluster.
@@ -138,10 +145,12 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
         self.signature = signature
     }
 
-    struct JoinRequest: Decodable { let node_id: UInt64; let peer_address: String }
+    struct JoinRequest: Decodable { let node_id: UInt64; let peer_address: String; let incarnation: String? }
     struct RemoveRequest: Decodable { let node_id: UInt64 }
     struct Failure: Encodable { let error: Detail }
     struct Detail: Encodable { let type: String; let message: String }
+
+    private static func isHexDigit(_ c: UInt8) -> Bool { (48...57).contains(c) || (97...102).contains(c) || (65...70).contains(c) }
 
     public func register(on router: Router<Context>) {
         let cluster = self.cluster
@@ -151,7 +160,12 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
                 guard body.node_id > 0, body.peer_address.hasPrefix("tcp://") else {
                     return Self.failure(.badRequest, "invalid_request", "node_id must be positive and peer_address a tcp://host:port address")
                 }
-                return try await Self.answer { try await cluster.join(nodeID: body.node_id, peerAddress: body.peer_address) }
+                if let incarnation = body.incarnation, incarnation.utf8.count != 32 || !incarnation.utf8.allSatisfy({ Self.isHexDigit($0) }) {
+                    return Self.failure(.badRequest, "invalid_request", "incarnation must be 32 hex digits (the joining node's data directory id)")
+                }
+                return try await Self.answer {
+                    try await cluster.join(nodeID: body.node_id, peerAddress: body.peer_address, incarnation: body.incarnation)
+                }
             }
         }
         router.post("/cluster/v1/remove") { request, context in
@@ -210,6 +224,9 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
     private static func answer(_ body: () async throws -> ClusterMembership) async throws -> Response {
         do {
             return jsonResponse(.ok, try await body())
+        } catch let refused as any ClusterOperationFailure {
+            guard let status = refused.clientStatus else { return failure(.serviceUnavailable, "cluster_unavailable", refused.description) }
+            return failure(status, status == .notFound ? "not_found" : status == .conflict ? "conflict" : "invalid_request", refused.description)
         } catch {
             return failure(.serviceUnavailable, "cluster_unavailable", "\(error)")
         }

@@ -1,0 +1,75 @@
+import Logging
+import ServiceLifecycle
+
+/// Keeps the cluster's record of this node's incarnation right, once this node is a member
+/// and has caught up (ReadIndex): it records its own when none is recorded (members of a
+/// static cluster, or nodes an operator added ahead of their start), and stops the node
+/// when the record names another data directory. That node's disk was wiped or replaced
+/// and it slipped past the bootstrap probe (no peer answered in time): it must not go on
+/// voting as the member it was.
+struct IncarnationGuard: Service {
+    let nodeID: UInt64
+    let own: Incarnation
+    let operations: RaftClusterOperator
+    let dataDirectory: DataDirectory
+    let logger: Logger
+    /// How often the record is read until it names this node's incarnation.
+    static let checkInterval = Duration.seconds(1)
+    /// How often once it does (a later record under this id means another node took it).
+    static let settledInterval = Duration.seconds(30)
+
+    struct Replaced: Error, CustomStringConvertible {
+        let node: UInt64
+        let recorded: Incarnation
+        let own: Incarnation
+        var description: String {
+            "the cluster knows node \(node) as the member that runs from data directory incarnation \(recorded), but this node runs from \(own): "
+                + "its disk was wiped or replaced, so it has lost that member's log and votes and stops here. Run `clusterctl remove \(node)` "
+                + "against a running node, delete this node's data directory, and start it with --join URL: it rejoins as a learner"
+        }
+    }
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var settled = false
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: settled ? Self.settledInterval : Self.checkInterval)
+                } catch {
+                    return  // shutting down
+                }
+                settled = try await check()
+            }
+        }
+    }
+
+    /// One look at the record: true when it names this node's incarnation; throws
+    /// `Replaced`, after marking the data directory so the node never starts from it
+    /// again, when it names another.
+    func check() async throws -> Bool {
+        let membership = await operations.driver.membership
+        guard membership.voters.contains(nodeID) || membership.learners.contains(nodeID) else { return false }
+        do {
+            try await operations.catchUp()
+        } catch {
+            return false  // no leader, or behind: look again later
+        }
+        switch operations.machine.incarnation(of: nodeID) {
+        case nil:
+            do {
+                try await operations.record(nodeID, own)
+                logger.info("recorded this node's incarnation with the cluster", metadata: ["incarnation": "\(own)"])
+            } catch {
+                logger.debug("could not record this node's incarnation yet", metadata: ["error": "\(error)"])
+            }
+            return false
+        case own?:
+            return true
+        case let recorded?:
+            let replaced = Replaced(node: nodeID, recorded: recorded, own: own)
+            logger.critical("\(replaced)")
+            try dataDirectory.markReplaced(replaced.description)
+            throw replaced
+        }
+    }
+}
