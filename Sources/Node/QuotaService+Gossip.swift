@@ -35,9 +35,14 @@ extension QuotaService {
         }
     }
 
-    /// Folds peers' window states in and wakes the requests waiting for rights.
+    /// Folds peers' window states in and wakes the requests waiting for rights. A window
+    /// that ended more than `quota.window_grace_ms` ago by this node's clock is ignored:
+    /// this node has dropped it (its own usage record too), so reviving it from a peer's
+    /// view, stale or from a skewed clock, would undercount what this node admitted.
     func merge(_ updates: [WindowUpdate], from peer: UInt64) {
-        let conflicts = state.withLock { s in updates.reduce(0) { $0 + (s.ledger.merge($1) ? 0 : 1) } }
+        let time = now()
+        let current = updates.filter { !isLongOver($0.key, at: time) }
+        let conflicts = state.withLock { s in current.reduce(0) { $0 + (s.ledger.merge($1) ? 0 : 1) } }
         if conflicts > 0 {
             metrics.memberSplitConflicts.increment(by: conflicts)
             logger.warning(
@@ -45,6 +50,13 @@ extension QuotaService {
                 metadata: ["peer": "\(peer)", "windows": "\(conflicts)"])
         }
         changes.fire()
+    }
+
+    /// Whether `key`'s window ended more than `windowGraceMilliseconds` before `time`
+    /// (its end from its key, not from what a peer says).
+    func isLongOver(_ key: WindowKey, at time: Int64) -> Bool {
+        guard let end = key.period.window(containing: key.start).end else { return false }
+        return end.saturatingAdd(Int64(configuration.windowGraceMilliseconds)) <= time
     }
 
     // MARK: Gossip

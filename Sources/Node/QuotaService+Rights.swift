@@ -63,6 +63,11 @@ extension QuotaService {
         }
         let key = request.window.key
         let time = now()
+        // A window this node has dropped as long over grants nothing and is not revived.
+        guard !isLongOver(key, at: time) else {
+            _ = transport.reply(to: envelope, .quotaRightsReply, WindowUpdateCodec.encode([]))
+            return
+        }
         let amount = state.withLock { s in
             s.ledger.merge(request.window)
             let waiting = s.needs[key].flatMap { $0.until > time ? $0.amount : nil } ?? .zero

@@ -76,17 +76,10 @@ import Testing
     let client = SignedClusterClient(secret: MembershipProcessTests.secret)
 
     @Test func aFourthNodeJoinsIsPromotedAndAVoterIsRemoved() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-members-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let http = try (0..<4).map { _ in try freeLoopbackPort() }
-        let peer = try (0..<4).map { _ in try freeLoopbackPort() }
-        let peers = (1...3).map { "\($0)=tcp://127.0.0.1:\(peer[$0 - 1])" }.joined(separator: ",")
-        let environment = ["WEIR_CLUSTER_SECRET": Self.secret, "WEIR_CLUSTER_ID": "membership-test"]
-        func arguments(_ id: Int) -> [String] {
-            ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
-             "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])"]
-        }
-        var processes = try (1...3).map { try WeirProcess(arguments($0) + ["--set", "peer.peers=\(peers)", "--bootstrap"], environment: environment) }
+        let layout = try ProcessClusterLayout("membership", secret: Self.secret, size: 4)
+        defer { layout.removeRoot() }
+        let (http, environment, arguments) = (layout.http, layout.environment, layout.arguments)
+        var processes = try (1...3).map { try WeirProcess(layout.bootstrapArguments($0), environment: environment) }
         var leader: UInt64 = 0
         try await waitUntil("the three nodes agree on a leader", within: .seconds(20)) {
             let views = await [1, 2, 3].asyncMap { await self.client.status(http[$0 - 1]) }

@@ -120,6 +120,25 @@ import Testing
         #expect(100 + more <= 167, "over both lives node 1 stays within its share: \(100 + more)")
         await cluster.shutdown()
     }
+
+    /// A window this node dropped as long over (its own usage record with it) came back
+    /// to life from a peer's gossip or rights request, stale or from a skewed clock, and
+    /// undercounted what this node had admitted. It is ignored now; a current one is not.
+    @Test func aLongOverWindowIsNotRevivedByAPeer() async throws {
+        let cluster = try await QuotaTestCluster(size: 1)
+        let service = cluster.members[1]!.service
+        func update(at time: Int64) -> WindowUpdate {
+            let key = Self.key(at: time)
+            var counter = EscrowCounter()
+            counter.addUsed(Usage(requests: 7), by: 2)
+            return WindowUpdate(key: key, members: [1], end: key.start + 10_000, caps: Caps(requests: 500), counter: counter)
+        }
+        let old = update(at: cluster.now - 3_600_000), current = update(at: cluster.now)
+        service.merge([old, current], from: 2)
+        #expect(service.usage(in: old.key).requests == 0, "an hour-old window stays dropped")
+        #expect(service.usage(in: current.key).requests == 7, "the current window merges")
+        await cluster.shutdown()
+    }
 }
 
 @Suite struct RightsRequestTests {

@@ -29,17 +29,13 @@ import Testing
     }
 
     @Test func aThousandWritesSurviveKillNineOfTheLeaderAndASnapshotCatchUp() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-repl-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let http = try (0..<3).map { _ in try freeLoopbackPort() }
-        let peer = try (0..<3).map { _ in try freeLoopbackPort() }
-        let peers = (1...3).map { "\($0)=tcp://127.0.0.1:\(peer[$0 - 1])" }.joined(separator: ",")
+        let layout = try ProcessClusterLayout("replication", secret: Self.secret)
+        defer { layout.removeRoot() }
+        let http = layout.http
         func start(_ id: Int) throws -> WeirProcess {
             try WeirProcess(
-                ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
-                 "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])", "--set", "peer.peers=\(peers)", "--bootstrap",
-                 "--set", "raft.snapshot_entries=100", "--set", "raft.compaction_margin_entries=10"],
-                environment: ["WEIR_CLUSTER_SECRET": Self.secret, "WEIR_CLUSTER_ID": "replication-test"])
+                layout.bootstrapArguments(id) + ["--set", "raft.snapshot_entries=100", "--set", "raft.compaction_margin_entries=10"],
+                environment: layout.environment)
         }
         var processes = try (1...3).map(start)
         var leader = 0

@@ -13,18 +13,12 @@ import Testing
     let client = SignedClusterClient(secret: WipedNodeProcessTests.secret)
 
     @Test func aWipedVoterIsRefusedUntilItIsRemovedAndRejoins() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weir-wiped-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let http = try (0..<3).map { _ in try freeLoopbackPort() }
-        let peer = try (0..<3).map { _ in try freeLoopbackPort() }
-        let peers = (1...3).map { "\($0)=tcp://127.0.0.1:\(peer[$0 - 1])" }.joined(separator: ",")
-        let environment = ["WEIR_CLUSTER_SECRET": Self.secret, "WEIR_CLUSTER_ID": "wiped-test"]
-        func arguments(_ id: Int) -> [String] {
-            ["serve", "--node-id", "\(id)", "--data-dir", "\(root)/\(id)", "--http-port", "\(http[id - 1])",
-             "--peer-listen", "tcp://127.0.0.1:\(peer[id - 1])"]
-        }
-        let static3 = arguments(3) + ["--set", "peer.peers=\(peers)", "--bootstrap"]
-        var processes = try (1...3).map { try WeirProcess(arguments($0) + ["--set", "peer.peers=\(peers)", "--bootstrap"], environment: environment) }
+        let layout = try ProcessClusterLayout("wiped", secret: Self.secret)
+        defer { layout.removeRoot() }
+        let (root, http, environment) = (layout.root, layout.http, layout.environment)
+        let arguments = layout.arguments
+        let static3 = layout.bootstrapArguments(3)
+        var processes = try (1...3).map { try WeirProcess(layout.bootstrapArguments($0), environment: environment) }
 
         // Every node records the incarnation of its data directory with the cluster.
         var first: [String: String] = [:]

@@ -19,6 +19,8 @@ struct AdminEndpoint: Sendable {
         var name: String
         var description: String
         var schema: Schema = .string()
+        /// The request is refused without it (the OpenAPI document says so).
+        var required = false
     }
 
     var method: HTTPRequest.Method

@@ -70,6 +70,8 @@ enum ProfileYAML {
     /// YAML nodes one import may visit (aliases count each time they are used): a few
     /// hundred bytes of nested aliases once expanded to a billion.
     static let yamlNodesMax = 100_000
+    /// The most of the YAML parser's message quoted back (it quotes the offending line).
+    static let yamlErrorBytesMax = 500
 
     /// The profiles of an import. The YAML is composed into a tree, never constructed
     /// into native values (Yams' constructor traps on a non-scalar key and overflows on
@@ -77,7 +79,9 @@ enum ProfileYAML {
     static func parse(_ text: String) throws -> [ModelProfile] {
         let composed: Yams.Node?
         do { composed = try Yams.compose(yaml: text) } catch {
-            throw AdminError.invalid("the body is not YAML: \(error)")
+            // The parser quotes the offending line, which may be the whole body.
+            let reason = String(decoding: "\(error)".utf8.prefix(Self.yamlErrorBytesMax), as: UTF8.self)
+            throw AdminError.invalid("the body is not YAML: \(reason)")
         }
         var budget = yamlNodesMax
         guard let root = composed, let top = try mapping(root, at: "", budget: &budget) else {

@@ -51,7 +51,7 @@ enum OpenAPIDocument {
                      "schema": .object(["type": .string("string")])])
         }
         parameters += endpoint.parameters.map { p in
-            .object(["name": .string(p.name), "in": .string("query"), "required": .bool(false), "description": .string(p.description), "schema": p.schema.json()])
+            .object(["name": .string(p.name), "in": .string("query"), "required": .bool(p.required), "description": .string(p.description), "schema": p.schema.json()])
         }
         let isYAML = endpoint.path.hasSuffix(".yaml")
         var op: [String: JSONValue] = [
