@@ -212,10 +212,9 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
 
     /// What this node, which runs a cluster, knows of the node probing it before a bootstrap.
     func probeAnswer(_ asker: UInt64) async -> ProbeAnswer {
-        let membership = await driver.membership
-        let member = membership.voters.contains(asker) || membership.learners.contains(asker)
-        if !member { logger.warning("a node that is not a member probed this cluster before a --bootstrap; it must --join instead", metadata: ["node": "\(asker)"]) }
         let status = await driver.status
+        let member = status.configuration.members.contains(asker)
+        if !member { logger.warning("a node that is not a member probed this cluster before a --bootstrap; it must --join instead", metadata: ["node": "\(asker)"]) }
         let acknowledged = status.softState.role == .leader && (status.progress[asker]?.match ?? 0) > 0
         return ProbeAnswer(hasState: true, askerIsMember: member, recorded: operations.machine.incarnation(of: asker), askerAcknowledged: acknowledged)
     }

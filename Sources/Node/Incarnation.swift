@@ -1,5 +1,3 @@
-import Crypto
-
 /// Which life of a node id a data directory is: 16 random bytes made when the directory is
 /// first opened. The cluster records each member's incarnation, so a node that lost its
 /// disk (a new incarnation under an old id) cannot pass for the voter it was, whose log and
@@ -26,8 +24,11 @@ struct Incarnation: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    private init(exactly bytes: [UInt8]) { self.bytes = bytes }
+
+    /// A new one from the system's generator.
     static func random() -> Incarnation {
-        Incarnation(bytes: SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) })!  // 128 bits are byteCount bytes
+        Incarnation(exactly: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max) })
     }
 
     var hex: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }

@@ -18,8 +18,11 @@ struct RaftClusterOperator: ClusterOperator {
         /// A node asks to join under the id of a voter from another data directory than the
         /// one recorded (or none is): it has lost that voter's log and votes.
         case replaced(UInt64, known: Incarnation?, asking: Incarnation?)
+        /// The join's `incarnation` is not 32 hex digits.
+        case unreadableIncarnation
         var description: String {
             switch self {
+            case .unreadableIncarnation: "incarnation must be 32 hex digits (the joining node's data directory id)"
             case let .notMember(id): "node \(id) is not a member of the cluster"
             case .notApplied: "the change committed but this node has not applied it yet; retry"
             case let .replaced(id, known, asking):
@@ -35,6 +38,7 @@ struct RaftClusterOperator: ClusterOperator {
             switch self {
             case .notMember: .notFound
             case .replaced: .conflict
+            case .unreadableIncarnation: .badRequest
             case .notApplied: nil
             }
         }
@@ -47,7 +51,10 @@ struct RaftClusterOperator: ClusterOperator {
     /// recorded and catches up. Without an incarnation (the admin API, a node of an
     /// earlier version) a member gets the membership as it is.
     func join(nodeID: UInt64, peerAddress: String, incarnation hex: String?) async throws -> ClusterMembership {
-        let incarnation = hex.flatMap(Incarnation.init(hex:))
+        let incarnation = try hex.map { hex throws(Failure) in
+            guard let parsed = Incarnation(hex: hex) else { throw .unreadableIncarnation }
+            return parsed
+        }
         try await catchUp()
         let current = await driver.membership
         let recorded = machine.incarnation(of: nodeID)

@@ -11,6 +11,19 @@ import NodeTestSupport
 @Suite(.serialized, .timeLimit(.minutes(3))) struct RaftDriverTests {
     private func payload(_ n: Int) -> [UInt8] { Array("p\(n)".utf8) }
 
+    /// Three in-process nodes whose leader committed one entry and whose followers know it.
+    private func clusterWithOneEntry() async throws -> (cluster: InProcessCluster, leader: UInt64, followers: [UInt64]) {
+        let cluster = try InProcessCluster(size: 3)
+        let leader = try await cluster.leader()
+        _ = try await cluster.members[leader]!.driver.propose(payload(1))
+        let followers = cluster.members.keys.filter { $0 != leader }.sorted()
+        try await waitUntil("both followers know the leader") {
+            for id in followers where await cluster.members[id]!.driver.status.softState.leader != leader { return false }
+            return true
+        }
+        return (cluster, leader, followers)
+    }
+
     @Test func aThousandProposalsReplicateInOrderThroughFollowersToo() async throws {
         let cluster = try InProcessCluster(size: 3)
         defer { Task { await cluster.shutdown() } }
@@ -94,15 +107,8 @@ import NodeTestSupport
     /// from 1, so two followers reading at once sent the same ones and one of them waited
     /// out its timeout.
     @Test func concurrentReadsThroughTwoFollowersAllComplete() async throws {
-        let cluster = try InProcessCluster(size: 3)
+        let (cluster, _, followers) = try await clusterWithOneEntry()
         defer { Task { await cluster.shutdown() } }
-        let leader = try await cluster.leader()
-        _ = try await cluster.members[leader]!.driver.propose(payload(1))
-        let followers = cluster.members.keys.filter { $0 != leader }
-        try await waitUntil("both followers know the leader") {
-            for id in followers where await cluster.members[id]!.driver.status.softState.leader != leader { return false }
-            return true
-        }
         let indexes = try await withThrowingTaskGroup(of: UInt64.self) { group in
             for id in followers {
                 let driver = cluster.members[id]!.driver
@@ -118,11 +124,8 @@ import NodeTestSupport
     /// request once named the transferee as its sender, and the leader dropped it as a
     /// message whose `from` was not the node that sent it.
     @Test func leadershipIsHandedOnThroughAFollower() async throws {
-        let cluster = try InProcessCluster(size: 3)
+        let (cluster, _, followers) = try await clusterWithOneEntry()
         defer { Task { await cluster.shutdown() } }
-        let leader = try await cluster.leader()
-        _ = try await cluster.members[leader]!.driver.propose(payload(1))
-        let followers = cluster.members.keys.filter { $0 != leader }.sorted()
         let (asked, target) = (followers[0], followers[1])
         try await waitUntil("both followers have every entry") {
             for id in followers where await cluster.members[id]!.driver.lastApplied < 2 { return false }

@@ -26,6 +26,9 @@ import Testing
             first = await self.client.status(http[0])?.incarnations ?? [:]
             return first.count == 3
         }
+        let garbled = await client.call(
+            .POST, port: http[0], path: "/cluster/v1/join", json: #"{"node_id":9,"peer_address":"tcp://127.0.0.1:1","incarnation":"not hex"}"#, timeout: 10)
+        #expect(garbled?.status == 400, "an incarnation that is not 32 hex digits")
         processes[2].signal(SIGTERM)
         #expect(try await processes[2].awaitExit() == 0)
         try FileManager.default.removeItem(atPath: "\(root)/3")

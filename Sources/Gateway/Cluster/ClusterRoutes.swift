@@ -150,8 +150,6 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
     struct Failure: Encodable { let error: Detail }
     struct Detail: Encodable { let type: String; let message: String }
 
-    private static func isHexDigit(_ c: UInt8) -> Bool { (48...57).contains(c) || (97...102).contains(c) || (65...70).contains(c) }
-
     public func register(on router: Router<Context>) {
         let cluster = self.cluster
         let signature = self.signature
@@ -159,9 +157,6 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
             try await Self.authenticated(request, context, signature) { (body: JoinRequest) in
                 guard body.node_id > 0, body.peer_address.hasPrefix("tcp://") else {
                     return Self.failure(.badRequest, "invalid_request", "node_id must be positive and peer_address a tcp://host:port address")
-                }
-                if let incarnation = body.incarnation, incarnation.utf8.count != 32 || !incarnation.utf8.allSatisfy({ Self.isHexDigit($0) }) {
-                    return Self.failure(.badRequest, "invalid_request", "incarnation must be 32 hex digits (the joining node's data directory id)")
                 }
                 return try await Self.answer {
                     try await cluster.join(nodeID: body.node_id, peerAddress: body.peer_address, incarnation: body.incarnation)

@@ -124,17 +124,13 @@ public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHand
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError, !inRequest, !inResponse, !closing else { return context.fireErrorCaught(error) }
-        closing = true
-        var head = HTTPResponse(status: .badRequest)
-        head.headerFields[.connection] = "close"
-        head.headerFields[.contentType] = "application/json"
         let reason = "\(error)".filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
-        let body = #"{"error":{"message":"the request is not valid HTTP/1.1 (\#(reason)): a request target must be ASCII, "#
-            + #"percent-encoded where needed, and header values may not hold control characters; nothing was done","type":"invalid_request_error","code":"malformed_request"}}"#
-        head.headerFields[.contentLength] = String(body.utf8.count)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        answerAndClose(context, .badRequest, json: #"{"error":{"message":"the request is not valid HTTP/1.1 (\#(reason)): a request target must be ASCII, "#
+            + #"percent-encoded where needed, and header values may not hold control characters; nothing was done","type":"invalid_request_error","code":"malformed_request"}}"#)
+    }
+
+    private func refuseConnect(_ context: ChannelHandlerContext) {
+        answerAndClose(context, .methodNotAllowed, headers: [.allow: "GET, HEAD, POST, PUT, PATCH, DELETE"])
     }
 
     private func release() {
@@ -149,24 +145,24 @@ public final class ConnectionLimiter: ChannelDuplexHandler, RemovableChannelHand
         bodyDeadline = context.eventLoop.scheduleTask(in: .seconds(Int64(limits.bodyTimeoutSeconds))) { channel.close(promise: nil) }
     }
 
-    private func refuseConnect(_ context: ChannelHandlerContext) {
-        closing = true
-        var head = HTTPResponse(status: .methodNotAllowed)
-        head.headerFields[.allow] = "GET, HEAD, POST, PUT, PATCH, DELETE"
-        head.headerFields[.connection] = "close"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    private func refuse(_ context: ChannelHandlerContext) {
+        answerAndClose(
+            context, .serviceUnavailable, headers: [.retryAfter: String(HTTPServerLimits.retryAfterSeconds)],
+            json: #"{"error":{"message":"this node has too many open connections (http.connections_max); retry shortly","type":"overloaded_error","code":"overloaded"}}"#)
     }
 
-    private func refuse(_ context: ChannelHandlerContext) {
-        var head = HTTPResponse(status: .serviceUnavailable)
-        head.headerFields[.retryAfter] = String(HTTPServerLimits.retryAfterSeconds)
+    /// The connection's last answer, written past Hummingbird, then the close; what else
+    /// arrives on it is dropped.
+    private func answerAndClose(_ context: ChannelHandlerContext, _ status: HTTPResponse.Status, headers: HTTPFields = [:], json body: String? = nil) {
+        closing = true
+        var head = HTTPResponse(status: status, headerFields: headers)
         head.headerFields[.connection] = "close"
-        head.headerFields[.contentType] = "application/json"
-        let body = #"{"error":{"message":"this node has too many open connections (http.connections_max); retry shortly","type":"overloaded_error","code":"overloaded"}}"#
-        head.headerFields[.contentLength] = String(body.utf8.count)
+        if let body {
+            head.headerFields[.contentType] = "application/json"
+            head.headerFields[.contentLength] = String(body.utf8.count)
+        }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        if let body { context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 }
