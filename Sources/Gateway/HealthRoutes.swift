@@ -27,7 +27,7 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
                 readiness.isReady ? .ok : .serviceUnavailable,
                 ReadyBody(
                     status: readiness.isReady ? "ready" : "not_ready", node_id: identity.nodeID,
-                    waiting_for: readiness.waitingFor))
+                    waiting_for: readiness.waitingFor, lag: readiness.lag))
         }
     }
 
@@ -42,6 +42,8 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
         let status: String
         let node_id: UInt64
         let waiting_for: [String]
+        /// Entries behind the leader's commit index when the node last asked.
+        let lag: UInt64?
     }
 }
 

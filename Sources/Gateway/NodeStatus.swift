@@ -20,11 +20,18 @@ public struct Readiness: Sendable, Equatable {
     /// The conditions not yet met, by name (e.g. `storage`, `draining`), sorted.
     public var waitingFor: [String]
 
+    /// How many entries the node had still to apply of its leader's commit index when it
+    /// last asked (nil before it could ask).
+    public var lag: UInt64?
+
     /// Ready when nothing is awaited.
     public var isReady: Bool { waitingFor.isEmpty }
 
     /// A readiness with `waitingFor` unmet conditions.
-    public init(waitingFor: [String]) { self.waitingFor = waitingFor.sorted() }
+    public init(waitingFor: [String], lag: UInt64? = nil) {
+        self.waitingFor = waitingFor.sorted()
+        self.lag = lag
+    }
 }
 
 /// What the health endpoints ask the node. `Node` implements it.

@@ -165,6 +165,18 @@ extension ConfigurationKey {
             "raft.compaction_margin_entries", help: "log entries kept behind a snapshot for slow followers",
             \.raftCompactionMarginEntries, 0...10_000_000, "0 to 10000000 entries"),
         .integer(
+            "raft.snapshot_chunk_bytes", help: "a larger snapshot goes to a follower in chunks of this many bytes, each acknowledged",
+            \.raftSnapshotChunkBytes, 4096...(256 << 20), "4096 to 268435456 bytes, and below peer.payload_bytes_max"),
+        .integer(
+            "raft.snapshot_chunk_timeout_ms", help: "how long the leader waits for a follower to answer one snapshot chunk",
+            \.raftSnapshotChunkTimeoutMilliseconds, 100...600_000, "100 to 600000 ms"),
+        .integer(
+            "raft.snapshot_bytes_max", help: "the largest snapshot this node accepts from a leader, in bytes",
+            \.raftSnapshotBytesMax, (1 << 20)...(1 << 36), "1048576 to 68719476736 bytes"),
+        .integer(
+            "raft.ready_lag_entries_max", help: "how far behind the leader's commit index /health/ready still answers ready",
+            \.raftReadyLagEntriesMax, 0...1_000_000, "0 to 1000000 entries"),
+        .integer(
             "quota.gossip_interval_ms", help: "how often quota usage deltas go to every peer",
             \.quota.gossipIntervalMilliseconds, 5...10_000, "5 to 10000 ms"),
         .integer(

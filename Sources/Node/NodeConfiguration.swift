@@ -55,6 +55,17 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var raftSnapshotEntries = 10_000
     /// `raft.compaction_margin_entries`: entries kept behind a snapshot for slow followers.
     public var raftCompactionMarginEntries = 1_000
+    /// `raft.snapshot_chunk_bytes`: a snapshot larger than this goes to a follower in
+    /// chunks of this size, each acknowledged before the next.
+    public var raftSnapshotChunkBytes = 1 << 20
+    /// `raft.snapshot_chunk_timeout_ms`: how long the leader waits for a chunk's answer
+    /// (the last one's includes the follower's check of the whole snapshot).
+    public var raftSnapshotChunkTimeoutMilliseconds = 30_000
+    /// `raft.snapshot_bytes_max`: the largest snapshot this node accepts from a leader.
+    public var raftSnapshotBytesMax = 1 << 30
+    /// `raft.ready_lag_entries_max`: how far behind its leader's commit index a node may
+    /// be and still answer ready (`catch_up`).
+    public var raftReadyLagEntriesMax = 256
     /// `quota.*`: gossip, rights and window settings of the quota service.
     public var quota = QuotaConfiguration()
     /// `providers.from_environment`: on a cluster's first start, turn `OPENAI_API_KEY`,
@@ -88,6 +99,11 @@ public struct NodeConfiguration: Sendable, Equatable {
 
     /// Checks what no single key can: relations between keys.
     func validateRelations() throws(ConfigurationError) {
+        if raftSnapshotChunkBytes > peerPayloadBytesMax - SnapshotChunk.headerBytes {
+            throw .invalidCombination(
+                "raft.snapshot_chunk_bytes (\(raftSnapshotChunkBytes)) must leave room for a chunk's header in peer.payload_bytes_max "
+                    + "(\(peerPayloadBytesMax)): at most \(peerPayloadBytesMax - SnapshotChunk.headerBytes)")
+        }
         if joinURL != nil && bootstrap {
             throw .invalidCombination("cluster.join and cluster.bootstrap exclude each other: join a running cluster or form a new one")
         }

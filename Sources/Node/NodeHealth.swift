@@ -8,6 +8,7 @@ public final class NodeHealth: NodeStatusProvider {
     /// The node's identity.
     public let identity: NodeIdentity
     private let unmet: Mutex<Set<String>>
+    private let catchUpLag = Mutex<UInt64?>(nil)
 
     /// A health state waiting for `conditions`.
     public init(identity: NodeIdentity, waitingFor conditions: Set<String>) {
@@ -21,5 +22,14 @@ public final class NodeHealth: NodeStatusProvider {
     /// Marks `condition` as unmet (e.g. `draining`).
     public func unmet(_ condition: String) { _ = unmet.withLock { $0.insert(condition) } }
 
-    public func readiness() -> Readiness { Readiness(waitingFor: Array(unmet.withLock { $0 })) }
+    /// Records how far behind the leader's commit index the node was when it last asked,
+    /// and whether that is close enough (`catch_up`).
+    public func setCatchUp(lag: UInt64, met: Bool) {
+        catchUpLag.withLock { $0 = lag }
+        if met { self.met("catch_up") } else { self.unmet("catch_up") }
+    }
+
+    public func readiness() -> Readiness {
+        Readiness(waitingFor: Array(unmet.withLock { $0 }), lag: catchUpLag.withLock { $0 })
+    }
 }

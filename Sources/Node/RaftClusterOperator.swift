@@ -139,7 +139,8 @@ struct RaftClusterOperator: ClusterOperator {
             quota_split: machine.quotaSchedule.entries.map {
                 QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: $0.voters)
             },
-            incarnations: Dictionary(uniqueKeysWithValues: machine.recordedIncarnations.map { (String($0.key), $0.value.hex) }))
+            incarnations: Dictionary(uniqueKeysWithValues: machine.recordedIncarnations.map { (String($0.key), $0.value.hex) }),
+            snapshot_transfers: await driver.snapshotTransfers)
     }
 
     func canary() async throws -> CanaryResult {

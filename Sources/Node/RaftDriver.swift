@@ -42,6 +42,10 @@ public actor RaftDriver {
     /// commit). Buffering the newest one signal coalesces a burst into one pass.
     private let readySignals: AsyncStream<Void>
     private let readySignal: AsyncStream<Void>.Continuation
+    /// Streams snapshots larger than one frame to followers (the leader's side).
+    let snapshotSender: SnapshotSender
+    /// The snapshot stream being received from a leader (the follower's side).
+    var snapshotAssembly: SnapshotAssembly
 
     enum Waiter {
         case local(term: UInt64, deadline: Int, continuation: CheckedContinuation<UInt64, any Error>)
@@ -69,6 +73,11 @@ public actor RaftDriver {
         self.onVotersChange = onVotersChange
         gauges = RaftGauges(nodeID: configuration.nodeID)
         (readySignals, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        snapshotSender = SnapshotSender(
+            transport: transport, chunkBytes: configuration.snapshotChunkBytes,
+            chunkTimeout: .milliseconds(configuration.snapshotChunkTimeoutMilliseconds), logger: logger)
+        snapshotAssembly = SnapshotAssembly(
+            bytesMax: configuration.snapshotBytesMax, idleMax: .milliseconds(2 * configuration.snapshotChunkTimeoutMilliseconds))
         store = try RaftLogStore(database: database)
         let snapshot = try store.snapshot()
         guard let contents = DriverSnapshot.decode(snapshot.data) else { throw RaftLogStore.Failure.corrupt("snapshot data") }
@@ -121,6 +130,7 @@ public actor RaftDriver {
             await group.next()
             group.cancelAll()
         }
+        snapshotSender.cancelAll()
         failAllWaiters(.noLeader)
         failAllReads(.noLeader)
     }
@@ -130,6 +140,7 @@ public actor RaftDriver {
         node.tick()
         expireWaiters()
         expireReads()
+        snapshotAssembly.expire(now: .now)
         promoteCaughtUpLearners()
         readySignal.yield()
     }
@@ -138,7 +149,7 @@ public actor RaftDriver {
     func requestReady() { readySignal.yield() }
 
     /// The message types the driver handles, for the router.
-    public static let messageTypes: Set<MessageType> = [.raft, .forwardedProposal]
+    public static let messageTypes: Set<MessageType> = [.raft, .forwardedProposal, .snapshotChunk]
 
     /// Steps a batch of received messages; a burst that arrived during a synced write is
     /// stepped at once and persisted with the next one.
@@ -165,6 +176,8 @@ public actor RaftDriver {
             node.step(message)
         case .forwardedProposal:
             handleForwardedProposal(envelope)
+        case .snapshotChunk:
+            receiveSnapshotChunk(envelope)
         default:
             logger.debug("dropped a message of unknown type", metadata: ["type": "\(envelope.type)"])
         }
@@ -188,6 +201,7 @@ public actor RaftDriver {
             if let soft = ready.softState {
                 logger.info("raft role changed", metadata: ["role": "\(soft.role)", "leader": "\(soft.leader)", "term": "\(node.hardState.term)"])
                 onLeaderChange(soft.leader)
+                if soft.role != .leader { snapshotSender.cancelAll() }
             }
             gauges.record(node.hardState, soft: node.softState, applied: appliedIndex)
         }
@@ -195,7 +209,11 @@ public actor RaftDriver {
     }
 
     private func send(_ message: Message) {
-        let outcome = transport.send(.raft, MessageCodec.encode(message), to: PeerID(message.to))
+        let encoded = MessageCodec.encode(message)
+        if message.kind == .snapshot && encoded.count > configuration.snapshotChunkBytes {
+            return streamSnapshot(encoded, to: message.to)
+        }
+        let outcome = transport.send(.raft, encoded, to: PeerID(message.to))
         if message.kind == .snapshot { node.reportSnapshot(to: message.to, failed: outcome != .queued) }
         if case .dropped(.unknownPeer) = outcome { node.reportUnreachable(message.to) }
     }

@@ -15,6 +15,12 @@ public struct RaftDriverConfiguration: Sendable {
     public var snapshotEveryEntries = 10_000
     /// Entries kept behind a snapshot, so a briefly lagging follower needs no snapshot.
     public var compactionMarginEntries = 1_000
+    /// A snapshot message larger than this goes to the follower in chunks of this size.
+    public var snapshotChunkBytes = 1 << 20
+    /// How long the leader waits for the answer to one chunk.
+    public var snapshotChunkTimeoutMilliseconds = 30_000
+    /// The largest snapshot stream accepted from a leader, in bytes.
+    public var snapshotBytesMax = 1 << 30
     /// How long a proposal may wait to commit before the caller gets `.timedOut`.
     public var proposalTimeoutMilliseconds = 5_000
     /// Proposals awaiting their commit on this node (local and forwarded ones), at most.

@@ -46,6 +46,9 @@ extension WeirNode {
         driverConfiguration.tickMilliseconds = config.raftTickMilliseconds
         driverConfiguration.snapshotEveryEntries = config.raftSnapshotEntries
         driverConfiguration.compactionMarginEntries = config.raftCompactionMarginEntries
+        driverConfiguration.snapshotChunkBytes = config.raftSnapshotChunkBytes
+        driverConfiguration.snapshotChunkTimeoutMilliseconds = config.raftSnapshotChunkTimeoutMilliseconds
+        driverConfiguration.snapshotBytesMax = config.raftSnapshotBytesMax
         return try RaftDriver(
             configuration: driverConfiguration, database: database, transport: transport, machine: machine, logger: logger,
             onLeaderChange: { leader in

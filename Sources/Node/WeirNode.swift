@@ -35,7 +35,7 @@ public struct WeirNode: Sendable {
     public func run() async throws {
         let config = configuration
         let identity = NodeIdentity(nodeID: config.nodeID, clusterID: config.clusterID, version: WeirVersion.current)
-        let health = NodeHealth(identity: identity, waitingFor: ["storage", "leader"])
+        let health = NodeHealth(identity: identity, waitingFor: ["storage", "leader", CatchUpWatch.condition])
         Gauge(label: "weir_build_info", dimensions: [("version", WeirVersion.current), ("node", "\(config.nodeID)")]).record(1)
 
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
@@ -140,6 +140,7 @@ public struct WeirNode: Sendable {
                 .init(service: LoopService { await publisher.run() }),
                 .init(service: LoopService { await bootstrap.run() }),
                 .init(service: IncarnationGuard(nodeID: config.nodeID, own: incarnation, operations: operations, dataDirectory: dataDirectory, logger: logger)),
+                .init(service: CatchUpWatch(driver: driver, health: health, lagMax: UInt64(config.raftReadyLagEntriesMax), logger: logger)),
                 .init(service: LoopService { await usage.run() }),
                 .init(service: application),
                 .init(service: ReadinessGate(health: health, grace: .milliseconds(config.drainGraceMilliseconds), logger: logger)),

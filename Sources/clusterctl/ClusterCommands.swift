@@ -30,6 +30,21 @@ struct Status: AsyncParsableCommand {
                     Output.cell(report?["commit"]), Output.cell(report?["applied"]), Output.cell(member["lag"]), health, Output.cell(member["peer_address"])]
         }
         Output.table(["node", "member", "role", "term", "commit", "applied", "lag", "health", "peer"], rows)
+        for member in overview["members"] as? [[String: Any]] ?? [] {
+            let report = member["report"] as? [String: Any]
+            for transfer in report?["snapshot_transfers"] as? [[String: Any]] ?? [] where transfer["direction"] as? String == "sending" {
+                print(Self.describe(transfer, from: member["node_id"]))
+            }
+        }
+    }
+
+    /// `snapshot n1 → n4: 12.3 of 40.1 MB (31 %), 8 s left`.
+    static func describe(_ transfer: [String: Any], from node: Any?) -> String {
+        let done = (transfer["bytes_done"] as? NSNumber)?.doubleValue ?? 0
+        let total = max((transfer["bytes_total"] as? NSNumber)?.doubleValue ?? 0, 1)
+        let left = (transfer["seconds_left"] as? NSNumber).map { String(format: ", %.0f s left", $0.doubleValue) } ?? ""
+        let progress = String(format: "%.1f of %.1f MB (%.0f %%)", done / 1e6, total / 1e6, 100 * done / total)
+        return "snapshot n\(Output.cell(node)) → n\(Output.cell(transfer["peer"])): \(progress)\(left)"
     }
 }
 

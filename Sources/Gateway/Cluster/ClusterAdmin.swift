@@ -32,6 +32,10 @@ public struct NodeReport: Codable, Sendable, Equatable {
     /// `ready`, or what it waits for (`leader`, `draining` …).
     public var ready: Bool
     public var waiting_for: [String]
+    /// Entries behind the leader's commit index when the node last asked (`catch_up`).
+    public var catch_up_lag: UInt64?
+    /// Snapshots streaming to or from this node.
+    public var snapshot_transfers: [SnapshotTransfer]?
     public var version: String
     public var in_flight: Int
 
@@ -45,6 +49,8 @@ public struct NodeReport: Codable, Sendable, Equatable {
         snapshot_index = status.snapshot_index
         ready = readiness.isReady
         waiting_for = readiness.waitingFor
+        catch_up_lag = readiness.lag
+        snapshot_transfers = status.snapshot_transfers.flatMap { $0.isEmpty ? nil : $0 }
         self.version = version
         in_flight = inFlight
     }

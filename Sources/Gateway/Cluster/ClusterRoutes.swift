@@ -82,11 +82,13 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
     /// The data directory incarnation the cluster recorded for each node, by node id: a
     /// node that comes back under its id from another one is refused as that member.
     public var incarnations: [String: String]?
+    /// Snapshots streaming to or from this node.
+    public var snapshot_transfers: [SnapshotTransfer]?
 
     public init(
         node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64,
         snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary, quota_split: [QuotaSplit] = [],
-        incarnations: [String: String]? = nil
+        incarnations: [String: String]? = nil, snapshot_transfers: [SnapshotTransfer]? = nil
     ) {
         self.node_id = node_id
         self.role = role
@@ -99,6 +101,7 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         self.canaries = canaries
         self.quota_split = quota_split
         self.incarnations = incarnations
+        self.snapshot_transfers = snapshot_transfers
     }
 }
 
