@@ -1,27 +1,48 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A TCP port on 127.0.0.1 that was free a moment ago: bound to port 0, read, released.
-/// For processes that must be told their peers' ports before they start.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for processes that must be told
+/// their peers' ports before they start. Taken below the kernel's ephemeral range
+/// (32768–60999 here): a port the kernel handed out for port 0 is also what it hands the
+/// next outgoing connection as its source port, so a node dialling a peer could take the
+/// HTTP port another node was about to bind. Ports are tried in turn from a random start,
+/// so one test process never hands out the same one twice.
 public func freeLoopbackPort() throws -> Int {
+    for _ in 0..<PortPicker.span {
+        let port = PortPicker.next()
+        if portIsFree(port) { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+enum PortPicker {
+    static let first = 20_000
+    static let span = 12_000
+    private static let counter = Mutex(Int.random(in: 0..<span))
+
+    static func next() -> Int {
+        counter.withLock { value in
+            value = (value + 1) % span
+            return first + value
+        }
+    }
+}
+
+private func portIsFree(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return bound == 0
 }
 
 /// Starts `arguments[0]` with `arguments`, stdin from /dev/null and stdout and stderr into

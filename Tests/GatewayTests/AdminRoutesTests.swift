@@ -40,6 +40,24 @@ import Testing
         }
     }
 
+    /// A misspelt filter used to be ignored, answering the whole list as if unfiltered.
+    @Test func anUnknownQueryParameterIsRefusedNamingTheOnesTheEndpointTakes() async throws {
+        let harness = try await AdminHarness()
+        try await harness.run { api async throws in
+            _ = try await api.post("/admin/api/users", #"{"id":"user:ann"}"#)
+            let misspelt = try await api.get("/admin/api/users?search=ann&limit=5")
+            #expect(misspelt.status == .badRequest && misspelt.errorType == "invalid_request")
+            #expect(misspelt.errorMessage.contains("'search'") && misspelt.errorMessage.contains("takes q,"), "\(misspelt.errorMessage)")
+            let none = try await api.call(.post, "/admin/api/credentials/reseal?dry_run=true", token: AdminHarness.superSecret)
+            #expect(none.status == .badRequest && none.errorMessage.contains("takes no query parameters"), "\(none.errorMessage)")
+            #expect(try await api.get("/admin/api/users?q=ann&limit=5&consistent=true").status == .ok, "declared ones still pass")
+            #expect(try await api.get("/admin/api/usage/errors?model=gpt-4o&token=tok_x").status != .badRequest, "the event filters every event view applies")
+            let many = (0..<50).map { "p\($0)=1" }.joined(separator: "&")
+            let flood = try await api.get("/admin/api/users?" + many)
+            #expect(flood.status == .badRequest && flood.errorMessage.count < 600, "the message names a few, not all fifty")
+        }
+    }
+
     @Test func recordsRoundTripInSnakeCaseWithAuditStamps() async throws {
         let harness = try await AdminHarness()
         try await harness.run { api async throws in

@@ -48,6 +48,25 @@ struct AdminEndpoint: Sendable {
         }.reduce("") { $0 + "/" + $1 }
     }
 
+    /// The query parameters of `request` that this endpoint does not take: a request
+    /// naming one is refused, so a misspelt filter is never silently ignored.
+    func unknownParameters(of request: Request) -> [String] {
+        let declared = Set(parameters.map(\.name))
+        var unknown: [String] = []
+        for (name, _) in request.uri.queryParameters where !declared.contains(String(name)) && !unknown.contains(String(name)) {
+            unknown.append(String(name))
+        }
+        return unknown
+    }
+
+    /// The refusal of `unknown` parameters, naming those the endpoint takes.
+    func unknownParametersError(_ unknown: [String]) -> AdminError {
+        let named = unknown.prefix(5).map { "'\($0.prefix(60))'" }.joined(separator: ", ")
+        let takes = parameters.isEmpty ? "takes no query parameters" : "takes " + parameters.map(\.name).joined(separator: ", ")
+        return AdminError.invalid(
+            "unknown query parameter \(named): \(method.rawValue) \(path) \(takes)", field: String(unknown[0].prefix(60)))
+    }
+
     /// Collections whose ids are model names, which may hold slashes (`ollama/gemma3`).
     static let slashedIDCollections = ["aliases", "fallbacks"]
 }
@@ -61,6 +80,8 @@ struct AdminCall: Sendable {
     let reader: any PolicyReader
     let writer: any PolicyWriter
     let now: Int64
+    /// The query parameters the endpoint declares (and its OpenAPI entry documents).
+    var declared: Set<String> = []
 
     /// The `{id}` of the path (slashes and percent-escapes allowed).
     func id() throws -> String {
@@ -72,6 +93,7 @@ struct AdminCall: Sendable {
 
     /// A query parameter's value, nil when absent or empty.
     func query(_ name: String) -> String? {
+        assert(declared.contains(name), "the handler reads the query parameter \(name) that its endpoint does not declare")
         guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }
         return value
     }
@@ -113,9 +135,10 @@ struct AdminCall: Sendable {
         }
     }
 
-    /// The applied state; first a ReadIndex round when `consistent=true`.
+    /// The applied state; first a ReadIndex round when `consistent=true` (on endpoints
+    /// that take it).
     func state() async throws -> PolicyState {
-        if let consistent = query("consistent") {
+        if declared.contains("consistent"), let consistent = query("consistent") {
             guard consistent == "true" || consistent == "false" else {
                 throw AdminError.invalid("consistent: must be true or false", field: "consistent")
             }

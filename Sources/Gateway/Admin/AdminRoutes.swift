@@ -77,7 +77,10 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
         do {
             let now = clock()
             let identity = try identity(request, endpoint, now: now)
-            let call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
+            let unknown = endpoint.unknownParameters(of: request)
+            guard unknown.isEmpty else { throw endpoint.unknownParametersError(unknown) }
+            var call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
+            call.declared = Set(endpoint.parameters.map(\.name))
             return try await endpoint.handler(call)
         } catch let error as AdminError {
             return error.response()

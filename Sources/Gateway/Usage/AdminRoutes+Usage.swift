@@ -16,6 +16,10 @@ extension AdminRoutes {
             .init(name: "cursor", description: "next_cursor of the previous page"),
             .init(name: "limit", description: "items per page, 1 to 1000 (default 50)", schema: .integer(1...Int64(EventQuery.limitMax))),
         ]
+        let eventFilters: [AdminEndpoint.Parameter] = [
+            .init(name: "user", description: "only this user's requests"), .init(name: "token", description: "only this token's requests"),
+            .init(name: "model", description: "only requests that asked for or got this model"),
+        ]
         return [
             endpoint("/admin/api/usage/live", "Live: the last 60 minutes, per minute", [], LiveView.schema) { call, usage in
                 try .json(await Self.live(usage, now: call.now))
@@ -65,21 +69,16 @@ extension AdminRoutes {
                 let next = offset + page.count < ranked.count ? String(offset + page.count) : nil
                 return try .json(ClusterPage(items: page, next_cursor: next, nodes: NodesView(answer)))
             },
-            endpoint("/admin/api/usage/logs", "Gateway logs: every request, newest first", range + paging + [
-                .init(name: "user", description: "only this user's requests"), .init(name: "token", description: "only this token's requests"),
-                .init(name: "model", description: "only requests that asked for or got this model"),
-            ], ClusterPage<LogLineView>.schema(LogLineView.schema)) { call, usage in
+            endpoint("/admin/api/usage/logs", "Gateway logs: every request, newest first", range + paging + eventFilters, ClusterPage<LogLineView>.schema(LogLineView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .all, LogLineView.init)
             },
-            endpoint("/admin/api/usage/errors", "Error reports: requests answered with a status of 400 or more", range + paging + [
-                .init(name: "user", description: "only this user's requests"),
-            ], ClusterPage<ErrorReportView>.schema(ErrorReportView.schema)) { call, usage in
+            endpoint("/admin/api/usage/errors", "Error reports: requests answered with a status of 400 or more", range + paging + eventFilters, ClusterPage<ErrorReportView>.schema(ErrorReportView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .errors, ErrorReportView.init)
             },
             endpoint("/admin/api/usage/dlp", "DLP: 24-hour redaction, block and bypass counts, protected organizations and apps, policies", [], DLPSummaryView.schema) { call, usage in
                 try .json(await Self.dlpSummary(usage, state: call.reader.current, now: call.now))
             },
-            endpoint("/admin/api/usage/dlp/activity", "DLP activity: what was redacted, blocked or bypassed, never the values", range + paging,
+            endpoint("/admin/api/usage/dlp/activity", "DLP activity: what was redacted, blocked or bypassed, never the values", range + paging + eventFilters,
                      ClusterPage<DLPActivityView>.schema(DLPActivityView.schema)) { call, usage in
                 try await Self.eventPage(call, usage, kind: .dlp, DLPActivityView.init)
             },
