@@ -1,7 +1,8 @@
 // swift-tools-version:6.2
 // Weir: a clustered LLM API gateway. The target graph follows DESIGN.md section 2:
 // pure cores (Consensus, QuotaCRDT, Policy) import nothing that does I/O; exactly one
-// Swift module imports each C library (Storage → CRocksDB, Transport → CNNG).
+// Swift module imports each C library (Storage → CRocksDB, Transport → CNNG, Node → CZstd
+// for compressed snapshots).
 
 import PackageDescription
 
@@ -45,6 +46,9 @@ let package = Package(
         .systemLibrary(
             name: "CNNG", path: "Sources/CNNG",
             providers: [.apt(["libnng-dev"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
 
         // One seeded generator for every simulation and property test.
         .target(name: "SeededRandom", swiftSettings: strict),
@@ -98,7 +102,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport", "BinaryCoding",
+                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport", "BinaryCoding", "CZstd",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

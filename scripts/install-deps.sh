@@ -6,7 +6,7 @@
 # Uses sudo when not run as root. The Swift toolchain itself must already be on PATH.
 set -euo pipefail
 
-packages=(librocksdb-dev libnng-dev libssl-dev pkg-config python3-venv haproxy curl chromium chromium-driver)
+packages=(librocksdb-dev libnng-dev libssl-dev libzstd-dev pkg-config python3-venv haproxy curl chromium chromium-driver)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -242,7 +242,24 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
     }
 
+    /// The snapshot: format 5, the format-4 body compressed with zstd (`[5]`, the body's
+    /// length as a big-endian `UInt64`, one zstd frame), about a tenth of its size.
     func snapshot() -> [UInt8] {
+        let body = uncompressedSnapshot()
+        var bytes: [UInt8] = [Self.compressedSnapshotVersion]
+        bytes.appendBigEndian(UInt64(body.count))
+        bytes += Zstd.compress(body)
+        return bytes
+    }
+
+    /// The compressed snapshot format (see `snapshot()`).
+    static let compressedSnapshotVersion: UInt8 = 5
+    /// The largest snapshot body a compressed snapshot may expand to: a frame that says
+    /// more is refused before anything is allocated.
+    static let snapshotExpandedBytesMax = 4 << 30
+
+    /// Format 4: canaries, the quota schedule, the policy (JSON) and the incarnations.
+    func uncompressedSnapshot() -> [UInt8] {
         var bytes: [UInt8] = [4]  // snapshot format version
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
@@ -280,6 +297,15 @@ final class NodeStateMachine: ReplicatedStateMachine {
         var restoredSchedule = MembershipSchedule()
         var restoredPolicy = PolicyState()
         var restoredIncarnations: [UInt64: Incarnation] = [:]
+        if data.first == compressedSnapshotVersion {
+            var reader = ByteReader(data)
+            _ = reader.readByte()
+            guard let size = reader.readUInt64(), size <= UInt64(snapshotExpandedBytesMax),
+                  let frame = reader.readBytes(reader.remaining), let body = Zstd.decompress(frame, size: Int(size)),
+                  body.first != compressedSnapshotVersion
+            else { throw UnreadableSnapshot() }
+            return try parse(body)
+        }
         if !data.isEmpty {
             var reader = ByteReader(data)
             guard let version = reader.readByte(), (1...4).contains(version), let count = reader.readUInt64(),
