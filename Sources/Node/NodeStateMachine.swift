@@ -244,12 +244,23 @@ final class NodeStateMachine: ReplicatedStateMachine {
 
     /// The snapshot: format 5, the format-4 body compressed with zstd (`[5]`, the body's
     /// length as a big-endian `UInt64`, one zstd frame), about a tenth of its size.
-    func snapshot() -> [UInt8] {
-        let body = uncompressedSnapshot()
-        var bytes: [UInt8] = [Self.compressedSnapshotVersion]
-        bytes.appendBigEndian(UInt64(body.count))
-        bytes += Zstd.compress(body)
-        return bytes
+    func snapshot() -> [UInt8] { snapshotEncoder()() }
+
+    /// Captures the state now (the small parts as bytes, the policy as a copy-on-write
+    /// value) and returns the encoding of it, which the Raft driver runs off its thread:
+    /// the JSON and the compression of a large policy take longer than a heartbeat.
+    func snapshotEncoder() -> @Sendable () -> [UInt8] {
+        let (head, tail) = smallSnapshotParts()
+        let state = policy.current
+        return {
+            var bytes = head
+            bytes.appendLengthPrefixed(PolicyCodec.snapshot(state))
+            bytes += tail
+            var compressed: [UInt8] = [Self.compressedSnapshotVersion]
+            compressed.appendBigEndian(UInt64(bytes.count))
+            compressed += Zstd.compress(bytes)
+            return compressed
+        }
     }
 
     /// The compressed snapshot format (see `snapshot()`).
@@ -260,6 +271,14 @@ final class NodeStateMachine: ReplicatedStateMachine {
 
     /// Format 4: canaries, the quota schedule, the policy (JSON) and the incarnations.
     func uncompressedSnapshot() -> [UInt8] {
+        let (head, tail) = smallSnapshotParts()
+        var bytes = head
+        bytes.appendLengthPrefixed(policy.snapshot())
+        return bytes + tail
+    }
+
+    /// Format 4 before the policy (version, canaries, schedule) and after it (incarnations).
+    private func smallSnapshotParts() -> (head: [UInt8], tail: [UInt8]) {
         var bytes: [UInt8] = [4]  // snapshot format version
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
@@ -272,9 +291,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
             }
         }
         bytes += schedule.withLock { $0.encode() }
-        bytes.appendLengthPrefixed(policy.snapshot())
-        bytes += incarnations.withLock { Self.encodeIncarnations($0) }
-        return bytes
+        return (bytes, incarnations.withLock { Self.encodeIncarnations($0) })
     }
 
     struct UnreadableSnapshot: Error, CustomStringConvertible {

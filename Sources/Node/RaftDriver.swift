@@ -22,6 +22,8 @@ public actor RaftDriver {
     private var addressesChanged = false
     var appliedIndex: UInt64
     private var entriesSinceSnapshot = 0
+    /// A periodic snapshot is being encoded off this thread.
+    private var snapshotEncoding = false
     var waiters: [UInt64: Waiter] = [:]
     /// Linearizable reads waiting for their read index, by request context.
     var readWaiters: [UInt64: ReadWaiter] = [:]
@@ -278,16 +280,42 @@ public actor RaftDriver {
         return store.snapshotMetadata.index
     }
 
+    /// A periodic snapshot captures the state on this thread (cheap: the policy is a
+    /// copy-on-write value) and encodes it on another, so a large policy's JSON and
+    /// compression never hold up heartbeats or appends; one is under way at a time. A
+    /// forced one (`snapshotNow`) is taken here and now.
     private func maybeSnapshot(force: Bool = false) {
         guard force || entriesSinceSnapshot >= configuration.snapshotEveryEntries,
               appliedIndex > store.snapshotMetadata.index else { return }
-        let data = DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode()
+        let index = appliedIndex, membership = node.status.configuration, addresses = self.addresses
+        if force {
+            return saveSnapshot(DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode(), at: index, configuration: membership)
+        }
+        guard !snapshotEncoding else { return }
+        snapshotEncoding = true
+        entriesSinceSnapshot = 0
+        let encode = machine.snapshotEncoder()
+        Task.detached { [weak self] in
+            let data = DriverSnapshot(addresses: addresses, machine: encode()).encode()
+            await self?.encodedSnapshot(data, at: index, configuration: membership)
+        }
+    }
+
+    private func encodedSnapshot(_ data: [UInt8], at index: UInt64, configuration membership: ConfigurationState) {
+        snapshotEncoding = false
+        saveSnapshot(data, at: index, configuration: membership)
+    }
+
+    /// Saves a snapshot of the state at `index` and compacts the log behind it, unless a
+    /// newer one (taken, or installed from the leader meanwhile) is already saved.
+    private func saveSnapshot(_ data: [UInt8], at index: UInt64, configuration membership: ConfigurationState) {
+        guard index > store.snapshotMetadata.index else { return }
         do {
-            try store.saveSnapshot(at: appliedIndex, configuration: node.status.configuration, data: data)
+            try store.saveSnapshot(at: index, configuration: membership, data: data)
             let margin = UInt64(configuration.compactionMarginEntries)
-            if appliedIndex > margin { try store.compact(through: appliedIndex - margin) }
-            entriesSinceSnapshot = 0
-            logger.info("snapshot taken", metadata: ["index": "\(appliedIndex)", "bytes": "\(data.count)"])
+            if index > margin { try store.compact(through: index - margin) }
+            entriesSinceSnapshot = Int(appliedIndex - index)
+            logger.info("snapshot taken", metadata: ["index": "\(index)", "bytes": "\(data.count)"])
         } catch {
             logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
         }

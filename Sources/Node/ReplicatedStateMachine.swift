@@ -14,6 +14,10 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     func memberRemoved(_ node: UInt64, at index: UInt64)
     /// The whole state as bytes, as of the last applied entry.
     func snapshot() -> [UInt8]
+    /// The state as of the last applied entry, captured now and encoded (as `snapshot()`
+    /// would) when the returned function runs, on any thread: the driver takes its periodic
+    /// snapshots that way, off the Raft thread.
+    func snapshotEncoder() -> @Sendable () -> [UInt8]
     /// Replaces the whole state with what `snapshot()` produced, as of entry `index`.
     func restore(from data: [UInt8], at index: UInt64) throws
     /// Why this version could not apply `data`, or nil when it can: the leader refuses
@@ -29,6 +33,11 @@ extension ReplicatedStateMachine {
     public func memberRemoved(_ node: UInt64, at index: UInt64) {}
     /// Only an empty entry (which would read as a leader's no-op) is refused.
     public func rejection(of data: [UInt8]) -> String? { data.isEmpty ? "an empty entry" : nil }
+    /// Encodes at once (for machines whose snapshot is cheap).
+    public func snapshotEncoder() -> @Sendable () -> [UInt8] {
+        let bytes = snapshot()
+        return { bytes }
+    }
     /// Every snapshot is taken as readable.
     public func canRestore(from data: [UInt8]) -> Bool { true }
 }

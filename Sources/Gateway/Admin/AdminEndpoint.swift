@@ -50,7 +50,7 @@ struct AdminEndpoint: Sendable {
 
     /// The query parameters of `request` that this endpoint does not take: a request
     /// naming one is refused, so a misspelt filter is never silently ignored.
-    func unknownParameters(of request: Request) -> [String] {
+    private func unknownParameters(of request: Request) -> [String] {
         let declared = Set(parameters.map(\.name))
         var unknown: [String] = []
         for (name, _) in request.uri.queryParameters where !declared.contains(String(name)) && !unknown.contains(String(name)) {
@@ -59,8 +59,20 @@ struct AdminEndpoint: Sendable {
         return unknown
     }
 
+    /// The call of this endpoint for `request`; throws when the request names a query
+    /// parameter the endpoint does not take. The admin API and the console both call here.
+    func call(
+        _ request: Request, parameters: Parameters, identity: AdminIdentity, reader: any PolicyReader, writer: any PolicyWriter, now: Int64
+    ) throws -> AdminCall {
+        let unknown = unknownParameters(of: request)
+        guard unknown.isEmpty else { throw unknownParametersError(unknown) }
+        var call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
+        call.declared = Set(self.parameters.map(\.name))
+        return call
+    }
+
     /// The refusal of `unknown` parameters, naming those the endpoint takes.
-    func unknownParametersError(_ unknown: [String]) -> AdminError {
+    private func unknownParametersError(_ unknown: [String]) -> AdminError {
         let named = unknown.prefix(5).map { "'\($0.prefix(60))'" }.joined(separator: ", ")
         let takes = parameters.isEmpty ? "takes no query parameters" : "takes " + parameters.map(\.name).joined(separator: ", ")
         return AdminError.invalid(

@@ -77,10 +77,7 @@ public struct AdminRoutes<Context: RequestContext>: Sendable {
         do {
             let now = clock()
             let identity = try identity(request, endpoint, now: now)
-            let unknown = endpoint.unknownParameters(of: request)
-            guard unknown.isEmpty else { throw endpoint.unknownParametersError(unknown) }
-            var call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
-            call.declared = Set(endpoint.parameters.map(\.name))
+            let call = try endpoint.call(request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: now)
             return try await endpoint.handler(call)
         } catch let error as AdminError {
             return error.response()

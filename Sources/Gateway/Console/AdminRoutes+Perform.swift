@@ -21,8 +21,8 @@ extension AdminRoutes {
             var head = HTTPRequest(method: method, scheme: "http", authority: "console", path: uri)
             if body != nil { head.headerFields[.contentType] = "application/json" }
             let request = Request(head: head, body: .init(buffer: ByteBuffer(string: body ?? "")))
-            let call = AdminCall(request: request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: clock())
             do {
+                let call = try endpoint.call(request, parameters: parameters, identity: identity, reader: reader, writer: writer, now: clock())
                 response = try await endpoint.handler(call)
             } catch let error as AdminError {
                 response = error.response()
