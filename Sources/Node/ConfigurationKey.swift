@@ -172,7 +172,7 @@ extension ConfigurationKey {
             \.raftSnapshotChunkTimeoutMilliseconds, 100...600_000, "100 to 600000 ms"),
         .integer(
             "raft.snapshot_bytes_max", help: "the largest snapshot this node accepts from a leader, in bytes",
-            \.raftSnapshotBytesMax, (1 << 20)...(1 << 36), "1048576 to 68719476736 bytes"),
+            \.raftSnapshotBytesMax, (1 << 20)...(1 << 32) - 1, "1048576 to 4294967295 bytes"),
         .integer(
             "raft.ready_lag_entries_max", help: "how far behind the leader's commit index /health/ready still answers ready",
             \.raftReadyLagEntriesMax, 0...1_000_000, "0 to 1000000 entries"),

@@ -268,6 +268,10 @@ final class NodeStateMachine: ReplicatedStateMachine {
     /// The largest snapshot body a compressed snapshot may expand to: a frame that says
     /// more is refused before anything is allocated.
     static let snapshotExpandedBytesMax = 4 << 30
+    /// How many times its compressed size a snapshot body may be. Policy JSON compresses
+    /// about 10 to 50 times; a frame of zeros that claims gigabytes from a few kilobytes
+    /// (a bomb) is refused before anything is allocated.
+    static let snapshotExpansionMax = 1024
 
     /// Format 4: canaries, the quota schedule, the policy (JSON) and the incarnations.
     func uncompressedSnapshot() -> [UInt8] {
@@ -318,6 +322,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
             var reader = ByteReader(data)
             _ = reader.readByte()
             guard let size = reader.readUInt64(), size <= UInt64(snapshotExpandedBytesMax),
+                  size / UInt64(snapshotExpansionMax) <= UInt64(reader.remaining),
                   let frame = reader.readBytes(reader.remaining), let body = Zstd.decompress(frame, size: Int(size)),
                   body.first != compressedSnapshotVersion
             else { throw UnreadableSnapshot() }

@@ -9,8 +9,8 @@ import Transport
 /// chunk only once Raft has it, so the leader does not probe, or send another snapshot,
 /// while the follower is still checking this one.
 extension RaftDriver {
-    func streamSnapshot(_ encoded: [UInt8], to peer: UInt64) {
-        snapshotSender.start(encoded, to: peer) { [weak self] failed in
+    func streamSnapshot(_ encoded: [UInt8], at index: UInt64, to peer: UInt64) {
+        snapshotSender.start(encoded, at: index, to: peer) { [weak self] failed in
             await self?.snapshotStreamEnded(peer, failed: failed)
         }
     }
@@ -25,6 +25,12 @@ extension RaftDriver {
         guard let chunk = SnapshotChunk.decode(envelope.payload) else {
             return answer(envelope, .refused(.malformed))
         }
+        // Only the leader this node follows sends it snapshots (Raft checks the term once
+        // the message is whole), and one is checked at a time: each check expands and
+        // parses a whole snapshot.
+        guard envelope.sender.rawValue == node.softState.leader, !checkingStreamedSnapshot else {
+            return answer(envelope, .refused(.notNow))
+        }
         switch snapshotAssembly.add(chunk, from: envelope.sender.rawValue, now: .now) {
         case let .partial(received):
             answer(envelope, .accepted(received: received))
@@ -32,6 +38,7 @@ extension RaftDriver {
             logger.warning("refused a snapshot chunk", metadata: ["from": "\(envelope.sender)", "reason": "\(reason)"])
             answer(envelope, .refused(reason))
         case let .complete(bytes):
+            checkingStreamedSnapshot = true
             let machine = self.machine
             let me = configuration.nodeID
             Task.detached { [weak self] in
@@ -54,6 +61,7 @@ extension RaftDriver {
     }
 
     private func stepStreamedSnapshot(_ message: Message?, answering envelope: Envelope, bytes: UInt64) {
+        checkingStreamedSnapshot = false
         guard let message else {
             logger.error("refused a streamed snapshot this node cannot read", metadata: ["from": "\(envelope.sender)", "bytes": "\(bytes)"])
             return answer(envelope, .refused(.unreadable))

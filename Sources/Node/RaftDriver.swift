@@ -48,6 +48,8 @@ public actor RaftDriver {
     let snapshotSender: SnapshotSender
     /// The snapshot stream being received from a leader (the follower's side).
     var snapshotAssembly: SnapshotAssembly
+    /// A streamed snapshot is being decoded and checked off this thread.
+    var checkingStreamedSnapshot = false
 
     enum Waiter {
         case local(term: UInt64, deadline: Int, continuation: CheckedContinuation<UInt64, any Error>)
@@ -213,7 +215,7 @@ public actor RaftDriver {
     private func send(_ message: Message) {
         let encoded = MessageCodec.encode(message)
         if message.kind == .snapshot && encoded.count > configuration.snapshotChunkBytes {
-            return streamSnapshot(encoded, to: message.to)
+            return streamSnapshot(encoded, at: message.snapshot?.metadata.index ?? 0, to: message.to)
         }
         let outcome = transport.send(.raft, encoded, to: PeerID(message.to))
         if message.kind == .snapshot { node.reportSnapshot(to: message.to, failed: outcome != .queued) }
@@ -260,6 +262,7 @@ public actor RaftDriver {
                 if !change.context.isEmpty { addresses[change.node] = String(decoding: change.context, as: UTF8.self) }
             case .remove:
                 addresses[change.node] = nil
+                snapshotSender.cancel(change.node)
                 machine.memberRemoved(change.node, at: entry.index)
             }
             addressesChanged = true
@@ -313,7 +316,9 @@ public actor RaftDriver {
         do {
             try store.saveSnapshot(at: index, configuration: membership, data: data)
             let margin = UInt64(configuration.compactionMarginEntries)
-            if index > margin { try store.compact(through: index - margin) }
+            var through = index > margin ? index - margin : 0
+            if let streaming = snapshotSender.lowestIndexUnderWay { through = min(through, streaming) }
+            if through > 0 { try store.compact(through: through) }
             entriesSinceSnapshot = Int(appliedIndex - index)
             logger.info("snapshot taken", metadata: ["index": "\(index)", "bytes": "\(data.count)"])
         } catch {

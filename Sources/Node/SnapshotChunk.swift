@@ -86,6 +86,9 @@ enum SnapshotRefusal: UInt8, Equatable, Sendable, CustomStringConvertible {
     case malformed = 3
     /// The assembled snapshot does not decode, or its state would not restore here.
     case unreadable = 4
+    /// The sender is not the leader this node follows, or this node is still checking
+    /// another snapshot.
+    case notNow = 5
 
     var description: String {
         switch self {
@@ -93,6 +96,7 @@ enum SnapshotRefusal: UInt8, Equatable, Sendable, CustomStringConvertible {
         case .outOfOrder: "the chunk is not the next one of the stream the follower assembles"
         case .malformed: "the chunk is not readable"
         case .unreadable: "the assembled snapshot does not decode or would not restore on the follower"
+        case .notNow: "the follower takes snapshots only from its leader, one at a time"
         }
     }
 }

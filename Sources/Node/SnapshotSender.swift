@@ -11,6 +11,8 @@ import Transport
 final class SnapshotSender: Sendable {
     private struct Stream {
         var id: UInt64
+        /// The log index the snapshot covers.
+        var index: UInt64
         var task: Task<Void, Never>?
         var total: Int
         var sent: Int
@@ -23,6 +25,10 @@ final class SnapshotSender: Sendable {
     private let logger: Logger
     private let streams = Mutex<[UInt64: Stream]>([:])
     private let completed = Mutex(0)
+    /// Failed streams in a row, per follower.
+    private let failures = Mutex<[UInt64: Int]>([:])
+    /// The longest wait before a failed stream is reported (and so retried).
+    static let retryDelayMax = Duration.seconds(30)
 
     init(transport: PeerTransport, chunkBytes: Int, chunkTimeout: Duration, logger: Logger) {
         self.transport = transport
@@ -33,12 +39,12 @@ final class SnapshotSender: Sendable {
 
     /// Streams `message` (the encoded snapshot message) to `peer`; `done(failed)` runs once
     /// at the end unless the stream is cancelled or replaced.
-    func start(_ message: [UInt8], to peer: UInt64, done: @escaping @Sendable (_ failed: Bool) async -> Void) {
+    func start(_ message: [UInt8], at index: UInt64, to peer: UInt64, done: @escaping @Sendable (_ failed: Bool) async -> Void) {
         let id = UInt64.random(in: 1...UInt64.max)
         // Registered before the task starts, so a stream that ends at once still finds
         // itself and reports to Raft.
         let replaced = streams.withLock { streams in
-            defer { streams[peer] = Stream(id: id, task: nil, total: message.count, sent: 0, started: .now) }
+            defer { streams[peer] = Stream(id: id, index: index, task: nil, total: message.count, sent: 0, started: .now) }
             return streams[peer]
         }
         replaced?.task?.cancel()
@@ -50,9 +56,16 @@ final class SnapshotSender: Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("snapshot stream failed; Raft will try again", metadata: ["to": "\(peer)", "error": "\(error)"])
+                // A follower that refuses (too large for it, unreadable to its version)
+                // would be sent the whole snapshot again at the next heartbeat: wait first,
+                // longer after each failure in a row, with only heartbeats going to it.
+                let delay = retryDelay(afterFailureTo: peer)
+                logger.warning(
+                    "snapshot stream failed; Raft will try again", metadata: ["to": "\(peer)", "error": "\(error)", "retry_in": "\(delay)"])
+                do { try await Task.sleep(for: delay) } catch { return }
                 failed = true
             }
+            if !failed { failures.withLock { $0[peer] = nil } }
             guard finish(peer, id) else { return }
             if !failed { completed.withLock { $0 += 1 } }
             await done(failed)
@@ -60,6 +73,16 @@ final class SnapshotSender: Sendable {
         streams.withLock { if $0[peer]?.id == id { $0[peer]!.task = task } }
         logger.info("streaming a snapshot", metadata: ["to": "\(peer)", "bytes": "\(message.count)", "chunk_bytes": "\(chunkBytes)"])
     }
+
+    /// Stops the stream to `peer` (it left the cluster).
+    func cancel(_ peer: UInt64) {
+        streams.withLock { $0.removeValue(forKey: peer) }?.task?.cancel()
+    }
+
+    /// The lowest log index a snapshot under way covers: the log must not be compacted
+    /// past it, or the follower, once it has installed the snapshot, would find the
+    /// entries after it gone and need another.
+    var lowestIndexUnderWay: UInt64? { streams.withLock { $0.values.map(\.index).min() } }
 
     /// Stops every stream (this node is no longer the leader).
     func cancelAll() {
@@ -90,7 +113,10 @@ final class SnapshotSender: Sendable {
             try Task.checkCancellation()
             let end = min(offset + chunkBytes, message.count)
             let chunk = SnapshotChunk(stream: id, total: UInt64(message.count), offset: UInt64(offset), bytes: Array(message[offset..<end]))
-            let reply = try await transport.request(.snapshotChunk, chunk.encode(), to: PeerID(peer), timeout: chunkTimeout)
+            // The last chunk's answer waits for the follower to check, persist and install
+            // the whole snapshot.
+            let timeout = end == message.count ? chunkTimeout * 4 : chunkTimeout
+            let reply = try await transport.request(.snapshotChunk, chunk.encode(), to: PeerID(peer), timeout: timeout)
             switch SnapshotChunkAnswer.decode(reply.payload) {
             case let .accepted(received)? where received == UInt64(end):
                 offset = end
@@ -101,6 +127,15 @@ final class SnapshotSender: Sendable {
                 throw StreamFailure.unexpectedAnswer
             }
         }
+    }
+
+    /// 0.5 s after the first failure in a row, doubling up to `retryDelayMax`.
+    private func retryDelay(afterFailureTo peer: UInt64) -> Duration {
+        let count = failures.withLock { failures in
+            failures[peer, default: 0] += 1
+            return failures[peer]!
+        }
+        return min(Self.retryDelayMax, .milliseconds(500) * (1 << min(count - 1, 10)))
     }
 
     /// Removes `peer`'s stream if it is still `id`; false when it was replaced or cancelled.

@@ -156,6 +156,14 @@ import Testing
         var huge: [UInt8] = [NodeStateMachine.compressedSnapshotVersion]
         huge.appendBigEndian(UInt64.max)
         #expect(!probe.canRestore(from: huge + Array(good[9...])), "a size past the limit is refused before any allocation")
+        // A bomb: 64 MiB of zeros in a few kilobytes, its size stated truly. Refused by
+        // the expansion limit before the 64 MiB are allocated.
+        let zeros = [UInt8](repeating: 0, count: 64 << 20)
+        var bomb: [UInt8] = [NodeStateMachine.compressedSnapshotVersion]
+        bomb.appendBigEndian(UInt64(zeros.count))
+        bomb += Zstd.compress(zeros)
+        #expect(bomb.count * NodeStateMachine.snapshotExpansionMax < zeros.count, "the frame is a bomb (\(bomb.count) bytes)")
+        #expect(!probe.canRestore(from: bomb))
         // A frame of a frame: format 5 must hold format 4, not itself.
         let inner = good
         var nested: [UInt8] = [NodeStateMachine.compressedSnapshotVersion]

@@ -2,6 +2,7 @@ import Consensus
 import Foundation
 import Synchronization
 import Testing
+import Transport
 @testable import Node
 import NodeTestSupport
 
@@ -59,6 +60,25 @@ import NodeTestSupport
         assembly.expire(now: start + .seconds(11))
         #expect(assembly.incoming == nil)
         #expect(assembly.add(chunk(2, total: 3, offset: 1, [8]), from: 2, now: start + .seconds(11)) == .refused(.outOfOrder))
+    }
+
+    /// Chunks from a node that is not this follower's leader are refused: any member could
+    /// otherwise make it expand and check snapshot after snapshot.
+    @Test func aFollowerTakesChunksOnlyFromItsLeader() async throws {
+        let cluster = try InProcessCluster(size: 3)
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.leader()
+        let followers = cluster.members.keys.filter { $0 != leader }.sorted()
+        try await waitUntil("both followers know the leader") {
+            for id in followers where await cluster.members[id]!.driver.status.softState.leader != leader { return false }
+            return true
+        }
+        let chunk = SnapshotChunk(stream: 1, total: 3, offset: 0, bytes: [1, 2, 3])
+        let reply = try await cluster.members[followers[0]]!.transport.request(.snapshotChunk, chunk.encode(), to: PeerID(followers[1]))
+        #expect(SnapshotChunkAnswer.decode(reply.payload) == .refused(.notNow))
+        let fromLeader = try await cluster.members[leader]!.transport.request(.snapshotChunk, chunk.encode(), to: PeerID(followers[1]))
+        #expect(SnapshotChunkAnswer.decode(fromLeader.payload) == .refused(.unreadable), "the leader's is taken (and these bytes are no snapshot)")
+        await cluster.shutdown()
     }
 
     /// A follower far behind a compacted log gets a snapshot of ~64 chunks and catches up;
