@@ -96,7 +96,7 @@ struct PolicySnapshot: Codable {
     /// The state, with its indexes rebuilt.
     func state() -> PolicyState {
         var state = PolicyState()
-        func fill<R: PolicyRecord>(_ table: inout RecordTable<R>, _ records: [R]) { for record in records { table.restore(record) } }
+        func fill<R: PolicyRecord>(_ table: inout RecordTable<R>, _ records: [R]) { table.restore(records) }
         fill(&state.users, users)
         fill(&state.organizations, organizations)
         fill(&state.applications, applications)

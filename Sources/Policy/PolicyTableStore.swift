@@ -2,8 +2,13 @@
 public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records by id.
     public private(set) var byID: [String: Record] = [:]
+    /// The ids in ascending order, kept with every change: a page starts at its cursor by
+    /// binary search and stops once it is full, instead of sorting every id per request.
+    private var sortedIDs: [String] = []
 
     public init() {}
+
+    public static func == (a: RecordTable, b: RecordTable) -> Bool { a.byID == b.byID }
 
     /// The record with `id`, if any.
     public subscript(id: String) -> Record? { byID[id] }
@@ -17,29 +22,61 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// Stores `record`, keeping the created stamp of the record it replaces.
     mutating func put(_ record: Record, stamp: AuditStamp) {
         var record = record
-        record.created = byID[record.id]?.created ?? stamp
+        if let old = byID[record.id] {
+            record.created = old.created
+        } else {
+            record.created = stamp
+            sortedIDs.insert(record.id, at: firstIndex(notBelow: record.id))
+        }
         record.updated = stamp
         byID[record.id] = record
     }
 
-    /// Stores `record` exactly as given (restoring a snapshot).
-    mutating func restore(_ record: Record) { byID[record.id] = record }
+    /// Replaces the whole table with `records`, stored exactly as given (a snapshot's).
+    mutating func restore(_ records: [Record]) {
+        byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        sortedIDs = byID.keys.sorted()
+    }
 
-    mutating func remove(_ id: String) { byID[id] = nil }
+    mutating func remove(_ id: String) {
+        guard byID.removeValue(forKey: id) != nil else { return }
+        sortedIDs.remove(at: firstIndex(notBelow: id))
+    }
 
     /// The records after the cursor that `matches` accepts, in id order, at most `limit`.
     public func page(_ request: PageRequest, where matches: (Record) -> Bool) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
-        let ids = byID.keys.filter { id in after.map { id > $0 } ?? true }.sorted()
+        var position = after.map { firstIndex(above: $0) } ?? 0
         var items: [Record] = []
-        for id in ids {
-            guard let record = byID[id], matches(record) else { continue }
+        while position < sortedIDs.count {
+            defer { position += 1 }
+            guard let record = byID[sortedIDs[position]], matches(record) else { continue }
             if items.count == request.limit {
                 return Page(items: items, nextCursor: PageCursor.encode(text: items[items.count - 1].id))
             }
             items.append(record)
         }
         return Page(items: items, nextCursor: nil)
+    }
+
+    /// The position of the first id ≥ `id`.
+    private func firstIndex(notBelow id: String) -> Int {
+        var low = 0, high = sortedIDs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sortedIDs[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The position of the first id > `id`.
+    private func firstIndex(above id: String) -> Int {
+        var low = 0, high = sortedIDs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sortedIDs[middle] <= id { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }
 
