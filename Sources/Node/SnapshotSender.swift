@@ -70,7 +70,7 @@ final class SnapshotSender: Sendable {
             if !failed { completed.withLock { $0 += 1 } }
             await done(failed)
         }
-        streams.withLock { if $0[peer]?.id == id { $0[peer]!.task = task } }
+        streams.withLock { if $0[peer]?.id == id { $0[peer]?.task = task } }
         logger.info("streaming a snapshot", metadata: ["to": "\(peer)", "bytes": "\(message.count)", "chunk_bytes": "\(chunkBytes)"])
     }
 
@@ -120,7 +120,7 @@ final class SnapshotSender: Sendable {
             switch SnapshotChunkAnswer.decode(reply.payload) {
             case let .accepted(received)? where received == UInt64(end):
                 offset = end
-                streams.withLock { if $0[peer]?.id == id { $0[peer]!.sent = end } }
+                streams.withLock { if $0[peer]?.id == id { $0[peer]?.sent = end } }
             case let .refused(reason)?:
                 throw StreamFailure.refused(reason)
             default:
@@ -132,8 +132,9 @@ final class SnapshotSender: Sendable {
     /// 0.5 s after the first failure in a row, doubling up to `retryDelayMax`.
     private func retryDelay(afterFailureTo peer: UInt64) -> Duration {
         let count = failures.withLock { failures in
-            failures[peer, default: 0] += 1
-            return failures[peer]!
+            let count = failures[peer, default: 0] + 1
+            failures[peer] = count
+            return count
         }
         return min(Self.retryDelayMax, .milliseconds(500) * (1 << min(count - 1, 10)))
     }
