@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Logging
+import QuotaCRDT
 
 /// One configuration key: its dotted name, its environment variable, its help text, how
 /// to show the current value and how to apply a new one.
@@ -262,7 +263,8 @@ private func parseBool(_ value: String) throws(ConfigurationKey.ExpectedValue) -
 func parseNodeID(_ value: String) throws(ConfigurationKey.ExpectedValue) -> UInt64 {
     var text = Substring(value.trimmingCharacters(in: .whitespaces))
     if text.first == "n" { text = text.dropFirst() }
-    guard let id = UInt64(text), id > 0 else {
+    // The largest id is the quota pool's (`QuotaLedger.poolMember`), no node's.
+    guard let id = UInt64(text), id > 0, id < QuotaLedger.poolMember else {
         throw ConfigurationKey.ExpectedValue(expected: "a node id: n1, n2 … (or the bare number 1, 2 …)")
     }
     return id

@@ -22,6 +22,9 @@ import Synchronization
 ///   the `PolicyStore`.
 /// - tag 5, member incarnation: a node id and the incarnation of the data directory it
 ///   runs from (`Incarnation`); the cluster's memory of which life of each node is a member.
+/// - tag 6, quota allocation: the leader's clock (8 bytes, ms) then nodes' requests for
+///   rights in pooled windows (`QuotaPool`), decided against the applied policy's caps and
+///   merged into every node's quota ledger.
 final class NodeStateMachine: ReplicatedStateMachine {
     enum Tag: UInt8 {
         case canary = 1
@@ -29,6 +32,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case quotaReassignment = 3
         case policy = 4
         case memberIncarnation = 5
+        case quotaAllocation = 6
     }
 
     /// Canaries kept for look-up by index, at most.
@@ -49,6 +53,8 @@ final class NodeStateMachine: ReplicatedStateMachine {
     private let canaries = Mutex(Canaries())
     private let schedule = Mutex(MembershipSchedule())
     let incarnations = Mutex<[UInt64: Incarnation]>([:])
+    let pool = Mutex(QuotaPool())
+    private let onQuotaAllocation: @Sendable ([WindowUpdate]) -> Void
     private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
     private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
     private let onRejection: @Sendable (UInt64, Rejection) -> Void
@@ -60,6 +66,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
     init(
         onQuotaSchedule: @escaping @Sendable (MembershipSchedule) -> Void = { _ in },
         onQuotaReassignment: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in },
+        onQuotaAllocation: @escaping @Sendable ([WindowUpdate]) -> Void = { _ in },
         onRejection: @escaping @Sendable (UInt64, Rejection) -> Void = { _, _ in },
         policy: PolicyStore = PolicyStore()
     ) {
@@ -67,6 +74,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         self.onRejection = onRejection
         self.onQuotaSchedule = onQuotaSchedule
         self.onQuotaReassignment = onQuotaReassignment
+        self.onQuotaAllocation = onQuotaAllocation
     }
 
     /// A quota membership entry's bytes.
@@ -88,10 +96,15 @@ final class NodeStateMachine: ReplicatedStateMachine {
         [Tag.policy.rawValue] + [UInt8](repeating: 0, count: 8) + PolicyCodec.encode(entry)
     }
 
-    /// The leader's stamp: writes `now` (ms) into a policy entry's time; other entries pass
-    /// unchanged.
+    /// A quota allocation entry's bytes, with the time left for the leader to stamp.
+    static func quotaAllocationEntry(_ requests: [QuotaPool.Request]) -> [UInt8] {
+        [Tag.quotaAllocation.rawValue] + [UInt8](repeating: 0, count: 8) + QuotaPool.encode(requests)
+    }
+
+    /// The leader's stamp: writes `now` (ms) into a policy or quota allocation entry's
+    /// time; other entries pass unchanged.
     static func stampingPolicyTime(_ data: [UInt8], now: Int64) -> [UInt8] {
-        guard data.first == Tag.policy.rawValue, data.count > 9 else { return data }
+        guard data.first == Tag.policy.rawValue || data.first == Tag.quotaAllocation.rawValue, data.count >= 9 else { return data }
         var stamped = data
         var time: [UInt8] = []
         time.appendBigEndian(now)
@@ -151,6 +164,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .quotaReassignment: return WindowUpdateCodec.decode(Array(data.dropFirst())) == nil ? .malformed("quota reassignment") : nil
         case .canary: return canaryNonce(in: data) == nil ? .malformed("canary") : nil
         case .memberIncarnation: return decodeIncarnation(in: data) == nil ? .malformed("member incarnation") : nil
+        case .quotaAllocation: return decodeAllocation(in: data) == nil ? .malformed("quota allocation") : nil
         }
         return nil
     }
@@ -191,6 +205,46 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .memberIncarnation:
             guard let (node, incarnation) = Self.decodeIncarnation(in: data) else { return reject(index, .malformed("member incarnation")) }
             incarnations.withLock { $0[node] = incarnation }
+        case .quotaAllocation:
+            guard let (time, requests) = Self.decodeAllocation(in: data) else { return reject(index, .malformed("quota allocation")) }
+            applyAllocation(requests, time: time)
+        }
+    }
+
+    private static func decodeAllocation(in data: [UInt8]) -> (Int64, [QuotaPool.Request])? {
+        var reader = ByteReader(Array(data.dropFirst()))
+        guard let time = reader.readUInt64(), let requests = QuotaPool.decodeRequests(&reader) else { return nil }
+        return (Int64(bitPattern: time), requests)
+    }
+
+    /// Decides the requests against the caps of the policy applied so far, then tells the
+    /// quota service what changed.
+    private func applyAllocation(_ requests: [QuotaPool.Request], time: Int64) {
+        let policy = policy.current
+        let caps = { (key: WindowKey) in Self.caps(of: key, in: policy) }
+        let updates = pool.withLock { pool in
+            pool.apply(requests, time: time, caps: caps).compactMap { key in caps(key).flatMap { pool.update(for: key, caps: $0) } }
+        }
+        if !updates.isEmpty { onQuotaAllocation(updates) }
+    }
+
+    /// The caps of `key`'s quota in force in `policy`, or nil when it is revoked, gone or
+    /// has another period now.
+    static func caps(of key: WindowKey, in policy: PolicyState) -> Caps? {
+        guard let lane = QuotaLane(rawValue: key.quota.lane.rawValue),
+              let revision = policy.activeQuota(lane: lane, subject: key.quota.subject, name: key.quota.name),
+              revision.period?.rawValue == key.period.rawValue
+        else { return nil }
+        return Caps(
+            requests: revision.maxRequests.map { max(0, $0) }, tokens: revision.maxTokens.map { max(0, $0) },
+            microUSD: revision.maxMicroUSD.map { max(0, $0) })
+    }
+
+    /// Every pooled window's allocations, for the quota service after a restore.
+    private func poolUpdates() -> [WindowUpdate] {
+        let policy = policy.current
+        return pool.withLock { pool in
+            pool.windows.keys.compactMap { key in Self.caps(of: key, in: policy).flatMap { pool.update(for: key, caps: $0) } }
         }
     }
 
@@ -242,7 +296,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// The snapshot: format 5, the format-4 body compressed with zstd (`[5]`, the body's
+    /// The snapshot: format 5, a format-6 body compressed with zstd (`[5]`, the body's
     /// length as a big-endian `UInt64`, one zstd frame), about a tenth of its size.
     func snapshot() -> [UInt8] { snapshotEncoder()() }
 
@@ -252,10 +306,11 @@ final class NodeStateMachine: ReplicatedStateMachine {
     func snapshotEncoder() -> @Sendable () -> [UInt8] {
         let (head, tail) = smallSnapshotParts()
         let state = policy.current
+        let pool = pool.withLock { $0 }
         return {
             var bytes = head
             bytes.appendLengthPrefixed(PolicyCodec.snapshot(state))
-            bytes += tail
+            bytes += tail + pool.encode()
             var compressed: [UInt8] = [Self.compressedSnapshotVersion]
             compressed.appendBigEndian(UInt64(bytes.count))
             compressed += Zstd.compress(bytes)
@@ -273,17 +328,22 @@ final class NodeStateMachine: ReplicatedStateMachine {
     /// (a bomb) is refused before anything is allocated.
     static let snapshotExpansionMax = 1024
 
-    /// Format 4: canaries, the quota schedule, the policy (JSON) and the incarnations.
+    /// Format 6: canaries, the quota schedule, the policy (JSON), the incarnations and the
+    /// quota pool (format 4 had no pool; format 5 is the compressed wrapper).
     func uncompressedSnapshot() -> [UInt8] {
         let (head, tail) = smallSnapshotParts()
         var bytes = head
         bytes.appendLengthPrefixed(policy.snapshot())
-        return bytes + tail
+        return bytes + tail + pool.withLock { $0.encode() }
     }
 
-    /// Format 4 before the policy (version, canaries, schedule) and after it (incarnations).
+    /// The snapshot body's format.
+    static let snapshotBodyVersion: UInt8 = 6
+
+    /// The body before the policy (version, canaries, schedule) and after it (incarnations;
+    /// the pool follows, encoded by the caller: off the Raft thread for a periodic snapshot).
     private func smallSnapshotParts() -> (head: [UInt8], tail: [UInt8]) {
-        var bytes: [UInt8] = [4]  // snapshot format version
+        var bytes: [UInt8] = [Self.snapshotBodyVersion]
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
             bytes += state.digest
@@ -305,19 +365,27 @@ final class NodeStateMachine: ReplicatedStateMachine {
     func canRestore(from data: [UInt8]) -> Bool { (try? Self.parse(data)) != nil }
 
     func restore(from data: [UInt8], at index: UInt64) throws {
-        let (restored, restoredSchedule, restoredPolicy, restoredIncarnations) = try Self.parse(data)
-        canaries.withLock { $0 = restored }
-        incarnations.withLock { $0 = restoredIncarnations }
-        schedule.withLock { $0 = restoredSchedule }
-        policy.restore(restoredPolicy, at: index)
-        onQuotaSchedule(restoredSchedule)
+        let parsed = try Self.parse(data)
+        canaries.withLock { $0 = parsed.canaries }
+        incarnations.withLock { $0 = parsed.incarnations }
+        schedule.withLock { $0 = parsed.schedule }
+        pool.withLock { $0 = parsed.pool }
+        policy.restore(parsed.policy, at: index)
+        onQuotaSchedule(parsed.schedule)
+        let updates = poolUpdates()
+        if !updates.isEmpty { onQuotaAllocation(updates) }
     }
 
-    private static func parse(_ data: [UInt8]) throws -> (Canaries, MembershipSchedule, PolicyState, [UInt64: Incarnation]) {
-        var restored = Canaries()
-        var restoredSchedule = MembershipSchedule()
-        var restoredPolicy = PolicyState()
-        var restoredIncarnations: [UInt64: Incarnation] = [:]
+    struct ParsedSnapshot {
+        var canaries = Canaries()
+        var schedule = MembershipSchedule()
+        var policy = PolicyState()
+        var incarnations: [UInt64: Incarnation] = [:]
+        var pool = QuotaPool()
+    }
+
+    private static func parse(_ data: [UInt8]) throws -> ParsedSnapshot {
+        var parsed = ParsedSnapshot()
         if data.first == compressedSnapshotVersion {
             var reader = ByteReader(data)
             _ = reader.readByte()
@@ -330,32 +398,36 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
         if !data.isEmpty {
             var reader = ByteReader(data)
-            guard let version = reader.readByte(), (1...4).contains(version), let count = reader.readUInt64(),
+            guard let version = reader.readByte(), (1...4).contains(version) || version == snapshotBodyVersion, let count = reader.readUInt64(),
                   let digest = reader.readBytes(32), let last = reader.readUInt64(), let kept = reader.readUInt32(),
                   Int(kept) <= reader.remaining / 16
             else { throw UnreadableSnapshot() }
-            restored.count = count
-            restored.digest = digest
-            restored.lastIndex = last
+            parsed.canaries.count = count
+            parsed.canaries.digest = digest
+            parsed.canaries.lastIndex = last
             for _ in 0..<kept {
                 guard let index = reader.readUInt64(), let nonce = reader.readUInt64() else { throw UnreadableSnapshot() }
-                restored.recent.append((index, nonce))
+                parsed.canaries.recent.append((index, nonce))
             }
             if version >= 2 {
                 guard let decoded = MembershipSchedule.decode(&reader) else { throw UnreadableSnapshot() }
-                restoredSchedule = decoded
+                parsed.schedule = decoded
             }
             if version >= 3 {
                 guard let bytes = reader.readLengthPrefixed() else { throw UnreadableSnapshot() }
-                restoredPolicy = try PolicyCodec.restore(bytes)
+                parsed.policy = try PolicyCodec.restore(bytes)
             }
             if version >= 4 {
                 guard let decoded = decodeIncarnations(&reader) else { throw UnreadableSnapshot() }
-                restoredIncarnations = decoded
+                parsed.incarnations = decoded
+            }
+            if version >= snapshotBodyVersion {
+                guard let decoded = QuotaPool.decode(&reader) else { throw UnreadableSnapshot() }
+                parsed.pool = decoded
             }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }
-        return (restored, restoredSchedule, restoredPolicy, restoredIncarnations)
+        return parsed
     }
 
     /// Count, digest and last index of the canaries applied.

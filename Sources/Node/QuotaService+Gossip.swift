@@ -11,6 +11,7 @@ extension QuotaService {
             group.addTask { await self.gossipLoop() }
             group.addTask { await self.persistLoop() }
             group.addTask { await self.topUpLoop(self.topUpKicksStream) }
+            group.addTask { await self.allocationLoop(self.allocationKicksStream) }
             await group.next()
             group.cancelAll()
         }

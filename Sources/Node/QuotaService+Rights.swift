@@ -4,19 +4,64 @@ import QuotaCRDT
 import Synchronization
 import Transport
 
+/// Where a short node asks for rights: the pool of a pooled window (through the Raft
+/// log), or its peers.
+enum RightsAsk {
+    case pool
+    case peers(RightsRequest, [UInt64])
+}
+
 extension QuotaService {
-    /// A request for `amount` in `key` to every other member of the window, unless one of
-    /// the same kind went out less than `rightsRequestSpacingMilliseconds` ago. Called
-    /// under the lock.
-    func askIfDue(
-        _ key: WindowKey, _ amount: Usage, _ kind: RightsRequestKind, at time: Int64, _ s: inout State
-    ) -> (request: RightsRequest, peers: [UInt64])? {
+    /// Asks for `amount` in `key`, unless a request of the same kind went out less than
+    /// `rightsRequestSpacingMilliseconds` ago: from the pool while it has rights left in
+    /// every unit short (queued here, proposed by `allocationLoop`), otherwise from every
+    /// other member of the window, or of the cluster for a pooled window. Called under
+    /// the lock; returns the ask to send outside it, if any.
+    func askIfDue(_ key: WindowKey, _ amount: Usage, _ kind: RightsRequestKind, at time: Int64, _ s: inout State) -> RightsAsk? {
         let last = kind == .urgent ? s.askedAt[key] : s.toppedUpAt[key]
         if let last, time - last < Int64(configuration.rightsRequestSpacingMilliseconds) { return nil }
         guard let window = s.ledger.update(for: key) else { return nil }
         if kind == .urgent { s.askedAt[key] = time } else { s.toppedUpAt[key] = time }
-        let peers = window.members.filter { $0 != nodeID }
-        return peers.isEmpty ? nil : (RightsRequest(window: window, amount: amount, kind: kind), peers)
+        if s.ledger.isPooled(key) && s.allocator != nil && Self.covers(s.ledger.poolRemaining(in: key), amount) {
+            guard s.allocating.insert(key).inserted else { return nil }
+            s.pendingAllocations.append(QuotaPool.Request(key: key, receiver: nodeID, amount: s.ledger.allocation(in: key, for: amount)))
+            return .pool
+        }
+        let peers = (s.ledger.isPooled(key) ? s.members : window.members).filter { $0 != nodeID }
+        return peers.isEmpty ? nil : .peers(RightsRequest(window: window, amount: amount, kind: kind), peers)
+    }
+
+    /// True when `left` has something in every unit `wanted` asks for.
+    static func covers(_ left: Usage, _ wanted: Usage) -> Bool {
+        (wanted.requests <= 0 || left.requests > 0) && (wanted.tokens <= 0 || left.tokens > 0) && (wanted.microUSD <= 0 || left.microUSD > 0)
+    }
+
+    func send(_ ask: RightsAsk) {
+        switch ask {
+        case .pool: allocationKick.yield()
+        case let .peers(request, peers): askForRights(request, peers: peers)
+        }
+    }
+
+    /// Proposes the queued allocation requests, all of them in one entry, one entry at a
+    /// time: what queues while one is under way goes in the next. Runs until cancelled.
+    func allocationLoop(_ kicks: AsyncStream<Void>) async {
+        for await _ in kicks {
+            while true {
+                let (batch, allocator) = state.withLock { s in
+                    let batch = Array(s.pendingAllocations.prefix(QuotaPool.requestsPerEntryMax))
+                    s.pendingAllocations.removeFirst(batch.count)
+                    return (batch, s.allocator)
+                }
+                guard !batch.isEmpty, let allocator else { break }
+                metrics.allocationRequests.increment(by: batch.count)
+                let proposed = await allocator(batch)
+                if !proposed { metrics.allocationFailures.increment(by: batch.count) }
+                state.withLock { s in for request in batch { s.allocating.remove(request.key) } }
+                // Applied or not, a waiting request looks again (and asks peers once the pool is out).
+                changes.fire()
+            }
+        }
     }
 
     /// Sends `request` to each of `peers` and folds every answer in (grant or not, it
@@ -46,10 +91,10 @@ extension QuotaService {
     func topUpLoop(_ kicks: AsyncStream<Void>) async {
         for await _ in kicks {
             let time = now()
-            let requests = state.withLock { s in
+            let asks = state.withLock { s in
                 s.ledger.takeTopUps().compactMap { askIfDue($0.key, $0.amount, .topUp, at: time, &s) }
             }
-            for (request, peers) in requests { askForRights(request, peers: peers) }
+            for ask in asks { send(ask) }
         }
     }
 

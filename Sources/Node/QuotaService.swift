@@ -31,6 +31,11 @@ public final class QuotaService: QuotaGate, Sendable {
         /// What requests waiting for rights need, per window, and until when (ms): kept
         /// back from peers with higher ids that ask (see `QuotaLedger.grantRights`).
         var needs: [WindowKey: (amount: Usage, until: Int64)] = [:]
+        /// Requests for the pool not yet proposed, and the windows with one under way.
+        var pendingAllocations: [QuotaPool.Request] = []
+        var allocating: Set<WindowKey> = []
+        /// Proposes allocation requests through the Raft log; returns false when it could not.
+        var allocator: (@Sendable ([QuotaPool.Request]) async -> Bool)?
     }
 
     let nodeID: UInt64
@@ -46,6 +51,8 @@ public final class QuotaService: QuotaGate, Sendable {
     let persistKick: AsyncStream<Void>.Continuation
     let topUpKicksStream: AsyncStream<Void>
     let topUpKick: AsyncStream<Void>.Continuation
+    let allocationKicksStream: AsyncStream<Void>
+    let allocationKick: AsyncStream<Void>.Continuation
 
     /// The message types the service handles, for the router.
     public static let messageTypes: Set<MessageType> = [.quotaGossip, .quotaRightsRequest]
@@ -79,6 +86,7 @@ public final class QuotaService: QuotaGate, Sendable {
         state = Mutex(State(ledger: ledger, members: members.sorted()))
         (persistKicksStream, persistKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (topUpKicksStream, topUpKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (allocationKicksStream, allocationKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Milliseconds since the epoch, from the system clock.
@@ -89,6 +97,16 @@ public final class QuotaService: QuotaGate, Sendable {
     public func setMembers(_ voters: [UInt64]) {
         state.withLock { $0.members = voters.sorted() }
     }
+
+    /// Sets how allocation requests for pooled windows reach the Raft log (a node without
+    /// one never gets rights from a pool).
+    public func setAllocator(_ allocator: @escaping @Sendable ([QuotaPool.Request]) async -> Bool) {
+        state.withLock { $0.allocator = allocator }
+    }
+
+    /// Applies allocations committed in the Raft log (`QuotaPool`) and wakes the requests
+    /// waiting for them.
+    public func applyAllocations(_ updates: [WindowUpdate]) { merge(updates, from: nodeID) }
 
     /// Sets the replicated schedule of splits (from the Raft log).
     public func setSchedule(_ schedule: MembershipSchedule) {
@@ -113,8 +131,10 @@ public final class QuotaService: QuotaGate, Sendable {
     }
 
     public func reserve(_ estimate: Usage, against quotas: [QuotaSpec]) async -> Result<ReservationID, QuotaRefusal> {
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(configuration.rightsWaitMilliseconds))
+        let wait = Duration.milliseconds(configuration.rightsWaitMilliseconds)
+        var deadline = ContinuousClock.now.advanced(by: wait)
         var waited = false
+        var waitingIn: WindowKey?
         while true {
             let seen = changes.generation
             let result = tryReserve(estimate, against: quotas)
@@ -122,6 +142,10 @@ public final class QuotaService: QuotaGate, Sendable {
                 metrics.admitted.increment()
                 return result
             }
+            // A wait that ran into the next window starts over there: the new window's
+            // rights are asked for only now, and must not inherit what is left of the wait.
+            if waitingIn != nil && waitingIn != refusal.window { deadline = ContinuousClock.now.advanced(by: wait) }
+            waitingIn = refusal.window
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, prepareToWait(for: refusal, estimate: estimate) else {
                 metrics.refused.increment()
@@ -164,7 +188,7 @@ public final class QuotaService: QuotaGate, Sendable {
     private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> Bool {
         let key = refusal.window
         let time = now()
-        enum Next { case refuse, wait, ask(RightsRequest, peers: [UInt64]) }
+        enum Next { case refuse, wait, ask(RightsAsk) }
         let next = state.withLock { s -> Next in
             if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
             let shortfall = s.ledger.shortfall(in: key, for: estimate)
@@ -172,15 +196,15 @@ public final class QuotaService: QuotaGate, Sendable {
             let until = time + Int64(configuration.rightsWaitMilliseconds)
             let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
             s.needs[key] = (need, until)
-            return askIfDue(key, shortfall, .urgent, at: time, &s).map { .ask($0.request, peers: $0.peers) } ?? .wait
+            return askIfDue(key, shortfall, .urgent, at: time, &s).map { .ask($0) } ?? .wait
         }
         switch next {
         case .refuse: return false
         case .wait:
             persistKick.yield()
             return true
-        case let .ask(request, peers):
-            askForRights(request, peers: peers)
+        case let .ask(ask):
+            send(ask)
             return true
         }
     }
@@ -200,6 +224,8 @@ struct QuotaMetrics {
     let grantsGiven: Counter
     let memberSplitConflicts: Counter
     let persistFailures: Counter
+    let allocationRequests: Counter
+    let allocationFailures: Counter
     /// Reservations admitted and not yet settled or cancelled: back at 0 whenever the node
     /// is idle, or a path forgot to end one.
     let openReservations: Gauge
@@ -213,6 +239,8 @@ struct QuotaMetrics {
         grantsGiven = Counter(label: "weir_quota_grants_given_total", dimensions: node)
         memberSplitConflicts = Counter(label: "weir_quota_member_split_conflicts_total", dimensions: node)
         persistFailures = Counter(label: "weir_quota_persist_failures_total", dimensions: node)
+        allocationRequests = Counter(label: "weir_quota_allocation_requests_total", dimensions: node)
+        allocationFailures = Counter(label: "weir_quota_allocation_failures_total", dimensions: node)
         openReservations = Gauge(label: "weir_quota_open_reservations", dimensions: node)
         openReservations.record(0)
     }

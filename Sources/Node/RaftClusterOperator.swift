@@ -137,7 +137,8 @@ struct RaftClusterOperator: ClusterOperator {
                 count: canaries.count, digest: canaries.digest.map { String(format: "%02x", $0) }.joined(),
                 last_index: canaries.lastIndex),
             quota_split: machine.quotaSchedule.entries.map {
-                QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: $0.voters)
+                let pooled = $0.voters == [QuotaLedger.poolMember]
+                return QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: pooled ? [] : $0.voters, pooled: pooled)
             },
             incarnations: Dictionary(uniqueKeysWithValues: machine.recordedIncarnations.map { (String($0.key), $0.value.hex) }),
             snapshot_transfers: await driver.snapshotTransfers)

@@ -71,6 +71,7 @@ public struct WeirNode: Sendable {
             machine = NodeStateMachine(
                 onQuotaSchedule: { quotaService.setSchedule($0) },
                 onQuotaReassignment: { quotaService.applyReassignment($0) },
+                onQuotaAllocation: { quotaService.applyAllocations($0) },
                 onRejection: { index, reason in
                     rejected.increment()
                     logger.error("rejected a committed entry it cannot apply", metadata: ["index": "\(index)", "reason": "\(reason)"])
@@ -80,6 +81,9 @@ public struct WeirNode: Sendable {
                 database: database, transport: transport, secret: secret, incarnation: incarnation, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
             quotaService.setMembers(await driver.status.configuration.voters.sorted())
+            quotaService.setAllocator { [driver] requests in
+                (try? await driver.propose(NodeStateMachine.quotaAllocationEntry(requests))) != nil
+            }
             quota = quotaService
         } catch {
             await transport.shutdown()

@@ -19,12 +19,44 @@ extension QuotaLedger {
     public func spareElsewhere(in key: WindowKey) -> Usage {
         guard let state = state(key) else { return .zero }
         var total = Usage.zero
-        for peer in state.members where peer != member {
+        for peer in state.holders where peer != member {
             let base = state.caps.baseShare(of: peer, among: state.members)
             total += (state.counter.rights(of: peer, base: base) - state.counter.used(by: peer)).clampedAtZero
         }
         return total
     }
+
+    /// What the pool of a pooled window has left, as this member knows it (it may have
+    /// allocated more since: the log decides). Zero for a window split over nodes.
+    public func poolRemaining(in key: WindowKey) -> Usage {
+        guard let state = state(key), state.isPooled else { return .zero }
+        let base = state.caps.baseShare(of: Self.poolMember, among: state.members)
+        return state.counter.rights(of: Self.poolMember, base: base).clampedAtZero
+    }
+
+    /// True when `key`'s cap starts in the pool (see `QuotaPool`).
+    public func isPooled(_ key: WindowKey) -> Bool { state(key)?.isPooled ?? false }
+
+    /// What to ask the pool for to admit what lacks `shortfall`: the shortfall, or what
+    /// brings this member's spare up to one allocation (`WindowState.allocationSize`) when
+    /// that is more, in every capped unit. A member holds no more than one allocation
+    /// ahead of its demand, so one that goes away strands at most that.
+    public func allocation(in key: WindowKey, for shortfall: Usage) -> Usage {
+        guard let state = state(key) else { return shortfall }
+        let topUp = (state.allocationSize - state.spare).clampedAtZero
+        let wanted = shortfall.joined(with: topUp)
+        let caps = state.caps
+        return Usage(
+            requests: caps.requests == nil ? 0 : wanted.requests, tokens: caps.tokens == nil ? 0 : wanted.tokens,
+            microUSD: caps.microUSD == nil ? 0 : wanted.microUSD)
+    }
+
+    /// The member id of the pool: no node has it (node ids stop below it).
+    public static let poolMember = UInt64.max
+    /// Estimates one allocation covers, at least.
+    public static let allocationEstimates: Int64 = 4
+    /// The share of a cap one allocation covers, at least (percent).
+    public static let allocationPercent: Int64 = 2
 
     /// Answers a peer's request for rights: grants what was asked when this member has it
     /// spare, otherwise all of its spare (near a window's end the last rights must gather
@@ -135,7 +167,9 @@ extension QuotaLedger {
         let receivers = receivers.filter { $0 != retired }.sorted()
         guard !receivers.isEmpty else { return [] }
         return liveStates.compactMap { state in
-            guard state.members.contains(retired) else { return nil }
+            // A pooled window's member kept what it was allocated: counted as used, never
+            // handed on (it may still be alive and admitting against it).
+            guard !state.isPooled, state.members.contains(retired) else { return nil }
             let base = state.caps.baseShare(of: retired, among: state.members)
             let spare = (state.counter.rights(of: retired, base: base) - state.counter.used(by: retired)).clampedAtZero
             guard spare != .zero else { return nil }

@@ -85,7 +85,7 @@ public struct QuotaLedger: Sendable {
             states[slot]!.reserved += estimate
             states[slot]!.openReservations += 1
             if tracksDurability && states[slot]!.wantsHigherMark { durabilityWanted = true }
-            let lacking = states[slot]!.shortfall(for: estimate.times(Self.headroomEstimates))
+            let lacking = states[slot]!.shortfall(for: states[slot]!.topUpBelow)
             if lacking != .zero {
                 let key = states[slot]!.key
                 if let known = topUps.firstIndex(where: { $0.key == key }) { topUps[known].amount = lacking } else { topUps.append((key, lacking)) }

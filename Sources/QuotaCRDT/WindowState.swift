@@ -67,6 +67,37 @@ struct WindowState: Sendable {
         rights = counter.rights(of: owner, base: base)
     }
 
+    /// True when the cap starts in the pool (no node has a base share).
+    var isPooled: Bool { members == [QuotaLedger.poolMember] }
+
+    /// Every member that may hold rights: the split's members and every giver and
+    /// receiver of a grant.
+    var holders: [UInt64] {
+        var found = Set(members)
+        for (giver, grants) in counter.granted {
+            found.insert(giver)
+            for receiver in grants.keys { found.insert(receiver) }
+        }
+        return found.sorted()
+    }
+
+    /// One allocation from the pool: the larger of `allocationEstimates` of the latest
+    /// estimate and `allocationPercent` of the cap, in every unit.
+    var allocationSize: Usage {
+        let percent = QuotaLedger.allocationPercent
+        let byCap = Usage(
+            requests: (caps.requests ?? 0) / 100 * percent, tokens: (caps.tokens ?? 0) / 100 * percent,
+            microUSD: (caps.microUSD ?? 0) / 100 * percent)
+        return lastEstimate.times(QuotaLedger.allocationEstimates).joined(with: byCap)
+    }
+
+    /// The spare below which the owner tops up: half an allocation in a pooled window
+    /// (it then asks for what brings it back to one), `headroomEstimates` of the latest
+    /// estimate otherwise.
+    var topUpBelow: Usage {
+        isPooled ? allocationSize.half : lastEstimate.times(QuotaLedger.headroomEstimates)
+    }
+
     /// Usage that counts against the owner's rights.
     var committed: Usage { ownUsed + reserved + grantingTotal }
 

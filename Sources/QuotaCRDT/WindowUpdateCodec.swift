@@ -46,6 +46,19 @@ public enum WindowUpdateCodec {
         return key
     }
 
+    /// Appends a window key to `bytes` (the layout of `encode(_: WindowKey)`), for other
+    /// codecs that carry keys.
+    public static func appendKey(_ key: WindowKey, to bytes: inout [UInt8]) { append(key, to: &bytes) }
+
+    /// Reads a key written by `appendKey`, or nil when malformed (a misaligned start too).
+    public static func readKey(from reader: inout ByteReader) -> WindowKey? { readKey(&reader) }
+
+    /// Appends a non-negative amount (three big-endian `Int64`).
+    public static func appendUsage(_ usage: Usage, to bytes: inout [UInt8]) { append(usage, to: &bytes) }
+
+    /// Reads an amount written by `appendUsage`, or nil when truncated or negative.
+    public static func readUsage(from reader: inout ByteReader) -> Usage? { readUsage(&reader) }
+
     // MARK: Writing
 
     private static func append(_ update: WindowUpdate, to bytes: inout [UInt8]) {

@@ -97,14 +97,13 @@ import Testing
         try await waitUntil("node 4 follows the leader", within: .seconds(10)) {
             await self.client.status(http[3])?.leader == leader
         }
-        // The leader schedules the new quota split in the log; every node applies it.
-        try await waitUntil("every node schedules the quota split over four voters", within: .seconds(10)) {
-            for id in 1...4 where await self.client.status(http[id - 1])?.quota_split.last?.voters != [1, 2, 3, 4] { return false }
+        // Quota windows are pooled from the start: a new voter changes no split.
+        try await waitUntil("every node has the pooled quota split", within: .seconds(10)) {
+            for id in 1...4 where await self.client.status(http[id - 1])?.quota_split.last?.pooled != true { return false }
             return true
         }
         let split = try #require(await client.status(http[3])?.quota_split)
-        #expect(split.first == QuotaSplit(effective_from_ms: nil, voters: [1, 2, 3]), "the initial voters split every earlier window")
-        #expect((split.last?.effective_from_ms ?? 0) > 0)
+        #expect(split == [QuotaSplit(effective_from_ms: nil, voters: [], pooled: true)], "the pool covers every window, whoever the voters are")
 
         // A voter that is not the leader is removed; it stops reporting ready.
         let removed = [1, 2, 3].first { UInt64($0) != leader && $0 != follower }!
@@ -113,10 +112,6 @@ import Testing
         let remaining = [1, 2, 3, 4].filter { $0 != removed }.map(UInt64.init)
         try await waitUntil("the removal is applied by every remaining member", within: .seconds(10)) {
             for id in remaining where await self.client.status(http[Int(id) - 1])?.membership.voters != remaining { return false }
-            return true
-        }
-        try await waitUntil("the remaining nodes schedule the split over them", within: .seconds(10)) {
-            for id in remaining where await self.client.status(http[Int(id) - 1])?.quota_split.last?.voters != remaining { return false }
             return true
         }
         try await waitUntil("the removed node reports not ready", within: .seconds(10)) {

@@ -61,6 +61,70 @@ import Testing
     }
 }
 
+/// Allocation entries are decided against the applied policy's caps, reach the quota
+/// service, survive a snapshot and are refused when damaged.
+@Suite struct QuotaAllocationEntryTests {
+    static let now: Int64 = 1_800_000_000_000
+    static let key = WindowKey(quota: QuotaID(lane: .user, subject: "user:u1", name: "burst"), period: .tenSeconds,
+                               start: Period.tenSeconds.window(containing: now).start)
+
+    static func quotaEntry(requests: Int64, period: QuotaPeriod = .tenSeconds) -> [UInt8] {
+        let revision = QuotaRevision(
+            id: 0, lane: .user, subject: "user:u1", name: "burst", period: period, maxMicroUSD: nil, maxTokens: nil,
+            maxRequests: requests, rollover: false, revoked: false, stamp: .pending)
+        return NodeStateMachine.stampingPolicyTime(
+            NodeStateMachine.policyEntry(PolicyEntry(actor: "human:admin", command: .upsertQuota(revision))), now: now)
+    }
+
+    static func allocation(_ receiver: UInt64, _ requests: Int64, at time: Int64 = now) -> [UInt8] {
+        NodeStateMachine.stampingPolicyTime(
+            NodeStateMachine.quotaAllocationEntry([QuotaPool.Request(key: key, receiver: receiver, amount: Usage(requests: requests))]), now: time)
+    }
+
+    @Test func allocationsFollowThePolicyCapAndSurviveASnapshot() throws {
+        let told = Mutex<[WindowUpdate]>([])
+        let machine = NodeStateMachine(onQuotaAllocation: { updates in told.withLock { $0 += updates } })
+        machine.apply(Self.allocation(1, 5), at: 1)
+        #expect(told.withLock { $0 }.isEmpty, "no quota, no allocation")
+        let user = User(id: "user:u1", displayName: "U", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending)
+        machine.apply(NodeStateMachine.policyEntry(PolicyEntry(actor: "human:admin", command: .putUser(user))), at: 2)
+        machine.apply(Self.quotaEntry(requests: 8), at: 2)
+        #expect(machine.policy.current.activeQuota(lane: .user, subject: "user:u1", name: "burst") != nil)
+        machine.apply(Self.allocation(1, 5), at: 3)
+        machine.apply(Self.allocation(2, 5), at: 4)
+        #expect(machine.pool.withLock { $0.windows[Self.key]?.allocated } == [1: Usage(requests: 5), 2: Usage(requests: 3)])
+        let last = try #require(told.withLock { $0.last })
+        #expect(last.members == [QuotaLedger.poolMember] && last.counter.granted[QuotaLedger.poolMember]?[2] == Usage(requests: 3))
+        // A new revision with another period: the window's quota is gone.
+        machine.apply(Self.quotaEntry(requests: 100, period: .hour), at: 5)
+        machine.apply(Self.allocation(3, 5), at: 6)
+        #expect(machine.pool.withLock { $0.windows[Self.key]?.allocated[3] } == nil)
+
+        let restoredTold = Mutex<[WindowUpdate]>([])
+        let restored = NodeStateMachine(onQuotaAllocation: { updates in restoredTold.withLock { $0 += updates } })
+        try restored.restore(from: machine.snapshot(), at: 6)
+        #expect(restored.pool.withLock { $0 } == machine.pool.withLock { $0 })
+        machine.apply(Self.quotaEntry(requests: 8), at: 7)
+        restored.apply(Self.quotaEntry(requests: 8), at: 7)
+        restored.apply(Self.allocation(3, 5), at: 8)
+        machine.apply(Self.allocation(3, 5), at: 8)
+        #expect(restored.pool.withLock { $0 } == machine.pool.withLock { $0 }, "a restored replica decides as the others do")
+        #expect(machine.pool.withLock { $0.windows[Self.key]?.total } == Usage(requests: 8))
+    }
+
+    @Test func damagedAllocationEntriesAreRefusedAndRejected() {
+        let good = Self.allocation(1, 5)
+        #expect(NodeStateMachine.check(good) == nil)
+        for length in 1..<good.count {
+            #expect(NodeStateMachine.check(Array(good.prefix(length))) != nil, "truncated at \(length)")
+        }
+        #expect(NodeStateMachine.check(good + [0]) != nil)
+        let machine = NodeStateMachine()
+        machine.apply(Array(good.prefix(20)), at: 1)
+        #expect(machine.rejected.count == 1 && machine.pool.withLock { $0.windows.isEmpty })
+    }
+}
+
 /// Entries a node cannot apply once crashed every node at apply, and again on every
 /// restart. Now the leader refuses them, and apply rejects the ones that arrive anyway.
 @Suite struct RejectedEntryTests {

@@ -109,11 +109,16 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
 /// over `voters`.
 public struct QuotaSplit: Codable, Equatable, Sendable {
     public var effective_from_ms: Int64?
+    /// The voters each window's cap is split over; empty when `pooled`.
     public var voters: [UInt64]
+    /// True when windows from `effective_from_ms` start with their whole cap in the pool,
+    /// from which nodes draw allocations through the log (docs/quotas.md).
+    public var pooled: Bool
 
-    public init(effective_from_ms: Int64?, voters: [UInt64]) {
+    public init(effective_from_ms: Int64?, voters: [UInt64], pooled: Bool = false) {
         self.effective_from_ms = effective_from_ms
         self.voters = voters
+        self.pooled = pooled
     }
 }
 

@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NodeTestSupport
+import Synchronization
+import Testing
+
+/// A node that goes away keeps only what it was allocated (docs/quotas.md, "Pooled
+/// windows"): three `make cluster` nodes, a cap of 100 requests per 10 s, load paced at
+/// about 50 requests a second through every node. n3 is paused (SIGSTOP) and its load goes
+/// to n1 and n2, as a balancer would send it: every window that starts 5 s after the pause
+/// admits at least 95 % of the cap before its first refusal (it used to stop at two thirds,
+/// n3's share stranded), and no window ever admits more than the cap. Once n3 resumes, the
+/// windows admit the cap exactly.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct QuotaFailoverProcessTests {
+    static let cap = 100
+    static let windowMilliseconds: Int64 = 10_000
+
+    @Test func aPausedNodeStrandsAtMostWhatItHeld() async throws {
+        try await LocalCluster.withDemoUpstream { cluster, _ in
+            try await cluster.startServingDemoModels()
+            let secret = try await Self.cappedToken(cluster)
+            let log = OutcomeLog()
+            let load = Task { await Self.drive(cluster, secret: secret, log: log) }
+            defer { load.cancel() }
+
+            // All three nodes serve one whole window.
+            let healthyStart = Self.windowStart(after: Self.now() + 500)
+            try await Self.sleep(until: healthyStart + Self.windowMilliseconds + 300)
+            let pid = try cluster.pid(3)
+            log.targets.withLock { $0 = [0, 1] }
+            try await Task.sleep(for: .milliseconds(100))  // requests under way to n3 finish
+            let pausedAt = Self.now()
+            kill(pid, SIGSTOP)
+            defer { kill(pid, SIGCONT) }
+            let firstAfter = Self.windowStart(after: pausedAt + 5_000)
+            try await Self.sleep(until: firstAfter + 2 * Self.windowMilliseconds + 300)
+            kill(pid, SIGCONT)
+            let resumedAt = Self.now()
+            log.targets.withLock { $0 = [0, 1, 2] }
+            let firstResumed = Self.windowStart(after: resumedAt + 5_000)
+            try await Self.sleep(until: firstResumed + Self.windowMilliseconds + 300)
+            load.cancel()
+            _ = await load.value
+
+            let windows = log.windows()
+            func report(_ start: Int64, _ what: String) -> WindowTally {
+                let tally = windows[start] ?? WindowTally()
+                print("quota failover: \(what) window \(start): \(tally.admitted) admitted, \(tally.beforeFirstRefusal) before the first refusal, \(tally.refused) refused, \(tally.other) other, \(tally.slow) slow; first refusal \(tally.firstRefusal)")
+                return tally
+            }
+            let healthy = report(healthyStart, "healthy")
+            #expect(healthy.admitted == Self.cap, "all three up: the cap exactly")
+            let during = report(Self.windowStart(after: pausedAt) - Self.windowMilliseconds, "paused-in")
+            #expect(during.admitted <= Self.cap)
+            for start in [firstAfter, firstAfter + Self.windowMilliseconds] {
+                let tally = report(start, "n3 paused")
+                #expect(tally.beforeFirstRefusal * 100 >= Self.cap * 95, "window \(start) started 5 s after the pause: at least 95 % before the first refusal")
+                #expect(tally.admitted <= Self.cap, "never more than the cap")
+            }
+            let resumed = report(firstResumed, "resumed")
+            #expect(resumed.admitted == Self.cap, "n3 back: the cap exactly")
+            for (start, tally) in windows { #expect(tally.admitted <= Self.cap, "window \(start) admitted \(tally.admitted)") }
+            #expect(windows.values.reduce(0) { $0 + $1.other } == 0, "every answer was 200 or a quota 429")
+            #expect(windows.values.reduce(0) { $0 + $1.slow } <= 6, "only requests under way to n3 when it stopped wait for it")
+        }
+    }
+
+    /// A token with the cap, known to every node.
+    static func cappedToken(_ cluster: LocalCluster) async throws -> String {
+        let admin = AdminHTTPClient(token: try cluster.adminToken)
+        let port = cluster.http[0]
+        let issued = await admin.call(.POST, port: port, path: "/admin/api/tokens", json: #"{"principal":"human:admin","name":"failover"}"#)
+        let secret = try #require(issued?.body["secret"] as? String)
+        let token = try #require((issued?.body["token"] as? [String: Any])?["id"] as? String)
+        let quota = await admin.call(.POST, port: port, path: "/admin/api/quotas",
+                                     json: #"{"lane":"token","subject":"\#(token)","name":"burst","period":"10s","max_requests":\#(cap)}"#)
+        #expect(quota?.status == 201, "\(String(describing: quota))")
+        for node in cluster.http { _ = await admin.call(.GET, port: node, path: "/admin/api/quotas?consistent=true") }
+        return secret
+    }
+
+    /// Six clients, each one request at a time to the next node of `log.targets`, about 50
+    /// requests a second in all, until cancelled.
+    static func drive(_ cluster: LocalCluster, secret: String, log: OutcomeLog) async {
+        await withTaskGroup(of: Void.self) { group in
+            for client in 0..<6 {
+                group.addTask {
+                    var turn = client
+                    while !Task.isCancelled {
+                        let nodes = log.targets.withLock { $0 }
+                        let port = cluster.http[nodes[turn % nodes.count]]
+                        turn += 1
+                        let sent = now()
+                        let outcome = await chat(port: port, secret: secret)
+                        guard !Task.isCancelled else { break }  // the answer to a cancelled request is no answer
+                        log.record(sent: sent, received: now(), outcome)
+                        try? await Task.sleep(for: .milliseconds(max(0, 120 - (now() - sent))))
+                    }
+                }
+            }
+        }
+    }
+
+    enum Outcome { case admitted, refused(retryAfter: Int64, body: String), other(Int) }
+
+    static func chat(port: Int, secret: String) async -> Outcome {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(secret)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":4,"messages":[{"role":"user","content":"x"}]}"#))
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return .other(0) }
+        let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+        switch response.status.code {
+        case 200: return .admitted
+        case 429: return .refused(retryAfter: Int64(response.headers.first(name: "Retry-After") ?? "") ?? -1, body: String(body.prefix(300)))
+        default: return .other(Int(response.status.code))
+        }
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func windowStart(after time: Int64) -> Int64 { (time / windowMilliseconds + 1) * windowMilliseconds }
+    static func sleep(until time: Int64) async throws {
+        let wait = time - now()
+        if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+    }
+}
+
+struct WindowTally {
+    var admitted = 0
+    var refused = 0
+    var other = 0
+    var beforeFirstRefusal = 0
+    var slow = 0
+    var firstRefusal = ""
+}
+
+/// Every answer with when it was asked and answered (ms since the epoch, this machine's
+/// clock, the nodes' too).
+final class OutcomeLog: Sendable {
+    /// The nodes (0-based) the clients send to.
+    let targets = Mutex([0, 1, 2])
+    private let entries = Mutex<[(sent: Int64, received: Int64, outcome: QuotaFailoverProcessTests.Outcome)]>([])
+
+    func record(sent: Int64, received: Int64, _ outcome: QuotaFailoverProcessTests.Outcome) {
+        entries.withLock { $0.append((sent, received, outcome)) }
+    }
+
+    /// Answers by window. An admission counts in the window it was answered in: the node
+    /// admits, then the mock answers within milliseconds, while a request may wait for
+    /// rights before it is admitted (into the next window, too); and a window is full long
+    /// before its end. A refusal counts in the window it names: the one ending
+    /// `Retry-After` seconds (rounded up) after the node decided, so a refusal by a full
+    /// window that arrives just after the next began is not taken for the next one's first.
+    func windows() -> [Int64: WindowTally] {
+        let length = QuotaFailoverProcessTests.windowMilliseconds
+        var tallies: [Int64: WindowTally] = [:]
+        var refusedIn: Set<Int64> = []
+        for entry in entries.withLock({ $0 }).sorted(by: { $0.received < $1.received }) {
+            // An answer that took a second or more (from n3, held over its pause) cannot be
+            // placed in a window: counted apart.
+            guard entry.received - entry.sent < 1_000 else {
+                tallies[entry.sent / length * length, default: WindowTally()].slow += 1
+                continue
+            }
+            switch entry.outcome {
+            case .admitted:
+                let start = entry.received / length * length
+                tallies[start, default: WindowTally()].admitted += 1
+                if !refusedIn.contains(start) { tallies[start]!.beforeFirstRefusal += 1 }
+            case let .refused(retryAfter, body):
+                // The window's end lies in (decided + retryAfter − 1 s, decided + retryAfter],
+                // and the node decided between sent and received: the one multiple of the
+                // length in (sent + retryAfter − 1 s, received + retryAfter].
+                let start = retryAfter > 0 ? (entry.received + retryAfter * 1000) / length * length - length : entry.sent / length * length
+                tallies[start, default: WindowTally()].refused += 1
+                if refusedIn.insert(start).inserted {
+                    tallies[start]!.firstRefusal = "sent +\(entry.sent - start) ms, answered +\(entry.received - start) ms: \(body)"
+                }
+            case let .other(status):
+                tallies[entry.sent / length * length, default: WindowTally()].other += 1
+                print("quota failover: answer \(status) at \(entry.sent) ms after \(entry.received - entry.sent) ms")
+            }
+        }
+        return tallies
+    }
+}
+
+extension LocalCluster {
+    /// Node `n`'s process id (1-based).
+    func pid(_ n: Int) throws -> pid_t {
+        let text = try String(contentsOfFile: "\(directory)/n\(n).pid", encoding: .utf8)
+        return try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+}
