@@ -221,7 +221,12 @@ final class NodeStateMachine: ReplicatedStateMachine {
     /// quota service what changed.
     private func applyAllocation(_ requests: [QuotaPool.Request], time: Int64) {
         let policy = policy.current
-        let caps = { (key: WindowKey) in Self.caps(of: key, in: policy) }
+        let schedule = schedule.withLock { $0 }
+        // Only windows the schedule pools: a window split over voters has its whole cap in
+        // base shares already.
+        let caps = { (key: WindowKey) in
+            schedule.voters(at: key.start) == [QuotaLedger.poolMember] ? Self.caps(of: key, in: policy) : nil
+        }
         let updates = pool.withLock { pool in
             pool.apply(requests, time: time, caps: caps).compactMap { key in caps(key).flatMap { pool.update(for: key, caps: $0) } }
         }

@@ -43,7 +43,10 @@ extension QuotaService {
     func merge(_ updates: [WindowUpdate], from peer: UInt64) {
         let time = now()
         let current = updates.filter { !isLongOver($0.key, at: time) }
-        let conflicts = state.withLock { s in current.reduce(0) { $0 + (s.ledger.merge($1) ? 0 : 1) } }
+        let conflicts = state.withLock { s in
+            let split = Self.split(s)
+            return current.reduce(0) { $0 + (s.ledger.merge($1, membersAt: split) ? 0 : 1) }
+        }
         if conflicts > 0 {
             metrics.memberSplitConflicts.increment(by: conflicts)
             logger.warning(

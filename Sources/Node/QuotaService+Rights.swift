@@ -114,7 +114,7 @@ extension QuotaService {
             return
         }
         let amount = state.withLock { s in
-            s.ledger.merge(request.window)
+            s.ledger.merge(request.window, membersAt: Self.split(s))
             let waiting = s.needs[key].flatMap { $0.until > time ? $0.amount : nil } ?? .zero
             return s.ledger.beginGrant(in: key, to: peer, requested: request.amount, kind: request.kind, waiting: waiting)
         }

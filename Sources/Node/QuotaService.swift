@@ -70,7 +70,14 @@ public final class QuotaService: QuotaGate, Sendable {
         self.configuration = configuration
         self.transport = transport
         self.logger = logger
-        self.now = now
+        // Never backwards: a node whose clock steps back must not return to a window it
+        // has already dropped (with its records), where the pool may still allocate.
+        let latest = Atomic<Int64>(.min)
+        self.now = {
+            let time = now()
+            let (_, seen) = latest.max(time, ordering: .relaxed)
+            return seen
+        }
         metrics = QuotaMetrics(nodeID: nodeID)
         var ledger = QuotaLedger(member: nodeID, tracksDurability: database != nil)
         if let database {
@@ -98,6 +105,14 @@ public final class QuotaService: QuotaGate, Sendable {
         state.withLock { $0.members = voters.sorted() }
     }
 
+    /// How windows starting at a given instant split, on this node: by the replicated
+    /// schedule; before it has an entry, over the pool on a node that can ask the pool (a
+    /// node of a cluster), over the current voters otherwise (a service without Raft).
+    static func split(_ s: State) -> (Int64) -> [UInt64] {
+        let (schedule, fallback) = (s.schedule, s.allocator != nil ? [QuotaLedger.poolMember] : s.members)
+        return { schedule.voters(at: $0) ?? fallback }
+    }
+
     /// Sets how allocation requests for pooled windows reach the Raft log (a node without
     /// one never gets rights from a pool).
     public func setAllocator(_ allocator: @escaping @Sendable ([QuotaPool.Request]) async -> Bool) {
@@ -119,8 +134,8 @@ public final class QuotaService: QuotaGate, Sendable {
     public func tryReserve(_ estimate: Usage, against quotas: [QuotaSpec]) -> Result<ReservationID, QuotaRefusal> {
         let time = now()
         let (result, markDue, topUpDue) = state.withLock { s in
-            let (schedule, current) = (s.schedule, s.members)
-            let result = s.ledger.reserve(estimate, against: quotas, now: time) { schedule.voters(at: $0) ?? current }
+            let split = Self.split(s)
+            let result = s.ledger.reserve(estimate, against: quotas, now: time, membersAt: split)
             defer { s.ledger.durabilityWanted = false }
             if case .success = result { metrics.openReservations.record(s.ledger.openReservations) }
             return (result, s.ledger.durabilityWanted, s.ledger.hasTopUps)
@@ -135,6 +150,7 @@ public final class QuotaService: QuotaGate, Sendable {
         var deadline = ContinuousClock.now.advanced(by: wait)
         var waited = false
         var waitingIn: WindowKey?
+        var restarted = false
         while true {
             let seen = changes.generation
             let result = tryReserve(estimate, against: quotas)
@@ -142,9 +158,13 @@ public final class QuotaService: QuotaGate, Sendable {
                 metrics.admitted.increment()
                 return result
             }
-            // A wait that ran into the next window starts over there: the new window's
-            // rights are asked for only now, and must not inherit what is left of the wait.
-            if waitingIn != nil && waitingIn != refusal.window { deadline = ContinuousClock.now.advanced(by: wait) }
+            // A wait that ran into the next window of the same quota starts over there, once:
+            // the new window's rights are asked for only now.
+            if let last = waitingIn, !restarted, refusal.window.quota == last.quota, refusal.window.period == last.period,
+               refusal.window.start > last.start {
+                deadline = ContinuousClock.now.advanced(by: wait)
+                restarted = true
+            }
             waitingIn = refusal.window
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, prepareToWait(for: refusal, estimate: estimate) else {

@@ -81,8 +81,10 @@ public struct WeirNode: Sendable {
                 database: database, transport: transport, secret: secret, incarnation: incarnation, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
             quotaService.setMembers(await driver.status.configuration.voters.sorted())
-            quotaService.setAllocator { [driver] requests in
-                (try? await driver.propose(NodeStateMachine.quotaAllocationEntry(requests))) != nil
+            // Done once this node has applied the entry, so its next ask sees what it got.
+            quotaService.setAllocator { [driver, policyStore] requests in
+                guard let index = try? await driver.propose(NodeStateMachine.quotaAllocationEntry(requests)) else { return false }
+                return await policyStore.waitApplied(index, timeout: .seconds(1))
             }
             quota = quotaService
         } catch {

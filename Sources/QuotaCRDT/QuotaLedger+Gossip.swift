@@ -44,10 +44,16 @@ extension QuotaLedger {
     /// member split. Returns false when this member splits the window over other members
     /// than the sender does (their views of the membership disagreed at the window's start).
     @discardableResult
-    public mutating func merge(_ update: WindowUpdate) -> Bool {
+    public mutating func merge(_ update: WindowUpdate) -> Bool { merge(update) { _ in update.members } }
+
+    /// `merge`, where a window met first through the update splits over
+    /// `membersAt(start)`, this member's own view, rather than the sender's: a node that
+    /// split it otherwise (behind the schedule) must not hand its split on.
+    @discardableResult
+    public mutating func merge(_ update: WindowUpdate, membersAt: (Int64) -> [UInt64]) -> Bool {
         let owner = member
         let slot = slot(for: update.key) {
-            WindowState(key: $0, owner: owner, members: update.members, end: update.end, caps: update.caps)
+            WindowState(key: $0, owner: owner, members: membersAt(update.key.start).sorted(), end: update.end, caps: update.caps)
         }
         if states[slot]!.merge(update.counter) { touch(slot) }
         return states[slot]!.members == update.members

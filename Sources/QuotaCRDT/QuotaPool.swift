@@ -38,7 +38,8 @@ public struct QuotaPool: Equatable, Sendable {
     }
 
     public private(set) var windows: [WindowKey: Window] = [:]
-    /// The latest leader clock seen in the log (ms). Only rises.
+    /// The log's clock (ms): the leader's stamps, bounded by the windows requested (see
+    /// `apply`). Only rises.
     public private(set) var clock: Int64 = .min
     private var sweptAt: Int64 = .min
 
@@ -63,7 +64,14 @@ public struct QuotaPool: Equatable, Sendable {
     /// capped unit, or what is left when less is; uncapped units need no rights. Returns
     /// the windows whose allocations changed, in request order.
     public mutating func apply(_ requests: [Request], time: Int64, caps: (WindowKey) -> Caps?) -> [WindowKey] {
-        advance(to: time)
+        // The requesters ask for windows current on their clocks, so the earliest end among
+        // them is no earlier than the earliest of their clocks: the log's clock follows
+        // the leader's stamp only that far. A leader whose clock jumped ahead (an NTP step,
+        // a resumed VM) cannot sweep windows the nodes still serve, unless their clocks
+        // jumped too.
+        if let bound = requests.compactMap({ $0.key.period.window(containing: $0.key.start).end }).min() {
+            advance(to: min(time, bound))
+        }
         var changed: [WindowKey] = []
         for request in requests {
             guard allocate(request, caps: caps) else { continue }

@@ -10,6 +10,11 @@ extension QuotaSimulator {
     func step() {
         now += Self.stepMilliseconds
         if faultsOn { injectFaults() }
+        if faultsOn && limits.pooled { injectPoolFaults() }
+        if limits.pooled {
+            commitAllocations()
+            applyAllocations()
+        }
         if faultsOn { arrive() }
         admitPending()
         settleDue()
@@ -23,7 +28,7 @@ extension QuotaSimulator {
     // MARK: Load
 
     private func arrive() {
-        let live = nodes.keys.filter { !leaving.contains($0) }.sorted()
+        let live = nodes.keys.filter { !leaving.contains($0) && !isPaused($0) }.sorted()
         guard !live.isEmpty else { return }
         let expected = Double(profile.requestsPerSecond) * Double(Self.stepMilliseconds) / 1000
         var count = Int(expected)
@@ -43,9 +48,11 @@ extension QuotaSimulator {
     /// again only when the node's state changed since (a merge, settle or grant), at its
     /// deadline, or to re-ask for rights; the outcome is the same, and runs are faster.
     private func admitPending() {
-        let windowTurned = now % 10_000 == 0
         for id in pending.keys.sorted() {
             guard nodes[id] != nil else { pending[id] = nil; continue }
+            if isPaused(id) { continue }
+            // Every window's start is a multiple of 10 s, on this node's clock.
+            let windowTurned = clock(of: id) % 10_000 < Self.stepMilliseconds
             let changed = nodes[id]!.changed || windowTurned
             nodes[id]!.changed = false
             var waiting: [PendingRequest] = []
@@ -56,10 +63,12 @@ extension QuotaSimulator {
                     continue
                 }
                 let (schedule, current) = (self.schedule, members)
-                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, now: now, membersAt: { schedule.voters(at: $0) ?? current }) {
+                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current }) {
                 case let .success(reservation):
                     admit(reservation, request, on: id)
                 case let .failure(refusal):
+                    // As on the node: a wait that ran into the next window starts over there.
+                    if let last = request.lastRefusal, last.window != refusal.window { request.deadline = now + Self.rightsWaitMilliseconds }
                     if now >= request.deadline {
                         refuse(refusal, request, on: id)
                     } else {
@@ -77,9 +86,10 @@ extension QuotaSimulator {
         admitted += 1
         var keys: [WindowKey] = []
         for spec in specs {
-            let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+            let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: clock(of: id)).start)
             keys.append(key)
             truth[key, default: .zero] += request.estimate
+            admittedBy[key, default: [:]][id, default: .zero] += request.estimate
             let allowed = spec.caps.asCheckable + (excess[key] ?? .zero)
             let over = Self.largestExcess(truth[key]!, allowed, spec.caps)
             if over > 0 { violate("window \(key): admitted \(truth[key]!) exceeds the cap \(spec.caps) by \(over) (node \(id))") }
@@ -96,12 +106,15 @@ extension QuotaSimulator {
     private func refuse(_ refusal: QuotaRefusal, _ request: PendingRequest, on id: UInt64) {
         refused += 1
         let spec = specs.first { $0.id == refusal.quota }!
-        let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
-        if firstRefusal[key] == nil { firstRefusal[key] = (truth[key] ?? .zero) + request.estimate }
+        let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: clock(of: id)).start)
+        if firstRefusal[key] == nil {
+            firstRefusal[key] = (truth[key] ?? .zero) + request.estimate
+            if limits.pooled { strandedMax = max(strandedMax, strandedPercent(in: key)) }
+        }
     }
 
     private func settleDue() {
-        for id in nodes.keys.sorted() {
+        for id in nodes.keys.sorted() where !isPaused(id) {
             var open: [(id: ReservationID, estimate: Usage, actual: Usage, settleAt: Int64, keys: [WindowKey])] = []
             for reservation in nodes[id]!.open {
                 guard reservation.settleAt <= now else { open.append(reservation); continue }
@@ -149,11 +162,12 @@ extension QuotaSimulator {
         let last = urgent ? nodes[id]!.rightsAskedAt[key] : nodes[id]!.topUpAskedAt[key]
         if let last, now - last < 30 { return }
         if urgent { nodes[id]!.rightsAskedAt[key] = now } else { nodes[id]!.topUpAskedAt[key] = now }
+        if limits.pooled && proposeAllocation(key, amount, on: id) { return }
         for peer in members where peer != id { send(.rightsRequest(key, amount, kind), from: id, to: peer) }
     }
 
     func gossip(full: Bool) {
-        for id in nodes.keys.sorted() {
+        for id in nodes.keys.sorted() where !isPaused(id) {
             for peer in members where peer != id {
                 let known = full ? [:] : (nodes[id]!.sent[peer] ?? [:])
                 let updates = nodes[id]!.ledger.updates(since: known)
@@ -172,8 +186,9 @@ extension QuotaSimulator {
     }
 
     private func deliver() {
-        let due = network.filter { $0.deliverAt <= now }
-        network.removeAll { $0.deliverAt <= now }
+        // A paused node reads its messages when it resumes.
+        let due = network.filter { $0.deliverAt <= now && !isPaused($0.to) }
+        network.removeAll { $0.deliverAt <= now && !isPaused($0.to) }
         for message in due where nodes[message.to] != nil && !cut.contains([message.from, message.to]) {
             switch message.payload {
             case let .gossip(updates), let .rightsGrant(updates):
@@ -233,7 +248,8 @@ extension QuotaSimulator {
         } else {
             return
         }
-        schedule.append(effectiveFrom: now + 1_000, voters: members)
+        // Pooled windows split over the pool, whoever the members are.
+        if !limits.pooled { schedule.append(effectiveFrom: now + 1_000, voters: members) }
     }
 
     /// The node stops: its reservations are lost (their usage stays counted through the
@@ -250,13 +266,14 @@ extension QuotaSimulator {
         var ledger = QuotaLedger(member: id)
         for update in durable[id] ?? [] { ledger.merge(update) }
         nodes[id] = SimNode(ledger: ledger)
+        if limits.pooled { replayAllocations(on: id) }
     }
 
     // MARK: Checks
 
     func viewsConverged() -> Bool {
         func view(_ id: UInt64) -> [WindowKey: EscrowCounter]? { nodes[id]?.ledger.counters.filter { !$0.value.isEmpty } }
-        guard network.isEmpty, let reference = view(members[0]) else { return false }
+        guard network.isEmpty, log.proposed.isEmpty, log.toApply.values.allSatisfy(\.isEmpty), let reference = view(members[0]) else { return false }
         return members.allSatisfy { view($0) == reference }
     }
 
@@ -290,7 +307,7 @@ extension QuotaSimulator {
 struct PendingRequest {
     let estimate: Usage
     let actual: Usage
-    let deadline: Int64
+    var deadline: Int64
     var lastRefusal: QuotaRefusal?
 }
 

@@ -11,6 +11,9 @@ public final class QuotaSimulator {
         public var safetyMilliseconds: Int64 = 30_000
         /// Milliseconds allowed for the views to converge once faults stop.
         public var livenessMillisecondsMax: Int64 = 5_000
+        /// Windows start in the pool (`QuotaPool`), as on a node, instead of split over
+        /// the members; pauses, clock skew and leader changes are modelled too.
+        public var pooled = false
         public init() {}
     }
 
@@ -68,6 +71,12 @@ public final class QuotaSimulator {
     var admitted = 0
     var refused = 0
     var pending: [UInt64: [PendingRequest]] = [:]
+    // Pooled runs (QuotaSimulator+Pool.swift).
+    var log = PooledLog()
+    var clockOffsets: [UInt64: Int64] = [:]
+    var pausedUntil: [UInt64: Int64] = [:]
+    var admittedBy: [WindowKey: [UInt64: Usage]] = [:]
+    var strandedMax = 0.0
 
     public init(seed: UInt64, limits: Limits = Limits()) {
         self.seed = seed
@@ -77,7 +86,10 @@ public final class QuotaSimulator {
         members = (1...UInt64(profile.nodes)).map { $0 }
         specs = QuotaSimulator.makeSpecs(&random)
         for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id)) }
-        schedule.append(effectiveFrom: .min, voters: members)
+        schedule.append(effectiveFrom: .min, voters: limits.pooled ? [QuotaLedger.poolMember] : members)
+        if limits.pooled {
+            for id in members { clockOffsets[id] = Int64.random(in: -Self.clockSkewMillisecondsMax...Self.clockSkewMillisecondsMax, using: &random) }
+        }
     }
 
     static func makeSpecs(_ random: inout SplitMix64) -> [QuotaSpec] {
@@ -97,6 +109,8 @@ public final class QuotaSimulator {
         while now < end && violations.isEmpty { step() }
         faultsOn = false
         cut = []
+        pausedUntil = [:]
+        log.stalledUntil = .min
         for id in crashed.sorted() { restart(id) }
         settleEverything()
         let deadline = now + limits.livenessMillisecondsMax
@@ -109,7 +123,8 @@ public final class QuotaSimulator {
         let efficiency = admittedMinPercent()
         return QuotaSimulationReport(
             seed: seed, violations: violations, overshootMax: overshootMax, admittedMinPercent: efficiency?.percent,
-            worstWindow: efficiency?.window, profile: profile.description, admitted: admitted, refused: refused)
+            worstWindow: efficiency?.window, profile: (limits.pooled ? "pooled " : "") + profile.description, admitted: admitted,
+            refused: refused, strandedMaxPercent: limits.pooled ? strandedMax : nil)
     }
 
     func violate(_ what: String) { violations.append("t=\(now): \(what)") }
@@ -131,6 +146,9 @@ public struct QuotaSimulationReport: Sendable {
     public let profile: String
     public let admitted: Int
     public let refused: Int
+    /// Pooled runs: the largest share of a cap held unused, at a window's first refusal,
+    /// by nodes that could not serve then (paused, crashed, cut off).
+    public let strandedMaxPercent: Double?
 }
 
 /// What a seed turns on.

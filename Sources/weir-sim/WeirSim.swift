@@ -52,10 +52,14 @@ struct QuotaCommand: ParsableCommand {
     @Option(help: "The first seed.") var start: UInt64 = 1
     @Option(help: "Simulated milliseconds with faults on.") var safetyMilliseconds: Int64 = 30_000
     @Flag(help: "Print one line per seed.") var verbose = false
+    @Flag(help: "Windows start in the pool (as on a node): allocations through a simulated log, pauses, clock skew, leader changes.")
+    var pooled = false
 
     func run() throws {
         var limits = QuotaSimulator.Limits()
         limits.safetyMilliseconds = safetyMilliseconds
+        limits.pooled = pooled
+        var strandedMax = 0.0
         var violations = 0
         var overshootMax: Int64 = 0
         var admittedMin = 100.0
@@ -63,6 +67,7 @@ struct QuotaCommand: ParsableCommand {
             let report = QuotaSimulator(seed: seed, limits: limits).run()
             overshootMax = max(overshootMax, report.overshootMax)
             if let percent = report.admittedMinPercent { admittedMin = min(admittedMin, percent) }
+            if let percent = report.strandedMaxPercent { strandedMax = max(strandedMax, percent) }
             if verbose || !report.violations.isEmpty {
                 print("seed \(seed): \(report.profile) admitted=\(report.admitted) refused=\(report.refused) "
                       + "overshoot=\(report.overshootMax) admitted_min_pct=\(report.admittedMinPercent.map(oneDecimal) ?? "-") \(report.worstWindow ?? "")")
@@ -70,10 +75,11 @@ struct QuotaCommand: ParsableCommand {
             if !report.violations.isEmpty {
                 violations += 1
                 report.violations.prefix(5).forEach { print("  violation: \($0)") }
-                print("  replay: swift run -c release weir-sim quota --seeds 1 --start \(seed) --safety-milliseconds \(safetyMilliseconds)")
+                print("  replay: swift run -c release weir-sim quota --seeds 1 --start \(seed) --safety-milliseconds \(safetyMilliseconds)\(pooled ? " --pooled" : "")")
             }
         }
-        print("quota seeds=\(seeds) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))")
+        let stranded = pooled ? " stranded_max_pct=\(oneDecimal(strandedMax))" : ""
+        print("quota\(pooled ? " pooled" : "") seeds=\(seeds) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded)")
         if violations > 0 { throw ExitCode(1) }
     }
 }

@@ -84,10 +84,16 @@ import Testing
     @Test func allocationsFollowThePolicyCapAndSurviveASnapshot() throws {
         let told = Mutex<[WindowUpdate]>([])
         let machine = NodeStateMachine(onQuotaAllocation: { updates in told.withLock { $0 += updates } })
+        let user = User(id: "user:u1", displayName: "U", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending)
+        machine.apply(NodeStateMachine.policyEntry(PolicyEntry(actor: "human:admin", command: .putUser(user))), at: 1)
+        machine.apply(Self.quotaEntry(requests: 8), at: 1)
+        machine.apply(Self.allocation(1, 5), at: 1)
+        #expect(told.withLock { $0 }.isEmpty, "a window no schedule entry pools allocates nothing (its cap is in base shares)")
+        machine.apply(NodeStateMachine.quotaMembershipEntry(effectiveFrom: .min, voters: [QuotaLedger.poolMember]), at: 1)
+        machine.apply(NodeStateMachine.policyEntry(PolicyEntry(
+            actor: "human:admin", command: .revokeQuota(lane: .user, subject: "user:u1", name: "burst"))), at: 1)
         machine.apply(Self.allocation(1, 5), at: 1)
         #expect(told.withLock { $0 }.isEmpty, "no quota, no allocation")
-        let user = User(id: "user:u1", displayName: "U", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending)
-        machine.apply(NodeStateMachine.policyEntry(PolicyEntry(actor: "human:admin", command: .putUser(user))), at: 2)
         machine.apply(Self.quotaEntry(requests: 8), at: 2)
         #expect(machine.policy.current.activeQuota(lane: .user, subject: "user:u1", name: "burst") != nil)
         machine.apply(Self.allocation(1, 5), at: 3)

@@ -46,12 +46,29 @@ import Testing
         let caps = Caps(requests: 10)
         _ = pool.apply([.init(key: key, receiver: 1, amount: Usage(requests: 10))], time: Self.now) { _ in caps }
         let later = Self.now + 10_000 + QuotaPool.graceMilliseconds + 1
-        _ = pool.apply([], time: later) { _ in caps }
+        #expect(pool.apply([], time: later) { _ in caps }.isEmpty && pool.windows[key] != nil, "an empty entry moves no clock")
+        // A request for a window current at `later` lets the log's clock follow the stamp.
+        _ = pool.apply([.init(key: Self.key(at: later), receiver: 1, amount: Usage(requests: 1))], time: later) { _ in caps }
         #expect(pool.windows[key] == nil && pool.isOver(key))
         // A request from a node whose clock is far behind: the window would come back with its whole cap.
         #expect(pool.apply([.init(key: key, receiver: 2, amount: Usage(requests: 10))], time: Self.now) { _ in caps }.isEmpty)
         #expect(pool.windows[key] == nil)
         #expect(pool.clock == later, "the log's clock never goes back")
+    }
+
+    /// A leader whose clock jumped an hour ahead stamps an entry: the log's clock goes no
+    /// further than the end of the windows asked for, so the windows the nodes serve stay.
+    @Test func aLeaderClockThatJumpsAheadSweepsNothingTheNodesStillServe() {
+        var pool = QuotaPool()
+        let key = Self.key()
+        let caps = Caps(requests: 10)
+        _ = pool.apply([.init(key: key, receiver: 1, amount: Usage(requests: 2))], time: Self.now) { _ in caps }
+        let jumped = Self.now + 3_600_000
+        _ = pool.apply([.init(key: key, receiver: 2, amount: Usage(requests: 2))], time: jumped) { _ in caps }
+        #expect(pool.clock == Period.tenSeconds.window(containing: Self.now).end!)
+        #expect(pool.windows[key]?.total == Usage(requests: 4), "the window is still allocated from")
+        _ = pool.apply([.init(key: key, receiver: 3, amount: Usage(requests: 2))], time: jumped + 1_000) { _ in caps }
+        #expect(pool.windows[key]?.total == Usage(requests: 6))
     }
 
     @Test func theWindowAndReceiverBoundsHold() {
