@@ -77,6 +77,7 @@ sim: deps
 	$(SWIFT) build -c release --product weir-sim
 	.build/release/weir-sim raft --seeds $(SEEDS) --start 1
 	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start 1
+	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start 1 --pooled
 
 clean:
 	rm -rf .build
