@@ -227,8 +227,13 @@ final class NodeStateMachine: ReplicatedStateMachine {
         let caps = { (key: WindowKey) in
             schedule.voters(at: key.start) == [QuotaLedger.poolMember] ? Self.caps(of: key, in: policy) : nil
         }
+        // Every window asked about, changed or not: a requester that got nothing learns what
+        // the others hold, so it stops asking a pool that is out and turns to its peers.
+        var asked: [WindowKey] = []
+        for request in requests where !asked.contains(request.key) { asked.append(request.key) }
         let updates = pool.withLock { pool in
-            pool.apply(requests, time: time, caps: caps).compactMap { key in caps(key).flatMap { pool.update(for: key, caps: $0) } }
+            _ = pool.apply(requests, time: time, caps: caps)
+            return asked.compactMap { key in caps(key).flatMap { pool.update(for: key, caps: $0) } }
         }
         if !updates.isEmpty { onQuotaAllocation(updates) }
     }

@@ -12,6 +12,7 @@ extension QuotaService {
             group.addTask { await self.persistLoop() }
             group.addTask { await self.topUpLoop(self.topUpKicksStream) }
             group.addTask { await self.allocationLoop(self.allocationKicksStream) }
+            group.addTask { await self.prefetchLoop() }
             await group.next()
             group.cancelAll()
         }

@@ -86,6 +86,30 @@ extension QuotaService {
         }
     }
 
+    /// Every `prefetchIntervalMilliseconds`: queues one allocation in the next window of
+    /// every pooled window about to end where this node was busy (`QuotaLedger.prefetches`).
+    func prefetchLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Self.prefetchIntervalMilliseconds))
+            let time = now()
+            let queued = state.withLock { s -> Bool in
+                guard s.allocator != nil else { return false }
+                var queued = false
+                for (key, amount) in s.ledger.prefetches(now: time, horizon: Self.prefetchHorizonMilliseconds)
+                where !isLongOver(key, at: time) && s.allocating.insert(key).inserted {
+                    s.pendingAllocations.append(QuotaPool.Request(key: key, receiver: nodeID, amount: amount))
+                    queued = true
+                }
+                return queued
+            }
+            if queued { allocationKick.yield() }
+        }
+    }
+
+    /// How often, and how long before a window's end, the next window's allocation is asked for.
+    static let prefetchIntervalMilliseconds = 250
+    static let prefetchHorizonMilliseconds: Int64 = 1_000
+
     /// Asks peers for what the windows near their rights' end lack, before requests have
     /// to wait for it. Runs until cancelled, woken by admissions.
     func topUpLoop(_ kicks: AsyncStream<Void>) async {

@@ -51,6 +51,24 @@ extension QuotaLedger {
             microUSD: caps.microUSD == nil ? 0 : wanted.microUSD)
     }
 
+    /// Allocations to ask for in the windows that follow pooled windows ending within
+    /// `horizon` ms of `now`, where this member has admitted anything and holds nothing
+    /// yet: one allocation each, so the next window opens without waiting for a commit
+    /// (nor for an election, should one be under way then).
+    public func prefetches(now: Int64, horizon: Int64) -> [(key: WindowKey, amount: Usage)] {
+        liveStates.compactMap { state in
+            guard state.isPooled, let end = state.end, end > now, end - now <= horizon,
+                  state.ownUsed != .zero || state.reserved != .zero else { return nil }
+            let next = WindowKey(quota: state.key.quota, period: state.key.period, start: end)
+            guard slots[next] == nil else { return nil }
+            let amount = state.allocationSize
+            let capped = Usage(
+                requests: state.caps.requests == nil ? 0 : amount.requests, tokens: state.caps.tokens == nil ? 0 : amount.tokens,
+                microUSD: state.caps.microUSD == nil ? 0 : amount.microUSD)
+            return capped == .zero ? nil : (next, capped)
+        }
+    }
+
     /// The member id of the pool: no node has it (node ids stop below it).
     public static let poolMember = UInt64.max
     /// Estimates one allocation covers, at least.

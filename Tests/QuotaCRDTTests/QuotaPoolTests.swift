@@ -152,6 +152,31 @@ import Testing
         #expect(QuotaPool.decodeRequests(&hugeReader) == nil, "a count no entry could hold")
     }
 
+    /// Near a busy pooled window's end, the ledger asks for one allocation in the next
+    /// window, once, and only for windows it admitted in.
+    @Test func aBusyWindowPrefetchesTheNextOnceBeforeItEnds() throws {
+        let spec = QuotaSpec(id: Self.quota, period: .tenSeconds, caps: Caps(requests: 1_000))
+        let key = Self.key()
+        let end = try #require(Period.tenSeconds.window(containing: Self.now).end)
+        var ledger = QuotaLedger(member: 1)
+        _ = ledger.reserve(Usage(requests: 1), against: [spec], members: [QuotaLedger.poolMember], now: Self.now)
+        #expect(ledger.prefetches(now: end - 500, horizon: 1_000).isEmpty, "nothing admitted here: nothing to prefetch")
+        var pool = QuotaPool()
+        _ = pool.apply([.init(key: key, receiver: 1, amount: Usage(requests: 20))], time: Self.now) { _ in spec.caps }
+        ledger.merge(try #require(pool.update(for: key, caps: spec.caps)))
+        _ = try ledger.reserve(Usage(requests: 1), against: [spec], members: [QuotaLedger.poolMember], now: Self.now).get()
+        #expect(ledger.prefetches(now: end - 5_000, horizon: 1_000).isEmpty, "too early")
+        let next = WindowKey(quota: Self.quota, period: .tenSeconds, start: end)
+        let due = ledger.prefetches(now: end - 500, horizon: 1_000)
+        #expect(due.map(\.key) == [next] && due.first?.amount == Usage(requests: 20), "one allocation: 2 % of 1,000")
+        _ = pool.apply([.init(key: next, receiver: 1, amount: due[0].amount)], time: end - 500) { _ in spec.caps }
+        ledger.merge(try #require(pool.update(for: next, caps: spec.caps))) { _ in [QuotaLedger.poolMember] }
+        #expect(ledger.prefetches(now: end - 400, horizon: 1_000).isEmpty, "held already")
+        var split = QuotaLedger(member: 1)
+        _ = try split.reserve(Usage(requests: 1), against: [spec], members: [1, 2], now: Self.now).get()
+        #expect(split.prefetches(now: end - 500, horizon: 1_000).isEmpty, "a window split over members has no pool")
+    }
+
     /// A pooled window in a node's ledger: nothing is admitted before an allocation, what
     /// is allocated is admitted, the pool's rest shows as spare elsewhere, and a forced
     /// removal reassigns nothing a member was allocated.
