@@ -212,7 +212,10 @@ public final class QuotaService: QuotaGate, Sendable {
         let next = state.withLock { s -> Next in
             if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
             let shortfall = s.ledger.shortfall(in: key, for: estimate)
-            guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else { return .refuse }
+            guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else {
+                if Self.isWellBelowCap(refusal) { logRefusalBelowCap(refusal, shortfall: shortfall, s) }
+                return .refuse
+            }
             let until = time + Int64(configuration.rightsWaitMilliseconds)
             let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
             s.needs[key] = (need, until)
@@ -227,6 +230,29 @@ public final class QuotaService: QuotaGate, Sendable {
             send(ask)
             return true
         }
+    }
+
+    /// True when the refusing window's known usage is under 90 % of its cap in the unit
+    /// that refused: the rights exist somewhere this node cannot reach or see.
+    static func isWellBelowCap(_ refusal: QuotaRefusal) -> Bool {
+        let (used, cap): (Int64, Int64?) = switch refusal.unit {
+        case "requests": (refusal.used.requests, refusal.caps.requests)
+        case "tokens": (refusal.used.tokens, refusal.caps.tokens)
+        default: (refusal.used.microUSD, refusal.caps.microUSD)
+        }
+        guard let cap, cap >= 10 else { return false }
+        return used < cap / 10 * 9
+    }
+
+    /// A refusal without waiting while the window is well below its cap: what the node
+    /// knew, for whoever investigates (it should not happen while a pool has rights).
+    private func logRefusalBelowCap(_ refusal: QuotaRefusal, shortfall: Usage, _ s: State) {
+        let key = refusal.window
+        logger.notice("refused well below the cap without asking anyone", metadata: [
+            "window": "\(key)", "unit": "\(refusal.unit)", "used": "\(refusal.used)", "shortfall": "\(shortfall)",
+            "rights": "\(s.ledger.rights(in: key))", "pool_left": "\(s.ledger.poolRemaining(in: key))",
+            "spare_elsewhere": "\(s.ledger.spareElsewhere(in: key))", "state": "\(String(describing: s.ledger.update(for: key)))",
+        ])
     }
 
     // MARK: Views

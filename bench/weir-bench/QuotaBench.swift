@@ -25,15 +25,18 @@ struct QuotaBench: AsyncParsableCommand {
         let one = measureLedger(quotaCount: 1)
         let six = measureLedger(quotaCount: 6)
         let gate = try await measureGate(quotaCount: 6)
+        let pooled = try await measureGate(quotaCount: 6, pooled: true)
         print("")
         print("| admission | p50 | p99 | mean |")
         print("|---|---|---|---|")
-        for (name, result) in [("ledger, 1 quota (baseline)", one), ("ledger, 6 quotas", six), ("QuotaService gate, 6 quotas", gate)] {
+        for (name, result) in [("ledger, 1 quota (baseline)", one), ("ledger, 6 quotas", six), ("QuotaService gate, 6 quotas", gate),
+                               ("QuotaService gate, 6 pooled quotas, allocation in hand", pooled)] {
             print("| \(name) | \(nanoseconds(result.p50)) | \(nanoseconds(result.p99)) | \(nanoseconds(result.mean)) |")
         }
         print("")
         print("ratio, ledger 6 / 1: p50 \(ratio(six.p50, one.p50))×, p99 \(ratio(six.p99, one.p99))×")
         print("ratio, gate 6 / ledger 1: p50 \(ratio(gate.p50, one.p50))×, p99 \(ratio(gate.p99, one.p99))×")
+        print("ratio, pooled gate 6 / ledger 1: p50 \(ratio(pooled.p50, one.p50))×, p99 \(ratio(pooled.p99, one.p99))×")
     }
 
     struct Result {
@@ -62,8 +65,10 @@ struct QuotaBench: AsyncParsableCommand {
     }
 
     /// The gate as the gateway calls it, over a real RocksDB (durable marks are written by
-    /// the service's own loop, off the measured path).
-    private func measureGate(quotaCount: Int) async throws -> Result {
+    /// the service's own loop, off the measured path). `pooled`: every window starts in the
+    /// pool, and the node holds an allocation of the whole cap in this window and the next
+    /// (applied as the Raft log would), so no admission asks for more.
+    private func measureGate(quotaCount: Int, pooled: Bool = false) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-quota-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try Database(path: directory, columnFamilies: StorageLayout.all)
@@ -76,6 +81,7 @@ struct QuotaBench: AsyncParsableCommand {
             logger: Logger(label: "bench.quota"))
         let loops = Task { await service.run() }
         let quotas = Self.quotas(quotaCount)
+        if pooled { Self.allocateEverything(quotas, to: service) }
         // The first admission of each window waits for its first durable mark.
         guard case let .success(first) = await service.reserve(Self.estimate, against: quotas) else {
             fatalError("the first admission should pass once its marks are durable")
@@ -93,6 +99,27 @@ struct QuotaBench: AsyncParsableCommand {
         await loops.value
         await transport.shutdown()
         return result
+    }
+
+    /// Pools every window and applies an allocation of each quota's whole cap to node 1,
+    /// in the current window and the next.
+    static func allocateEverything(_ quotas: [QuotaSpec], to service: QuotaService) {
+        var schedule = MembershipSchedule()
+        schedule.append(effectiveFrom: .min, voters: [QuotaLedger.poolMember])
+        service.setSchedule(schedule)
+        service.setAllocator { _ in true }
+        let now = QuotaService.wallClockMilliseconds()
+        var pool = QuotaPool()
+        var keys: [WindowKey] = []
+        for spec in quotas {
+            let window = spec.period.window(containing: now)
+            keys.append(WindowKey(quota: spec.id, period: spec.period, start: window.start))
+            if let end = window.end { keys.append(WindowKey(quota: spec.id, period: spec.period, start: end)) }
+        }
+        let caps = Dictionary(quotas.map { ($0.id, $0.caps) }) { first, _ in first }
+        let requests = keys.compactMap { key in caps[key.quota].map { QuotaPool.Request(key: key, receiver: 1, amount: $0.asUsage) } }
+        _ = pool.apply(requests, time: now) { caps[$0.quota] }
+        service.applyAllocations(keys.compactMap { key in caps[key.quota].flatMap { pool.update(for: key, caps: $0) } })
     }
 
     private func measure(_ admission: () -> Void) -> Result {
