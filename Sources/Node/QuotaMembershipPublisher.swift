@@ -29,12 +29,12 @@ struct QuotaMembershipPublisher {
     func publishIfNeeded() async {
         let status = await driver.status
         guard status.softState.role == .leader else { return }
-        let voters = [QuotaLedger.poolMember]
+        let pooled = [QuotaLedger.poolMember]
         let schedule = machine.quotaSchedule
-        guard schedule.latestVoters != voters else { return }
+        guard schedule.latestVoters != pooled else { return }
         let from = schedule.entries.isEmpty ? Int64.min : now() + Int64(delayMilliseconds)
         do {
-            _ = try await driver.propose(NodeStateMachine.quotaMembershipEntry(effectiveFrom: from, voters: voters))
+            _ = try await driver.propose(NodeStateMachine.quotaMembershipEntry(effectiveFrom: from, voters: pooled))
             let effective = from == .min ? "every window" : "windows from \(from) ms"
             logger.info("scheduled pooled quota windows", metadata: ["effective": "\(effective)"])
         } catch {

@@ -22,18 +22,13 @@ extension QuotaService {
         if let last, time - last < Int64(configuration.rightsRequestSpacingMilliseconds) { return nil }
         guard let window = s.ledger.update(for: key) else { return nil }
         if kind == .urgent { s.askedAt[key] = time } else { s.toppedUpAt[key] = time }
-        if s.ledger.isPooled(key) && s.allocator != nil && Self.covers(s.ledger.poolRemaining(in: key), amount) {
+        if s.allocator != nil && s.ledger.poolMayCover(amount, in: key) {
             guard s.allocating.insert(key).inserted else { return nil }
             s.pendingAllocations.append(QuotaPool.Request(key: key, receiver: nodeID, amount: s.ledger.allocation(in: key, for: amount)))
             return .pool
         }
         let peers = (s.ledger.isPooled(key) ? s.members : window.members).filter { $0 != nodeID }
         return peers.isEmpty ? nil : .peers(RightsRequest(window: window, amount: amount, kind: kind), peers)
-    }
-
-    /// True when `left` has something in every unit `wanted` asks for.
-    static func covers(_ left: Usage, _ wanted: Usage) -> Bool {
-        (wanted.requests <= 0 || left.requests > 0) && (wanted.tokens <= 0 || left.tokens > 0) && (wanted.microUSD <= 0 || left.microUSD > 0)
     }
 
     func send(_ ask: RightsAsk) {

@@ -34,6 +34,15 @@ extension QuotaLedger {
         return state.counter.rights(of: Self.poolMember, base: base).clampedAtZero
     }
 
+    /// True when `key` is pooled and the pool, as this member knows it, has something left
+    /// in every unit `wanted` asks for: asking it may help (otherwise ask the peers).
+    public func poolMayCover(_ wanted: Usage, in key: WindowKey) -> Bool {
+        guard isPooled(key) else { return false }
+        let left = poolRemaining(in: key)
+        return (wanted.requests <= 0 || left.requests > 0) && (wanted.tokens <= 0 || left.tokens > 0)
+            && (wanted.microUSD <= 0 || left.microUSD > 0)
+    }
+
     /// True when `key`'s cap starts in the pool (see `QuotaPool`).
     public func isPooled(_ key: WindowKey) -> Bool { state(key)?.isPooled ?? false }
 
@@ -44,11 +53,7 @@ extension QuotaLedger {
     public func allocation(in key: WindowKey, for shortfall: Usage) -> Usage {
         guard let state = state(key) else { return shortfall }
         let topUp = (state.allocationSize - state.spare).clampedAtZero
-        let wanted = shortfall.joined(with: topUp)
-        let caps = state.caps
-        return Usage(
-            requests: caps.requests == nil ? 0 : wanted.requests, tokens: caps.tokens == nil ? 0 : wanted.tokens,
-            microUSD: caps.microUSD == nil ? 0 : wanted.microUSD)
+        return shortfall.joined(with: topUp).keepingCapped(state.caps)
     }
 
     /// Allocations to ask for in the windows that follow pooled windows ending within
@@ -61,11 +66,8 @@ extension QuotaLedger {
                   state.ownUsed != .zero || state.reserved != .zero else { return nil }
             let next = WindowKey(quota: state.key.quota, period: state.key.period, start: end)
             guard slots[next] == nil else { return nil }
-            let amount = state.allocationSize
-            let capped = Usage(
-                requests: state.caps.requests == nil ? 0 : amount.requests, tokens: state.caps.tokens == nil ? 0 : amount.tokens,
-                microUSD: state.caps.microUSD == nil ? 0 : amount.microUSD)
-            return capped == .zero ? nil : (next, capped)
+            let amount = state.allocationSize.keepingCapped(state.caps)
+            return amount == .zero ? nil : (next, amount)
         }
     }
 

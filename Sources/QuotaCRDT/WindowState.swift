@@ -209,6 +209,12 @@ extension Usage {
     /// Every component halved (rounded down).
     var half: Usage { Usage(requests: requests / 2, tokens: tokens / 2, microUSD: microUSD / 2) }
 
+    /// `self` in the units `caps` caps, zero in the others (they need no rights).
+    func keepingCapped(_ caps: Caps) -> Usage {
+        Usage(requests: caps.requests == nil ? 0 : requests, tokens: caps.tokens == nil ? 0 : tokens,
+              microUSD: caps.microUSD == nil ? 0 : microUSD)
+    }
+
     /// Every negative component raised to zero.
     var clampedAtZero: Usage { Usage(requests: max(0, requests), tokens: max(0, tokens), microUSD: max(0, microUSD)) }
 }

@@ -34,7 +34,7 @@ extension QuotaSimulator {
     /// window. Returns false when the pool cannot help (ask peers instead).
     func proposeAllocation(_ key: WindowKey, _ amount: Usage, on id: UInt64) -> Bool {
         let ledger = nodes[id]!.ledger
-        guard ledger.isPooled(key), Self.covers(ledger.poolRemaining(in: key), amount) else { return false }
+        guard ledger.poolMayCover(amount, in: key) else { return false }
         guard !(log.allocating[id]?.contains(key) ?? false) else { return true }
         // A node cut off from the others reaches no leader.
         if cutOff(id) { return true }
@@ -43,10 +43,6 @@ extension QuotaSimulator {
         let delay = Int64.random(in: 2...max(2, profile.delayMillisecondsMax * 2 + 5), using: &random)
         log.proposed.append((now + delay, id, [request]))
         return true
-    }
-
-    static func covers(_ left: Usage, _ wanted: Usage) -> Bool {
-        (wanted.requests <= 0 || left.requests > 0) && (wanted.tokens <= 0 || left.tokens > 0) && (wanted.microUSD <= 0 || left.microUSD > 0)
     }
 
     /// True when `id` is on the losing side of a partition.

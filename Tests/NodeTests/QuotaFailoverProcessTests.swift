@@ -29,7 +29,7 @@ import Testing
     func aNodeThatGoesAwayStrandsAtMostWhatItHeld(_ failure: Failure) async throws {
         try await LocalCluster.withDemoUpstream { cluster, _ in
             try await cluster.startServingDemoModels()
-            let secret = try await Self.cappedToken(cluster)
+            let secret = try await cluster.cappedToken(name: "failover", maxRequests: Self.cap)
             let log = OutcomeLog()
             let load = Task { await Self.drive(cluster, secret: secret, log: log) }
             defer { load.cancel() }
@@ -80,20 +80,6 @@ import Testing
             #expect(windows.values.reduce(0) { $0 + $1.other } == 0, "every answer was 200 or a quota 429")
             #expect(windows.values.reduce(0) { $0 + $1.slow } <= 6, "only requests under way to n3 when it stopped wait for it")
         }
-    }
-
-    /// A token with the cap, known to every node.
-    static func cappedToken(_ cluster: LocalCluster) async throws -> String {
-        let admin = AdminHTTPClient(token: try cluster.adminToken)
-        let port = cluster.http[0]
-        let issued = await admin.call(.POST, port: port, path: "/admin/api/tokens", json: #"{"principal":"human:admin","name":"failover"}"#)
-        let secret = try #require(issued?.body["secret"] as? String)
-        let token = try #require((issued?.body["token"] as? [String: Any])?["id"] as? String)
-        let quota = await admin.call(.POST, port: port, path: "/admin/api/quotas",
-                                     json: #"{"lane":"token","subject":"\#(token)","name":"burst","period":"10s","max_requests":\#(cap)}"#)
-        #expect(quota?.status == 201, "\(String(describing: quota))")
-        for node in cluster.http { _ = await admin.call(.GET, port: node, path: "/admin/api/quotas?consistent=true") }
-        return secret
     }
 
     /// Six clients, each one request at a time to the next node of `log.targets`, about 50
@@ -215,6 +201,21 @@ final class OutcomeLog: Sendable {
 }
 
 extension LocalCluster {
+    /// A new token's secret, with a quota "burst" of `maxRequests` per 10 s on it, applied
+    /// by every node before it returns.
+    func cappedToken(name: String, maxRequests: Int) async throws -> String {
+        let admin = AdminHTTPClient(token: try adminToken)
+        let port = http[0]
+        let issued = await admin.call(.POST, port: port, path: "/admin/api/tokens", json: #"{"principal":"human:admin","name":"\#(name)"}"#)
+        let secret = try #require(issued?.body["secret"] as? String)
+        let token = try #require((issued?.body["token"] as? [String: Any])?["id"] as? String)
+        let quota = await admin.call(.POST, port: port, path: "/admin/api/quotas",
+                                     json: #"{"lane":"token","subject":"\#(token)","name":"burst","period":"10s","max_requests":\#(maxRequests)}"#)
+        #expect(quota?.status == 201, "\(String(describing: quota))")
+        for node in http { _ = await admin.call(.GET, port: node, path: "/admin/api/quotas?consistent=true") }
+        return secret
+    }
+
     /// Node `n`'s process id (1-based).
     func pid(_ n: Int) throws -> pid_t {
         let text = try String(contentsOfFile: "\(directory)/n\(n).pid", encoding: .utf8)

@@ -43,14 +43,8 @@ import Testing
         let fallback = await admin.call(.POST, port: port, path: "/admin/api/fallbacks",
                                         json: #"{"primary_model":"gpt-4o","chain":["gpt-4o-mini"],"triggers":["provider_error"]}"#)
         #expect(fallback?.status == 200, "\(String(describing: fallback))")
-        let issued = await admin.call(.POST, port: port, path: "/admin/api/tokens", json: #"{"principal":"human:admin","name":"cap test"}"#)
-        let capSecret = try #require(issued?.body["secret"] as? String)
-        let capToken = try #require((issued?.body["token"] as? [String: Any])?["id"] as? String)
-        let quota = await admin.call(.POST, port: port, path: "/admin/api/quotas",
-                                     json: #"{"lane":"token","subject":"\#(capToken)","name":"burst","period":"10s","max_requests":300}"#)
-        #expect(quota?.status == 201, "\(String(describing: quota))")
         // Every node has applied the policy before the SDKs start.
-        for node in cluster.http { _ = await admin.call(.GET, port: node, path: "/admin/api/quotas?consistent=true") }
+        let capSecret = try await cluster.cappedToken(name: "cap test", maxRequests: 300)
 
         let nodes = cluster.http.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
         let (status, output) = try TestPython.run(python, [
