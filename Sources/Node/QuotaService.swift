@@ -82,9 +82,18 @@ public final class QuotaService: QuotaGate, Sendable {
         var ledger = QuotaLedger(member: nodeID, tracksDurability: database != nil)
         if let database {
             let store = QuotaStore(database: database, nodeID: nodeID)
-            let (records, unreadable) = try store.load()
+            let (records, fence, unreadable) = try store.load(now: now())
+            ledger.fence(fence)
             for record in records { ledger.restore(record) }
-            if unreadable > 0 { logger.error("skipped unreadable quota records", metadata: ["count": "\(unreadable)"]) }
+            if unreadable > 0 {
+                logger.error(
+                    "unreadable quota records: this node admits nothing in their windows until they end (fail closed); other nodes still serve them (docs/quotas.md, \"A lost record fails closed\")",
+                    metadata: ["count": "\(unreadable)", "fenced_windows": "\(fence.keys.count)",
+                               "fenced_started_before_ms": "\(fence.startedBefore.map(String.init) ?? "-")"])
+            } else if !fence.isEmpty {
+                logger.warning("quota windows fenced since an earlier start lost their records", metadata: [
+                    "fenced_windows": "\(fence.keys.count)", "fenced_started_before_ms": "\(fence.startedBefore.map(String.init) ?? "-")"])
+            }
             if !records.isEmpty { logger.info("restored quota records", metadata: ["windows": "\(records.count)"]) }
             self.store = store
         } else {

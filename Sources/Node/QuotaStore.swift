@@ -20,20 +20,44 @@ actor QuotaStore {
 
     deinit { executor.stop() }
 
-    /// The records written before this start; unreadable ones are skipped and counted.
-    nonisolated func load() throws -> (records: [WindowUpdate], unreadable: Int) {
+    /// Where the fence of lost windows is kept, in the node-local `meta` family.
+    static let fenceKey = Array("quota_fence".utf8)
+
+    /// The records written before this start, and the fence of windows whose own record
+    /// is lost (DESIGN.md section 4 trusts those records not to forget usage or grants, so
+    /// losing one must fail closed). An unreadable record fences its window; one whose key
+    /// does not read either fences every window that started before `now`. The fence is
+    /// stored and the unreadable records deleted in one synced batch, so a later start
+    /// keeps the fence without finding them again.
+    nonisolated func load(now: Int64) throws -> (records: [WindowUpdate], fence: QuotaFence, unreadable: Int) {
         var records: [WindowUpdate] = []
-        var unreadable = 0
+        var lost = QuotaFence()
+        var unreadable: [[UInt8]] = []
         try database.forEach(Self.family) { key, value in
-            if let decoded = WindowUpdateCodec.decode(value), decoded.count == 1,
-               WindowUpdateCodec.decodeKey(key) == decoded[0].key {
+            let windowKey = WindowUpdateCodec.decodeKey(key)
+            if let decoded = WindowUpdateCodec.decode(value), decoded.count == 1, windowKey == decoded[0].key {
                 records.append(decoded[0])
             } else {
-                unreadable += 1
+                unreadable.append(key)
+                if let windowKey { lost.keys.insert(windowKey) } else { lost.startedBefore = now }
             }
             return true
         }
-        return (records, unreadable)
+        let stored = try database.get(StorageLayout.meta, Self.fenceKey)
+        var fence = stored.map { QuotaFence.decode($0) ?? QuotaFence(startedBefore: now) } ?? QuotaFence()
+        fence.widen(with: lost)
+        fence.dropEnded(now: now)
+        if !unreadable.isEmpty || stored != (fence.isEmpty ? nil : fence.encoded()) {
+            var batch = WriteBatch()
+            for key in unreadable { batch.delete(Self.family, key: key) }
+            if fence.isEmpty {
+                batch.delete(StorageLayout.meta, key: Self.fenceKey)
+            } else {
+                batch.put(StorageLayout.meta, key: Self.fenceKey, value: fence.encoded())
+            }
+            try database.write(batch, sync: true)
+        }
+        return (records, fence, unreadable.count)
     }
 
     /// Builds the records with `collect` (which reads the ledger) and writes them, with

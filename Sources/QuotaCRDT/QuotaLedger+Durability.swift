@@ -1,3 +1,5 @@
+import BinaryCoding
+
 /// Durability of a member's own slots (DESIGN.md section 4): a crash and restart may
 /// over-count usage, but never forget admitted usage nor give the same rights twice.
 ///
@@ -62,5 +64,88 @@ extension QuotaLedger {
         for (receiver, amount) in state.granting { given[receiver, default: .zero] += amount }
         for (receiver, amount) in given where amount != .zero { own.grant(amount, from: member, to: receiver) }
         return state.update(with: own)
+    }
+}
+
+/// Windows in which a member lost its own record (unreadable at start): it may have used
+/// or given away any part of its rights there before the restart, so it admits nothing and
+/// gives nothing in them until they end. Fail closed: the cap holds, at the cost of this
+/// member's share of those windows.
+public struct QuotaFence: Equatable, Sendable {
+    /// Windows whose record named its key but could not be read.
+    public var keys: Set<WindowKey> = []
+    /// When a record could not even be attributed to a window: every window that started
+    /// before this instant (the start, in milliseconds) is fenced.
+    public var startedBefore: Int64?
+
+    public init(keys: Set<WindowKey> = [], startedBefore: Int64? = nil) {
+        self.keys = keys
+        self.startedBefore = startedBefore
+    }
+
+    /// True when `key`'s window is fenced.
+    public func covers(_ key: WindowKey) -> Bool {
+        if keys.contains(key) { return true }
+        guard let startedBefore else { return false }
+        return key.start < startedBefore
+    }
+
+    public var isEmpty: Bool { keys.isEmpty && startedBefore == nil }
+}
+
+extension QuotaLedger {
+    /// Fences the windows `fence` covers, those held now and those met later.
+    public mutating func fence(_ fence: QuotaFence) {
+        self.fence = fence
+        for (key, slot) in slots where fence.covers(key) { states[slot]!.fenced = true }
+    }
+
+    /// True when this member admits nothing in `key` because its record was lost.
+    public func isFenced(_ key: WindowKey) -> Bool { fence.covers(key) }
+}
+
+extension QuotaFence {
+    /// Fenced keys kept at most; past this, the fence widens to every window that started
+    /// before the newest fenced one (still fail-closed, and bounded).
+    public static let keysMax = 100_000
+    private static let format: UInt8 = 1
+
+    /// Adds `other`'s windows to this fence.
+    public mutating func widen(with other: QuotaFence) {
+        keys.formUnion(other.keys)
+        if let before = other.startedBefore { startedBefore = max(startedBefore ?? before, before) }
+        if keys.count > Self.keysMax, let newest = keys.map(\.start).max() {
+            startedBefore = max(startedBefore ?? newest + 1, newest + 1)
+            keys = []
+        }
+    }
+
+    /// Forgets fenced keys whose windows ended before `now` (they can admit nothing anyway).
+    public mutating func dropEnded(now: Int64) {
+        keys = keys.filter { $0.period.window(containing: $0.start).end.map { $0 > now } ?? true }
+    }
+
+    /// The stored form: format, whether `startedBefore` is set, it, then the keys.
+    public func encoded() -> [UInt8] {
+        var bytes: [UInt8] = [Self.format, startedBefore == nil ? 0 : 1]
+        bytes.appendBigEndian(UInt64(bitPattern: startedBefore ?? 0))
+        bytes.appendBigEndian(UInt32(keys.count))
+        for key in keys.sorted(by: { $0.description < $1.description }) {
+            WindowUpdateCodec.appendKey(key, to: &bytes)
+        }
+        return bytes
+    }
+
+    /// Reads `encoded()`; nil when malformed (the caller then fences everything older).
+    public static func decode(_ bytes: [UInt8]) -> QuotaFence? {
+        var reader = ByteReader(bytes)
+        guard reader.readByte() == format, let flag = reader.readByte(), flag <= 1,
+              let before = reader.readUInt64(), let count = reader.readUInt32(), Int(count) <= keysMax else { return nil }
+        var fence = QuotaFence(startedBefore: flag == 1 ? Int64(bitPattern: before) : nil)
+        for _ in 0..<count {
+            guard let key = WindowUpdateCodec.readKey(from: &reader) else { return nil }
+            fence.keys.insert(key)
+        }
+        return reader.isAtEnd ? fence : nil
     }
 }

@@ -35,6 +35,8 @@ public struct QuotaLedger: Sendable {
     /// keeps this much when a peer only tops up, and makes durable chunks at least this big.
     public static let headroomEstimates: Int64 = 4
     private var currentWindows = [Window?](repeating: nil, count: Period.allCases.count)
+    /// Windows this member may not admit in (see `QuotaFence`).
+    var fence = QuotaFence()
 
     struct Reservation: Sendable {
         let slots: [Int]
@@ -149,7 +151,8 @@ public struct QuotaLedger: Sendable {
     /// The slot holding `key`, created with `make` when the window is new.
     mutating func slot(for key: WindowKey, make: (WindowKey) -> WindowState) -> Int {
         if let slot = slots[key] { return slot }
-        let state = make(key)
+        var state = make(key)
+        state.fenced = fence.covers(key)
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free

@@ -57,6 +57,11 @@ public struct Caps: Hashable, Sendable {
         self.microUSD = microUSD
     }
 
+    /// The name of the first capped unit (as refusals name it), or nil when none is capped.
+    var firstCappedUnit: String? {
+        requests != nil ? "requests" : tokens != nil ? "tokens" : microUSD != nil ? "micro_usd" : nil
+    }
+
     /// The capped units as usage; an uncapped unit counts as 0 (it has no rights to share).
     public var asUsage: Usage { Usage(requests: requests ?? 0, tokens: tokens ?? 0, microUSD: microUSD ?? 0) }
 

@@ -36,6 +36,9 @@ struct WindowState: Sendable {
     var changedAt: UInt64 = 0
     /// Once used + reserved pass this in a capped unit, the next mark is due.
     var raiseAt = Usage.zero
+    /// The owner lost its own record of this window (unreadable at start), so it may have
+    /// used or given any part of its rights: it admits nothing and gives nothing here.
+    var fenced = false
 
     /// How far a new durable mark reaches past the usage: an eighth of the rights, and
     /// at least the headroom of the latest estimates.
@@ -110,6 +113,7 @@ struct WindowState: Sendable {
     /// cap lowered mid-window (members past their new share keep their usage). A lowered
     /// cap then holds as soon as a member has heard of the others' usage.
     func exceededUnit(adding estimate: Usage, durability: Bool) -> String? {
+        if fenced { return caps.firstCappedUnit }
         let total = committed + estimate
         if let unit = Self.exceededUnit(total, rights, caps) { return unit }
         if let unit = Self.exceededUnit(totalUsed + reserved + grantingTotal + estimate, caps.asUsage, caps) { return unit }
@@ -127,6 +131,7 @@ struct WindowState: Sendable {
     /// What the owner lacks to admit `estimate` (zero in a unit where it has enough, and
     /// in uncapped units).
     func shortfall(for estimate: Usage) -> Usage {
+        if fenced { return .zero }  // more rights would be stranded here, not used
         let missing = committed + estimate - rights
         func need(_ value: Int64, capped: Bool) -> Int64 { capped ? max(0, value) : 0 }
         return Usage(
@@ -136,7 +141,7 @@ struct WindowState: Sendable {
     }
 
     /// Rights neither used, reserved nor being granted (never negative).
-    var spare: Usage { (rights - committed).clampedAtZero }
+    var spare: Usage { fenced ? .zero : (rights - committed).clampedAtZero }
 
     mutating func settle(estimate: Usage, actual: Usage) {
         reserved = reserved - estimate

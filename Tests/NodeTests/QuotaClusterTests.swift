@@ -1,5 +1,6 @@
 import NodeTestSupport
 import QuotaCRDT
+import Storage
 import Synchronization
 import Testing
 @testable import Node
@@ -118,6 +119,54 @@ import Testing
             more += 1
         }
         #expect(100 + more <= 167, "over both lives node 1 stays within its share: \(100 + more)")
+        await cluster.shutdown()
+    }
+
+    /// A node whose own record of a window is unreadable at start cannot know what it
+    /// admitted or gave there: it fails closed in that window (before, it skipped the
+    /// record and started the window afresh, admitting its share a second time). The fence
+    /// outlives the next restart; other windows are served.
+    @Test func anUnreadableRecordFencesItsWindowAcrossRestarts() async throws {
+        let cluster = try await QuotaTestCluster(size: 3)
+        try await cluster.connect([])  // node 1 alone: its share of 500 is 167
+        let key = Self.key(at: cluster.now)
+        let other = QuotaSpec(id: QuotaID(lane: .user, subject: "user:ana", name: "burst"), period: .tenSeconds, caps: Caps(requests: 500))
+        for _ in 0..<100 {
+            let service = cluster.members[1]!.service
+            service.settle(try await service.reserve(Self.one, against: [Self.quota]).get(), actual: Self.one)
+        }
+        await cluster.crash(1)
+        let database = try Database(path: "\(cluster.root)/1", columnFamilies: StorageLayout.all)
+        try database.put(StorageLayout.quota, WindowUpdateCodec.encode(key), [0x07, 0x00], sync: true)
+        database.close()
+        for life in 1...2 {
+            try cluster.start(1)
+            let service = cluster.members[1]!.service
+            guard case .failure = await service.reserve(Self.one, against: [Self.quota]) else {
+                Issue.record("life \(life): the window whose record was lost admitted again"); return
+            }
+            #expect((try? await service.reserve(Self.one, against: [other]).get()) != nil, "life \(life): another window is served")
+            await cluster.crash(1)
+        }
+        await cluster.shutdown()
+    }
+
+    /// A record whose key does not read either could be any window's: every window that
+    /// began before the start is fenced, and the next window is served.
+    @Test func anUnattributableRecordFencesEveryOlderWindow() async throws {
+        let cluster = try await QuotaTestCluster(size: 1)
+        await cluster.crash(1)
+        let database = try Database(path: "\(cluster.root)/1", columnFamilies: StorageLayout.all)
+        try database.put(StorageLayout.quota, [0xDE, 0xAD], [0xBE, 0xEF], sync: true)
+        database.close()
+        try cluster.start(1)
+        let service = cluster.members[1]!.service
+        guard case .failure = await service.reserve(Self.one, against: [Self.quota]) else {
+            Issue.record("a window older than the lost record admitted"); return
+        }
+        let stored = try cluster.members[1]!.database.get(StorageLayout.meta, QuotaStore.fenceKey)
+        #expect(stored.flatMap(QuotaFence.decode)?.startedBefore == cluster.now)
+        #expect(try cluster.members[1]!.database.get(StorageLayout.quota, [0xDE, 0xAD]) == nil, "the record is gone, the fence kept")
         await cluster.shutdown()
     }
 
