@@ -25,15 +25,19 @@ extension RaftSimulator {
         checkLogMatching(ready.entries, on: id, storage: node.storage)
         try! node.storage.append(ready.entries)
         if let hardState = ready.hardState { node.storage.setHardState(hardState) }
+        if ready.mustSync { node.durableHardState = node.storage.hardState }
         if faultsOn && chance(profile.crashInReadyPerMille) {
             nodes[id] = node
-            crash(id)  // persisted, but the messages never left
+            crash(id, powerLoss: chance(profile.powerLossPerMille))  // persisted, but the messages never left
             return true
         }
         for message in ready.messages { send(message, from: &node) }
         for entry in ready.committedEntries {
             apply(entry, on: id, node: &node)
         }
+        nodes[id] = node
+        for state in ready.readStates { checkRead(state, on: id) }
+        node = nodes[id]!
         node.raw.advance(ready)
         if let soft = ready.softState, soft.role == .leader {
             checkLeaderCompleteness(id, node: node)
@@ -57,6 +61,10 @@ extension RaftSimulator {
     }
 
     private func apply(_ entry: Entry, on id: NodeID, node: inout SimNode) {
+        guard entry.index > node.applied.index else {
+            violate("node \(id) was handed entry \(entry.index) to apply after \(node.applied.index)")
+            return
+        }
         let fingerprint = Fingerprint(term: entry.term, kind: entry.kind, data: entry.data)
         if let known = appliedAt[entry.index] {
             if known != fingerprint {
@@ -80,9 +88,31 @@ extension RaftSimulator {
         }
     }
 
-    func crash(_ id: NodeID) {
+    /// Stops `id` at once. Its storage keeps every write that returned; a power loss also
+    /// drops the writes that were not synced (the commit index of non-`mustSync` batches).
+    func crash(_ id: NodeID, powerLoss: Bool = false) {
         guard let node = nodes.removeValue(forKey: id) else { return }
+        pausedUntil[id] = nil
+        counts.crashes += 1
+        if powerLoss && node.storage.hardState != node.durableHardState {
+            node.storage.setHardState(node.durableHardState)
+            counts.powerLosses += 1
+        }
         crashed[id] = node.storage
+    }
+
+    /// A read's answer: the node serves its state once it has applied through the read
+    /// index, and that index must not be older than what was applied anywhere when the
+    /// read began (linearizability of ReadIndex reads).
+    func checkRead(_ state: ReadState, on id: NodeID) {
+        guard let pending = pendingReads.removeValue(forKey: state.context) else { return }  // answered already
+        if pending.node != id {
+            violate("read \(state.context) began on node \(pending.node) and was answered on node \(id)")
+        }
+        if state.index < pending.floor {
+            violate("stale read on node \(id): read index \(state.index), but \(pending.floor) was applied before the read began")
+        }
+        counts.readsAnswered += 1
     }
 
     func restart(_ id: NodeID) {

@@ -4,9 +4,15 @@ import Consensus
 /// One seeded run of a simulated Raft cluster with faults, checked after every step.
 ///
 /// The seed decides everything: the number of nodes, the fault profile, every delay,
-/// loss, partition, crash, restart, membership change, transfer and proposal. A run has a
-/// safety phase with faults, then a liveness phase in which faults stop and the cluster
-/// must converge within `Limits.livenessTicksMax`.
+/// loss, partition, pause, crash (with or without power loss), disk wipe and its remedy,
+/// restart, clock rate, membership change, transfer, proposal (on the leader or forwarded
+/// by a follower) and ReadIndex read. A run has a safety phase with faults, then a liveness
+/// phase in which faults stop and the cluster must converge within `Limits.livenessTicksMax`.
+///
+/// Storage is modelled as the node's RocksDB store behaves: a `Ready` is one atomic batch,
+/// synced when `mustSync`; a batch that only moves the commit index is not synced, and a
+/// power loss drops it (a later synced write makes earlier ones durable, as the WAL does).
+/// A crash before the batch is written loses all of it (a torn batch fails its checksum).
 public final class RaftSimulator {
     /// Sizes of a run.
     public struct Limits: Sendable {
@@ -18,6 +24,14 @@ public final class RaftSimulator {
         public var nodesMax = 7
         /// Rounds of ready-and-deliver within one tick.
         public var roundsPerTickMax = 20
+        /// A deliberate bug, to prove the checks catch it: a wiped voter restarts as a voter
+        /// with an empty log instead of being removed and re-added as a learner.
+        public var unsafeAmnesia = false
+        /// A deliberate bug, to prove the checks catch it: a read is answered at the node's
+        /// own commit index instead of a ReadIndex confirmed by a quorum.
+        public var unsafeLocalReads = false
+        /// Disk wipes per mille of ticks, instead of the seed's rate (to aim a sweep at them).
+        public var wipePerMille: Int?
 
         public init() {}
     }
@@ -28,6 +42,27 @@ public final class RaftSimulator {
         var applied = AppliedLog()
         var membership: ConfigurationState
         var appliedSinceSnapshot = 0
+        /// The hard state as of the last synced write: what survives a power loss.
+        var durableHardState: HardState
+        /// This node's clock rate: ticks per thousand simulated ticks.
+        let tickRatePerMille: Int
+        var tickCredit = 0
+    }
+
+    /// A ReadIndex read waiting for its answer.
+    struct PendingRead {
+        let node: NodeID
+        /// The highest index applied anywhere when the read began: a linearizable read
+        /// must not return state older than that.
+        let floor: UInt64
+    }
+
+    /// A proposal a follower forwarded to the leader it knows, in flight.
+    struct Forward {
+        let deliverAt: UInt64
+        let from: NodeID
+        let to: NodeID
+        let data: [UInt8]
     }
 
     struct Fingerprint: Equatable {
@@ -48,6 +83,14 @@ public final class RaftSimulator {
     var network = SimulatedNetwork()
     var now: UInt64 = 0
     var faultsOn = true
+    /// Nodes whose disk was wiped, waiting for the operator's remedy (remove, then re-add).
+    var wiped: Set<NodeID> = []
+    /// Paused processes (SIGSTOP) and the tick they resume at.
+    var pausedUntil: [NodeID: UInt64] = [:]
+    var forwards: [Forward] = []
+    var pendingReads: [[UInt8]: PendingRead] = [:]
+    var readCounter: UInt64 = 0
+    var counts = RaftSimulationReport.Counts()
 
     // What the checks remember.
     var leaderOfTerm: [UInt64: NodeID] = [:]
@@ -72,6 +115,7 @@ public final class RaftSimulator {
         network.lossPerMille = profile.lossPerMille
         network.duplicatePerMille = profile.duplicatePerMille
         network.delayTicksMax = profile.delayTicksMax
+        network.longDelayPerMille = profile.longDelayPerMille
     }
 
     func start(_ id: NodeID, storage: MemoryStorage) {
@@ -79,10 +123,21 @@ public final class RaftSimulator {
         configuration.applied = storage.currentSnapshot.metadata.index
         configuration.appendBytesMax = 4096
         configuration.inflightAppendsMax = 16
-        let raw = try! RawNode(configuration: configuration, storage: storage)
-        var node = SimNode(raw: raw, storage: storage, membership: storage.currentSnapshot.metadata.configuration)
+        let raw: RawNode
+        do {
+            raw = try RawNode(configuration: configuration, storage: storage)
+        } catch {
+            violate("node \(id) cannot start from its storage: \(error)")
+            return
+        }
+        let spread = profile.tickSkewPerMille
+        var node = SimNode(
+            raw: raw, storage: storage, membership: storage.currentSnapshot.metadata.configuration,
+            durableHardState: storage.hardState,
+            tickRatePerMille: 1000 + (spread == 0 ? 0 : Int.random(in: -spread...spread, using: &random)))
         node.applied = AppliedLog.decode(storage.currentSnapshot.data)
         nodes[id] = node
+        pausedUntil[id] = nil
     }
 
     /// Runs the safety phase, then the liveness phase; returns the report.
@@ -92,6 +147,7 @@ public final class RaftSimulator {
         }
         faultsOn = false
         network.heal()
+        pausedUntil = [:]
         for (id, storage) in crashed.sorted(by: { $0.key < $1.key }) where !removed.contains(id) { start(id, storage: storage) }
         crashed = [:]
         let livenessEnd = now + limits.livenessTicksMax
@@ -109,31 +165,57 @@ public final class RaftSimulator {
         }
         return RaftSimulationReport(
             seed: seed, violations: violations, nodes: nodes.count, acknowledged: acknowledged.count,
-            committed: appliedAt.keys.max() ?? 0, ticks: now, profile: profile.description)
+            committed: appliedAt.keys.max() ?? 0, ticks: now, profile: profile.description, counts: counts)
     }
 
     /// One tick of virtual time.
     func step() {
         now += 1
+        for (id, until) in pausedUntil where until <= now { pausedUntil[id] = nil }
         if faultsOn { injectFaults() }
+        repairWipedNodes()
         for (id, at) in stopAt where at <= now {
             nodes[id] = nil
             stopAt[id] = nil
         }
-        if faultsOn { proposeClientRequests() }
-        for id in nodes.keys.sorted().shuffled(using: &random) { nodes[id]?.raw.tick() }
+        if faultsOn {
+            proposeClientRequests()
+            issueRead()
+        }
+        deliverForwards()
+        for id in nodes.keys.sorted().shuffled(using: &random) where isRunning(id) { tickAtItsRate(id) }
         for _ in 0..<limits.roundsPerTickMax {
             var moved = false
-            for id in nodes.keys.sorted().shuffled(using: &random) where processReady(id) { moved = true }
+            for id in nodes.keys.sorted().shuffled(using: &random) where isRunning(id) && processReady(id) {
+                moved = true
+                checkOneLeaderPerTerm()
+            }
             for message in network.due(now: now) {
                 guard nodes[message.to] != nil else { continue }
+                if let until = pausedUntil[message.to] {
+                    network.hold(message, until: until)
+                    continue
+                }
                 nodes[message.to]!.raw.step(message)
+                checkOneLeaderPerTerm()
                 moved = true
             }
             if !moved { break }
         }
-        checkOneLeaderPerTerm()
         compactLogs()
+    }
+
+    /// Running and not paused.
+    func isRunning(_ id: NodeID) -> Bool { nodes[id] != nil && pausedUntil[id] == nil }
+
+    /// Ticks `id` as often as its clock says for one simulated tick: clocks run at
+    /// different rates, so election timeouts and heartbeats drift apart.
+    private func tickAtItsRate(_ id: NodeID) {
+        nodes[id]!.tickCredit += nodes[id]!.tickRatePerMille
+        while nodes[id]!.tickCredit >= 1000 {
+            nodes[id]!.tickCredit -= 1000
+            nodes[id]!.raw.tick()
+        }
     }
 
     func violate(_ what: String) {
@@ -152,6 +234,39 @@ public struct RaftSimulationReport: Sendable {
     public let committed: UInt64
     public let ticks: UInt64
     public let profile: String
+    public let counts: Counts
+
+    /// How often each fault and operation happened in the run, so that a sweep shows the
+    /// faults were exercised and not only drawn.
+    public struct Counts: Sendable, CustomStringConvertible {
+        public var crashes = 0
+        public var powerLosses = 0
+        public var wipes = 0
+        public var rejoins = 0
+        public var pauses = 0
+        public var forwarded = 0
+        public var followerTransfers = 0
+        public var readsAnswered = 0
+
+        public init() {}
+
+        public var description: String {
+            "crashes=\(crashes) power_losses=\(powerLosses) wipes=\(wipes) rejoins=\(rejoins) pauses=\(pauses) "
+                + "forwarded=\(forwarded) follower_transfers=\(followerTransfers) reads=\(readsAnswered)"
+        }
+
+        /// Adds `other`'s counts to these.
+        public mutating func add(_ other: Counts) {
+            crashes += other.crashes
+            powerLosses += other.powerLosses
+            wipes += other.wipes
+            rejoins += other.rejoins
+            pauses += other.pauses
+            forwarded += other.forwarded
+            followerTransfers += other.followerTransfers
+            readsAnswered += other.readsAnswered
+        }
+    }
 }
 
 /// The faults a seed turns on, and how hard.
@@ -168,6 +283,16 @@ struct FaultProfile: CustomStringConvertible {
     let transferPerMille: Int
     let proposalPerMille: Int
     let compactEveryEntries: Int
+    let longDelayPerMille: Int
+    let pausePerMille: Int
+    /// Of crashes, the share (per mille) that are power losses, dropping unsynced writes.
+    let powerLossPerMille: Int
+    let wipePerMille: Int
+    /// Each node's clock runs at 1000 ± up to this many ticks per thousand.
+    let tickSkewPerMille: Int
+    /// Of proposals, the share (per mille) that arrive at a follower and are forwarded.
+    let forwardPerMille: Int
+    let readPerMille: Int
 
     init(random: inout SplitMix64) {
         initialVoters = Int.random(in: 3...7, using: &random)
@@ -182,11 +307,20 @@ struct FaultProfile: CustomStringConvertible {
         transferPerMille = [0, 5, 15].randomElement(using: &random)!
         proposalPerMille = [200, 600].randomElement(using: &random)!
         compactEveryEntries = [10, 40, 1_000_000].randomElement(using: &random)!
+        longDelayPerMille = [0, 0, 5, 20].randomElement(using: &random)!
+        pausePerMille = [0, 3, 10].randomElement(using: &random)!
+        powerLossPerMille = [0, 500, 1000].randomElement(using: &random)!
+        wipePerMille = [0, 3, 10].randomElement(using: &random)!
+        tickSkewPerMille = [0, 100, 300].randomElement(using: &random)!
+        forwardPerMille = [0, 500, 900].randomElement(using: &random)!
+        readPerMille = [0, 100, 400].randomElement(using: &random)!
     }
 
     var description: String {
         "voters=\(initialVoters) loss=\(lossPerMille)‰ dup=\(duplicatePerMille)‰ delay≤\(delayTicksMax) "
             + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ crash-in-ready=\(crashInReadyPerMille)‰ "
-            + "membership=\(membershipPerMille)‰ transfer=\(transferPerMille)‰ compact=\(compactEveryEntries)"
+            + "membership=\(membershipPerMille)‰ transfer=\(transferPerMille)‰ compact=\(compactEveryEntries) "
+            + "long-delay=\(longDelayPerMille)‰ pause=\(pausePerMille)‰ power-loss=\(powerLossPerMille)‰ "
+            + "wipe=\(wipePerMille)‰ skew=±\(tickSkewPerMille)‰ forward=\(forwardPerMille)‰ read=\(readPerMille)‰"
     }
 }

@@ -16,6 +16,11 @@ struct SimulatedNetwork {
     var duplicatePerMille = 0
     /// Delivery delay is drawn from `0...delayTicksMax` ticks (so messages reorder).
     var delayTicksMax: UInt64 = 0
+    /// Probability (per mille) that a message is held up for `longDelayTicks` instead: longer
+    /// than an election timeout, as a stalled socket buffer or a retransmission would.
+    var longDelayPerMille = 0
+    /// The range a long delay is drawn from.
+    let longDelayTicks: ClosedRange<UInt64> = 20...60
     /// Directed links that are cut: (from, to).
     var cut: Set<Link> = []
     private(set) var inFlight: [Envelope] = []
@@ -37,7 +42,10 @@ struct SimulatedNetwork {
         if Int.random(in: 0..<1000, using: &random) < lossPerMille { return .lost }
         let copies = Int.random(in: 0..<1000, using: &random) < duplicatePerMille ? 2 : 1
         for _ in 0..<copies where inFlight.count < inFlightMax {
-            let delay = delayTicksMax == 0 ? 0 : UInt64.random(in: 0...delayTicksMax, using: &random)
+            var delay = delayTicksMax == 0 ? 0 : UInt64.random(in: 0...delayTicksMax, using: &random)
+            if longDelayPerMille > 0 && Int.random(in: 0..<1000, using: &random) < longDelayPerMille {
+                delay = UInt64.random(in: longDelayTicks, using: &random)
+            }
             sequence += 1
             inFlight.append(Envelope(deliverAt: now + delay, sequence: sequence, message: message))
         }
@@ -55,10 +63,23 @@ struct SimulatedNetwork {
         return due.sorted { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }.map(\.message)
     }
 
+    /// Puts `message` back to be delivered at `at` (its receiver is paused).
+    mutating func hold(_ message: Message, until at: UInt64) {
+        sequence += 1
+        inFlight.append(Envelope(deliverAt: at, sequence: sequence, message: message))
+    }
+
+    /// Forgets every message to or from `id`: what a dead process had in its sockets is gone
+    /// by the time an operator has noticed and acted.
+    mutating func forget(_ id: NodeID) {
+        inFlight.removeAll { $0.message.from == id || $0.message.to == id }
+    }
+
     /// Heals every fault.
     mutating func heal() {
         lossPerMille = 0
         duplicatePerMille = 0
+        longDelayPerMille = 0
         cut = []
     }
 }

@@ -20,25 +20,39 @@ struct RaftCommand: ParsableCommand {
     @Option(help: "The first seed.") var start: UInt64 = 1
     @Option(help: "Ticks of the safety phase (faults on).") var safetyTicks: UInt64 = 600
     @Option(help: "Ticks allowed to converge once faults stop.") var livenessTicks: UInt64 = 600
+    @Option(help: "Inject a known bug to see the checks catch it: none, amnesia (a wiped voter comes back as a voter), local-reads (reads at the node's own commit index).")
+    var mutation: Mutation = .none
+    @Option(help: "Disk wipes per mille of ticks, instead of each seed's own rate.") var wipePerMille: Int?
     @Flag(help: "Print one line per seed.") var verbose = false
+
+    enum Mutation: String, ExpressibleByArgument, CaseIterable {
+        case none, amnesia, localReads = "local-reads"
+    }
 
     func run() throws {
         var limits = RaftSimulator.Limits()
         limits.safetyTicks = safetyTicks
         limits.livenessTicksMax = livenessTicks
+        limits.unsafeAmnesia = mutation == .amnesia
+        limits.unsafeLocalReads = mutation == .localReads
+        limits.wipePerMille = wipePerMille
         var violations = 0
+        var counts = RaftSimulationReport.Counts()
+        let mutationFlag = (mutation == .none ? "" : " --mutation \(mutation.rawValue)") + (wipePerMille.map { " --wipe-per-mille \($0)" } ?? "")
         for seed in start..<(start + seeds) {
             let report = RaftSimulator(seed: seed, limits: limits).run()
+            counts.add(report.counts)
             if verbose || !report.violations.isEmpty {
-                print("seed \(seed): \(report.profile) nodes=\(report.nodes) committed=\(report.committed) acknowledged=\(report.acknowledged) ticks=\(report.ticks)")
+                print("seed \(seed): \(report.profile) nodes=\(report.nodes) committed=\(report.committed) acknowledged=\(report.acknowledged) ticks=\(report.ticks) \(report.counts)")
             }
             if !report.violations.isEmpty {
                 violations += 1
                 report.violations.prefix(5).forEach { print("  violation: \($0)") }
-                print("  replay: swift run -c release weir-sim raft --seeds 1 --start \(seed) --safety-ticks \(safetyTicks) --liveness-ticks \(livenessTicks)")
+                print("  replay: swift run -c release weir-sim raft --seeds 1 --start \(seed) --safety-ticks \(safetyTicks) --liveness-ticks \(livenessTicks)\(mutationFlag)")
             }
         }
-        print("raft seeds=\(seeds) violations=\(violations)")
+        print("raft seeds=\(seeds) start=\(start) violations=\(violations)\(mutation == .none ? "" : " mutation=\(mutation.rawValue)")")
+        print("raft faults exercised: \(counts)")
         if violations > 0 { throw ExitCode(1) }
     }
 }
@@ -63,8 +77,10 @@ struct QuotaCommand: ParsableCommand {
         var violations = 0
         var overshootMax: Int64 = 0
         var admittedMin = 100.0
+        var writeFailures = 0
         for seed in start..<(start + seeds) {
             let report = QuotaSimulator(seed: seed, limits: limits).run()
+            writeFailures += report.writeFailures
             overshootMax = max(overshootMax, report.overshootMax)
             if let percent = report.admittedMinPercent { admittedMin = min(admittedMin, percent) }
             if let percent = report.strandedMaxPercent { strandedMax = max(strandedMax, percent) }
@@ -79,7 +95,7 @@ struct QuotaCommand: ParsableCommand {
             }
         }
         let stranded = pooled ? " stranded_max_pct=\(oneDecimal(strandedMax))" : ""
-        print("quota\(pooled ? " pooled" : "") seeds=\(seeds) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded)")
+        print("quota\(pooled ? " pooled" : "") seeds=\(seeds) start=\(start) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded) write_failures=\(writeFailures)")
         if violations > 0 { throw ExitCode(1) }
     }
 }
