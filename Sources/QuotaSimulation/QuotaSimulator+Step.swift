@@ -21,7 +21,13 @@ extension QuotaSimulator {
         if now % Self.gossipEveryMilliseconds == 0 { gossip(full: now % Self.antiEntropyEveryMilliseconds == 0) }
         deliver()
         if now % 1_000 == 0 {
-            for id in nodes.keys { nodes[id]!.ledger.expire(now: now, graceMilliseconds: 120_000) }
+            for id in nodes.keys.sorted() {
+                // The node deletes the records of the windows it drops.
+                for key in nodes[id]!.ledger.expire(now: now, graceMilliseconds: 120_000) {
+                    stored[id]?[key] = nil
+                    windowsExpired += 1
+                }
+            }
         }
     }
 
@@ -62,8 +68,7 @@ extension QuotaSimulator {
                     waiting.append(request)
                     continue
                 }
-                let (schedule, current) = (self.schedule, members)
-                switch nodes[id]!.ledger.reserve(request.estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current }) {
+                switch reserve(request.estimate, on: id) {
                 case let .success(reservation):
                     admit(reservation, request, on: id)
                 case let .failure(refusal):
@@ -82,6 +87,33 @@ extension QuotaSimulator {
         }
     }
 
+    /// The ledger's `reserve`, as the node's gate runs it: a refusal that only waits for a
+    /// higher durable mark writes the records and tries again (a failed write refuses).
+    private func reserve(_ estimate: Usage, on id: UInt64) -> Result<ReservationID, QuotaRefusal> {
+        let (schedule, current) = (self.schedule, members)
+        let outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current })
+        guard case let .failure(refusal) = outcome, nodes[id]!.ledger.awaitsDurability(in: refusal.window, for: estimate), persist(id) else {
+            return outcome
+        }
+        return nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current })
+    }
+
+    /// Writes `id`'s due records (and those of `including`) as the node's quota store
+    /// does: one synced batch that may fail, in which case nothing is confirmed. Returns
+    /// whether the write went through.
+    func persist(_ id: UInt64, including: Set<WindowKey> = []) -> Bool {
+        nodes[id]!.ledger.durabilityWanted = false
+        let records = nodes[id]!.ledger.recordsToPersist(including: including)
+        guard !records.isEmpty else { return true }
+        if faultsOn && profile.writeFailPerMille > 0 && chance(profile.writeFailPerMille) {
+            writeFailures += 1
+            return false
+        }
+        for record in records { stored[id, default: [:]][record.key] = record }
+        nodes[id]!.ledger.confirmDurable(records)
+        return true
+    }
+
     private func admit(_ reservation: ReservationID, _ request: PendingRequest, on id: UInt64) {
         admitted += 1
         var keys: [WindowKey] = []
@@ -94,8 +126,8 @@ extension QuotaSimulator {
             let over = Self.largestExcess(truth[key]!, allowed, spec.caps)
             if over > 0 { violate("window \(key): admitted \(truth[key]!) exceeds the cap \(spec.caps) by \(over) (node \(id))") }
         }
-        // The high-water mark reaches the disk before the admission counts.
-        durable[id] = nodes[id]!.ledger.durableSlots()
+        // Marks rise ahead of use: the next one is written once half a chunk is left.
+        if nodes[id]!.ledger.durabilityWanted { _ = persist(id) }
         // Top up before running dry, as the node does: ask peers while the headroom of
         // the latest estimates would not fit.
         for (key, shortfall) in nodes[id]!.ledger.takeTopUps() { requestRights(key, shortfall, on: id, kind: .topUp) }
@@ -129,9 +161,9 @@ extension QuotaSimulator {
                     overshootMax = max(overshootMax, over.tokens, over.microUSD, over.requests)
                 }
             }
+            // Actual usage above an estimate can pass the mark: the next write covers it.
+            if open.count != nodes[id]!.open.count { _ = persist(id) }
             nodes[id]!.open = open
-            // Actual usage above an estimate raises the high-water mark too.
-            durable[id] = nodes[id]!.ledger.durableSlots()
         }
     }
 
@@ -181,8 +213,11 @@ extension QuotaSimulator {
 
     func send(_ payload: Payload, from: UInt64, to: UInt64) {
         if cut.contains([from, to]) || (faultsOn && chance(profile.lossPerMille)) { return }
-        let delay = profile.delayMillisecondsMax == 0 ? 0 : Int64.random(in: 0...profile.delayMillisecondsMax, using: &random)
-        network.append(InFlight(deliverAt: now + delay, from: from, to: to, payload: payload))
+        let copies = faultsOn && profile.duplicatePerMille > 0 && chance(profile.duplicatePerMille) ? 2 : 1
+        for _ in 0..<copies {
+            let delay = profile.delayMillisecondsMax == 0 ? 0 : Int64.random(in: 0...profile.delayMillisecondsMax, using: &random)
+            network.append(InFlight(deliverAt: now + delay, from: from, to: to, payload: payload))
+        }
     }
 
     private func deliver() {
@@ -195,11 +230,16 @@ extension QuotaSimulator {
                 for update in updates { nodes[message.to]!.ledger.merge(update) }
                 nodes[message.to]!.changed = true
             case let .rightsRequest(key, amount, kind):
-                let granted = nodes[message.to]!.ledger.grantRights(
+                let granted = nodes[message.to]!.ledger.beginGrant(
                     in: key, to: message.from, requested: amount, kind: kind, waiting: waiting(in: key, on: message.to))
                 guard granted != .zero else { continue }
                 // The grant is durable before it leaves: a restart must not give it again.
-                durable[message.to] = nodes[message.to]!.ledger.durableSlots()
+                // A failed write takes it back, unsent.
+                guard persist(message.to, including: [key]) else {
+                    nodes[message.to]!.ledger.abortGrant(in: key, to: message.from, amount: granted)
+                    continue
+                }
+                nodes[message.to]!.ledger.completeGrant(in: key, to: message.from, amount: granted)
                 let update = nodes[message.to]!.ledger.updates().filter { $0.key == key }
                 send(.rightsGrant(update), from: message.to, to: message.from)
             }
@@ -209,12 +249,7 @@ extension QuotaSimulator {
     // MARK: Faults
 
     private func injectFaults() {
-        if chance(profile.partitionPerMille) {
-            cut = []
-            if Bool.random(using: &random), let lonely = members.randomElement(using: &random) {
-                for other in members where other != lonely { cut.insert([lonely, other]); cut.insert([other, lonely]) }
-            }
-        }
+        if chance(profile.partitionPerMille) { changePartitions() }
         if chance(profile.crashPerMille), let victim = nodes.keys.sorted().randomElement(using: &random) {
             crash(victim)
         }
@@ -230,20 +265,47 @@ extension QuotaSimulator {
         }
     }
 
+    /// Heals, or cuts: one member off, the members into two sides of any sizes, or
+    /// directed links at random (A hears B, B does not hear A).
+    private func changePartitions() {
+        cut = []
+        let ids = (members + Array(leaving)).sorted()
+        switch Int.random(in: 0..<4, using: &random) {
+        case 0:
+            return
+        case 1:
+            guard let lonely = members.randomElement(using: &random) else { return }
+            for other in ids where other != lonely { cut.insert([lonely, other]); cut.insert([other, lonely]) }
+        case 2:
+            let side = Set(ids.filter { _ in Bool.random(using: &random) })
+            for a in ids { for b in ids where side.contains(a) != side.contains(b) { cut.insert([a, b]) } }
+        default:
+            for a in ids { for b in ids where a != b && Int.random(in: 0..<4, using: &random) == 0 { cut.insert([a, b]) } }
+        }
+    }
+
     /// A node joins (a new id) or a member drains: hands its spare rights to the others,
     /// makes the grants durable, tells everyone, and takes no new requests. Either way the
     /// split of windows starting a second from now changes (the leader's schedule).
     func changeMembership() {
         if Bool.random(using: &random), members.count < 7 {
             let id = (members + leaving + crashed).max()! + 1
-            nodes[id] = SimNode(ledger: QuotaLedger(member: id))
+            nodes[id] = SimNode(ledger: QuotaLedger(member: id, tracksDurability: true))
             members.append(id)
         } else if members.count > 3, let id = members.filter({ nodes[$0] != nil }).randomElement(using: &random) {
             members.removeAll { $0 == id }
             leaving.insert(id)
             pending[id] = nil
-            nodes[id]!.ledger.handBackRights(to: members)
-            durable[id] = nodes[id]!.ledger.durableSlots()
+            let grants = nodes[id]!.ledger.beginHandBack(to: members)
+            let written = persist(id, including: Set(grants.map(\.key)))
+            for grant in grants {
+                // A hand-back whose write failed is taken back: the rights stay, unused, here.
+                if written {
+                    nodes[id]!.ledger.completeGrant(in: grant.key, to: grant.receiver, amount: grant.amount)
+                } else {
+                    nodes[id]!.ledger.abortGrant(in: grant.key, to: grant.receiver, amount: grant.amount)
+                }
+            }
             for peer in members { send(.gossip(nodes[id]!.ledger.updates()), from: id, to: peer) }
         } else {
             return
@@ -263,8 +325,8 @@ extension QuotaSimulator {
 
     func restart(_ id: UInt64) {
         crashed.remove(id)
-        var ledger = QuotaLedger(member: id)
-        for update in durable[id] ?? [] { ledger.merge(update) }
+        var ledger = QuotaLedger(member: id, tracksDurability: true)
+        for key in (stored[id] ?? [:]).keys.sorted(by: { $0.description < $1.description }) { ledger.restore(stored[id]![key]!) }
         nodes[id] = SimNode(ledger: ledger)
         if limits.pooled { replayAllocations(on: id) }
     }

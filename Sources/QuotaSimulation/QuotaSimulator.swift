@@ -52,7 +52,10 @@ public final class QuotaSimulator {
     /// Nodes that drained: they handed their rights back and take no new requests.
     var leaving: Set<UInt64> = []
     var nodes: [UInt64: SimNode] = [:]
-    var durable: [UInt64: [WindowUpdate]] = [:]
+    /// Each node's `quota` column family: its latest record per window, as written.
+    var stored: [UInt64: [WindowKey: WindowUpdate]] = [:]
+    var writeFailures = 0
+    var windowsExpired = 0
     var crashed: Set<UInt64> = []
     var cut: Set<[UInt64]> = []
     var network: [InFlight] = []
@@ -85,7 +88,7 @@ public final class QuotaSimulator {
         profile = QuotaProfile(random: &random)
         members = (1...UInt64(profile.nodes)).map { $0 }
         specs = QuotaSimulator.makeSpecs(&random)
-        for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id)) }
+        for id in members { nodes[id] = SimNode(ledger: QuotaLedger(member: id, tracksDurability: true)) }
         schedule.append(effectiveFrom: .min, voters: limits.pooled ? [QuotaLedger.poolMember] : members)
         if limits.pooled {
             for id in members { clockOffsets[id] = Int64.random(in: -Self.clockSkewMillisecondsMax...Self.clockSkewMillisecondsMax, using: &random) }
@@ -124,7 +127,8 @@ public final class QuotaSimulator {
         return QuotaSimulationReport(
             seed: seed, violations: violations, overshootMax: overshootMax, admittedMinPercent: efficiency?.percent,
             worstWindow: efficiency?.window, profile: (limits.pooled ? "pooled " : "") + profile.description, admitted: admitted,
-            refused: refused, strandedMaxPercent: limits.pooled ? strandedMax : nil)
+            refused: refused, strandedMaxPercent: limits.pooled ? strandedMax : nil, writeFailures: writeFailures,
+            windowsExpired: windowsExpired)
     }
 
     func violate(_ what: String) { violations.append("t=\(now): \(what)") }
@@ -149,6 +153,10 @@ public struct QuotaSimulationReport: Sendable {
     /// Pooled runs: the largest share of a cap held unused, at a window's first refusal,
     /// by nodes that could not serve then (paused, crashed, cut off).
     public let strandedMaxPercent: Double?
+    /// Quota record writes that failed (and were not confirmed, or took a grant back).
+    public let writeFailures: Int
+    /// Windows dropped from members' ledgers (and their records deleted) once over.
+    public let windowsExpired: Int
 }
 
 /// What a seed turns on.
@@ -163,6 +171,9 @@ struct QuotaProfile: CustomStringConvertible {
     let capChangePerMille: Int
     let membershipChangePerMille: Int
     let overEstimatePerMille: Int
+    let duplicatePerMille: Int
+    /// Writes of quota records (marks, grants, hand-backs) that fail, per mille.
+    let writeFailPerMille: Int
 
     init(random: inout SplitMix64) {
         nodes = Int.random(in: 3...7, using: &random)
@@ -176,6 +187,9 @@ struct QuotaProfile: CustomStringConvertible {
         capChangePerMille = faulty ? [0, 2].randomElement(using: &random)! : 0
         membershipChangePerMille = faulty ? [0, 1, 2].randomElement(using: &random)! : 0
         overEstimatePerMille = [0, 20].randomElement(using: &random)!
+        // Drawn last and only on faulty seeds, so fault-free seeds run as they did.
+        duplicatePerMille = faulty ? [0, 10, 50].randomElement(using: &random)! : 0
+        writeFailPerMille = faulty ? [0, 0, 20, 100].randomElement(using: &random)! : 0
     }
 
     /// No loss, partition, crash or cap change, and LAN latency (one way ≤ 20 ms): the
@@ -183,11 +197,12 @@ struct QuotaProfile: CustomStringConvertible {
     /// refusal. (At 100 ms one way, rights spend long in transit between short members.)
     var isFaultFree: Bool {
         lossPerMille == 0 && partitionPerMille == 0 && crashPerMille == 0 && capChangePerMille == 0
-            && membershipChangePerMille == 0 && delayMillisecondsMax <= 20
+            && membershipChangePerMille == 0 && delayMillisecondsMax <= 20 && duplicatePerMille == 0 && writeFailPerMille == 0
     }
 
     var description: String {
         "nodes=\(nodes) \(skewed ? "skewed" : "balanced") rps=\(requestsPerSecond) loss=\(lossPerMille)‰ delay≤\(delayMillisecondsMax)ms "
-            + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ cap-change=\(capChangePerMille)‰ membership=\(membershipChangePerMille)‰ over-estimate=\(overEstimatePerMille)‰"
+            + "partition=\(partitionPerMille)‰ crash=\(crashPerMille)‰ cap-change=\(capChangePerMille)‰ membership=\(membershipChangePerMille)‰ over-estimate=\(overEstimatePerMille)‰ "
+            + "dup=\(duplicatePerMille)‰ write-fail=\(writeFailPerMille)‰"
     }
 }

@@ -48,6 +48,43 @@ import Testing
         #expect(lowest >= 97, "balanced fault-free pooled runs admit at least 97 % before the first refusal")
     }
 
+    /// Runs long enough that minute windows roll over twice and over windows expire (their
+    /// records deleted), with the real durability path: marks and two-phase grants written
+    /// as the node writes them, writes that fail, duplicated messages and partitions of
+    /// any subset, on the seeds that draw them.
+    @Test(arguments: [false, true])
+    func longRunsRollWindowsOverAndExpireThem(pooled: Bool) {
+        var limits = QuotaSimulator.Limits()
+        limits.safetyMilliseconds = 150_000
+        limits.pooled = pooled
+        var expired = 0, writeFailures = 0
+        for seed in [UInt64(3), 9_000_000_007] {
+            let report = QuotaSimulator(seed: seed, limits: limits).run()
+            expired += report.windowsExpired
+            writeFailures += report.writeFailures
+            #expect(report.violations.isEmpty, """
+                seed \(seed) (\(report.profile)) failed:
+                \(report.violations.prefix(3).joined(separator: "\\n"))
+                replay: swift run -c release weir-sim quota --seeds 1 --start \(seed) --safety-milliseconds 150000\(pooled ? " --pooled" : "")
+                """)
+        }
+        #expect(expired > 0, "no window expired in 150 s")
+        print("quota long runs (pooled: \(pooled)): windows_expired=\(expired) write_failures=\(writeFailures)")
+    }
+
+    /// The faults the durability path adds were drawn and happened.
+    @Test func writeFailuresHappenAndCapsStillHold() {
+        var limits = QuotaSimulator.Limits()
+        limits.safetyMilliseconds = 15_000
+        var failures = 0
+        for seed in UInt64(1)...20 {
+            let report = QuotaSimulator(seed: seed, limits: limits).run()
+            failures += report.writeFailures
+            #expect(report.violations.isEmpty, "seed \(seed): \(report.violations.prefix(2))")
+        }
+        #expect(failures > 0, "no quota record write failed in seeds 1...20")
+    }
+
     @Test func oneSeedReproducesTheSameRun() {
         let first = QuotaSimulator(seed: 42).run()
         let second = QuotaSimulator(seed: 42).run()
