@@ -121,7 +121,7 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
     }
 
     func join(node: UInt64, peerAddress: String) async throws -> ClusterMembership {
-        try await operations.join(nodeID: node, peerAddress: peerAddress, incarnation: nil)
+        try await operations.join(nodeID: node, peerAddress: peerAddress, incarnation: nil, entryLevel: nil)
     }
 
     func remove(node: UInt64) async throws -> ClusterMembership {

@@ -29,7 +29,7 @@ struct ClusterJoinClient {
 
     func join(nodeID: UInt64, peerAddress: String, incarnation: Incarnation) async throws -> ClusterMembership {
         let path = "/cluster/v1/join"
-        let body = Array(try JSONSerialization.data(withJSONObject: ["node_id": nodeID, "peer_address": peerAddress, "incarnation": incarnation.hex]))
+        let body = Array(try JSONSerialization.data(withJSONObject: ["node_id": nodeID, "peer_address": peerAddress, "incarnation": incarnation.hex, "entry_level": NodeStateMachine.entryLevel]))
         let deadline = ContinuousClock.now.advanced(by: .seconds(timeoutSeconds))
         var delay = Duration.milliseconds(200)
         var lastError = "no attempt made"

@@ -1,9 +1,10 @@
 import Logging
 import ServiceLifecycle
 
-/// Keeps the cluster's record of this node's incarnation right, once this node is a member
-/// and has caught up (ReadIndex): it records its own when none is recorded (members of a
-/// static cluster, or nodes an operator added ahead of their start), and stops the node
+/// Keeps the cluster's record of this node's incarnation (and of its build's entry level)
+/// right, once this node is a member and has caught up (ReadIndex): it records its own when
+/// none is recorded (members of a static cluster, or nodes an operator added ahead of their
+/// start), and stops the node
 /// when the record names another data directory. That node's disk was wiped or replaced
 /// and it slipped past the bootstrap probe (no peer answered in time): it must not go on
 /// voting as the member it was.
@@ -64,12 +65,27 @@ struct IncarnationGuard: Service {
             }
             return false
         case own?:
-            return true
+            return await levelIsRecorded()
         case let recorded?:
             let replaced = Replaced(node: nodeID, recorded: recorded, own: own)
             logger.critical("\(replaced)")
             try dataDirectory.markReplaced(replaced.description)
             throw replaced
         }
+    }
+
+    /// Records the entry level of this node's build when the cluster's record says another
+    /// (a rolling upgrade: the leader lets new kinds of entries through once every member has
+    /// recorded their level). True when the record is right. A leader of a build before
+    /// levels refuses the entry; this node asks again at the next look.
+    private func levelIsRecorded() async -> Bool {
+        guard operations.machine.level(of: nodeID) != NodeStateMachine.entryLevel else { return true }
+        do {
+            try await operations.recordLevel(nodeID, NodeStateMachine.entryLevel)
+            logger.info("recorded this node's entry level with the cluster", metadata: ["level": "\(NodeStateMachine.entryLevel)"])
+        } catch {
+            logger.debug("could not record this node's entry level yet", metadata: ["error": "\(error)"])
+        }
+        return false
     }
 }

@@ -12,9 +12,11 @@ extension NodeStateMachine {
     /// The incarnation the cluster has recorded for `node`, as of the entries applied here.
     func incarnation(of node: UInt64) -> Incarnation? { incarnations.withLock { $0[node] } }
 
-    /// A removed node's record goes with it: the id may join again from a new directory.
+    /// A removed node's records go with it: the id may join again from a new directory,
+    /// and with another build.
     func memberRemoved(_ node: UInt64, at index: UInt64) {
         _ = incarnations.withLock { $0.removeValue(forKey: node) }
+        _ = levels.withLock { $0.removeValue(forKey: node) }
     }
 
     /// Every recorded incarnation, by node id.

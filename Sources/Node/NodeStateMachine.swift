@@ -25,6 +25,9 @@ import Synchronization
 /// - tag 6, quota allocation: the leader's clock (8 bytes, ms) then nodes' requests for
 ///   rights in pooled windows (`QuotaPool`), decided against the applied policy's caps and
 ///   merged into every node's quota ledger.
+/// - tag 7, member level: a node id and the entry level of the build it runs
+///   (`NodeStateMachine+Levels.swift`): the leader proposes nothing above the lowest level
+///   among the members.
 final class NodeStateMachine: ReplicatedStateMachine {
     enum Tag: UInt8 {
         case canary = 1
@@ -33,6 +36,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case policy = 4
         case memberIncarnation = 5
         case quotaAllocation = 6
+        case memberLevel = 7
     }
 
     /// Canaries kept for look-up by index, at most.
@@ -54,6 +58,9 @@ final class NodeStateMachine: ReplicatedStateMachine {
     private let schedule = Mutex(MembershipSchedule())
     let incarnations = Mutex<[UInt64: Incarnation]>([:])
     let pool = Mutex(QuotaPool())
+    let levels = Mutex<[UInt64: UInt16]>([:])
+    /// The members in force (voters and learners), from the Raft driver.
+    let members = Mutex<[UInt64]>([])
     private let onQuotaAllocation: @Sendable ([WindowUpdate]) -> Void
     private let onQuotaSchedule: @Sendable (MembershipSchedule) -> Void
     private let onQuotaReassignment: @Sendable ([WindowUpdate]) -> Void
@@ -130,11 +137,16 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case malformed(String)
         /// A kind or encoding of a later version of Weir.
         case newerVersion(String)
+        /// A kind some member's build cannot apply yet (refused at proposal, never at apply).
+        case aboveClusterLevel(String, needs: UInt16, cluster: UInt16)
 
         var description: String {
             switch self {
             case let .malformed(what): "malformed \(what)"
             case let .newerVersion(what): "\(what) of a newer version of Weir; upgrade this node"
+            case let .aboveClusterLevel(what, needs, cluster):
+                "\(what) needs every member at entry level \(needs), but the cluster is at level \(cluster) "
+                    + "(`clusterctl status` lists each member's level): finish upgrading every node first"
             }
         }
     }
@@ -165,11 +177,19 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .canary: return canaryNonce(in: data) == nil ? .malformed("canary") : nil
         case .memberIncarnation: return decodeIncarnation(in: data) == nil ? .malformed("member incarnation") : nil
         case .quotaAllocation: return decodeAllocation(in: data) == nil ? .malformed("quota allocation") : nil
+        case .memberLevel: return decodeLevel(in: data) == nil ? .malformed("member level") : nil
         }
         return nil
     }
 
-    func rejection(of data: [UInt8]) -> String? { Self.check(data)?.description }
+    /// `check`, and the cluster level: what some member cannot apply yet is refused too.
+    static func check(_ data: [UInt8], clusterLevel: UInt16) -> Rejection? {
+        if let rejection = check(data) { return rejection }
+        guard let tag = data.first.flatMap(Tag.init(rawValue:)), level(of: tag) > clusterLevel else { return nil }
+        return .aboveClusterLevel("entry kind \(tag.rawValue) (\(tag))", needs: level(of: tag), cluster: clusterLevel)
+    }
+
+    func rejection(of data: [UInt8]) -> String? { Self.check(data, clusterLevel: clusterLevel)?.description }
 
     /// A read that waits for this index (a consistent read after a new leader's no-op)
     /// must not wait for the next policy entry.
@@ -208,6 +228,9 @@ final class NodeStateMachine: ReplicatedStateMachine {
         case .quotaAllocation:
             guard let (time, requests) = Self.decodeAllocation(in: data) else { return reject(index, .malformed("quota allocation")) }
             applyAllocation(requests, time: time)
+        case .memberLevel:
+            guard let (node, level) = Self.decodeLevel(in: data) else { return reject(index, .malformed("member level")) }
+            levels.withLock { $0[node] = level }
         }
     }
 
@@ -306,21 +329,24 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// The snapshot: format 5, a format-6 body compressed with zstd (`[5]`, the body's
-    /// length as a big-endian `UInt64`, one zstd frame), about a tenth of its size.
+    /// The snapshot: format 5, a body compressed with zstd (`[5]`, the body's length as a
+    /// big-endian `UInt64`, one zstd frame), about a tenth of its size. The body is format 7
+    /// once the cluster is at level 4, format 6 (which level-3 builds read) before.
     func snapshot() -> [UInt8] { snapshotEncoder()() }
 
     /// Captures the state now (the small parts as bytes, the policy as a copy-on-write
     /// value) and returns the encoding of it, which the Raft driver runs off its thread:
     /// the JSON and the compression of a large policy take longer than a heartbeat.
     func snapshotEncoder() -> @Sendable () -> [UInt8] {
-        let (head, tail) = smallSnapshotParts()
+        let version = snapshotBodyVersion
+        let (head, tail) = smallSnapshotParts(version: version)
         let state = policy.current
         let pool = pool.withLock { $0 }
+        let levels = levelsPart(version: version)
         return {
             var bytes = head
             bytes.appendLengthPrefixed(PolicyCodec.snapshot(state))
-            bytes += tail + pool.encode()
+            bytes += tail + pool.encode() + levels
             var compressed: [UInt8] = [Self.compressedSnapshotVersion]
             compressed.appendBigEndian(UInt64(bytes.count))
             compressed += Zstd.compress(bytes)
@@ -341,19 +367,26 @@ final class NodeStateMachine: ReplicatedStateMachine {
     /// Format 6: canaries, the quota schedule, the policy (JSON), the incarnations and the
     /// quota pool (format 4 had no pool; format 5 is the compressed wrapper).
     func uncompressedSnapshot() -> [UInt8] {
-        let (head, tail) = smallSnapshotParts()
+        let version = snapshotBodyVersion
+        let (head, tail) = smallSnapshotParts(version: version)
         var bytes = head
         bytes.appendLengthPrefixed(policy.snapshot())
-        return bytes + tail + pool.withLock { $0.encode() }
+        return bytes + tail + pool.withLock { $0.encode() } + levelsPart(version: version)
     }
 
-    /// The snapshot body's format.
-    static let snapshotBodyVersion: UInt8 = 6
+    /// The snapshot body's format: 7 (with the members' levels) once the cluster is at
+    /// level 4, 6 before, so that a member still on a level-3 build can install it.
+    var snapshotBodyVersion: UInt8 { clusterLevel >= 4 ? 7 : 6 }
+
+    /// The recorded levels, in a format-7 body; nothing in a format-6 one.
+    private func levelsPart(version: UInt8) -> [UInt8] {
+        version >= 7 ? Self.encodeLevels(levels.withLock { $0 }) : []
+    }
 
     /// The body before the policy (version, canaries, schedule) and after it (incarnations;
     /// the pool follows, encoded by the caller: off the Raft thread for a periodic snapshot).
-    private func smallSnapshotParts() -> (head: [UInt8], tail: [UInt8]) {
-        var bytes: [UInt8] = [Self.snapshotBodyVersion]
+    private func smallSnapshotParts(version: UInt8) -> (head: [UInt8], tail: [UInt8]) {
+        var bytes: [UInt8] = [version]
         canaries.withLock { state in
             bytes.appendBigEndian(state.count)
             bytes += state.digest
@@ -378,6 +411,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         let parsed = try Self.parse(data)
         canaries.withLock { $0 = parsed.canaries }
         incarnations.withLock { $0 = parsed.incarnations }
+        levels.withLock { $0 = parsed.levels }
         schedule.withLock { $0 = parsed.schedule }
         pool.withLock { $0 = parsed.pool }
         policy.restore(parsed.policy, at: index)
@@ -392,6 +426,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         var policy = PolicyState()
         var incarnations: [UInt64: Incarnation] = [:]
         var pool = QuotaPool()
+        var levels: [UInt64: UInt16] = [:]
     }
 
     private static func parse(_ data: [UInt8]) throws -> ParsedSnapshot {
@@ -408,7 +443,7 @@ final class NodeStateMachine: ReplicatedStateMachine {
         }
         if !data.isEmpty {
             var reader = ByteReader(data)
-            guard let version = reader.readByte(), (1...4).contains(version) || version == snapshotBodyVersion, let count = reader.readUInt64(),
+            guard let version = reader.readByte(), [1, 2, 3, 4, 6, 7].contains(version), let count = reader.readUInt64(),
                   let digest = reader.readBytes(32), let last = reader.readUInt64(), let kept = reader.readUInt32(),
                   Int(kept) <= reader.remaining / 16
             else { throw UnreadableSnapshot() }
@@ -431,9 +466,13 @@ final class NodeStateMachine: ReplicatedStateMachine {
                 guard let decoded = decodeIncarnations(&reader) else { throw UnreadableSnapshot() }
                 parsed.incarnations = decoded
             }
-            if version >= snapshotBodyVersion {
+            if version >= 6 {
                 guard let decoded = QuotaPool.decode(&reader) else { throw UnreadableSnapshot() }
                 parsed.pool = decoded
+            }
+            if version >= 7 {
+                guard let decoded = decodeLevels(&reader) else { throw UnreadableSnapshot() }
+                parsed.levels = decoded
             }
             guard reader.isAtEnd else { throw UnreadableSnapshot() }
         }

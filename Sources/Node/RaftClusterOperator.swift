@@ -20,9 +20,14 @@ struct RaftClusterOperator: ClusterOperator {
         case replaced(UInt64, known: Incarnation?, asking: Incarnation?)
         /// The join's `incarnation` is not 32 hex digits.
         case unreadableIncarnation
+        /// The joining node's build applies fewer kinds of entries than the cluster proposes.
+        case belowClusterLevel(UInt64, level: UInt16, cluster: UInt16)
         var description: String {
             switch self {
             case .unreadableIncarnation: "incarnation must be 32 hex digits (the joining node's data directory id)"
+            case let .belowClusterLevel(id, level, cluster):
+                "node \(id) runs a build of entry level \(level), but the cluster is at level \(cluster) and proposes entries that build "
+                    + "cannot apply: start node \(id) with this cluster's version of weir (`weir version`), then join again"
             case let .notMember(id): "node \(id) is not a member of the cluster"
             case .notApplied: "the change committed but this node has not applied it yet; retry"
             case let .replaced(id, known, asking):
@@ -37,7 +42,7 @@ struct RaftClusterOperator: ClusterOperator {
         var clientStatus: HTTPResponse.Status? {
             switch self {
             case .notMember: .notFound
-            case .replaced: .conflict
+            case .replaced, .belowClusterLevel: .conflict
             case .unreadableIncarnation: .badRequest
             case .notApplied: nil
             }
@@ -50,12 +55,18 @@ struct RaftClusterOperator: ClusterOperator {
     /// replaced, and it is refused. A learner has no vote: a new directory under its id is
     /// recorded and catches up. Without an incarnation (the admin API, a node of an
     /// earlier version) a member gets the membership as it is.
-    func join(nodeID: UInt64, peerAddress: String, incarnation hex: String?) async throws -> ClusterMembership {
+    func join(nodeID: UInt64, peerAddress: String, incarnation hex: String?, entryLevel: UInt16?) async throws -> ClusterMembership {
         let incarnation = try hex.map { hex throws(Failure) in
             guard let parsed = Incarnation(hex: hex) else { throw .unreadableIncarnation }
             return parsed
         }
         try await catchUp()
+        // A build of a level below the cluster's could not apply what the leader proposes.
+        // A join that states no level comes from the operator's API (the level is recorded
+        // once the node runs) or from a build before levels (level 3).
+        let level = entryLevel ?? NodeStateMachine.levelWithoutRecord
+        let cluster = machine.clusterLevel
+        if level < cluster, entryLevel != nil || hex != nil { throw Failure.belowClusterLevel(nodeID, level: level, cluster: cluster) }
         let current = await driver.membership
         let recorded = machine.incarnation(of: nodeID)
         if current.voters.contains(nodeID) {
@@ -81,6 +92,11 @@ struct RaftClusterOperator: ClusterOperator {
         } catch let ProposalError.refused(reason) where reason.contains("newer version") {
             return
         }
+    }
+
+    /// Records that `node` runs a build of entry level `level`.
+    func recordLevel(_ node: UInt64, _ level: UInt16) async throws {
+        _ = try await driver.propose(NodeStateMachine.memberLevelEntry(node: node, level: level))
     }
 
     /// Records that `node` runs from the data directory `incarnation`.
@@ -141,7 +157,9 @@ struct RaftClusterOperator: ClusterOperator {
                 return QuotaSplit(effective_from_ms: $0.effectiveFrom == .min ? nil : $0.effectiveFrom, voters: pooled ? [] : $0.voters, pooled: pooled)
             },
             incarnations: Dictionary(uniqueKeysWithValues: machine.recordedIncarnations.map { (String($0.key), $0.value.hex) }),
-            snapshot_transfers: await driver.snapshotTransfers)
+            snapshot_transfers: await driver.snapshotTransfers,
+            entry_levels: Dictionary(uniqueKeysWithValues: machine.recordedLevels.map { (String($0.key), $0.value) }),
+            cluster_entry_level: machine.clusterLevel, entry_level: NodeStateMachine.entryLevel)
     }
 
     func canary() async throws -> CanaryResult {

@@ -89,6 +89,7 @@ public actor RaftDriver {
         addresses = contents.addresses
         appliedIndex = snapshot.metadata.index
         node = try RawNode(configuration: configuration.raftConfiguration(applied: appliedIndex), storage: store)
+        machine.membersApplied(node.status.configuration.members.sorted())
     }
 
     deinit { executor.stop() }
@@ -243,6 +244,7 @@ public actor RaftDriver {
         addresses = contents.addresses
         addressesChanged = true
         appliedIndex = snapshot.metadata.index
+        machine.membersApplied(snapshot.metadata.configuration.members.sorted())
         onVotersChange(snapshot.metadata.configuration.voters.sorted())
         logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
     }
@@ -266,6 +268,7 @@ public actor RaftDriver {
                 machine.memberRemoved(change.node, at: entry.index)
             }
             addressesChanged = true
+            machine.membersApplied(node.status.configuration.members.sorted())
             logger.info("membership changed", metadata: ["change": "\(change.kind)", "node": "\(change.node)"])
             onMembershipChange(node.status.configuration.members.contains(configuration.nodeID))
             onVotersChange(node.status.configuration.voters.sorted())

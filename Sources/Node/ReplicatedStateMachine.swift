@@ -12,6 +12,9 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     /// Notes that the membership change at `index` removed `node` (called before
     /// `appliedNothing` for it), on every node at the same point of the log.
     func memberRemoved(_ node: UInt64, at index: UInt64)
+    /// The members in force (voters and learners, sorted): at start, after every applied
+    /// membership change and after a snapshot is installed.
+    func membersApplied(_ members: [UInt64])
     /// The whole state as bytes, as of the last applied entry.
     func snapshot() -> [UInt8]
     /// The state as of the last applied entry, captured now and encoded (as `snapshot()`
@@ -31,6 +34,7 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
 extension ReplicatedStateMachine {
     public func appliedNothing(at index: UInt64) {}
     public func memberRemoved(_ node: UInt64, at index: UInt64) {}
+    public func membersApplied(_ members: [UInt64]) {}
     /// Only an empty entry (which would read as a leader's no-op) is refused.
     public func rejection(of data: [UInt8]) -> String? { data.isEmpty ? "an empty entry" : nil }
     /// Encodes at once (for machines whose snapshot is cheap).

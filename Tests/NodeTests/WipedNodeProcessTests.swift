@@ -29,6 +29,18 @@ import Testing
         let garbled = await client.call(
             .POST, port: http[0], path: "/cluster/v1/join", json: #"{"node_id":9,"peer_address":"tcp://127.0.0.1:1","incarnation":"not hex"}"#, timeout: 10)
         #expect(garbled?.status == 400, "an incarnation that is not 32 hex digits")
+        // Every member records its build's entry level too; once all have, the cluster is at
+        // level 4 and refuses a join from a build below it (it could not apply the log).
+        try await waitUntil("the cluster records all three entry levels", within: .seconds(30)) {
+            let status = await self.client.status(http[0])
+            return status?.entry_levels?.count == 3 && status?.cluster_entry_level == 4
+        }
+        let older = await client.call(
+            .POST, port: http[0], path: "/cluster/v1/join",
+            json: #"{"node_id":9,"peer_address":"tcp://127.0.0.1:1","incarnation":"00112233445566778899aabbccddeeff","entry_level":3}"#, timeout: 10)
+        #expect(older?.status == 409, "a build below the cluster level: \(String(decoding: older?.body ?? Data(), as: UTF8.self))")
+        let olderAnswer = String(decoding: older?.body ?? Data(), as: UTF8.self)
+        #expect(olderAnswer.contains("entry level 3"), "\(olderAnswer)")
         processes[2].signal(SIGTERM)
         #expect(try await processes[2].awaitExit() == 0)
         try FileManager.default.removeItem(atPath: "\(root)/3")

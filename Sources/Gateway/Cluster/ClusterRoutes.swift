@@ -84,11 +84,19 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
     public var incarnations: [String: String]?
     /// Snapshots streaming to or from this node.
     public var snapshot_transfers: [SnapshotTransfer]?
+    /// The entry level each member recorded (the build it runs), by node id; a member with
+    /// none counts as level 3 (docs/operations.md, rolling restart).
+    public var entry_levels: [String: UInt16]?
+    /// The lowest level among the members: the leader proposes nothing above it.
+    public var cluster_entry_level: UInt16?
+    /// The level of this node's build.
+    public var entry_level: UInt16?
 
     public init(
         node_id: UInt64, role: String, leader: UInt64, term: UInt64, commit: UInt64, applied: UInt64,
         snapshot_index: UInt64, membership: ClusterMembership, canaries: CanarySummary, quota_split: [QuotaSplit] = [],
-        incarnations: [String: String]? = nil, snapshot_transfers: [SnapshotTransfer]? = nil
+        incarnations: [String: String]? = nil, snapshot_transfers: [SnapshotTransfer]? = nil,
+        entry_levels: [String: UInt16]? = nil, cluster_entry_level: UInt16? = nil, entry_level: UInt16? = nil
     ) {
         self.node_id = node_id
         self.role = role
@@ -102,6 +110,9 @@ public struct ClusterStatus: Codable, Equatable, Sendable {
         self.quota_split = quota_split
         self.incarnations = incarnations
         self.snapshot_transfers = snapshot_transfers
+        self.entry_levels = entry_levels
+        self.cluster_entry_level = cluster_entry_level
+        self.entry_level = entry_level
     }
 }
 
@@ -127,8 +138,9 @@ public protocol ClusterOperator: Sendable {
     /// Adds `nodeID` as a learner reachable at `peerAddress`; returns the membership
     /// after the change is committed. The leader promotes it once it has caught up.
     /// `incarnation` (32 hex digits) names the joining node's data directory: a member
-    /// asking again from another one lost its disk and is refused (409).
-    func join(nodeID: UInt64, peerAddress: String, incarnation: String?) async throws -> ClusterMembership
+    /// asking again from another one lost its disk and is refused (409). `entryLevel` is
+    /// the level of the joining node's build: one below the cluster's is refused (409).
+    func join(nodeID: UInt64, peerAddress: String, incarnation: String?, entryLevel: UInt16?) async throws -> ClusterMembership
     /// Removes `nodeID` from the group; returns the membership after the change.
     func remove(nodeID: UInt64) async throws -> ClusterMembership
     /// This node's view of the cluster.
@@ -153,7 +165,7 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
         self.signature = signature
     }
 
-    struct JoinRequest: Decodable { let node_id: UInt64; let peer_address: String; let incarnation: String? }
+    struct JoinRequest: Decodable { let node_id: UInt64; let peer_address: String; let incarnation: String?; let entry_level: UInt16? }
     struct RemoveRequest: Decodable { let node_id: UInt64 }
     struct Failure: Encodable { let error: Detail }
     struct Detail: Encodable { let type: String; let message: String }
@@ -167,7 +179,8 @@ public struct ClusterRoutes<Context: RequestContext>: Sendable {
                     return Self.failure(.badRequest, "invalid_request", "node_id must be positive and peer_address a tcp://host:port address")
                 }
                 return try await Self.answer {
-                    try await cluster.join(nodeID: body.node_id, peerAddress: body.peer_address, incarnation: body.incarnation)
+                    try await cluster.join(
+                        nodeID: body.node_id, peerAddress: body.peer_address, incarnation: body.incarnation, entryLevel: body.entry_level)
                 }
             }
         }
