@@ -38,6 +38,10 @@ public struct NodeReport: Codable, Sendable, Equatable {
     public var snapshot_transfers: [SnapshotTransfer]?
     public var version: String
     public var in_flight: Int
+    /// The entry level of this node's build, and the lowest level among the members as
+    /// this node knows it (docs/operations.md, "Upgrades: entry levels").
+    public var entry_level: UInt16?
+    public var cluster_entry_level: UInt16?
 
     public init(status: ClusterStatus, readiness: Readiness, version: String, inFlight: Int) {
         node_id = status.node_id
@@ -53,6 +57,8 @@ public struct NodeReport: Codable, Sendable, Equatable {
         snapshot_transfers = status.snapshot_transfers.flatMap { $0.isEmpty ? nil : $0 }
         self.version = version
         in_flight = inFlight
+        entry_level = status.entry_level
+        cluster_entry_level = status.cluster_entry_level
     }
 }
 
