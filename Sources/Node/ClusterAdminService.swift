@@ -4,6 +4,7 @@ import Gateway
 import HTTPTypes
 import Logging
 import Storage
+import Synchronization
 import Transport
 
 extension MessageType {
@@ -244,11 +245,18 @@ final class ClusterAdminService: ClusterAdmin, Sendable {
         return DrainReport(node_id: nodeID, in_flight_left: left, quota_grants_handed_back: grants, leadership_handed_to: handedTo, membership: membership)
     }
 
-    /// A RocksDB checkpoint of this node's state under `DATA_DIR/backups/`.
+    /// Backups taken by this process, so that two in the same second at the same applied
+    /// index get different directories (RocksDB will not write a checkpoint into one that
+    /// exists, and the caller does not choose the name).
+    private static let backupsTaken = Atomic<Int>(0)
+
+    /// A RocksDB checkpoint of this node's state under `DATA_DIR/backups/`, named by time,
+    /// applied index and this process's backup count.
     func backupSelf() async throws -> BackupReport {
         let applied = await driver.status.applied
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-        let path = "\(dataDirectory)/backups/\(stamp)-\(applied)"
+        let count = Self.backupsTaken.wrappingAdd(1, ordering: .relaxed).newValue
+        let path = "\(dataDirectory)/backups/\(stamp)-\(applied)-\(count)"
         try FileManager.default.createDirectory(atPath: "\(dataDirectory)/backups", withIntermediateDirectories: true)
         try database.checkpoint(to: path)
         logger.notice("backup written", metadata: ["path": "\(path)", "applied": "\(applied)"])

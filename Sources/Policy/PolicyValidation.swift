@@ -8,7 +8,7 @@ public enum Check {
     /// The longest name accepted (quota, profile and setting names), in UTF-8 bytes.
     public static let nameBytesMax = 128
     /// The most groups, scopes, headers, fallbacks, detectors or patterns in one record.
-    static let listLengthMax = 64
+    public static let listLengthMax = 64
 
     /// `value` starts with one of `prefixes`, has something after it, and is a plain id.
     static func id(_ value: String, field: String, prefixes: [String]) throws(PolicyError) {

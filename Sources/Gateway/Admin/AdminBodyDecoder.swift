@@ -46,7 +46,7 @@ enum AdminBodyDecoder {
 
     /// Refuses fields the schema does not name, in nested objects too.
     private static func checkFields(_ object: [String: Any], against schema: Schema, path: String) throws {
-        guard case let .object(properties) = schema else { return }
+        guard case let .object(properties) = schema.base else { return }
         let known = Dictionary(uniqueKeysWithValues: properties.map { ($0.name, $0.schema) })
         for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             guard let child = known[key] else {
@@ -54,7 +54,7 @@ enum AdminBodyDecoder {
                 throw AdminError.invalid("unknown field '\(path)\(key)'; the fields are: \(names)", field: path + key)
             }
             if let nested = value as? [String: Any] { try checkFields(nested, against: child, path: "\(path)\(key).") }
-            if case let .array(items, _) = child, let list = value as? [Any] {
+            if case let .array(items, _) = child.base, let list = value as? [Any] {
                 for case let nested as [String: Any] in list { try checkFields(nested, against: items, path: "\(path)\(key).") }
             }
         }

@@ -124,13 +124,13 @@ struct TokenBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("principal", .text("the principal that authenticates with it"), required: true), .init("name", .text()),
+        .init("principal", .id(["agent:", "service:", "human:"], "the principal that authenticates with it"), required: true), .init("name", .freeText()),
         .init("namespace", .text("default tenant:default")), .init("user", .text("user:… binding")), .init("app", .text("app:… binding")),
         .init("scopes", .array(.oneOf(Scope.self), description: "default [model.invoke]")),
         .init("models", .array(.text(), description: "model names it may ask for (requested or as an alias resolves); default all")),
         .init("cache_opt_out", .boolean(description: "true: never use the response cache")),
         .init("expires_at", .integer(0...EventPosition.timeMax, "ms since the epoch")), .init("expires_in_seconds", .integer(1...100 * 365 * 86_400)),
-    ])
+    ], exclusive: [["expires_at", "expires_in_seconds"]])
 }
 
 struct RevokeTokenBody: Decodable, Sendable {

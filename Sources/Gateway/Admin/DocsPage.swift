@@ -31,7 +31,7 @@ enum DocsPage {
                     for p in endpoint.parameters { html += "<tr><td><code>\(escape(p.name))</code></td><td>\(escape(p.description))</td></tr>" }
                     html += "</table>"
                 }
-                if let body = endpoint.body, case let .object(properties) = body {
+                if let body = endpoint.body, case let .object(properties) = body.base {
                     html += "<table><tr><th>body field</th><th>type</th><th>meaning</th></tr>"
                     for p in properties {
                         html += "<tr><td><code>\(escape(p.name))</code>\(p.required ? " *" : "")</td><td>\(escape(typeName(p.schema)))</td><td>\(escape(describe(p.schema)))</td></tr>"

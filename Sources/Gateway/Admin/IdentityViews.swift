@@ -88,9 +88,10 @@ struct OrganizationBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .id(["org:"], "must start with org: (example: org:acme)"), required: true), .init("name", .text(), required: true),
-        .init("slug", .text("lower-case letters, digits, dashes; default from the id")), .init("owner", .text("user:…")),
-        .init("dlp", .text("dlp:… policy applied to its users' requests")),
+        .init("id", .id(["org:"], "must start with org: (example: org:acme)"), required: true),
+        .init("name", .freeText(required: true), required: true),
+        .init("slug", .slug("lower-case letters, digits, dashes; default from the id")), .init("owner", .id(["user:"], "user:…")),
+        .init("dlp", .id(["dlp:"], "dlp:… policy applied to its users' requests")),
     ])
 }
 

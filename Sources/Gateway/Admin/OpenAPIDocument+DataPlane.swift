@@ -37,6 +37,7 @@ extension OpenAPIDocument {
 
     private static var model: JSONValue {
         .object(["type": .string("string"), "minLength": .number(1), "maxLength": .number(Double(RequestNumbers.modelBytesMax)),
+                 "pattern": .string("^[^\\x00-\\x1f\\x7f]+$"),
                  "examples": .array([.string("gpt-4o-mini")]), "description": .string("a model, alias or ollama/… name")])
     }
 

@@ -63,13 +63,13 @@ struct QuotaBody: Decodable, Sendable {
 
     static let schema = Schema.object([
         .init("lane", .oneOf(QuotaLane.self), required: true),
-        .init("subject", .text("the lane's record id (example: agent:azure-manual-demo)"), required: true),
-        .init("name", .text("groups revisions (example: hour, burst)"), required: true),
+        .init("subject", .plainID("the lane's record id (example: agent:azure-manual-demo)"), required: true),
+        .init("name", .constrained(.string(description: "groups revisions (example: hour, burst)"), .init(pattern: "^[\\p{L}0-9_.-]{1,64}$")), required: true),
         .init("period", .oneOf(QuotaPeriod.self), required: true),
         .init("max_usd", .number(0...Double(PolicyState.capMax) / 1e6, "budget cap in USD")),
         .init("max_tokens", .integer(0...PolicyState.capMax)), .init("max_requests", .integer(0...PolicyState.capMax)),
-        .init("rollover", .boolean(description: "unused allowance carries into the next window")), .init("reason", .text()),
-    ])
+        .init("rollover", .boolean(description: "unused allowance carries into the next window")), .init("reason", .freeText()),
+    ], exclusive: [], oneOf: [["max_usd"], ["max_tokens"], ["max_requests"]])
 }
 
 struct QuotaRevokeBody: Decodable, Sendable {
@@ -120,11 +120,12 @@ struct PricingBody: Decodable, Sendable {
 
     static let schema = Schema.object([
         .init("scope", .oneOf(PricingScope.self), required: true),
-        .init("subject", .text("for provider_model use provider:model"), required: true),
+        .init("subject", .plainID("for provider_model use provider:model"), required: true),
         .init("per_1k", .number(0...Double(PolicyState.capMax) / 1e9, "sets both input and output, USD per 1k tokens (example: 0.002)")),
         .init("input_per_1k", .number(0...Double(PolicyState.capMax) / 1e9)), .init("output_per_1k", .number(0...Double(PolicyState.capMax) / 1e9)),
-        .init("cached_input_per_1k", .number(0...Double(PolicyState.capMax) / 1e9, "default: the input price")), .init("note", .text()), .init("reason", .text()),
-    ])
+        .init("cached_input_per_1k", .number(0...Double(PolicyState.capMax) / 1e9, "default: the input price")), .init("note", .freeText()),
+        .init("reason", .freeText()),
+    ], exclusive: [["per_1k", "input_per_1k"], ["per_1k", "output_per_1k"]], oneOf: [["per_1k"], ["input_per_1k", "output_per_1k"]])
 }
 
 struct PricingRevokeBody: Decodable, Sendable {

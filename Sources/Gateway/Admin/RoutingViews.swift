@@ -59,8 +59,8 @@ struct DeploymentBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("id", .text(), required: true), .init("model", .text("the name clients ask for"), required: true),
-        .init("credential", .id(["key:"], "key:…"), required: true), .init("upstream_model", .text("default: model")),
+        .init("id", .plainID(), required: true), .init("model", .plainID("the name clients ask for"), required: true),
+        .init("credential", .id(["key:"], "key:…"), required: true), .init("upstream_model", .plainID("default: model")),
         .init("weight", .integer(1...1_000_000, "default 1")), .init("priority", .integer(-1_000_000...1_000_000, "lower first; default 0")),
         .init("max_output_tokens", .integer(1...Int64(RequestNumbers.outputTokensMax), "clamped to outputTokensMax where used")),
     ])
@@ -90,8 +90,8 @@ struct AliasBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("requested_model", .text(), required: true), .init("routed_to", .text(), required: true),
-        .init("org", .text("org:…; an org's alias wins over the global one")),
+        .init("requested_model", .plainID(), required: true), .init("routed_to", .plainID("another model than requested_model"), required: true),
+        .init("org", .id(["org:"], "org:…; an org's alias wins over the global one")),
     ])
 }
 
@@ -120,8 +120,8 @@ struct FallbackBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("primary_model", .text(), required: true), .init("chain", .array(.text(), description: "tried in order"), required: true),
-        .init("triggers", .array(.oneOf(FallbackTrigger.self), description: "the failures that fall back (default: all)")),
+        .init("primary_model", .plainID(), required: true), .init("chain", .list(.plainID(), minimum: 1, "tried in order"), required: true),
+        .init("triggers", .list(.oneOf(FallbackTrigger.self), minimum: 1, unique: true, "the failures that fall back (default: all)")),
     ])
 }
 

@@ -26,12 +26,29 @@ public indirect enum Schema: Sendable {
         public var maximum: Double?
         public var pattern: String?
         public var maxLength: Int?
+        /// Arrays: at least this many items, at most that many, none twice.
+        public var minItems: Int?
+        public var maxItems: Int?
+        public var uniqueItems = false
+        /// Objects: properties that may not be given together (one group each).
+        public var exclusive: [[String]] = []
+        /// Objects: at least one of these groups must be given whole.
+        public var oneOfGroups: [[String]] = []
 
-        public init(minimum: Double? = nil, maximum: Double? = nil, pattern: String? = nil, maxLength: Int? = nil) {
+        public init(
+            minimum: Double? = nil, maximum: Double? = nil, pattern: String? = nil, maxLength: Int? = nil,
+            minItems: Int? = nil, maxItems: Int? = nil, uniqueItems: Bool = false, exclusive: [[String]] = [],
+            oneOfGroups: [[String]] = []
+        ) {
             self.minimum = minimum
             self.maximum = maximum
             self.pattern = pattern
             self.maxLength = maxLength
+            self.minItems = minItems
+            self.maxItems = maxItems
+            self.uniqueItems = uniqueItems
+            self.exclusive = exclusive
+            self.oneOfGroups = oneOfGroups
         }
     }
 
@@ -39,6 +56,12 @@ public indirect enum Schema: Sendable {
     public var base: Schema {
         if case let .constrained(inner, _) = self { return inner.base }
         return self
+    }
+
+    /// True for a string schema (of any allowed values).
+    var isString: Bool {
+        if case .string = self { return true }
+        return false
     }
 
     /// An integer from `range`.
@@ -55,6 +78,41 @@ public indirect enum Schema: Sendable {
     static func id(_ prefixes: [String], _ description: String? = nil) -> Schema {
         let alternatives = prefixes.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|")
         return .constrained(.string(description: description), Constraints(pattern: "^(\(alternatives))[^\\s\\x00-\\x1f]+$", maxLength: Check.idBytesMax))
+    }
+
+    /// A plain id (`Check.plainID`): not empty, no spaces or control characters.
+    static func plainID(_ description: String? = nil) -> Schema {
+        .constrained(.string(description: description), Constraints(pattern: "^[^\\s\\x00-\\x1f\\x7f]+$", maxLength: Check.idBytesMax))
+    }
+
+    /// Free text (`Check.text`): no control characters but newlines and tabs; not empty
+    /// when `required`.
+    static func freeText(_ description: String? = nil, required: Bool = false) -> Schema {
+        let pattern = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f]" + (required ? "+$" : "*$")
+        return .constrained(.string(description: description), Constraints(pattern: pattern, maxLength: Check.textBytesMax))
+    }
+
+    /// A lower-case slug (`Check.slug`).
+    static func slug(_ description: String? = nil) -> Schema {
+        .constrained(.string(description: description), Constraints(pattern: "^[a-z0-9-]{1,64}$"))
+    }
+
+    /// A node id as the cluster endpoints take it: `3` or `n3`.
+    static func nodeID(_ description: String) -> Schema {
+        .constrained(.string(description: description), Constraints(pattern: "^n?[1-9][0-9]{0,18}$"))
+    }
+
+    /// A list of `items` with `Check.count`'s bound, at least `minimum` long, and no entry
+    /// twice when `unique` (`Check.unique`).
+    static func list(_ items: Schema, minimum: Int = 0, unique: Bool = false, _ description: String? = nil) -> Schema {
+        .constrained(.array(items, description: description), Constraints(
+            minItems: minimum > 0 ? minimum : nil, maxItems: Check.listLengthMax, uniqueItems: unique))
+    }
+
+    /// An object in which the properties of each group of `exclusive` may not all be given,
+    /// and in which one group of `oneOf` must be given whole (when any are named).
+    static func object(_ properties: [Property], exclusive: [[String]], oneOf: [[String]] = []) -> Schema {
+        .constrained(.object(properties), Constraints(exclusive: exclusive, oneOfGroups: oneOf))
     }
 
     /// One property of an object.
@@ -111,6 +169,15 @@ public indirect enum Schema: Sendable {
             if let maximum = constraints.maximum { fields["maximum"] = .number(maximum) }
             if let pattern = constraints.pattern { fields["pattern"] = .string(pattern) }
             if let maxLength = constraints.maxLength { fields["maxLength"] = .number(Double(maxLength)) }
+            if let minItems = constraints.minItems { fields["minItems"] = .number(Double(minItems)) }
+            if let maxItems = constraints.maxItems { fields["maxItems"] = .number(Double(maxItems)) }
+            if constraints.uniqueItems { fields["uniqueItems"] = .bool(true) }
+            if !constraints.exclusive.isEmpty {
+                fields["not"] = .object(["anyOf": .array(constraints.exclusive.map { .object(["required": .array($0.map(JSONValue.string))]) })])
+            }
+            if !constraints.oneOfGroups.isEmpty {
+                fields["anyOf"] = .array(constraints.oneOfGroups.map { .object(["required": .array($0.map(JSONValue.string))]) })
+            }
             return .object(fields)
         }
         return .object(out)

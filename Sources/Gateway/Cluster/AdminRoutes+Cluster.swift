@@ -19,7 +19,7 @@ extension AdminRoutes {
                 return try .json(try await admin.drain(node: node))
             },
             operation("/admin/api/cluster/transfer-leader", "Hand leadership to a voter (default: the most caught-up other one)",
-                      .object([.init("leader", .integer(), required: true)])) { admin, node in
+                      .object([.init("leader", .integer(), required: true)]), nodeRequired: false) { admin, node in
                 try .json(["leader": try await admin.transferLeader(to: node)])
             },
             AdminEndpoint(
@@ -65,10 +65,12 @@ extension AdminRoutes {
     }
 
     private func operation(
-        _ path: String, _ summary: String, _ response: Schema, _ run: @escaping @Sendable (any ClusterAdmin, UInt64?) async throws -> Response
+        _ path: String, _ summary: String, _ response: Schema, nodeRequired: Bool = true,
+        _ run: @escaping @Sendable (any ClusterAdmin, UInt64?) async throws -> Response
     ) -> AdminEndpoint {
         AdminEndpoint(
-            method: .post, path: path, scope: .adminSuper, tag: "Cluster", summary: summary, body: ClusterNodeBody.schema, response: response,
+            method: .post, path: path, scope: .adminSuper, tag: "Cluster", summary: summary,
+            body: nodeRequired ? ClusterNodeBody.requiredSchema : ClusterNodeBody.schema, response: response,
             handler: { call in
                 let body = try await call.optionalBody(ClusterNodeBody.self, schema: ClusterNodeBody.schema)
                 let admin = try self.clusterAdmin()
@@ -88,7 +90,9 @@ extension AdminRoutes {
 struct ClusterNodeBody: Decodable {
     var node: String?
 
-    static let schema = Schema.object([.init("node", .text("a node id: 3 or n3"))])
+    static let schema = Schema.object([.init("node", .nodeID("a node id: 3 or n3"))])
+    /// The same, for operations that cannot do without the node.
+    static let requiredSchema = Schema.object([.init("node", .nodeID("a node id: 3 or n3"), required: true)])
 
     var id: UInt64? {
         get throws {
@@ -107,8 +111,8 @@ struct ClusterJoinBody: Decodable {
     var peer_address: String?
 
     static let schema = Schema.object([
-        .init("node", .text("the new node's id: 4 or n4"), required: true),
-        .init("peer_address", .text("where peers reach it: tcp://host:port"), required: true),
+        .init("node", .nodeID("the new node's id: 4 or n4"), required: true),
+        .init("peer_address", .constrained(.string(description: "where peers reach it: tcp://host:port"), .init(pattern: "^tcp://[^\\s/]+:[0-9]{1,5}$", maxLength: 1024)), required: true),
     ])
 }
 

@@ -49,7 +49,7 @@ struct ConsoleForm {
         var all: [Field] = endpoint.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
             Field(name: String($0.dropFirst().dropLast()), kind: .text, place: .path, required: true, hint: "")
         }
-        switch endpoint.body {
+        switch endpoint.body?.base {
         case let .object(properties)?:
             all += properties.map { Field(name: $0.name, kind: Self.kind($0.name, $0.schema), place: .body, required: $0.required, hint: Self.hint($0.schema)) }
         case .string?:
@@ -71,7 +71,7 @@ struct ConsoleForm {
         case .integer: .integer
         case .number: .number
         case .boolean: .flag
-        case .array(.string, _): .list
+        case let .array(items, _) where items.base.isString: .list
         case .map(.string, _): .lines
         default: .json
         }
@@ -81,8 +81,12 @@ struct ConsoleForm {
         switch schema.base {
         case let .string(description, allowed): [description, allowed.map { "one of " + $0.joined(separator: ", ") }].compactMap { $0 }.joined(separator: "; ")
         case let .integer(description), let .number(description), let .boolean(description): description ?? ""
-        case let .array(.string(_, allowed?), description): [description, "comma-separated: " + allowed.joined(separator: ", ")].compactMap { $0 }.joined(separator: "; ")
-        case let .array(_, description): (description.map { $0 + "; " } ?? "") + "comma-separated"
+        case let .array(items, description):
+            if case let .string(_, allowed?) = items.base {
+                [description, "comma-separated: " + allowed.joined(separator: ", ")].compactMap { $0 }.joined(separator: "; ")
+            } else {
+                (description.map { $0 + "; " } ?? "") + "comma-separated"
+            }
         case let .map(_, description): (description.map { $0 + "; " } ?? "") + "one key=value per line"
         default: "JSON"
         }

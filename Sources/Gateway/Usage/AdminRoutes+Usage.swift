@@ -83,7 +83,7 @@ extension AdminRoutes {
                 try await Self.eventPage(call, usage, kind: .dlp, DLPActivityView.init)
             },
             endpoint("/admin/api/usage/export.csv", "One user's activity as CSV, oldest first, streamed", range + [
-                .init(name: "user", description: "the user whose activity is exported", required: true),
+                .init(name: "user", description: "the user whose activity is exported", schema: .id(["user:"]), required: true),
             ], .string(description: "text/csv; the first line names the columns"), contentType: "text/csv") { call, usage in
                 guard let user = call.query("user") else { throw AdminError.invalid("user is required: the export is of one user's activity", field: "user") }
                 return try await UsageExport.response(usage, user: user, period: try call.period())
