@@ -18,6 +18,11 @@ struct IncarnationGuard: Service {
     static let checkInterval = Duration.seconds(1)
     /// How often once it does (a later record under this id means another node took it).
     static let settledInterval = Duration.seconds(30)
+    /// Every this many settled looks, the node records its entry level again even when its
+    /// own view has it: a snapshot taken while the cluster was below level 4 (format 6)
+    /// carries no levels, so a node restored from one has lost the other members' records
+    /// until they record again (5 minutes).
+    static let levelRefreshLooks = 10
 
     struct Replaced: Error, CustomStringConvertible {
         let node: UInt64
@@ -33,13 +38,15 @@ struct IncarnationGuard: Service {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             var settled = false
+            var settledLooks = 0
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: settled ? Self.settledInterval : Self.checkInterval)
                 } catch {
                     return  // shutting down
                 }
-                settled = try await check()
+                if settled { settledLooks += 1 }
+                settled = try await check(refreshLevel: settledLooks % Self.levelRefreshLooks == Self.levelRefreshLooks - 1)
             }
         }
     }
@@ -47,7 +54,7 @@ struct IncarnationGuard: Service {
     /// One look at the record: true when it names this node's incarnation; throws
     /// `Replaced`, after marking the data directory so the node never starts from it
     /// again, when it names another.
-    func check() async throws -> Bool {
+    func check(refreshLevel: Bool = false) async throws -> Bool {
         let membership = await operations.driver.membership
         guard membership.voters.contains(nodeID) || membership.learners.contains(nodeID) else { return false }
         do {
@@ -65,7 +72,7 @@ struct IncarnationGuard: Service {
             }
             return false
         case own?:
-            return await levelIsRecorded()
+            return await levelIsRecorded(refresh: refreshLevel)
         case let recorded?:
             let replaced = Replaced(node: nodeID, recorded: recorded, own: own)
             logger.critical("\(replaced)")
@@ -78,14 +85,16 @@ struct IncarnationGuard: Service {
     /// (a rolling upgrade: the leader lets new kinds of entries through once every member has
     /// recorded their level). True when the record is right. A leader of a build before
     /// levels refuses the entry; this node asks again at the next look.
-    private func levelIsRecorded() async -> Bool {
-        guard operations.machine.level(of: nodeID) != NodeStateMachine.entryLevel else { return true }
+    private func levelIsRecorded(refresh: Bool) async -> Bool {
+        let known = operations.machine.level(of: nodeID) == NodeStateMachine.entryLevel
+        guard refresh || !known else { return true }
         do {
             try await operations.recordLevel(nodeID, NodeStateMachine.entryLevel)
-            logger.info("recorded this node's entry level with the cluster", metadata: ["level": "\(NodeStateMachine.entryLevel)"])
+            if !known { logger.info("recorded this node's entry level with the cluster", metadata: ["level": "\(NodeStateMachine.entryLevel)"]) }
+            return known
         } catch {
             logger.debug("could not record this node's entry level yet", metadata: ["error": "\(error)"])
+            return false
         }
-        return false
     }
 }

@@ -120,7 +120,7 @@ struct FallbackBody: Decodable, Sendable {
     }
 
     static let schema = Schema.object([
-        .init("primary_model", .plainID(), required: true), .init("chain", .list(.plainID(), minimum: 1, "tried in order"), required: true),
+        .init("primary_model", .plainID(), required: true), .init("chain", .list(.plainID(), minimum: 1, maximum: 10, "tried in order, at most 10"), required: true),
         .init("triggers", .list(.oneOf(FallbackTrigger.self), minimum: 1, unique: true, "the failures that fall back (default: all)")),
     ])
 }

@@ -104,9 +104,11 @@ public indirect enum Schema: Sendable {
 
     /// A list of `items` with `Check.count`'s bound, at least `minimum` long, and no entry
     /// twice when `unique` (`Check.unique`).
-    static func list(_ items: Schema, minimum: Int = 0, unique: Bool = false, _ description: String? = nil) -> Schema {
+    static func list(
+        _ items: Schema, minimum: Int = 0, maximum: Int = Check.listLengthMax, unique: Bool = false, _ description: String? = nil
+    ) -> Schema {
         .constrained(.array(items, description: description), Constraints(
-            minItems: minimum > 0 ? minimum : nil, maxItems: Check.listLengthMax, uniqueItems: unique))
+            minItems: minimum > 0 ? minimum : nil, maxItems: maximum, uniqueItems: unique))
     }
 
     /// An object in which the properties of each group of `exclusive` may not all be given,
