@@ -72,7 +72,8 @@ bench: deps
 
 # The fault simulations over many seeds (the suite runs a few hundred of each). SIM_START
 # moves every sweep elsewhere (make sim SIM_START=4000000001): nothing may hold only on the
-# seeds it was tried on. The last two runs are long enough for hour windows to roll over.
+# seeds it was tried on. The last two runs (about 4 minutes each) are long enough for hour
+# windows to roll over.
 SEEDS ?= 10000
 QUOTA_SEEDS ?= 2000
 SIM_START ?= 1
@@ -81,8 +82,8 @@ sim: deps
 	.build/release/weir-sim raft --seeds $(SEEDS) --start $(SIM_START)
 	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start $(SIM_START)
 	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start $(SIM_START) --pooled
-	.build/release/weir-sim quota --seeds 3 --start $(SIM_START) --safety-milliseconds 3700000
-	.build/release/weir-sim quota --seeds 3 --start $(SIM_START) --safety-milliseconds 3700000 --pooled
+	.build/release/weir-sim quota --seeds 1 --start $(SIM_START) --safety-milliseconds 3700000
+	.build/release/weir-sim quota --seeds 1 --start $(SIM_START) --safety-milliseconds 3700000 --pooled
 
 clean:
 	rm -rf .build

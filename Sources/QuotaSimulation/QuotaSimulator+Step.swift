@@ -284,11 +284,16 @@ extension QuotaSimulator {
         }
     }
 
+    /// Distinct node ids one run may use. A window's counter keeps at most
+    /// `EscrowCounter.slotsMax` (256) members; an hour-long run at the seed's churn (a join
+    /// or drain every few seconds) would pass that, which no real cluster does in one window.
+    static let nodeIDsMax = 48
+
     /// A node joins (a new id) or a member drains: hands its spare rights to the others,
     /// makes the grants durable, tells everyone, and takes no new requests. Either way the
     /// split of windows starting a second from now changes (the leader's schedule).
     func changeMembership() {
-        if Bool.random(using: &random), members.count < 7 {
+        if Bool.random(using: &random), members.count < 7, members.count + leaving.count + crashed.count < Self.nodeIDsMax {
             let id = (members + leaving + crashed).max()! + 1
             nodes[id] = SimNode(ledger: QuotaLedger(member: id, tracksDurability: true))
             members.append(id)
@@ -337,6 +342,27 @@ extension QuotaSimulator {
         func view(_ id: UInt64) -> [WindowKey: EscrowCounter]? { nodes[id]?.ledger.counters.filter { !$0.value.isEmpty } }
         guard network.isEmpty, log.proposed.isEmpty, log.toApply.values.allSatisfy(\.isEmpty), let reference = view(members[0]) else { return false }
         return members.allSatisfy { view($0) == reference }
+    }
+
+    /// What still differs when views do not converge: messages and allocations under way,
+    /// and the first window two members see differently.
+    func divergence() -> String {
+        var parts = ["in_flight=\(network.count)", "proposed=\(log.proposed.count)", "members=\(members)", "leaving=\(leaving.sorted())"]
+        func view(_ id: UInt64) -> [WindowKey: EscrowCounter] { nodes[id]?.ledger.counters.filter { !$0.value.isEmpty } ?? [:] }
+        guard let first = members.first else { return parts.joined(separator: " ") }
+        let reference = view(first)
+        for id in members.dropFirst() {
+            let other = view(id)
+            guard other != reference else { continue }
+            let keys = Set(reference.keys).symmetricDifference(other.keys)
+            if let key = keys.first {
+                parts.append("window \(key) known to \(reference[key] == nil ? id : first) only (node \(id) has \(other.count) windows, node \(first) \(reference.count))")
+            } else if let key = reference.keys.first(where: { reference[$0] != other[$0] }) {
+                parts.append("window \(key): node \(first) \(reference[key]!) vs node \(id) \(other[key]!)")
+            }
+            break
+        }
+        return parts.joined(separator: " ")
     }
 
     /// The smallest share of a cap reached (counting the refused request) at a window's

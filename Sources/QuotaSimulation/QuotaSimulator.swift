@@ -122,7 +122,9 @@ public final class QuotaSimulator {
             step()
             if viewsConverged() { converged = true; break }
         }
-        if !converged && violations.isEmpty { violate("views did not converge within \(limits.livenessMillisecondsMax) ms after faults stopped") }
+        if !converged && violations.isEmpty {
+            violate("views did not converge within \(limits.livenessMillisecondsMax) ms after faults stopped: \(divergence())")
+        }
         let efficiency = admittedMinPercent()
         return QuotaSimulationReport(
             seed: seed, violations: violations, overshootMax: overshootMax, admittedMinPercent: efficiency?.percent,
