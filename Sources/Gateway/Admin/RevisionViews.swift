@@ -64,7 +64,7 @@ struct QuotaBody: Decodable, Sendable {
     static let schema = Schema.object([
         .init("lane", .oneOf(QuotaLane.self), required: true),
         .init("subject", .plainID("the lane's record id (example: agent:azure-manual-demo)"), required: true),
-        .init("name", .constrained(.string(description: "groups revisions (example: hour, burst)"), .init(pattern: "^[\\p{L}\\p{M}\\p{Nl}0-9_.-]{1,64}$")), required: true),
+        .init("name", .constrained(.string(description: "groups revisions (example: hour, burst)"), .init(pattern: "^[\\p{L}0-9_.-]{1,64}$")), required: true),
         .init("period", .oneOf(QuotaPeriod.self), required: true),
         .init("max_usd", .number(0...Double(PolicyState.capMax) / 1e6, "budget cap in USD")),
         .init("max_tokens", .integer(0...PolicyState.capMax)), .init("max_requests", .integer(0...PolicyState.capMax)),
