@@ -91,11 +91,12 @@ extension QuotaSimulator {
     /// higher durable mark writes the records and tries again (a failed write refuses).
     private func reserve(_ estimate: Usage, on id: UInt64) -> Result<ReservationID, QuotaRefusal> {
         let (schedule, current) = (self.schedule, members)
-        let outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current })
+        let membersAt = { (start: Int64) in schedule.voters(at: start) ?? current }
+        let outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
         guard case let .failure(refusal) = outcome, nodes[id]!.ledger.awaitsDurability(in: refusal.window, for: estimate), persist(id) else {
             return outcome
         }
-        return nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: { schedule.voters(at: $0) ?? current })
+        return nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
     }
 
     /// Writes `id`'s due records (and those of `including`) as the node's quota store
