@@ -178,6 +178,9 @@ extension ConfigurationKey {
             "raft.ready_lag_entries_max", help: "how far behind the leader's commit index /health/ready still answers ready",
             \.raftReadyLagEntriesMax, 0...1_000_000, "0 to 1000000 entries"),
         .integer(
+            "raft.ready_leaderless_grace_ms", help: "how long a node that lost its leader still answers ready while an election runs",
+            \.raftReadyLeaderlessGraceMilliseconds, 0...600_000, "0 to 600000 ms"),
+        .integer(
             "quota.gossip_interval_ms", help: "how often quota usage deltas go to every peer",
             \.quota.gossipIntervalMilliseconds, 5...10_000, "5 to 10000 ms"),
         .integer(

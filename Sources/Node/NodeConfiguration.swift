@@ -66,6 +66,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `raft.ready_lag_entries_max`: how far behind its leader's commit index a node may
     /// be and still answer ready (`catch_up`).
     public var raftReadyLagEntriesMax = 256
+    /// `raft.ready_leaderless_grace_ms`: how long a node that knew a leader and lost it
+    /// still answers ready (`leader`); an election normally ends well within it.
+    public var raftReadyLeaderlessGraceMilliseconds = 3_000
     /// `quota.*`: gossip, rights and window settings of the quota service.
     public var quota = QuotaConfiguration()
     /// `providers.from_environment`: on a cluster's first start, turn `OPENAI_API_KEY`,

@@ -51,8 +51,8 @@ extension WeirNode {
         driverConfiguration.snapshotBytesMax = config.raftSnapshotBytesMax
         return try RaftDriver(
             configuration: driverConfiguration, database: database, transport: transport, machine: machine, logger: logger,
-            onLeaderChange: { leader in
-                if leader == 0 { health.unmet("leader") } else { health.met("leader") }
+            onLeaderChange: { [grace = Duration.milliseconds(config.raftReadyLeaderlessGraceMilliseconds)] leader in
+                health.leaderChanged(known: leader != 0, grace: grace)
             },
             onMembershipChange: { isMember in
                 if isMember { health.met("member") } else { health.unmet("member") }

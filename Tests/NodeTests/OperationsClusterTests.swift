@@ -271,7 +271,22 @@ import Testing
                 let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
                 return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
             }
+            // As an operator would: the next node goes only once the load balancer sends
+            // this one traffic again (haproxy needs `rise` good checks after ready).
+            try await waitUntilTrue("haproxy sends n\(node) requests again", within: .seconds(15)) {
+                await Self.servedRequests(port: cluster.http[node - 1]) > 0
+            }
         }
+    }
+
+    /// Requests a node answered since it started, from its `weir_requests_total` lines.
+    private static func servedRequests(port: Int) async -> Int {
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5)),
+              let body = try? await response.body.collect(upTo: 8 << 20) else { return 0 }
+        return String(buffer: body).split(separator: "\n")
+            .filter { $0.hasPrefix("weir_requests_total{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
     }
 
     private func exercise(_ cluster: LocalCluster) async throws {
