@@ -4,7 +4,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build release run cluster cluster-stop test fuzz bench sim screenshots clean
+.PHONY: deps build release run cluster cluster-stop test chaos fuzz bench sim screenshots clean
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,22 @@ test: deps
 	@scripts/python-env.sh
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
+	.venv/bin/python -m pytest -q -p no:cacheprovider chaos/test_linearizable.py
+	.venv/bin/python chaos/run.py --seed $(CHAOS_TEST_SEED) --duration 60 --skip-without-root
+
+# The chaos harness (chaos/, docs/reliability.md): real nodes in network namespaces under a
+# seeded schedule of kills, pauses and partitions, with a linearizability checker on policy
+# and a cap checker on quota. Needs root. make chaos SEEDS=20 DURATION=180 CHAOS_START=1000;
+# `make test` runs one 60 s schedule (CHAOS_TEST_SEED) on the debug build.
+CHAOS_SEEDS = $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),5)
+DURATION ?= 120
+CHAOS_START ?= 1
+CHAOS_TEST_SEED ?= 1
+chaos: deps
+	@scripts/python-env.sh
+	$(SWIFT) build -c release --product weir
+	$(SWIFT) build -c release --product mockllm
+	.venv/bin/python chaos/run.py --build release --seed $(CHAOS_START) --runs $(CHAOS_SEEDS) --duration $(DURATION)
 
 # Long hostile-input runs: libFuzzer over every decoder of peer, disk and client bytes for
 # FUZZ_TARGET_SECONDS each (scripts/fuzz.sh, an instrumented build in .build-fuzz), then,

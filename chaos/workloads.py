@@ -1,0 +1,161 @@
+"""What the clients do during a chaos run, and what they saw.
+
+Policy: clients write and read registers (the e-mail of users `user:chaos-<k>`) through
+random nodes, reads with `?consistent=true`; every call is recorded with its invoke and
+complete times for the linearizability checker. Quota: clients send chat completions
+through haproxy against capped tokens; every answer is recorded for the cap checker.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from linearizable import Op
+from procs import Cluster, http
+
+
+def key_id(key: int) -> str:
+    return f"user:chaos-{key}"
+
+
+class PolicyWorkload:
+    """`clients` threads doing reads and writes on `keys` registers until stopped."""
+
+    def __init__(self, cluster: Cluster, seed: int, clients: int = 6, keys: int = 8, timeout: float = 5.0):
+        self.cluster, self.seed, self.clients, self.keys, self.timeout = cluster, seed, clients, keys, timeout
+        self.history: list[Op] = []
+        self.acknowledged = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.stale_reads = False  # a planted bug: reads without ReadIndex
+
+    def start(self) -> None:
+        for process in range(self.clients):
+            thread = threading.Thread(target=self._client, args=(process,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _client(self, process: int) -> None:
+        dice = random.Random(self.seed * 1_000 + process)
+        sequence = 0
+        while not self.stopping.is_set():
+            key = dice.randrange(self.keys)
+            node = dice.randrange(1, self.cluster.count + 1)
+            if dice.random() < 0.5:
+                sequence += 1
+                self.write(process, node, key, f"p{process}-{sequence}@chaos.example")
+            else:
+                self.read(process, node, key)
+            time.sleep(dice.uniform(0.005, 0.03))
+
+    def write(self, process: int, node: int, key: int, value: str) -> None:
+        invoke = time.monotonic()
+        code, _ = http("POST", self.cluster.url(node, "/admin/api/users"), self.cluster.token,
+                       {"id": key_id(key), "email": value}, timeout=self.timeout)
+        complete = time.monotonic()
+        # Anything but 200 may still take effect later (a proposal forwarded before a
+        # partition, a commit whose answer was lost): indeterminate, not failed.
+        op = Op(process, str(key), "write", value, invoke, complete if code == 200 else None)
+        with self.lock:
+            self.history.append(op)
+            self.acknowledged += code == 200
+
+    def read(self, process: int, node: int, key: int) -> str | None | bool:
+        """The value read, None if absent; False when there was no answer."""
+        invoke = time.monotonic()
+        query = "" if self.stale_reads else "?consistent=true"
+        code, body = http("GET", self.cluster.url(node, f"/admin/api/users/{key_id(key)}{query}"), self.cluster.token,
+                          timeout=self.timeout)
+        complete = time.monotonic()
+        if code == 200 and isinstance(body, dict):
+            value = body.get("email")
+        elif code == 404:
+            value = None
+        else:
+            return False  # a read without an answer says nothing
+        with self.lock:
+            self.history.append(Op(process, str(key), "read", value, invoke, complete))
+        return value
+
+
+@dataclass
+class Answer:
+    token: int
+    sent: float       # wall-clock seconds: quota windows are aligned to the epoch
+    received: float
+    status: int
+
+
+@dataclass(frozen=True)
+class Cap:
+    name: str
+    period: str
+    seconds: int
+    max_requests: int
+
+
+CAPS = (Cap("chaos-10s", "10s", 10, 40), Cap("chaos-minute", "minute", 60, 150))
+
+
+class QuotaWorkload:
+    """Clients through haproxy, alternating between one token per cap, at about `rate`
+    requests a second in all: several times every cap."""
+
+    def __init__(self, cluster: Cluster, seed: int, clients: int = 6, rate: float = 30.0):
+        self.cluster, self.seed, self.clients, self.rate = cluster, seed, clients, rate
+        self.secrets: list[str] = []
+        self.answers: list[Answer] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def prepare(self) -> None:
+        """One token per cap, each cap on the token lane; applied everywhere before load."""
+        token = self.cluster.token
+        for cap in CAPS:
+            code, issued = http("POST", self.cluster.url(1, "/admin/api/tokens"), token,
+                                {"principal": "human:admin", "name": cap.name})
+            if code not in (200, 201):
+                raise RuntimeError(f"issuing a token: {code} {issued}")
+            quota = {"lane": "token", "subject": issued["token"]["id"], "name": cap.name, "period": cap.period,
+                     "max_requests": cap.max_requests}
+            code, body = http("POST", self.cluster.url(1, "/admin/api/quotas"), token, quota)
+            if code not in (200, 201):
+                raise RuntimeError(f"creating quota {cap.name}: {code} {body}")
+            self.secrets.append(issued["secret"])
+        for node in range(1, self.cluster.count + 1):
+            http("GET", self.cluster.url(node, "/admin/api/quotas?consistent=true"), token)
+
+    def start(self) -> None:
+        for client in range(self.clients):
+            thread = threading.Thread(target=self._client, args=(client,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _client(self, client: int) -> None:
+        pause = self.clients / self.rate
+        turn = client
+        while not self.stopping.is_set():
+            cap = turn % len(CAPS)
+            turn += 1
+            sent = time.time()
+            code, _ = http("POST", self.cluster.balancer("/v1/chat/completions"), self.secrets[cap],
+                           {"model": "gpt-4o-mini", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]},
+                           timeout=10)
+            received = time.time()
+            with self.lock:
+                self.answers.append(Answer(cap, sent, received, code))
+            time.sleep(max(0.0, pause - (received - sent)))
