@@ -38,7 +38,7 @@ test: deps
 	@scripts/python-env.sh
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
-	.venv/bin/python -m pytest -q -p no:cacheprovider chaos/test_linearizable.py
+	.venv/bin/python -m pytest -q -p no:cacheprovider chaos/test_linearizable.py chaos/test_checks.py
 	.venv/bin/python chaos/run.py --seed $(CHAOS_TEST_SEED) --duration 60 --skip-without-root
 
 # The chaos harness (chaos/, docs/reliability.md): real nodes in network namespaces under a

@@ -1,7 +1,7 @@
-"""The checkers that need no search: caps per window, convergence after the last fault."""
+"""The checkers that need no search: caps per window."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workloads import CAPS, Answer
 
@@ -11,48 +11,54 @@ class CapReport:
     admitted: int = 0
     overshoot: int = 0           # the largest excess of any window over its cap (0: none)
     worst: str = ""              # that window, for the failure folder
-    admitted_min_pct: float = 100.0  # lowest share of a cap admitted in a saturated window (a majority is always up)
+    admitted_min_pct: float = 100.0  # lowest share of a cap admitted in a saturated whole window (a majority is always up)
     saturated_windows: int = 0
     quiet_min_pct: float = 100.0     # the same over saturated windows that overlap no fault
     quiet_windows: int = 0
+    unexercised: list[str] = field(default_factory=list)  # caps that never admitted or never refused
 
 
 def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: bool = False) -> CapReport:
     """Counts admissions per cap window, by the only times the client knows.
 
     A window's admissions are those whose whole call (sent … received) lies inside it: the
-    node decided somewhere in that interval, so those were certainly charged to it. More
-    than the cap of those is an overshoot that no timing can explain. Calls that straddle
+    node decided somewhere in that interval (by the same machine's clock), so those were
+    certainly charged to it. More than the cap of those is an overshoot that no timing can
+    explain; every window counts, the partial first and last ones too. Calls that straddle
     a boundary are left out, so this never accuses wrongly, and a long call could hide an
-    overshoot only by straddling. `faults` are the (start, end) wall times of faults: a
-    window in which some request was refused is saturated, and its admitted share of the cap is
-    the availability figure; "quiet" ones also overlap no fault. `half`
-    (a planted bug) checks against half of each cap, to show an overshoot is caught.
+    overshoot only by straddling.
+
+    Availability: a whole window (not the first or last) in which some request was refused
+    is saturated, and its admissions (by send time) as a share of the cap are the figure;
+    "quiet" ones also overlap no fault (`faults`: their start and end wall times). A cap
+    that never admitted or never refused was not tested: `unexercised` names it. `half` (a
+    planted bug) checks against half of each cap, to show an overshoot is caught.
     """
     report = CapReport()
     for index, cap in enumerate(CAPS):
-        windows: dict[int, list[int]] = {}
+        limit = cap.max_requests // 2 if half else cap.max_requests
+        windows: dict[int, list[int]] = {}  # start → [admitted inside, refused, admitted by send time]
         for answer in answers:
             if answer.token != index:
                 continue
             start = int(answer.sent // cap.seconds) * cap.seconds
             tally = windows.setdefault(start, [0, 0, 0])
-            inside = answer.received < start + cap.seconds
             if answer.status == 200:
                 report.admitted += 1
-                tally[0] += inside
+                tally[0] += answer.received < start + cap.seconds
                 tally[2] += 1
             elif answer.status == 429:
                 tally[1] += 1
-        starts = sorted(windows)
-        for start in starts[1:-1]:  # the first and last windows are partial
-            admitted, refused, sent_in = windows[start]
-            excess = admitted - (cap.max_requests // 2 if half else cap.max_requests)
-            if excess > report.overshoot:
-                report.overshoot, report.worst = excess, f"{cap.name} window {start}: {admitted} admitted"
+        if not any(t[2] for t in windows.values()) or not any(t[1] for t in windows.values()):
+            report.unexercised.append(cap.name)
+        for start, (inside, _, _) in windows.items():
+            if inside - limit > report.overshoot:
+                report.overshoot, report.worst = inside - limit, f"{cap.name} window {start}: {inside} admitted, cap {limit}"
+        for start in sorted(windows)[1:-1]:
+            _, refused, by_send = windows[start]
             if not refused:
                 continue
-            share = 100.0 * sent_in / cap.max_requests
+            share = 100.0 * min(by_send, cap.max_requests) / cap.max_requests
             report.saturated_windows += 1
             report.admitted_min_pct = min(report.admitted_min_pct, share)
             if all(end < start or begin > start + cap.seconds for begin, end in faults):

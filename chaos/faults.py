@@ -53,7 +53,12 @@ class Injector:
     def begin(self, fault: Fault) -> str:
         """Starts `fault`; returns what was done (with the leader resolved)."""
         cluster, network = self.cluster, self.cluster.network
-        self.active, self.target = fault, fault.node
+        self.target = fault.node
+        what = self._begin(fault, cluster, network)
+        self.active = fault  # only now: a fault that failed half-way is not "ended" by redoing its other half
+        return what
+
+    def _begin(self, fault: Fault, cluster: Cluster, network) -> str:
         if fault.kind == "kill":
             cluster.kill(fault.node)
         elif fault.kind == "pause":
@@ -83,6 +88,13 @@ class Injector:
             cluster.remove(fault.node, via=fault.other)
             cluster.wipe(fault.node)
         return f"{fault.kind} n{self.target}" + (f" (-> n{fault.other})" if fault.kind in ("one-way", "bridge") else "")
+
+    def abandon(self) -> None:
+        """After an error: every link restored and every paused node resumed; nothing started."""
+        self.active = None
+        self.cluster.network.heal()
+        for node in list(self.cluster.paused):
+            self.cluster.resume(node)
 
     def end(self) -> None:
         """Heals the active fault: links restored, the paused resumed, the killed restarted."""

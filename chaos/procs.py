@@ -5,8 +5,10 @@ failure and Ctrl-C alike; a node's log goes to `<out>/n<i>.log` and survives the
 """
 from __future__ import annotations
 
+from http.client import HTTPException
 import json
 import os
+import select
 import secrets
 import signal
 import subprocess
@@ -35,8 +37,8 @@ def http(method: str, url: str, token: str | None = None, body: object | None = 
             return answer.status, _parse(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, _parse(error.read())
-    except (OSError, urllib.error.URLError):
-        return 0, None
+    except (OSError, urllib.error.URLError, HTTPException):
+        return 0, None  # no answer, or a cut one (a node killed mid-answer)
 
 
 def _parse(raw: bytes) -> object:
@@ -75,10 +77,11 @@ class Cluster:
     def balancer(self, path: str) -> str:
         return f"http://127.0.0.1:{self.balancer_port}{path}"
 
+    admin_token: str = ""
+
     @property
     def token(self) -> str:
-        with open(f"{self.out}/admin.token") as file:
-            return file.read().strip()
+        return self.admin_token
 
     # Start and stop
 
@@ -91,15 +94,19 @@ class Cluster:
         for node in range(1, self.count + 1):
             self.start_node(node, bootstrap=True)
         self._start_haproxy()
+        wait_until("the first admin token", self._copy_token, 90)
         wait_until("every node ready", lambda: all(self.ready(n) for n in range(1, self.count + 1)), 90)
-        wait_until("the first admin token", self._copy_token, 30)
         wait_until("the demo models on every node", self._models_everywhere, 30)
 
     def _start_mock(self) -> None:
         mock = subprocess.Popen([self.mockllm, "--listen", f"{self.network.host}:0", "--seed", "1"],
                                 stdout=subprocess.PIPE, stderr=open(f"{self.out}/mockllm.log", "w"), text=True)
         self.helpers.append(mock)
+        if not select.select([mock.stdout], [], [], 30)[0]:
+            raise RuntimeError("mockllm printed no port within 30 s; see mockllm.log")
         line = mock.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"mockllm did not start ({line.strip() or 'it exited'}); see mockllm.log")
         self.mock_port = int(line.rsplit(":", 1)[1].strip())
 
     def _start_haproxy(self) -> None:
@@ -127,8 +134,11 @@ backend nodes
 """
         with open(f"{self.out}/haproxy.cfg", "w") as file:
             file.write(config)
-        self.helpers.append(subprocess.Popen(["haproxy", "-f", f"{self.out}/haproxy.cfg", "-db"],
-                                             stdout=subprocess.DEVNULL, stderr=open(f"{self.out}/haproxy.log", "w")))
+        haproxy = subprocess.Popen(["haproxy", "-f", f"{self.out}/haproxy.cfg", "-db"],
+                                   stdout=subprocess.DEVNULL, stderr=open(f"{self.out}/haproxy.log", "w"))
+        self.helpers.append(haproxy)
+        wait_until("haproxy sending to ready nodes", lambda: haproxy.poll() is None and http(
+            "GET", self.balancer("/health/ready"), timeout=2)[0] == 200, 60)
 
     def start_node(self, node: int, bootstrap: bool = False, join: int | None = None) -> None:
         """Starts node: `bootstrap` on the first start, `join` (a member) after a wipe."""
@@ -146,6 +156,8 @@ backend nodes
             command += ["--set", f"peer.peers={peers}"]
         if bootstrap:
             command.append("--bootstrap")
+        if node in self.nodes and self.nodes[node].poll() is None:
+            raise RuntimeError(f"n{node} is already running (pid {self.nodes[node].pid})")
         environment = {**os.environ, **self.environment,
                        "WEIR_PROVIDERS_DEMO_UPSTREAM": f"http://{self.network.host}:{self.mock_port}/v1"}
         log = open(f"{self.out}/n{node}.log", "a")
@@ -220,7 +232,11 @@ backend nodes
                 process.wait()
         for process in self.helpers:
             process.terminate()
-            process.wait()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     # Looking
 
@@ -243,9 +259,9 @@ backend nodes
         for node in range(1, self.count + 1):
             path = f"{self.out}/n{node}/admin.token"
             if os.path.exists(path) and os.path.getsize(path) > 0:
-                with open(path) as source, open(f"{self.out}/admin.token", "w") as target:
-                    target.write(source.read())
-                return True
+                with open(path) as source:
+                    self.admin_token = source.read().strip()
+                return bool(self.admin_token)
         return False
 
     def _models_everywhere(self) -> bool:

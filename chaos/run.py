@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -36,7 +37,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60, help="seconds of faults (default 60)")
     parser.add_argument("--nodes", type=int, default=3, choices=(3, 5))
     parser.add_argument("--build", default="debug", choices=("debug", "release"))
-    parser.add_argument("--out", default=None, help="the run's folder (default .build/chaos/seed-N)")
+    parser.add_argument("--out", default=None, help="where each run's folder seed-N goes (default .build/chaos)")
     parser.add_argument("--kinds", default=",".join(KINDS), help="fault kinds to draw from")
     parser.add_argument("--plant", default="none", choices=("none", "stale-reads", "half-cap"),
                         help="a planted bug, to show the checkers catch it")
@@ -64,42 +65,52 @@ def run_schedule(cluster: Cluster, faults, log) -> list[tuple[float, float]]:
             start = time.time()
             what = injector.begin(fault)
             log.write(f"{fault.describe()}: {what}\n")
+            log.flush()
             time.sleep(fault.duration)
             injector.end()
             windows.append((start, time.time()))
             if crashed := cluster.crashed():
                 raise RuntimeError(f"nodes {crashed} exited on their own during {fault.describe()}")
-    finally:
-        injector.end()
+    except BaseException:
+        injector.abandon()
+        raise
     return windows
 
 
-def recover(cluster: Cluster, policy: PolicyWorkload) -> float:
-    """Seconds until every node is ready, takes a write, and all have applied the same index."""
-    began = time.monotonic()
+def recover(cluster: Cluster, healed: float) -> float:
+    """Seconds from `healed` (the last fault's end, monotonic) until every node is ready,
+    takes a write, and every member has applied the same index (asked with the clients
+    stopped, so the index can settle)."""
     nodes = range(1, cluster.count + 1)
     wait_until("every node ready after the last fault", lambda: all(cluster.ready(n) for n in nodes), 60)
     for node in nodes:
         wait_until(f"a write through n{node}", lambda: http(
             "POST", cluster.url(node, "/admin/api/users"), cluster.token, {"id": "user:chaos-probe", "email": f"probe{node}@chaos.example"})[0] == 200, 60)
-    wait_until("every node at the same applied index",
-               lambda: len({cluster.status(n).get("applied") for n in nodes}) == 1, 60)
-    return time.monotonic() - began
+
+    def settled() -> bool:
+        members = cluster.status(1).get("members", [])
+        applied = [(m.get("report") or {}).get("applied") for m in members]
+        return len(members) == cluster.count and None not in applied and len(set(applied)) == 1
+    wait_until("every member at the same applied index", settled, 60)
+    return time.monotonic() - healed
 
 
-def final_reads(cluster: Cluster, policy: PolicyWorkload) -> int:
-    """Reads every key on every node into the history; returns the acknowledged writes lost:
-    keys written with an acknowledgement that some node does not have at all."""
+def final_reads(cluster: Cluster, policy: PolicyWorkload) -> tuple[int, int]:
+    """Reads every key on every node into the history (retried until answered, 30 s at
+    most). Returns (lost, unanswered): keys written with an acknowledgement that a node
+    does not have at all, and reads no node answered."""
     acknowledged = {op.key for op in policy.history if op.kind == "write" and op.complete is not None}
-    lost = 0
+    lost = unanswered = 0
     for node in range(1, cluster.count + 1):
         for key in range(policy.keys):
-            value = policy.read(900 + node, node, key)
-            if value is False:
+            deadline, value = time.monotonic() + 30, False
+            while value is False and time.monotonic() < deadline:
                 value = policy.read(900 + node, node, key)
-            if str(key) in acknowledged and value in (None, False):
-                lost += 1
-    return lost
+                if value is False:
+                    time.sleep(0.2)
+            unanswered += value is False
+            lost += str(key) in acknowledged and value is None
+    return lost, unanswered
 
 
 def main() -> int:
@@ -110,7 +121,13 @@ def main() -> int:
             print("chaos: SKIPPED: no run was made")
             return 0
         return 2
+    unknown = set(args.kinds.split(",")) - set(KINDS)
+    if unknown:
+        print(f"chaos: unknown fault kinds {sorted(unknown)}; the kinds are {','.join(KINDS)}")
+        return 2
     weir, mock = binaries(args.build)
+    # A SIGTERM (a CI timeout) unwinds like Ctrl-C, so every process and namespace goes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     failed, began = [], time.monotonic()
     for seed in range(args.seed, args.seed + args.runs):
         if not one_run(args, seed, weir, mock):
@@ -122,48 +139,46 @@ def main() -> int:
 
 def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     """One seed's run; prints its summary line; True when every checker passed."""
-    out = os.path.abspath(args.out or os.path.join(ROOT, ".build", "chaos", f"seed-{seed}"))
+    base = os.path.abspath(args.out or os.path.join(ROOT, ".build", "chaos"))
+    out = os.path.join(base, f"seed-{seed}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    network = Network(20 + os.getpid() % 200, args.nodes)
-    network.create()
+    network = Network(20 + (os.getpid() + seed) % 200, args.nodes)
     cluster = Cluster(network, weir, mock, out, args.nodes)
     faults = schedule(seed, args.duration, args.nodes, tuple(args.kinds.split(",")))
     policy, quota = PolicyWorkload(cluster, seed), QuotaWorkload(cluster, seed)
     policy.stale_reads = args.plant == "stale-reads"
     summary, ok = {}, False
     try:
+        network.create()
         cluster.start()
         quota.prepare()
         policy.start()
         quota.start()
         with open(f"{out}/schedule.txt", "w") as log:
             fault_times = run_schedule(cluster, faults, log)
-        recovery = recover(cluster, policy)
-        time.sleep(0.5)
+        healed = time.monotonic()
+        time.sleep(1)  # the clients see the healed cluster for a moment
         policy.stop()
         quota.stop()
-        lost = final_reads(cluster, policy)
+        recovery = recover(cluster, healed)
+        lost, unanswered = final_reads(cluster, policy)
         verdict = linearizable.check(policy.history)
         caps = check_caps(quota.answers, fault_times, half=args.plant == "half-cap")
-        ok = lost == 0 and verdict.ok and caps.overshoot == 0 and not cluster.crashed()
+        evidence = policy.acknowledged > 0 and not caps.unexercised
+        ok = lost == 0 and unanswered == 0 and verdict.ok and caps.overshoot == 0 and evidence and not cluster.crashed()
         summary = {
             "seed": seed, "nodes": args.nodes, "faults": len(faults), "ops": len(policy.history),
-            "acked": policy.acknowledged, "lost": lost, "linearizable": "yes" if verdict.ok else ("undecided" if verdict.undecided else "no"),
+            "acked": policy.acknowledged, "lost": lost, "unanswered": unanswered,
+            "linearizable": "yes" if verdict.ok else ("undecided" if verdict.undecided else "no"),
             "quota_answers": len(quota.answers), "admitted": caps.admitted, "cap_overshoot": caps.overshoot,
             "admitted_min_pct": round(caps.admitted_min_pct, 1) if caps.saturated_windows else "n/a",
             "quiet_min_pct": round(caps.quiet_min_pct, 1) if caps.quiet_windows else "n/a",
-            "windows": caps.saturated_windows,
-            "recovery_s": round(recovery, 1),
+            "windows": caps.saturated_windows, "recovery_s": round(recovery, 1),
         }
-        with open(f"{out}/history.jsonl", "w") as file:
-            for op in policy.history:
-                file.write(json.dumps(dataclasses.asdict(op)) + "\n")
-        with open(f"{out}/answers.jsonl", "w") as file:
-            for answer in quota.answers:
-                file.write(json.dumps(dataclasses.asdict(answer)) + "\n")
-        with open(f"{out}/verdict.txt", "w") as file:
-            file.write(f"{verdict.explanation}\n{caps.worst}\n")
+        if caps.unexercised:
+            summary["unexercised"] = ",".join(caps.unexercised)
+        save(out, policy, quota, verdict, caps)
         if not verdict.ok:
             print(f"chaos: not linearizable: {verdict.explanation[:2000]}")
         if caps.overshoot:
@@ -181,6 +196,17 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     elif not ok:
         print(f"chaos: the run's schedule, history and node logs are in {out}")
     return ok
+
+
+def save(out: str, policy: PolicyWorkload, quota: QuotaWorkload, verdict, caps) -> None:
+    with open(f"{out}/history.jsonl", "w") as file:
+        for op in policy.history:
+            file.write(json.dumps(dataclasses.asdict(op)) + "\n")
+    with open(f"{out}/answers.jsonl", "w") as file:
+        for answer in quota.answers:
+            file.write(json.dumps(dataclasses.asdict(answer)) + "\n")
+    with open(f"{out}/verdict.txt", "w") as file:
+        file.write(f"{verdict.explanation}\n{caps.worst}\n")
 
 
 if __name__ == "__main__":

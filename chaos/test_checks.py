@@ -1,0 +1,63 @@
+"""The cap checker: it must catch an overshoot anywhere, and never accuse timing."""
+from checks import check_caps
+from workloads import CAPS, Answer
+
+TEN, MINUTE = 0, 1
+
+
+def admitted(token: int, start: float, count: int, spacing: float = 0.01, took: float = 0.005) -> list[Answer]:
+    return [Answer(token, start + i * spacing, start + i * spacing + took, 200) for i in range(count)]
+
+
+def refused(token: int, start: float, count: int) -> list[Answer]:
+    return [Answer(token, start + i * 0.01, start + i * 0.01 + 0.005, 429) for i in range(count)]
+
+
+def both_caps_exercised() -> list[Answer]:
+    return admitted(MINUTE, 6000, 10) + refused(MINUTE, 6001, 1)
+
+
+def test_an_overshoot_in_a_partial_first_window_is_caught():
+    answers = admitted(TEN, 1000, CAPS[TEN].max_requests + 1) + refused(TEN, 1001, 5) + both_caps_exercised()
+    report = check_caps(answers, [])
+    assert report.overshoot == 1 and "chaos-10s" in report.worst
+
+
+def test_exactly_the_cap_is_no_overshoot():
+    answers = admitted(TEN, 1000, CAPS[TEN].max_requests) + refused(TEN, 1001, 5) + both_caps_exercised()
+    assert check_caps(answers, []).overshoot == 0
+
+
+def test_calls_straddling_a_boundary_are_not_counted_against_either_window():
+    cap = CAPS[TEN].max_requests
+    # The cap admitted at the very end of one window, answered in the next, and the cap again.
+    answers = admitted(TEN, 1009.99, 5, spacing=0.0, took=0.02) + admitted(TEN, 1010.5, cap) + admitted(TEN, 1000, cap - 5)
+    answers += refused(TEN, 1011, 3) + both_caps_exercised()
+    assert check_caps(answers, []).overshoot == 0
+
+
+def test_the_minute_cap_is_checked_too():
+    answers = admitted(MINUTE, 6000, CAPS[MINUTE].max_requests + 2, spacing=0.1) + refused(MINUTE, 6030, 3)
+    answers += admitted(TEN, 1000, 1) + refused(TEN, 1001, 1)
+    report = check_caps(answers, [])
+    assert report.overshoot == 2 and "chaos-minute" in report.worst
+
+
+def test_a_cap_that_never_refused_is_unexercised():
+    report = check_caps(admitted(TEN, 1000, 3) + both_caps_exercised(), [])
+    assert report.unexercised == ["chaos-10s"]
+
+
+def test_the_planted_half_cap_is_caught():
+    answers = admitted(TEN, 1000, CAPS[TEN].max_requests) + refused(TEN, 1001, 5) + both_caps_exercised()
+    assert check_caps(answers, [], half=True).overshoot == CAPS[TEN].max_requests - CAPS[TEN].max_requests // 2
+
+
+def test_availability_counts_whole_saturated_windows_and_quiet_ones_apart():
+    cap = CAPS[TEN].max_requests
+    answers = []
+    for window, share in ((1000, cap), (1010, cap // 2), (1020, cap), (1030, cap)):
+        answers += admitted(TEN, window, share) + refused(TEN, window + 5, 2)
+    report = check_caps(answers + both_caps_exercised(), faults=[(1012.0, 1014.0)])
+    assert report.saturated_windows >= 2 and report.admitted_min_pct == 50.0
+    assert report.quiet_min_pct == 100.0
