@@ -18,7 +18,8 @@ class CapReport:
     unexercised: list[str] = field(default_factory=list)  # caps that never admitted or never refused
 
 
-def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: bool = False) -> CapReport:
+def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: bool = False,
+               skews: dict[int, float] | None = None) -> CapReport:
     """Counts admissions per cap window, by the only times the client knows.
 
     A window's admissions are those whose whole call (sent … received) lies inside it: the
@@ -33,7 +34,15 @@ def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: b
     "quiet" ones also overlap no fault (`faults`: their start and end wall times). A cap
     that never admitted or never refused was not tested: `unexercised` names it. `half` (a
     planted bug) checks against half of each cap, to show an overshoot is caught.
+
+    A node whose clock is `skews[node]` seconds ahead decides by its own clock: its
+    answers (named by `x-weir-node`) are placed by sent and received shifted by its skew,
+    so each admission is counted in the window the node charged it to. An admission whose
+    node is unknown while some node is skewed is placed by the widest interval any node's
+    clock allows, and counted only if that interval is still inside one window.
     """
+    skews = skews or {}
+    widest = (min([0.0, *skews.values()]), max([0.0, *skews.values()]))
     report = CapReport()
     for index, cap in enumerate(CAPS):
         limit = cap.max_requests // 2 if half else cap.max_requests
@@ -41,11 +50,13 @@ def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: b
         for answer in answers:
             if answer.token != index:
                 continue
-            start = int(answer.sent // cap.seconds) * cap.seconds
+            early, late = (skews.get(answer.node, 0.0),) * 2 if answer.node else widest
+            first, last = answer.sent + early, answer.received + late
+            start = int(first // cap.seconds) * cap.seconds
             tally = windows.setdefault(start, [0, 0, 0])
             if answer.status == 200:
                 report.admitted += 1
-                tally[0] += answer.received < start + cap.seconds
+                tally[0] += last < start + cap.seconds
                 tally[2] += 1
             elif answer.status == 429:
                 tally[1] += 1

@@ -23,9 +23,19 @@ HTTP_PORT = 8080
 PEER_PORT = 7080
 
 
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
 def http(method: str, url: str, token: str | None = None, body: object | None = None,
          timeout: float = 5.0) -> tuple[int, object]:
     """One HTTP call; (status, parsed JSON or text). Status 0: no answer (timeout, reset)."""
+    code, parsed, _ = call(method, url, token, body, timeout)
+    return code, parsed
+
+
+def call(method: str, url: str, token: str | None = None, body: object | None = None,
+         timeout: float = 5.0) -> tuple[int, object, dict[str, str]]:
+    """`http`, with the answer's headers (lower-cased names)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if token:
@@ -34,11 +44,11 @@ def http(method: str, url: str, token: str | None = None, body: object | None = 
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, _parse(answer.read())
+            return answer.status, _parse(answer.read()), {k.lower(): v for k, v in answer.headers.items()}
     except urllib.error.HTTPError as error:
-        return error.code, _parse(error.read())
+        return error.code, _parse(error.read()), {k.lower(): v for k, v in error.headers.items()}
     except (OSError, urllib.error.URLError, HTTPException):
-        return 0, None  # no answer, or a cut one (a node killed mid-answer)
+        return 0, None, {}  # no answer, or a cut one (a node killed mid-answer)
 
 
 def _parse(raw: bytes) -> object:
@@ -67,6 +77,7 @@ class Cluster:
     environment: dict[str, str] = field(default_factory=dict)
     nodes: dict[int, subprocess.Popen] = field(default_factory=dict)
     paused: set[int] = field(default_factory=set)
+    skews: dict[int, float] = field(default_factory=dict)  # node → seconds its wall clock is ahead (libfaketime)
     helpers: list[subprocess.Popen] = field(default_factory=list)
     balancer_port: int = 0
     mock_port: int = 0
@@ -160,6 +171,10 @@ backend nodes
             raise RuntimeError(f"n{node} is already running (pid {self.nodes[node].pid})")
         environment = {**os.environ, **self.environment,
                        "WEIR_PROVIDERS_DEMO_UPSTREAM": f"http://{self.network.host}:{self.mock_port}/v1"}
+        if self.skews.get(node):
+            # The wall clock only: Raft's timers and the service's intervals run on the
+            # monotonic clock, as on a machine whose NTP is off.
+            environment.update(LD_PRELOAD=FAKETIME, FAKETIME=f"{self.skews[node]:+.3f}", DONT_FAKE_MONOTONIC="1")
         log = open(f"{self.out}/n{node}.log", "a")
         self.nodes[node] = subprocess.Popen(command, stdout=log, stderr=log, env=environment, start_new_session=True)
         self.paused.discard(node)

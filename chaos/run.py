@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import random
 import shutil
 import signal
 import sys
@@ -24,7 +25,7 @@ import linearizable  # noqa: E402
 from checks import check_caps  # noqa: E402
 from faults import KINDS, Injector, schedule  # noqa: E402
 from net import Network, available  # noqa: E402
-from procs import Cluster, http, wait_until  # noqa: E402
+from procs import FAKETIME, Cluster, http, wait_until  # noqa: E402
 from workloads import PolicyWorkload, QuotaWorkload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +43,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--plant", default="none", choices=("none", "stale-reads", "half-cap"),
                         help="a planted bug, to show the checkers catch it")
     parser.add_argument("--keep", action="store_true", help="keep the folder of a passing run")
+    parser.add_argument("--skew-ms", type=int, default=None,
+                        help="one node's wall clock this far ahead (negative: behind), through libfaketime; "
+                             "default: a node and 250 to 1500 ms either way drawn from the seed; 0: none")
     parser.add_argument("--skip-without-root", action="store_true",
                         help="exit 0, saying so, where namespaces cannot be made (not root)")
     return parser.parse_args()
@@ -148,6 +152,7 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     faults = schedule(seed, args.duration, args.nodes, tuple(args.kinds.split(",")))
     policy, quota = PolicyWorkload(cluster, seed), QuotaWorkload(cluster, seed)
     policy.stale_reads = args.plant == "stale-reads"
+    cluster.skews = skew(args, seed)
     summary, ok = {}, False
     try:
         network.create()
@@ -164,11 +169,12 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
         recovery = recover(cluster, healed)
         lost, unanswered = final_reads(cluster, policy)
         verdict = linearizable.check(policy.history)
-        caps = check_caps(quota.answers, fault_times, half=args.plant == "half-cap")
+        caps = check_caps(quota.answers, fault_times, half=args.plant == "half-cap", skews=cluster.skews)
         evidence = policy.acknowledged > 0 and not caps.unexercised
         ok = lost == 0 and unanswered == 0 and verdict.ok and caps.overshoot == 0 and evidence and not cluster.crashed()
         summary = {
-            "seed": seed, "nodes": args.nodes, "faults": len(faults), "ops": len(policy.history),
+            "seed": seed, "nodes": args.nodes, "faults": len(faults),
+            "skew": ",".join(f"n{n}:{s:+.3f}s" for n, s in cluster.skews.items()) or "none", "ops": len(policy.history),
             "acked": policy.acknowledged, "lost": lost, "unanswered": unanswered,
             "linearizable": "yes" if verdict.ok else ("undecided" if verdict.undecided else "no"),
             "quota_answers": len(quota.answers), "admitted": caps.admitted, "cap_overshoot": caps.overshoot,
@@ -196,6 +202,17 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     elif not ok:
         print(f"chaos: the run's schedule, history and node logs are in {out}")
     return ok
+
+
+def skew(args: argparse.Namespace, seed: int) -> dict[int, float]:
+    """Which node's clock is off, and by how many seconds."""
+    if args.skew_ms == 0 or not os.path.exists(FAKETIME):
+        return {}
+    dice = random.Random(seed * 31 + 17)
+    node = dice.randrange(1, args.nodes + 1)
+    if args.skew_ms is not None:
+        return {node: args.skew_ms / 1000}
+    return {node: dice.choice((-1, 1)) * dice.uniform(0.25, 1.5)}
 
 
 def save(out: str, policy: PolicyWorkload, quota: QuotaWorkload, verdict, caps) -> None:

@@ -61,3 +61,33 @@ def test_availability_counts_whole_saturated_windows_and_quiet_ones_apart():
     report = check_caps(answers + both_caps_exercised(), faults=[(1012.0, 1014.0)])
     assert report.saturated_windows >= 2 and report.admitted_min_pct == 50.0
     assert report.quiet_min_pct == 100.0
+
+
+def on(node: int, answers: list[Answer]) -> list[Answer]:
+    for answer in answers:
+        answer.node = node
+    return answers
+
+
+def test_a_skewed_node_is_counted_in_the_window_of_its_own_clock():
+    cap = CAPS[TEN].max_requests
+    # n1 fills window 1000 early; n2, 2 s ahead, admits late in real window 1000, which is
+    # its window 1010: no overshoot, once each admission is placed by its node's clock.
+    answers = on(1, admitted(TEN, 1001, cap)) + on(2, admitted(TEN, 1008.5, cap)) + on(1, refused(TEN, 1003, 3))
+    answers += both_caps_exercised()
+    assert check_caps(answers, []).overshoot == cap, "without the skew it looks like twice the cap"
+    assert check_caps(answers, [], skews={2: 2.0}).overshoot == 0
+
+
+def test_an_overshoot_on_a_skewed_node_is_still_caught():
+    cap = CAPS[TEN].max_requests
+    answers = on(2, admitted(TEN, 1008.5, cap + 1)) + on(1, refused(TEN, 1011, 3)) + both_caps_exercised()
+    report = check_caps(answers, [], skews={2: 2.0})
+    assert report.overshoot == 1 and "window 1010" in report.worst
+
+
+def test_an_unknown_node_is_placed_by_every_clock_or_not_at_all():
+    cap = CAPS[TEN].max_requests
+    # Admissions near the boundary whose node is unknown could belong to either window.
+    answers = admitted(TEN, 1001, cap) + admitted(TEN, 1009.0, 5) + refused(TEN, 1003, 3) + both_caps_exercised()
+    assert check_caps(answers, [], skews={2: 2.0}).overshoot == 0

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from linearizable import Op
-from procs import Cluster, http
+from procs import Cluster, call, http
 
 
 def key_id(key: int) -> str:
@@ -92,6 +92,7 @@ class Answer:
     sent: float       # wall-clock seconds: quota windows are aligned to the epoch
     received: float
     status: int
+    node: int = 0     # the node that answered (`x-weir-node`), 0 when unknown
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,11 @@ class QuotaWorkload:
             cap = turn % len(CAPS)
             turn += 1
             sent = time.time()
-            code, _ = http("POST", self.cluster.balancer("/v1/chat/completions"), self.secrets[cap],
-                           {"model": "gpt-4o-mini", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]},
-                           timeout=10)
+            code, _, headers = call("POST", self.cluster.balancer("/v1/chat/completions"), self.secrets[cap],
+                                    {"model": "gpt-4o-mini", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]},
+                                    timeout=10)
             received = time.time()
+            node = int(headers.get("x-weir-node", "0") or 0) if headers.get("x-weir-node", "").isdigit() else 0
             with self.lock:
-                self.answers.append(Answer(cap, sent, received, code))
+                self.answers.append(Answer(cap, sent, received, code, node))
             time.sleep(max(0.0, pause - (received - sent)))

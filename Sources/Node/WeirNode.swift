@@ -182,6 +182,7 @@ public struct WeirNode: Sendable {
         cluster: ClusterRoutes<BasicRequestContext>, console: ConsoleSessions
     ) -> some Service {
         let router = Router()
+        router.middlewares.add(NodeHeaderMiddleware(nodeID: configuration.nodeID))
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.debug))
         router.middlewares.add(ErrorDialectMiddleware())

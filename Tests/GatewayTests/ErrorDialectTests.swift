@@ -58,3 +58,19 @@ import Testing
         }
     }
 }
+
+/// Every answer names the node that gave it, refusals by Hummingbird itself included.
+@Suite struct NodeHeaderTests {
+    @Test func everyAnswerNamesItsNode() async throws {
+        let router = Router()
+        router.middlewares.add(NodeHeaderMiddleware(nodeID: 7))
+        router.middlewares.add(ErrorDialectMiddleware())
+        router.get("/v1/models") { _, _ in "models" }
+        try await Application(router: router).test(.router) { client in
+            let served = try await client.execute(uri: "/v1/models", method: .get)
+            #expect(served.status == .ok && served.headers[NodeHeaderMiddleware<BasicRequestContext>.name] == "7")
+            let refused = try await client.execute(uri: "/v1/nope", method: .post)
+            #expect(refused.status == .notFound && refused.headers[NodeHeaderMiddleware<BasicRequestContext>.name] == "7")
+        }
+    }
+}
