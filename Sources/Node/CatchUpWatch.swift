@@ -17,6 +17,9 @@ struct CatchUpWatch: Service {
     let health: NodeHealth
     let lagMax: UInt64
     let logger: Logger
+    /// Called after each look that found nothing left to apply (lag 0), not just within
+    /// `lagMax`: what needs the whole committed state (the quota rebirth review).
+    var onFullyCaughtUp: @Sendable () -> Void = {}
     static let catchingUpInterval = Duration.milliseconds(100)
     static let settledInterval = Duration.seconds(1)
     static let condition = "catch_up"
@@ -49,6 +52,7 @@ struct CatchUpWatch: Service {
         let caughtUp = lag <= lagMax
         let was = health.readiness().waitingFor.contains(Self.condition)
         health.setCatchUp(lag: lag, met: caughtUp)
+        if lag == 0 { onFullyCaughtUp() }
         if caughtUp && was {
             logger.info("caught up with the leader: ready", metadata: ["applied": "\(applied)", "leader_commit": "\(leaderCommit)"])
         } else if !caughtUp && !was {

@@ -59,6 +59,9 @@ struct DataDirectory {
         try database.write(batch, sync: true)
     }
 
+    /// True once the directory has an incarnation (false on its first start).
+    func hasIncarnation() throws -> Bool { try database.get(StorageLayout.meta, Self.incarnationKey) != nil }
+
     /// This data directory's incarnation: 16 random bytes made when it is first opened and
     /// kept for its life. A node whose disk was wiped or replaced comes back with another
     /// one, and the cluster, which recorded the old one, refuses it as the member it was.

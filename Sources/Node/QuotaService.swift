@@ -36,6 +36,14 @@ public final class QuotaService: QuotaGate, Sendable {
         var allocating: Set<WindowKey> = []
         /// Proposes allocation requests through the Raft log; returns false when it could not.
         var allocator: (@Sendable ([QuotaPool.Request]) async -> Bool)?
+        /// The fence of windows whose records were unreadable at start.
+        var lostFence = QuotaFence()
+        /// When this data directory began a new life under an id that may have had an
+        /// earlier one (ms); nil once reviewed and found new (QuotaService+Rebirth).
+        var rebornAt: Int64?
+        /// The review found an earlier life: the fence stays, and is not reviewed again
+        /// until the next start.
+        var earlierLifeFound = false
     }
 
     let nodeID: UInt64
@@ -80,10 +88,13 @@ public final class QuotaService: QuotaGate, Sendable {
         }
         metrics = QuotaMetrics(nodeID: nodeID)
         var ledger = QuotaLedger(member: nodeID, tracksDurability: database != nil)
+        var lostFence = QuotaFence(), rebornAt: Int64?
         if let database {
             let store = QuotaStore(database: database, nodeID: nodeID)
             let (records, fence, unreadable) = try store.load(now: now())
-            ledger.fence(fence)
+            lostFence = fence
+            rebornAt = try store.loadRebirth()
+            ledger.fence(Self.fence(lost: fence, rebornAt: rebornAt))
             for record in records { ledger.restore(record) }
             if unreadable > 0 {
                 logger.error(
@@ -99,7 +110,7 @@ public final class QuotaService: QuotaGate, Sendable {
         } else {
             self.store = nil
         }
-        state = Mutex(State(ledger: ledger, members: members.sorted()))
+        state = Mutex(State(ledger: ledger, members: members.sorted(), lostFence: lostFence, rebornAt: rebornAt))
         (persistKicksStream, persistKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (topUpKicksStream, topUpKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (allocationKicksStream, allocationKick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

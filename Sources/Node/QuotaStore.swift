@@ -1,3 +1,4 @@
+import Foundation
 import QuotaCRDT
 import Storage
 
@@ -22,6 +23,26 @@ actor QuotaStore {
 
     /// Where the fence of lost windows is kept, in the node-local `meta` family.
     static let fenceKey = Array("quota_fence".utf8)
+    /// When this data directory began a life that may follow an earlier one under the same
+    /// id (ms, 8 bytes big-endian), until reviewed (`QuotaService+Rebirth`).
+    static let rebirthKey = Array("quota_reborn_ms".utf8)
+
+    /// The stored rebirth instant; an unreadable one reads as "now" (fail closed).
+    nonisolated func loadRebirth() throws -> Int64? {
+        guard let bytes = try database.get(StorageLayout.meta, Self.rebirthKey) else { return nil }
+        guard bytes.count == 8 else { return Int64(Date().timeIntervalSince1970 * 1000) }
+        return Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    /// Stores (or with nil, removes) the rebirth instant, synced.
+    nonisolated func saveRebirth(_ time: Int64?) throws {
+        if let time {
+            let bits = UInt64(bitPattern: time)
+            try database.put(StorageLayout.meta, Self.rebirthKey, (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * $0)) }, sync: true)
+        } else {
+            try database.delete(StorageLayout.meta, Self.rebirthKey, sync: true)
+        }
+    }
 
     /// The records written before this start, and the fence of windows whose own record
     /// is lost (DESIGN.md section 4 trusts those records not to forget usage or grants, so

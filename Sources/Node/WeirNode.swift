@@ -46,6 +46,7 @@ public struct WeirNode: Sendable {
         try dataDirectory.claim(nodeID: config.nodeID, clusterID: config.clusterID, path: config.dataDirectory)
         let (secret, generated) = try dataDirectory.clusterSecret(configured: config.clusterSecret)
         try dataDirectory.refuseIfReplaced()
+        let newDirectory = try !dataDirectory.hasIncarnation()
         let incarnation = try dataDirectory.incarnation()
         if generated {
             logger.notice("cluster.secret is not set: using a secret generated for this single node; set the same cluster.secret on every node before adding peers")
@@ -81,6 +82,8 @@ public struct WeirNode: Sendable {
                 database: database, transport: transport, secret: secret, incarnation: incarnation, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
             quotaService.setMembers(await driver.status.configuration.voters.sorted())
+            // Joining with a new data directory: possibly an old id with its disk wiped.
+            if newDirectory && config.joinURL != nil { try quotaService.markReborn() }
             // Done once this node has applied the entry, so its next ask sees what it got.
             quotaService.setAllocator { [driver, policyStore] requests in
                 guard let index = try? await driver.propose(NodeStateMachine.quotaAllocationEntry(requests)) else { return false }
@@ -146,7 +149,9 @@ public struct WeirNode: Sendable {
                 .init(service: LoopService { await publisher.run() }),
                 .init(service: LoopService { await bootstrap.run() }),
                 .init(service: IncarnationGuard(nodeID: config.nodeID, own: incarnation, operations: operations, dataDirectory: dataDirectory, logger: logger)),
-                .init(service: CatchUpWatch(driver: driver, health: health, lagMax: UInt64(config.raftReadyLagEntriesMax), logger: logger)),
+                .init(service: CatchUpWatch(
+                    driver: driver, health: health, lagMax: UInt64(config.raftReadyLagEntriesMax), logger: logger,
+                    onFullyCaughtUp: { quota.reviewRebirth() })),
                 .init(service: LoopService { await usage.run() }),
                 .init(service: application),
                 .init(service: ReadinessGate(health: health, grace: .milliseconds(config.drainGraceMilliseconds), logger: logger)),

@@ -1,0 +1,28 @@
+/// A member reborn under an old id (its disk wiped, or replaced, and the node joined back
+/// under the same id): the escrow counters still hold what its earlier life used and was
+/// given, but its own record of that is gone. Admitting against those rights again would
+/// spend them twice, and the counters would hide it (a slot merges by maximum, so the new
+/// life's usage disappears under the old one's). docs/quotas.md, "A node reborn under its
+/// old id".
+extension QuotaLedger {
+    /// True when a window that started before `time` shows anything of `member`: a base
+    /// share (a split over it), usage, or rights handed to or by it. At a new life's first
+    /// catch-up this is the evidence of an earlier one.
+    public func showsEarlierLife(of member: UInt64, inWindowsStartedBefore time: Int64) -> Bool {
+        for (key, slot) in slots where key.start < time {
+            guard let state = states[slot] else { continue }
+            if state.members.contains(member) { return true }
+            let counter = state.counter
+            if let used = counter.used[member], used != .zero { return true }
+            if counter.granted[member]?.values.contains(where: { $0 != .zero }) == true { return true }
+            if counter.granted.contains(where: { giver, grants in giver != member && (grants[member] ?? .zero) != .zero }) { return true }
+        }
+        return false
+    }
+
+    /// Replaces the fence: windows the new one covers are fenced, the others no longer.
+    public mutating func refence(_ fence: QuotaFence) {
+        self.fence = fence
+        for (key, slot) in slots { states[slot]!.fenced = fence.covers(key) }
+    }
+}
