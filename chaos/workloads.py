@@ -16,25 +16,18 @@ from linearizable import Op
 from procs import Cluster, call, http
 
 
-def key_id(key: int) -> str:
-    return f"user:chaos-{key}"
+class Clients:
+    """`clients` threads running `_client(index)` until `stop`."""
+    clients: int
 
-
-class PolicyWorkload:
-    """`clients` threads doing reads and writes on `keys` registers until stopped."""
-
-    def __init__(self, cluster: Cluster, seed: int, clients: int = 6, keys: int = 8, timeout: float = 5.0):
-        self.cluster, self.seed, self.clients, self.keys, self.timeout = cluster, seed, clients, keys, timeout
-        self.history: list[Op] = []
-        self.acknowledged = 0
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.stale_reads = False  # a planted bug: reads without ReadIndex
 
     def start(self) -> None:
-        for process in range(self.clients):
-            thread = threading.Thread(target=self._client, args=(process,), daemon=True)
+        for index in range(self.clients):
+            thread = threading.Thread(target=self._client, args=(index,), daemon=True)
             thread.start()
             self.threads.append(thread)
 
@@ -42,6 +35,24 @@ class PolicyWorkload:
         self.stopping.set()
         for thread in self.threads:
             thread.join()
+
+    def _client(self, index: int) -> None:
+        raise NotImplementedError
+
+
+def key_id(key: int) -> str:
+    return f"user:chaos-{key}"
+
+
+class PolicyWorkload(Clients):
+    """`clients` threads doing reads and writes on `keys` registers until stopped."""
+
+    def __init__(self, cluster: Cluster, seed: int, clients: int = 6, keys: int = 8, timeout: float = 5.0):
+        super().__init__()
+        self.cluster, self.seed, self.clients, self.keys, self.timeout = cluster, seed, clients, keys, timeout
+        self.history: list[Op] = []
+        self.acknowledged = 0
+        self.stale_reads = False  # a planted bug: reads without ReadIndex
 
     def _client(self, process: int) -> None:
         dice = random.Random(self.seed * 1_000 + process)
@@ -106,17 +117,15 @@ class Cap:
 CAPS = (Cap("chaos-10s", "10s", 10, 40), Cap("chaos-minute", "minute", 60, 150))
 
 
-class QuotaWorkload:
+class QuotaWorkload(Clients):
     """Clients through haproxy, alternating between one token per cap, at about `rate`
     requests a second in all: several times every cap."""
 
     def __init__(self, cluster: Cluster, seed: int, clients: int = 6, rate: float = 30.0):
+        super().__init__()
         self.cluster, self.seed, self.clients, self.rate = cluster, seed, clients, rate
         self.secrets: list[str] = []
         self.answers: list[Answer] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
 
     def prepare(self) -> None:
         """One token per cap, each cap on the token lane; applied everywhere before load."""
@@ -134,17 +143,6 @@ class QuotaWorkload:
             self.secrets.append(issued["secret"])
         for node in range(1, self.cluster.count + 1):
             http("GET", self.cluster.url(node, "/admin/api/quotas?consistent=true"), token)
-
-    def start(self) -> None:
-        for client in range(self.clients):
-            thread = threading.Thread(target=self._client, args=(client,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join()
 
     def _client(self, client: int) -> None:
         pause = self.clients / self.rate

@@ -48,6 +48,9 @@ public enum BackupRestore {
         // The new node is another node in another life: it gets its own id and incarnation.
         batch.delete(StorageLayout.meta, key: DataDirectory.nodeIDKey)
         batch.delete(StorageLayout.meta, key: DataDirectory.incarnationKey)
+        // Its quota fences were the old node's (its new life is reviewed when it joins).
+        batch.delete(StorageLayout.meta, key: QuotaStore.fenceKey)
+        batch.delete(StorageLayout.meta, key: QuotaStore.rebirthKey)
         try database.write(batch, sync: true)
         var events = 0
         try database.forEach(StorageLayout.usageEvents) { _, _ in

@@ -51,8 +51,9 @@ struct CatchUpWatch: Service {
         let lag = leaderCommit > applied ? leaderCommit - applied : 0
         let caughtUp = lag <= lagMax
         let was = health.readiness().waitingFor.contains(Self.condition)
-        health.setCatchUp(lag: lag, met: caughtUp)
+        // Before readiness is met: a new node's first answers already see the review.
         if lag == 0 { onFullyCaughtUp() }
+        health.setCatchUp(lag: lag, met: caughtUp)
         if caughtUp && was {
             logger.info("caught up with the leader: ready", metadata: ["applied": "\(applied)", "leader_commit": "\(leaderCommit)"])
         } else if !caughtUp && !was {

@@ -1,72 +1,81 @@
 import Logging
 import QuotaCRDT
+import Storage
 import Synchronization
 
-/// A node that joins with a new data directory may be an old id reborn: its disk was
-/// wiped or replaced, it was removed and joined back under the same id. Its earlier life
-/// may have used or handed on rights in windows still open, and the escrow counters would
-/// let the new life spend them again (docs/quotas.md, "A node reborn under its old id").
-/// So it starts fenced in every window that began before its birth, and at its first full
-/// catch-up looks for any sign of an earlier life in those windows: none (a new id), and
-/// the fence lifts; some, and it stays until those windows end. Fail closed: the cap
-/// holds, at the cost of this node's part of the windows its earlier life was in.
+/// A node that starts on a new data directory may be an old id reborn: its disk was wiped
+/// or replaced, and it joins back under the same id. Its earlier life may have used or
+/// handed on rights in windows still open, and the escrow counters would let the new life
+/// spend them again (docs/quotas.md, "A node reborn under its old id"). So, unless it is a
+/// lone node forming its own cluster, it records its birth before anything else and starts
+/// fenced in every window that began before it (plus a clock-skew allowance). Once it has
+/// applied everything its leader had committed, it looks for its id in those windows: the
+/// windows where it shows stay fenced until they end (kept with the lost-record fence),
+/// and the fence lifts from all others. Fail closed: the cap holds, at the cost of this
+/// node's part of the windows its earlier life was in.
 extension QuotaService {
+    /// How far another life's clock may have run ahead of this one's (ms): windows that
+    /// start that soon after the birth are treated as begun before it.
+    public static let rebirthSkewAllowanceMilliseconds: Int64 = 5_000
+
+    /// Records, at a new data directory's first open, that a life begins now. Called
+    /// before the directory gets its incarnation, so a start that fails later (a refused
+    /// bootstrap, a join not yet allowed) leaves the record for the next one.
+    public static func recordBirth(in database: Database, now: Int64 = wallClockMilliseconds()) throws {
+        try QuotaStore.saveRebirth(now, in: database)
+    }
+
     /// The fence for lost records and, from a rebirth, every window started before it.
     static func fence(lost: QuotaFence, rebornAt: Int64?) -> QuotaFence {
         guard let rebornAt else { return lost }
         var fence = lost
-        fence.widen(with: QuotaFence(startedBefore: rebornAt))
+        fence.widen(with: QuotaFence(startedBefore: rebornAt.saturatingAdd(rebirthSkewAllowanceMilliseconds)))
         return fence
     }
 
-    /// Records that this data directory begins a life now, as a node joining a cluster
-    /// under `nodeID`, and fences the windows started before it until `reviewRebirth`.
-    public func markReborn() throws {
-        let time = now()
-        try store?.saveRebirth(time)
-        state.withLock { s in
-            s.rebornAt = time
-            s.ledger.refence(Self.fence(lost: s.lostFence, rebornAt: time))
-        }
-        logger.notice("new data directory joining: quota windows that started before now are fenced until this node has caught up and found no earlier life of its id",
-                      metadata: ["reborn_ms": "\(time)"])
-    }
-
-    /// Called when the node has applied everything its leader had committed: lifts the
-    /// rebirth fence when nothing of this id shows in the windows started before it (the
-    /// pool's allocations and the schedule are applied by then; gossip may be too).
+    /// Called when the node has applied everything its leader had committed (the pool's
+    /// allocations and the schedule are applied by then): keeps fenced the windows where
+    /// this id shows, lifts the rest. Every window begun before the birth stays fenced
+    /// when the replicated schedule gave this id a base share in one (a voter split).
     public func reviewRebirth() {
-        let (lifted, reborn) = state.withLock { s -> (Bool, Int64?) in
-            guard let reborn = s.rebornAt, !s.earlierLifeFound else { return (false, nil) }
-            if s.ledger.showsEarlierLife(of: nodeID, inWindowsStartedBefore: reborn) || Self.scheduled(nodeID, before: reborn, in: s.schedule) {
-                s.earlierLifeFound = true
-                return (false, reborn)
-            }
-            s.rebornAt = nil
-            s.ledger.refence(s.lostFence)
-            return (true, reborn)
+        guard let (reborn, found, keep) = state.withLock({ s -> (Int64, Set<WindowKey>, QuotaFence)? in
+            guard let reborn = s.rebornAt, !s.earlierLifeFound else { return nil }
+            let before = reborn.saturatingAdd(Self.rebirthSkewAllowanceMilliseconds)
+            let found = s.ledger.earlierLife(of: nodeID, inWindowsStartedBefore: before)
+            var keep = s.lostFence
+            keep.widen(with: Self.scheduled(nodeID, before: before, in: s.schedule) ? QuotaFence(startedBefore: before) : QuotaFence(keys: found))
+            return (reborn, found, keep)
+        }) else { return }
+        do {
+            // The narrower fence is stored before the rebirth record goes, so no crash
+            // between them leaves less than this.
+            try store?.saveFence(keep)
+            try store?.saveRebirth(nil)
+        } catch {
+            state.withLock { $0.earlierLifeFound = true }  // keep the whole fence until the next start
+            logger.error("could not store the quota rebirth review; the fence stays until the next start reviews again", metadata: ["error": "\(error)"])
+            return
         }
-        guard let reborn else { return }
-        if lifted {
-            do {
-                try store?.saveRebirth(nil)
-            } catch {
-                logger.error("could not clear the stored rebirth fence; it returns at the next start and is reviewed again", metadata: ["error": "\(error)"])
-            }
-            logger.info("no earlier life of this node id in open quota windows: their fence is lifted")
+        state.withLock { s in
+            s.rebornAt = nil
+            s.lostFence = keep
+            s.ledger.refence(keep)
+        }
+        if found.isEmpty && keep.startedBefore == nil {
+            logger.info("no earlier life of this node id in open quota windows: the rebirth fence is lifted")
         } else {
             logger.warning(
-                "this node id had an earlier life in quota windows still open: it admits nothing in windows that started before it joined, until they end; the other nodes serve them (docs/quotas.md)",
-                metadata: ["reborn_ms": "\(reborn)"])
+                "this node id had an earlier life in quota windows still open: it admits nothing in them until they end; the other nodes serve them (docs/quotas.md)",
+                metadata: ["reborn_ms": "\(reborn)", "windows": "\(found.count)", "every_older_window": "\(keep.startedBefore != nil)"])
         }
     }
 
     /// True when the replicated schedule gave `node` a base share in a window of some period
-    /// that was current when it was reborn.
-    static func scheduled(_ node: UInt64, before reborn: Int64, in schedule: MembershipSchedule) -> Bool {
+    /// that was current just before `time`.
+    static func scheduled(_ node: UInt64, before time: Int64, in schedule: MembershipSchedule) -> Bool {
         Period.allCases.contains { period in
-            let start = period.window(containing: reborn - 1).start
-            return start < reborn && schedule.voters(at: start)?.contains(node) == true
+            let start = period.window(containing: time - 1).start
+            return start < time && schedule.voters(at: start)?.contains(node) == true
         }
     }
 }

@@ -41,8 +41,8 @@ public final class QuotaService: QuotaGate, Sendable {
         /// When this data directory began a new life under an id that may have had an
         /// earlier one (ms); nil once reviewed and found new (QuotaService+Rebirth).
         var rebornAt: Int64?
-        /// The review found an earlier life: the fence stays, and is not reviewed again
-        /// until the next start.
+        /// The review could not be stored: the whole rebirth fence stays until the next
+        /// start reviews again.
         var earlierLifeFound = false
     }
 
@@ -95,6 +95,10 @@ public final class QuotaService: QuotaGate, Sendable {
             lostFence = fence
             rebornAt = try store.loadRebirth()
             ledger.fence(Self.fence(lost: fence, rebornAt: rebornAt))
+            if let rebornAt {
+                logger.notice("a new data directory: quota windows begun before it are fenced until this node has caught up and looked for an earlier life of its id",
+                              metadata: ["reborn_ms": "\(rebornAt)"])
+            }
             for record in records { ledger.restore(record) }
             if unreadable > 0 {
                 logger.error(

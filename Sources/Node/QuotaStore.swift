@@ -35,12 +35,24 @@ actor QuotaStore {
     }
 
     /// Stores (or with nil, removes) the rebirth instant, synced.
-    nonisolated func saveRebirth(_ time: Int64?) throws {
+    nonisolated func saveRebirth(_ time: Int64?) throws { try Self.saveRebirth(time, in: database) }
+
+    /// `saveRebirth` before the service exists: at a new data directory's first open.
+    static func saveRebirth(_ time: Int64?, in database: Database) throws {
         if let time {
             let bits = UInt64(bitPattern: time)
-            try database.put(StorageLayout.meta, Self.rebirthKey, (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * $0)) }, sync: true)
+            try database.put(StorageLayout.meta, rebirthKey, (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * $0)) }, sync: true)
         } else {
-            try database.delete(StorageLayout.meta, Self.rebirthKey, sync: true)
+            try database.delete(StorageLayout.meta, rebirthKey, sync: true)
+        }
+    }
+
+    /// Stores the fence of lost windows, synced (empty: removed).
+    nonisolated func saveFence(_ fence: QuotaFence) throws {
+        if fence.isEmpty {
+            try database.delete(StorageLayout.meta, Self.fenceKey, sync: true)
+        } else {
+            try database.put(StorageLayout.meta, Self.fenceKey, fence.encoded(), sync: true)
         }
     }
 

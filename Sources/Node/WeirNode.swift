@@ -46,7 +46,11 @@ public struct WeirNode: Sendable {
         try dataDirectory.claim(nodeID: config.nodeID, clusterID: config.clusterID, path: config.dataDirectory)
         let (secret, generated) = try dataDirectory.clusterSecret(configured: config.clusterSecret)
         try dataDirectory.refuseIfReplaced()
-        let newDirectory = try !dataDirectory.hasIncarnation()
+        // A new data directory of a node that is not alone may be an old id reborn (a wiped
+        // disk): recorded before anything else, so a failed first start keeps it.
+        if try !dataDirectory.hasIncarnation(), !(config.peers.isEmpty && config.joinURL == nil) {
+            try QuotaService.recordBirth(in: database)
+        }
         let incarnation = try dataDirectory.incarnation()
         if generated {
             logger.notice("cluster.secret is not set: using a secret generated for this single node; set the same cluster.secret on every node before adding peers")
@@ -82,8 +86,6 @@ public struct WeirNode: Sendable {
                 database: database, transport: transport, secret: secret, incarnation: incarnation, machine: machine, health: health,
                 onVotersChange: { quotaService.setMembers($0) })
             quotaService.setMembers(await driver.status.configuration.voters.sorted())
-            // Joining with a new data directory: possibly an old id with its disk wiped.
-            if newDirectory && config.joinURL != nil { try quotaService.markReborn() }
             // Done once this node has applied the entry, so its next ask sees what it got.
             quotaService.setAllocator { [driver, policyStore] requests in
                 guard let index = try? await driver.propose(NodeStateMachine.quotaAllocationEntry(requests)) else { return false }

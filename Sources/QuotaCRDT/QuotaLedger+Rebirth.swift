@@ -5,19 +5,27 @@
 /// life's usage disappears under the old one's). docs/quotas.md, "A node reborn under its
 /// old id".
 extension QuotaLedger {
-    /// True when a window that started before `time` shows anything of `member`: a base
-    /// share (a split over it), usage, or rights handed to or by it. At a new life's first
-    /// catch-up this is the evidence of an earlier one.
-    public func showsEarlierLife(of member: UInt64, inWindowsStartedBefore time: Int64) -> Bool {
+    /// The windows that started before `time` and show anything of `member`: a base share
+    /// (a split over it), usage, or rights handed to or by it. At a new life's first
+    /// catch-up, these are the windows of an earlier one.
+    public func earlierLife(of member: UInt64, inWindowsStartedBefore time: Int64) -> Set<WindowKey> {
+        var keys: Set<WindowKey> = []
         for (key, slot) in slots where key.start < time {
             guard let state = states[slot] else { continue }
-            if state.members.contains(member) { return true }
             let counter = state.counter
-            if let used = counter.used[member], used != .zero { return true }
-            if counter.granted[member]?.values.contains(where: { $0 != .zero }) == true { return true }
-            if counter.granted.contains(where: { giver, grants in giver != member && (grants[member] ?? .zero) != .zero }) { return true }
+            if state.members.contains(member)
+                || (counter.used[member] ?? .zero) != .zero
+                || counter.granted[member]?.values.contains(where: { $0 != .zero }) == true
+                || counter.granted.contains(where: { giver, grants in giver != member && (grants[member] ?? .zero) != .zero }) {
+                keys.insert(key)
+            }
         }
-        return false
+        return keys
+    }
+
+    /// True when `earlierLife` finds any window.
+    public func showsEarlierLife(of member: UInt64, inWindowsStartedBefore time: Int64) -> Bool {
+        !earlierLife(of: member, inWindowsStartedBefore: time).isEmpty
     }
 
     /// Replaces the fence: windows the new one covers are fenced, the others no longer.

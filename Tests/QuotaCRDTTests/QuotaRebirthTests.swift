@@ -77,4 +77,20 @@ import Testing
         #expect(!newcomer.isFenced(key))
         #expect(newcomer.shortfall(in: key, for: Usage(requests: 1)) != .zero, "unfenced, it asks for rights")
     }
+
+    /// Only the windows the earlier life was in stay fenced: another quota's window that
+    /// began before the rebirth is served.
+    @Test func onlyTheWindowsOfTheEarlierLifeStayFenced() {
+        let (pool, _) = earlierLife()
+        let otherSpec = QuotaSpec(id: QuotaID(lane: .token, subject: "tok_b", name: "burst"), period: .minute, caps: Caps(requests: 10))
+        let otherKey = WindowKey(quota: otherSpec.id, period: .minute, start: key.start)
+        var ledger = QuotaLedger(member: 2)
+        ledger.refence(QuotaFence(startedBefore: Self.now + 1))
+        _ = ledger.merge(pool.update(for: key, caps: Caps(requests: 10))!)
+        _ = ledger.shortfall(in: otherKey, for: Usage(requests: 1))
+        let found = ledger.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1)
+        #expect(found == [key])
+        ledger.refence(QuotaFence(keys: found))
+        #expect(ledger.isFenced(key) && !ledger.isFenced(otherKey))
+    }
 }
