@@ -174,7 +174,7 @@ public final class QuotaService: QuotaGate, Sendable {
         var deadline = ContinuousClock.now.advanced(by: wait)
         var waited = false
         var waitingIn: WindowKey?
-        var restarted = false
+        var restarted = false, extended = false
         while true {
             let seen = changes.generation
             let result = tryReserve(estimate, against: quotas)
@@ -190,6 +190,13 @@ public final class QuotaService: QuotaGate, Sendable {
                 restarted = true
             }
             waitingIn = refusal.window
+            // An allocation for this window under way in the log is waited for once more:
+            // a commit slower than the wait (a loaded disk) must not refuse the first
+            // requests of a window that has rights to give.
+            if !extended, ContinuousClock.now >= deadline, allocationUnderWay(refusal.window) {
+                deadline = ContinuousClock.now.advanced(by: wait)
+                extended = true
+            }
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, prepareToWait(for: refusal, estimate: estimate) else {
                 metrics.refused.increment()
@@ -199,6 +206,11 @@ public final class QuotaService: QuotaGate, Sendable {
             waited = true
             await changes.wait(past: seen, timeout: remaining)
         }
+    }
+
+    /// True while an allocation request for `key` waits to be proposed or to commit.
+    private func allocationUnderWay(_ key: WindowKey) -> Bool {
+        state.withLock { s in s.allocating.contains(key) || s.pendingAllocations.contains { $0.key == key } }
     }
 
     @discardableResult

@@ -269,9 +269,17 @@ import Testing
         for node in 1...3 {
             try await cluster.terminate(node)
             try await cluster.start()
-            try await waitUntilTrue("n\(node) is back, ready and caught up", within: .seconds(30)) {
-                let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
-                return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
+            // What the last look saw goes into the failure: CI shows no node logs.
+            let seen = Mutex("")
+            do {
+                try await waitUntilTrue("n\(node) is back, ready and caught up", within: .seconds(60)) {
+                    let members = Self.members((try? self.status(cluster, node: node - 1)) ?? [:])
+                    seen.withLock { $0 = members.map { "n\($0["node_id"] ?? "?"): ready \(($0["report"] as? [String: Any])?["ready"] ?? "?") lag \($0["lag"] ?? "?") reachable \($0["reachable"] ?? "?")" }.joined(separator: "; ") }
+                    return members.count == 3 && members.allSatisfy { ($0["report"] as? [String: Any])?["ready"] as? Bool == true && $0["lag"] as? Int == 0 }
+                }
+            } catch {
+                Issue.record("n\(node)'s status when the wait ended: \(seen.withLock { $0 })")
+                throw error
             }
             // As an operator would: the next node goes only once the load balancer sends
             // this one traffic again (haproxy needs `rise` good checks after ready).
