@@ -39,7 +39,7 @@ extension QuotaService {
     /// when the replicated schedule gave this id a base share in one (a voter split).
     public func reviewRebirth() {
         guard let (reborn, found, keep) = state.withLock({ s -> (Int64, Set<WindowKey>, QuotaFence)? in
-            guard let reborn = s.rebornAt, !s.earlierLifeFound else { return nil }
+            guard let reborn = s.rebornAt, !s.rebirthReviewFailed else { return nil }
             let before = reborn.saturatingAdd(Self.rebirthSkewAllowanceMilliseconds)
             let found = s.ledger.earlierLife(of: nodeID, inWindowsStartedBefore: before)
             var keep = s.lostFence
@@ -52,14 +52,14 @@ extension QuotaService {
             try store?.saveFence(keep)
             try store?.saveRebirth(nil)
         } catch {
-            state.withLock { $0.earlierLifeFound = true }  // keep the whole fence until the next start
+            state.withLock { $0.rebirthReviewFailed = true }  // keep the whole fence until the next start
             logger.error("could not store the quota rebirth review; the fence stays until the next start reviews again", metadata: ["error": "\(error)"])
             return
         }
         state.withLock { s in
             s.rebornAt = nil
             s.lostFence = keep
-            s.ledger.refence(keep)
+            s.ledger.fence(keep)
         }
         if found.isEmpty && keep.startedBefore == nil {
             logger.info("no earlier life of this node id in open quota windows: the rebirth fence is lifted")

@@ -43,7 +43,7 @@ public final class QuotaService: QuotaGate, Sendable {
         var rebornAt: Int64?
         /// The review could not be stored: the whole rebirth fence stays until the next
         /// start reviews again.
-        var earlierLifeFound = false
+        var rebirthReviewFailed = false
     }
 
     let nodeID: UInt64

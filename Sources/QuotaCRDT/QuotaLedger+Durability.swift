@@ -94,10 +94,11 @@ public struct QuotaFence: Equatable, Sendable {
 }
 
 extension QuotaLedger {
-    /// Fences the windows `fence` covers, those held now and those met later.
+    /// Fences the windows `fence` covers, those held now and those met later; a window it
+    /// no longer covers (a narrowed rebirth fence) is unfenced.
     public mutating func fence(_ fence: QuotaFence) {
         self.fence = fence
-        for (key, slot) in slots where fence.covers(key) { states[slot]!.fenced = true }
+        for (key, slot) in slots { states[slot]?.fenced = fence.covers(key) }
     }
 
     /// True when this member admits nothing in `key` because its record was lost.

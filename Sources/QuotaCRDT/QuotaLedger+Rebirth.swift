@@ -22,15 +22,4 @@ extension QuotaLedger {
         }
         return keys
     }
-
-    /// True when `earlierLife` finds any window.
-    public func showsEarlierLife(of member: UInt64, inWindowsStartedBefore time: Int64) -> Bool {
-        !earlierLife(of: member, inWindowsStartedBefore: time).isEmpty
-    }
-
-    /// Replaces the fence: windows the new one covers are fenced, the others no longer.
-    public mutating func refence(_ fence: QuotaFence) {
-        self.fence = fence
-        for (key, slot) in slots { states[slot]!.fenced = fence.covers(key) }
-    }
 }

@@ -31,7 +31,7 @@ import Testing
         let (pool, _) = earlierLife()
         var reborn = QuotaLedger(member: 2)
         _ = reborn.merge(pool.update(for: key, caps: Caps(requests: 10))!)
-        #expect(reborn.showsEarlierLife(of: 2, inWindowsStartedBefore: Self.now + 1))
+        #expect(!reborn.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1).isEmpty)
         // What the bug was: the pool's allocation reads as unused rights.
         #expect((try? reborn.reserve(Usage(requests: 1), against: [spec], members: pooled, now: Self.now + 1).get()) != nil)
     }
@@ -40,26 +40,26 @@ import Testing
         let (pool, peer) = earlierLife()
         var fromPool = QuotaLedger(member: 2)
         _ = fromPool.merge(pool.update(for: key, caps: Caps(requests: 10))!)
-        #expect(fromPool.showsEarlierLife(of: 2, inWindowsStartedBefore: Self.now + 1))
+        #expect(!fromPool.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1).isEmpty)
         var fromGossip = QuotaLedger(member: 2)
         for update in peer.updates() { _ = fromGossip.merge(update) }
-        #expect(fromGossip.showsEarlierLife(of: 2, inWindowsStartedBefore: Self.now + 1))
+        #expect(!fromGossip.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1).isEmpty)
         // A window that started after the rebirth is no evidence, and another id has none.
-        #expect(!fromGossip.showsEarlierLife(of: 2, inWindowsStartedBefore: key.start))
-        #expect(!fromGossip.showsEarlierLife(of: 4, inWindowsStartedBefore: Self.now + 1))
+        #expect(fromGossip.earlierLife(of: 2, inWindowsStartedBefore: key.start).isEmpty)
+        #expect(fromGossip.earlierLife(of: 4, inWindowsStartedBefore: Self.now + 1).isEmpty)
     }
 
     @Test func aVoterSplitWindowOverTheIdIsEvidenceToo() {
         var reborn = QuotaLedger(member: 2)
         _ = try? reborn.reserve(Usage(requests: 1), against: [spec], members: [1, 2, 3], now: Self.now).get()
-        #expect(reborn.showsEarlierLife(of: 2, inWindowsStartedBefore: Self.now + 1), "a base share was the earlier life's")
+        #expect(!reborn.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1).isEmpty, "a base share was the earlier life's")
     }
 
     @Test func theFenceHoldsWhereThereIsEvidenceAndLiftsForANewId() {
         let (pool, _) = earlierLife()
         let reborn = Self.now + 1
         var ledger = QuotaLedger(member: 2)
-        ledger.refence(QuotaFence(startedBefore: reborn))
+        ledger.fence(QuotaFence(startedBefore: reborn))
         _ = ledger.merge(pool.update(for: key, caps: Caps(requests: 10))!)
         guard case .failure = ledger.reserve(Usage(requests: 1), against: [spec], members: pooled, now: reborn) else {
             Issue.record("a reborn member admitted in a window of its earlier life"); return
@@ -69,11 +69,11 @@ import Testing
                 || ledger.shortfall(in: WindowKey(quota: spec.id, period: .minute, start: key.start + 60_000), for: Usage(requests: 1)) != .zero)
         // A new id joining at the same time: no evidence, the fence is lifted, it may ask the pool.
         var newcomer = QuotaLedger(member: 4)
-        newcomer.refence(QuotaFence(startedBefore: reborn))
+        newcomer.fence(QuotaFence(startedBefore: reborn))
         _ = newcomer.merge(pool.update(for: key, caps: Caps(requests: 10))!)
         #expect(newcomer.isFenced(key))
-        #expect(!newcomer.showsEarlierLife(of: 4, inWindowsStartedBefore: reborn))
-        newcomer.refence(QuotaFence())
+        #expect(newcomer.earlierLife(of: 4, inWindowsStartedBefore: reborn).isEmpty)
+        newcomer.fence(QuotaFence())
         #expect(!newcomer.isFenced(key))
         #expect(newcomer.shortfall(in: key, for: Usage(requests: 1)) != .zero, "unfenced, it asks for rights")
     }
@@ -85,12 +85,12 @@ import Testing
         let otherSpec = QuotaSpec(id: QuotaID(lane: .token, subject: "tok_b", name: "burst"), period: .minute, caps: Caps(requests: 10))
         let otherKey = WindowKey(quota: otherSpec.id, period: .minute, start: key.start)
         var ledger = QuotaLedger(member: 2)
-        ledger.refence(QuotaFence(startedBefore: Self.now + 1))
+        ledger.fence(QuotaFence(startedBefore: Self.now + 1))
         _ = ledger.merge(pool.update(for: key, caps: Caps(requests: 10))!)
         _ = ledger.shortfall(in: otherKey, for: Usage(requests: 1))
         let found = ledger.earlierLife(of: 2, inWindowsStartedBefore: Self.now + 1)
         #expect(found == [key])
-        ledger.refence(QuotaFence(keys: found))
+        ledger.fence(QuotaFence(keys: found))
         #expect(ledger.isFenced(key) && !ledger.isFenced(otherKey))
     }
 }
