@@ -18,16 +18,33 @@ class CapReport:
     unexercised: list[str] = field(default_factory=list)  # caps that never admitted or never refused
 
 
+def charged_window(first: float, last: float, reset: float | None, seconds: int) -> int | None:
+    """The start of the window an admission was charged to, when its times allow only one.
+
+    The node wrote the head at some t in [first, last] (its clock; whole milliseconds, so
+    the end it names lies in (first + reset - 1 ms, last + reset]); a reset of 0 means the
+    window had already ended then, and its end lies in [first, last].
+    """
+    if reset is None:
+        start = int(first // seconds) * seconds
+        return start if last < start + seconds else None
+    end = int((last + reset) // seconds) * seconds
+    low = first + reset - 0.001 if reset > 0 else first - 0.001
+    return end - seconds if low < end and end - seconds <= low else None
+
+
 def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: bool = False,
                skews: dict[int, float] | None = None) -> CapReport:
-    """Counts admissions per cap window, by the only times the client knows.
+    """Counts admissions per cap window, each in the window the node charged it to.
 
-    A window's admissions are those whose whole call (sent … received) lies inside it: the
-    node decided somewhere in that interval (by the same machine's clock), so those were
-    certainly charged to it. More than the cap of those is an overshoot that no timing can
-    explain; every window counts, the partial first and last ones too. Calls that straddle
-    a boundary are left out, so this never accuses wrongly, and a long call could hide an
-    overshoot only by straddling.
+    An admission names its window: `x-ratelimit-reset-requests` (`reset`) is the time
+    from when the node wrote the answer's head, somewhere between sent and received (the
+    same machine's clock), to the end of the window it charged. The one window end in
+    that interval shifted by `reset` places it exactly, also when the call straddles a
+    boundary. An admission without the header is placed only if its whole call lies
+    inside one window, and left out otherwise, so this never accuses wrongly. More than
+    the cap in a window is an overshoot that no timing can explain; every window counts,
+    the partial first and last ones too.
 
     Availability: a whole window (not the first or last) in which some request was refused
     is saturated, and its admissions (by send time) as a share of the cap are the figure;
@@ -56,8 +73,10 @@ def check_caps(answers: list[Answer], faults: list[tuple[float, float]], half: b
             tally = windows.setdefault(start, [0, 0, 0])
             if answer.status == 200:
                 report.admitted += 1
-                tally[0] += last < start + cap.seconds
                 tally[2] += 1
+                charged = charged_window(first, last, answer.reset, cap.seconds)
+                if charged is not None:
+                    windows.setdefault(charged, [0, 0, 0])[0] += 1
             elif answer.status == 429:
                 tally[1] += 1
         if not any(t[2] for t in windows.values()) or not any(t[1] for t in windows.values()):

@@ -91,3 +91,31 @@ def test_an_unknown_node_is_placed_by_every_clock_or_not_at_all():
     # Admissions near the boundary whose node is unknown could belong to either window.
     answers = admitted(TEN, 1001, cap) + admitted(TEN, 1009.0, 5) + refused(TEN, 1003, 3) + both_caps_exercised()
     assert check_caps(answers, [], skews={2: 2.0}).overshoot == 0
+
+
+def test_an_admission_naming_its_window_is_counted_even_when_it_straddles():
+    cap = CAPS[TEN].max_requests
+    # The cap in window 1000, then one more asked at 1009.99 and answered at 1010.01 whose
+    # head (written at 1009.995) names the window ending at 1010: an overshoot of 1, which
+    # counting whole calls only would miss.
+    answers = admitted(TEN, 1001, cap) + refused(TEN, 1003, 3) + both_caps_exercised()
+    late = Answer(TEN, 1009.99, 1010.01, 200, reset=0.005)
+    report = check_caps(answers + [late], [])
+    assert report.overshoot == 1 and "window 1000" in report.worst
+    # The same call charged to the next window (head at 1010.005, 9.995 s before its end).
+    assert check_caps(answers + [Answer(TEN, 1009.99, 1010.01, 200, reset=9.995)], []).overshoot == 0
+    # Answered after its window ended: reset 0, the end lies inside the call.
+    assert check_caps(answers + [Answer(TEN, 1009.99, 1010.01, 200, reset=0.0)], []).overshoot == 1
+
+
+def test_a_reset_that_fits_no_single_window_places_nothing():
+    from checks import charged_window
+    assert charged_window(1000.0, 1000.2, 9.9, 10) == 1000
+    assert charged_window(1009.0, 1019.5, 0.5, 10) is None, "a call longer than a window allows two"
+    assert charged_window(1001.0, 1001.1, None, 10) == 1000 and charged_window(1009.95, 1010.05, None, 10) is None
+
+
+def test_go_durations_are_read_as_the_node_writes_them():
+    from workloads import go_duration
+    assert [go_duration(t) for t in ("0s", "120ms", "8.5s", "1m0s", "6m0s", "720h0m0s", "1h2m3.004s")] == [0, 0.12, 8.5, 60, 360, 2592000, 3723.004]
+    assert go_duration(None) is None and go_duration("") is None and go_duration("soon") is None and go_duration("5") is None

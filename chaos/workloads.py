@@ -8,6 +8,7 @@ through haproxy against capped tokens; every answer is recorded for the cap chec
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -97,6 +98,18 @@ class PolicyWorkload(Clients):
         return value
 
 
+def go_duration(text: str | None) -> float | None:
+    """Seconds in a duration as Go prints it (`120ms`, `8.5s`, `1m0s`, `720h0m0s`); None
+    for none or a malformed one."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?|(\d+)ms", text or "")
+    if not text or not match:
+        return None
+    hours, minutes, seconds, milliseconds = match.groups()
+    if milliseconds is not None:
+        return int(milliseconds) / 1000
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
 @dataclass
 class Answer:
     token: int
@@ -104,6 +117,7 @@ class Answer:
     received: float
     status: int
     node: int = 0     # the node that answered (`x-weir-node`), 0 when unknown
+    reset: float | None = None  # `x-ratelimit-reset-requests` in seconds: the charged window's end, from the head
 
 
 @dataclass(frozen=True)
@@ -157,5 +171,5 @@ class QuotaWorkload(Clients):
             received = time.time()
             node = int(headers.get("x-weir-node", "0") or 0) if headers.get("x-weir-node", "").isdigit() else 0
             with self.lock:
-                self.answers.append(Answer(cap, sent, received, code, node))
+                self.answers.append(Answer(cap, sent, received, code, node, go_duration(headers.get("x-ratelimit-reset-requests"))))
             time.sleep(max(0.0, pause - (received - sent)))

@@ -17,4 +17,8 @@ public protocol QuotaGate: Sendable {
     /// Releases a reservation that used nothing (an upstream error, a cancelled request).
     @discardableResult
     func cancel(_ reservation: ReservationID) -> Bool
+
+    /// The tightest limits in requests and tokens over the windows an open reservation
+    /// holds, as this node knows them (its answer's rate-limit headers).
+    func rateLimits(of reservation: ReservationID) -> RateLimits
 }

@@ -239,6 +239,10 @@ public final class QuotaService: QuotaGate, Sendable {
         return cancelled
     }
 
+    public func rateLimits(of reservation: ReservationID) -> RateLimits {
+        state.withLock { $0.ledger.rateLimits(of: reservation) }
+    }
+
     /// Decides whether a refused request may wait: true when a durable mark is being
     /// written, or when peers may hold the rights it lacks (then they are asked).
     private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> Bool {

@@ -125,6 +125,18 @@ public struct QuotaLedger: Sendable {
     /// Reservations not yet settled or cancelled.
     public var openReservations: Int { reservations.count }
 
+    /// The tightest limits in requests and in tokens over the windows an open reservation
+    /// holds, with the reservation counted: what the admitted request's answer tells its
+    /// caller. Empty for a reservation already ended.
+    public func rateLimits(of id: ReservationID) -> RateLimits {
+        var limits = RateLimits()
+        for slot in reservations[id]?.slots ?? [] {
+            guard let window = states[slot]?.rateLimits else { continue }
+            limits.tighten(requests: window.requests, tokens: window.tokens)
+        }
+        return limits
+    }
+
     /// All members' settled usage in a window, as this member knows it.
     public func usage(in key: WindowKey) -> Usage { state(key)?.counter.totalUsed ?? .zero }
 

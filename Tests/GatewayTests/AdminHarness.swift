@@ -86,6 +86,7 @@ struct Answer {
     var status: HTTPResponse.Status
     var text: String
     var json: Any?
+    var headers: HTTPFields = [:]
 
     var object: [String: Any] { json as? [String: Any] ?? [:] }
     var items: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
@@ -106,7 +107,8 @@ struct AdminClient {
         if body != nil { headers[.contentType] = "application/json" }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         let text = String(buffer: response.body)
-        return Answer(status: response.status, text: text, json: try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]))
+        return Answer(status: response.status, text: text, json: try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+                      headers: response.headers)
     }
 
     func get(_ uri: String, token: String? = AdminHarness.superSecret) async throws -> Answer { try await call(.get, uri, token: token) }

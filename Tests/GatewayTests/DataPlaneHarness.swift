@@ -38,6 +38,8 @@ final class LedgerGate: QuotaGate {
         return done
     }
 
+    func rateLimits(of reservation: ReservationID) -> RateLimits { ledger.withLock { $0.rateLimits(of: reservation) } }
+
     var settledUsages: [Usage] { settled.withLock { $0 } }
     var cancelCount: Int { cancelled.load(ordering: .relaxed) }
 }
@@ -113,6 +115,19 @@ struct DataPlaneHarness {
         .upsertPricing(PricingRevision(
             id: 0, scope: .model, subject: model, inputNanoUSDPer1k: inputPer1kNano, outputNanoUSDPer1k: outputPer1kNano,
             cachedInputNanoUSDPer1k: nil, note: nil, revoked: false, stamp: .pending))
+    }
+
+    /// A caller, a credential at the mock, `gpt-4o` (priced) and `mini` behind it, `smart` → gpt-4o.
+    func serveStandardModels(at mock: RunningMock) async throws {
+        try await addCaller()
+        try await addCredential("key:mock:main", baseURL: mock.baseURL)
+        try await apply([
+            deployment("gpt4o", model: "gpt-4o", credential: "key:mock:main", upstream: "upstream-4o"),
+            deployment("mini", model: "gpt-4o-mini", credential: "key:mock:main"),
+            .putAlias(Alias(id: Alias.id(requested: "smart", organization: nil), requestedModel: "smart", routedTo: "gpt-4o", organization: nil, created: .pending, updated: .pending)),
+            price(model: "gpt-4o", inputPer1kNano: 2_500_000, outputPer1kNano: 10_000_000),
+            price(model: "gpt-4o-mini", inputPer1kNano: 150_000, outputPer1kNano: 600_000),
+        ])
     }
 
     func run<Value: Sendable>(_ test: @escaping @Sendable (AdminClient) async throws -> Value) async throws -> Value {

@@ -17,18 +17,7 @@ import Testing
 @Suite(.serialized) struct DataPlaneTests {
     static let chat = #"{"model":"smart","messages":[{"role":"user","content":"hello there"}]}"#
 
-    /// A caller, a credential at the mock, `gpt-4o` (priced) and `mini` behind it, `smart` → gpt-4o.
-    private func standard(_ h: DataPlaneHarness, _ mock: RunningMock) async throws {
-        try await h.addCaller()
-        try await h.addCredential("key:mock:main", baseURL: mock.baseURL)
-        try await h.apply([
-            h.deployment("gpt4o", model: "gpt-4o", credential: "key:mock:main", upstream: "upstream-4o"),
-            h.deployment("mini", model: "gpt-4o-mini", credential: "key:mock:main"),
-            .putAlias(Alias(id: Alias.id(requested: "smart", organization: nil), requestedModel: "smart", routedTo: "gpt-4o", organization: nil, created: .pending, updated: .pending)),
-            h.price(model: "gpt-4o", inputPer1kNano: 2_500_000, outputPer1kNano: 10_000_000),
-            h.price(model: "gpt-4o-mini", inputPer1kNano: 150_000, outputPer1kNano: 600_000),
-        ])
-    }
+    private func standard(_ h: DataPlaneHarness, _ mock: RunningMock) async throws { try await h.serveStandardModels(at: mock) }
 
     @Test func aCompletionIsRoutedPricedAndSettled() async throws {
         let h = try await DataPlaneHarness()

@@ -57,7 +57,7 @@ extension DataPlaneRoutes {
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
         if let cacheKey, let hit = cache.get(cacheKey, now: clock()) {
-            return try await cached(hit, caller: caller, state: state, restorer: restorer, usage: usage)
+            return try await cached(hit, caller: caller, state: state, restorer: restorer, usage: usage, dialect: endpoint.dialect)
         }
         guard !attempts.isEmpty else {
             throw usage.failed(GatewayError(
@@ -128,6 +128,7 @@ extension DataPlaneRoutes {
             }
             var headers: HTTPFields = [Self.modelHeader: attempt.model]
             if quote.flagged { headers[Self.unpricedHeader] = "true" }
+            RateLimitHeaders(limits: quota.rateLimits(of: reservation), now: clock()).add(to: &headers, endpoint.dialect)
             let settlement = Settlement(
                 quota: quota, stats: router.stats, reservation: reservation, price: quote.price, promptEstimate: promptEstimate, deployment: deploymentID,
                 latency: latency, usage: usage, attempt: attempt, attempts: number + 1, unpriced: quote.flagged)
@@ -212,9 +213,14 @@ extension DataPlaneRoutes {
 
     /// A cache hit: no provider call and no cost, but the request still counts against the
     /// caller's request caps.
-    private func cached(_ hit: ResponseCache.Entry, caller: Caller, state: PolicyState, restorer: PlaceholderRestorer, usage: UsageContext) async throws(GatewayError) -> Response {
+    private func cached(
+        _ hit: ResponseCache.Entry, caller: Caller, state: PolicyState, restorer: PlaceholderRestorer, usage: UsageContext, dialect: GatewayError.Dialect
+    ) async throws(GatewayError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", Self.modelHeader: hit.model, Self.cacheHeader: "hit"]
         switch await quota.reserve(Usage(requests: 1), against: Metering.quotas(for: caller.subjects, state: state)) {
-        case let .success(reservation): quota.settle(reservation, actual: Usage(requests: 1))
+        case let .success(reservation):
+            RateLimitHeaders(limits: quota.rateLimits(of: reservation), now: clock()).add(to: &headers, dialect)
+            quota.settle(reservation, actual: Usage(requests: 1))
         case let .failure(refusal):
             let error = Metering.refusal(refusal, now: clock())
             usage.record(nil, attempts: 0, status: 429, error: error.code, message: error.message)
@@ -226,7 +232,7 @@ extension DataPlaneRoutes {
            let restored = JSONField.encode(DLPStage.restore(object, restorer), sorted: true) {
             bytes = ByteBuffer(bytes: Array(restored))
         }
-        return Response(status: .ok, headers: [.contentType: "application/json", Self.modelHeader: hit.model, Self.cacheHeader: "hit"], body: .init(byteBuffer: bytes))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
     }
 
     /// The request for `attempt`, in its provider's dialect, with the upstream model name.

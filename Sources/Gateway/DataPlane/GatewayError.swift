@@ -19,6 +19,8 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
     var param: String?
     /// Seconds the caller should wait (429 and 503).
     var retryAfter: Int?
+    /// The refusing quota's rate-limit headers (a quota's 429).
+    var rateLimits: RateLimitHeaders? = nil
 
     var description: String { "\(status.code) \(code): \(message)" }
 
@@ -56,6 +58,7 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        rateLimits?.add(to: &headers, dialect)
         let data = JSONField.encode(body, sorted: true) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -74,6 +74,6 @@ enum Metering {
         return GatewayError(
             status: .tooManyRequests, type: "rate_limit_error", code: "quota_exceeded",
             message: "quota '\(refusal.quota.name)' on \(refusal.quota.lane.rawValue) \(refusal.quota.subject) allows \(cap) per \(refusal.period.rawValue); \(when)",
-            retryAfter: wait)
+            retryAfter: wait, rateLimits: RateLimitHeaders(limits: refusal.rateLimits, now: now))
     }
 }
