@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from procs import Cluster
 
-KINDS = ("kill", "pause", "isolate", "isolate-leader", "split", "bridge", "one-way", "drain-rejoin", "remove-rejoin")
+KINDS = ("kill", "pause", "isolate", "isolate-leader", "split", "bridge", "one-way", "drain-rejoin", "remove-rejoin", "disk-full")
 
 
 @dataclass
@@ -83,6 +83,8 @@ class Injector:
             cluster.drain(fault.node, via=fault.other)
             cluster.kill(fault.node)
             cluster.wipe(fault.node)
+        elif fault.kind == "disk-full":
+            return f"disk-full n{fault.node} ({cluster.fill_disk(fault.node) // 1024} KiB taken)"
         elif fault.kind == "remove-rejoin":
             cluster.kill(fault.node)
             cluster.remove(fault.node, via=fault.other)
@@ -96,15 +98,23 @@ class Injector:
         for node in list(self.cluster.paused):
             self.cluster.resume(node)
 
-    def end(self) -> None:
-        """Heals the active fault: links restored, the paused resumed, the killed restarted."""
+    def end(self) -> str:
+        """Heals the active fault: links restored, the paused resumed, the killed restarted,
+        the full disk freed. Returns what the fault did to the node beyond the fault itself."""
         fault, self.active = self.active, None
         if fault is None:
-            return
+            return ""
         self.cluster.network.heal()
-        if fault.kind == "pause":
+        if fault.kind == "disk-full":
+            self.cluster.free_disk(fault.node)
+            if fault.node in self.cluster.crashed():
+                # A node that cannot write its log stops (docs/reliability.md): restarted on the freed disk.
+                self.cluster.start_node(fault.node)
+                return f"n{fault.node} stopped on the full disk; restarted"
+        elif fault.kind == "pause":
             self.cluster.resume(fault.node)
         elif fault.kind == "kill":
             self.cluster.start_node(fault.node)
         elif fault.kind in ("drain-rejoin", "remove-rejoin"):
             self.cluster.rejoin(fault.node, via=fault.other)
+        return ""

@@ -81,6 +81,8 @@ class Cluster:
     helpers: list[subprocess.Popen] = field(default_factory=list)
     balancer_port: int = 0
     mock_port: int = 0
+    disk_mb: int = 0  # >0: each node's data directory is a tmpfs of this size, so a disk can fill
+    mounted: list[str] = field(default_factory=list)
 
     def url(self, node: int, path: str) -> str:
         return f"http://{self.network.address(node)}:{HTTP_PORT}{path}"
@@ -98,6 +100,9 @@ class Cluster:
 
     def start(self) -> None:
         os.makedirs(self.out, exist_ok=True)
+        if self.disk_mb:
+            for node in range(1, self.count + 1):
+                self._mount_disk(node)
         for name in ("cluster.secret", "kek.key"):
             with open(f"{self.out}/{name}", "w") as file:
                 file.write(secrets.token_hex(32))
@@ -203,6 +208,33 @@ backend nodes
             return code == 200
         wait_until(f"n{node} removed through n{via}", removed, 30, every=0.5)
 
+    # Disks
+
+    def _mount_disk(self, node: int) -> None:
+        path = f"{self.out}/n{node}"
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m", f"chaos-n{node}", path], check=True)
+        self.mounted.append(path)
+
+    def fill_disk(self, node: int) -> int:
+        """Takes every free byte of node's disk (a file it does not know); returns how many."""
+        path = f"{self.out}/n{node}"
+        stats = os.statvfs(path)
+        free = stats.f_bavail * stats.f_frsize
+        descriptor = os.open(f"{path}/.chaos-filler", os.O_CREAT | os.O_WRONLY, 0o600)
+        try:
+            if free:
+                os.posix_fallocate(descriptor, 0, free)
+        finally:
+            os.close(descriptor)
+        return free
+
+    def free_disk(self, node: int) -> None:
+        try:
+            os.remove(f"{self.out}/n{node}/.chaos-filler")
+        except FileNotFoundError:
+            pass
+
     def wipe(self, node: int) -> None:
         import shutil
         shutil.rmtree(f"{self.out}/n{node}", ignore_errors=True)
@@ -255,6 +287,9 @@ backend nodes
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for path in reversed(self.mounted):
+            subprocess.run(["umount", "-l", path], check=False)
+        self.mounted.clear()
         for process in self.helpers:
             process.terminate()
             try:

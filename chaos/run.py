@@ -29,6 +29,7 @@ from procs import FAKETIME, Cluster, http, wait_until  # noqa: E402
 from workloads import PolicyWorkload, QuotaWorkload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DISK_MB = 256  # each node's tmpfs data directory when the disk-full fault is drawn
 
 
 def arguments() -> argparse.Namespace:
@@ -71,7 +72,8 @@ def run_schedule(cluster: Cluster, faults, log) -> list[tuple[float, float]]:
             log.write(f"{fault.describe()}: {what}\n")
             log.flush()
             time.sleep(fault.duration)
-            injector.end()
+            if note := injector.end():
+                log.write(f"  {note}\n")
             windows.append((start, time.time()))
             if crashed := cluster.crashed():
                 raise RuntimeError(f"nodes {crashed} exited on their own during {fault.describe()}")
@@ -148,7 +150,7 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     network = Network(20 + (os.getpid() + seed) % 200, args.nodes)
-    cluster = Cluster(network, weir, mock, out, args.nodes)
+    cluster = Cluster(network, weir, mock, out, args.nodes, disk_mb=DISK_MB if "disk-full" in args.kinds.split(",") else 0)
     faults = schedule(seed, args.duration, args.nodes, tuple(args.kinds.split(",")))
     policy, quota = PolicyWorkload(cluster, seed), QuotaWorkload(cluster, seed)
     policy.stale_reads = args.plant == "stale-reads"

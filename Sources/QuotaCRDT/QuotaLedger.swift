@@ -127,11 +127,13 @@ public struct QuotaLedger: Sendable {
 
     /// The tightest limits in requests and in tokens over the windows an open reservation
     /// holds, with the reservation counted: what the admitted request's answer tells its
-    /// caller. Empty for a reservation already ended.
+    /// caller. A provider key's quota is left out: the key is shared, and its figures
+    /// would tell a caller how much others use. Empty for a reservation already ended.
     public func rateLimits(of id: ReservationID) -> RateLimits {
         var limits = RateLimits()
         for slot in reservations[id]?.slots ?? [] {
-            guard let window = states[slot]?.rateLimits else { continue }
+            guard let state = states[slot], state.key.quota.lane != .key else { continue }
+            let window = state.rateLimits
             limits.tighten(requests: window.requests, tokens: window.tokens)
         }
         return limits

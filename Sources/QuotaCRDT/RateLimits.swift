@@ -18,11 +18,12 @@ public struct RateLimit: Equatable, Sendable {
         self.init(limit: cap, remaining: max(0, cap.saturatingSubtract(used)), resetsAt: resetsAt)
     }
 
-    /// True when `self` binds before `other`: less remains, or as much and it resets
-    /// later (never, the latest).
+    /// True when `self` binds before `other`: less remains; or as much, and it resets
+    /// later (never, the latest); or that too, and its limit is smaller.
     func binds(before other: RateLimit) -> Bool {
         if remaining != other.remaining { return remaining < other.remaining }
-        return (resetsAt ?? .max) > (other.resetsAt ?? .max)
+        if resetsAt != other.resetsAt { return (resetsAt ?? .max) > (other.resetsAt ?? .max) }
+        return limit < other.limit
     }
 }
 
@@ -55,10 +56,12 @@ extension WindowState {
 }
 
 extension QuotaRefusal {
-    /// The refusing window's limits as the refusing member knew them.
+    /// The refusing window's limits as the refusing member knew them. In the unit that
+    /// refused, nothing remains for this caller until the reset: what is left of the cap
+    /// may lie with members it cannot reach, or be smaller than the request.
     public var rateLimits: RateLimits {
         RateLimits(
-            requests: caps.requests.map { RateLimit(cap: $0, used: used.requests, resetsAt: resetsAt) },
-            tokens: caps.tokens.map { RateLimit(cap: $0, used: used.tokens, resetsAt: resetsAt) })
+            requests: caps.requests.map { RateLimit(cap: $0, used: unit == "requests" ? $0 : used.requests, resetsAt: resetsAt) },
+            tokens: caps.tokens.map { RateLimit(cap: $0, used: unit == "tokens" ? $0 : used.tokens, resetsAt: resetsAt) })
     }
 }

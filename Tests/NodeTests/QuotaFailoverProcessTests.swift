@@ -186,16 +186,18 @@ final class OutcomeLog: Sendable {
                 tallies[entry.sent / length * length, default: WindowTally()].slow += 1
                 continue
             }
-            // An answer that took a second or more and spans a window boundary (from n3,
+            // A refusal that took a second or more and spans a window boundary (from n3,
             // held over its pause) cannot be placed in a window: counted apart. One that
-            // took long inside one window (a slow disk under CI) was decided in it.
-            guard entry.received - entry.sent < 1_000 || entry.sent / length == entry.received / length else {
+            // took long inside one window (a slow disk under CI) was decided in it. An
+            // admission names its window, however long it waited.
+            let namesItsWindow = if case .admitted(.some) = entry.outcome { entry.received - entry.sent < length } else { false }
+            if !namesItsWindow, entry.received - entry.sent >= 1_000, entry.sent / length != entry.received / length {
                 tallies[entry.sent / length * length, default: WindowTally()].slow += 1
                 continue
             }
             switch entry.outcome {
             case let .admitted(reset):
-                guard let reset, case let end = (entry.received + reset) / length * length, end >= entry.sent + reset else {
+                guard let reset, case let end = (entry.received + reset) / length * length, end >= entry.sent + reset, end - length < entry.sent + reset else {
                     tallies[entry.sent / length * length, default: WindowTally()].other += 1
                     print("quota failover: an admission at \(entry.sent) ms names no window (reset \(String(describing: reset)))")
                     continue

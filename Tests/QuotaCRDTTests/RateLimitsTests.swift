@@ -39,4 +39,20 @@ import Testing
         #expect(refused.rateLimits.requests == RateLimit(limit: 2, remaining: 0, resetsAt: Period.minute.window(containing: now).end))
         #expect(refused.rateLimits.tokens == nil, "tokens are not capped")
     }
+
+    @Test func aRefusalLeavesNothingInItsUnitAndAKeysQuotaIsNotTold() throws {
+        // Two members split 10: member 1 has used its 5 and heard of nothing else. It
+        // refuses with 5 of the cap unused as far as it knows; the caller is told 0.
+        var ledger = QuotaLedger(member: 1)
+        let minute = spec("rpm", .minute, Caps(requests: 10, tokens: 1_000))
+        for _ in 0..<5 { _ = try ledger.reserve(Usage(requests: 1, tokens: 1), against: [minute], members: [1, 2], now: now).get() }
+        guard case let .failure(refused) = ledger.reserve(Usage(requests: 1, tokens: 1), against: [minute], members: [1, 2], now: now) else {
+            Issue.record("member 1's share is spent: refused"); return
+        }
+        #expect(refused.unit == "requests" && refused.rateLimits.requests?.remaining == 0)
+        #expect(refused.rateLimits.tokens?.remaining == 995, "the unit that did not refuse tells what is left")
+        let key = QuotaSpec(id: QuotaID(lane: .key, subject: "key:openai:prod", name: "rpm"), period: .minute, caps: Caps(requests: 3))
+        let id = try ledger.reserve(Usage(requests: 1), against: [key], members: [1], now: now).get()
+        #expect(ledger.rateLimits(of: id) == RateLimits(), "a shared key's figures are not the caller's")
+    }
 }
