@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from procs import Cluster
 
-KINDS = ("kill", "pause", "isolate", "isolate-leader", "split", "bridge", "one-way", "drain-rejoin", "remove-rejoin", "disk-full")
+KINDS = ("kill", "pause", "isolate", "isolate-leader", "split", "bridge", "one-way", "drain-rejoin", "remove-rejoin", "disk-full",
+         "disk-fail")
 
 
 @dataclass
@@ -85,6 +86,8 @@ class Injector:
             cluster.wipe(fault.node)
         elif fault.kind == "disk-full":
             return f"disk-full n{fault.node} ({cluster.fill_disk(fault.node) // 1024} KiB taken)"
+        elif fault.kind == "disk-fail":
+            cluster.fail_syncs(fault.node)
         elif fault.kind == "remove-rejoin":
             cluster.kill(fault.node)
             cluster.remove(fault.node, via=fault.other)
@@ -105,12 +108,17 @@ class Injector:
         if fault is None:
             return ""
         self.cluster.network.heal()
-        if fault.kind == "disk-full":
-            self.cluster.free_disk(fault.node)
-            if fault.node in self.cluster.crashed():
-                # A node that cannot write its log stops (docs/reliability.md): restarted on the freed disk.
+        if fault.kind in ("disk-full", "disk-fail"):
+            if fault.kind == "disk-full":
+                self.cluster.free_disk(fault.node)
+            elif not self.cluster.stopped(fault.node, within=1):
+                self.cluster.fail_syncs(fault.node, failing=False)
+            if self.cluster.stopped(fault.node, within=1):
+                # A node that cannot make its log durable stops (docs/reliability.md,
+                # exit status 74): restarted once the disk works.
+                status = self.cluster.nodes[fault.node].returncode
                 self.cluster.start_node(fault.node)
-                return f"n{fault.node} stopped on the full disk; restarted"
+                return f"n{fault.node} stopped on the failing disk (exit status {status}); restarted"
         elif fault.kind == "pause":
             self.cluster.resume(fault.node)
         elif fault.kind == "kill":

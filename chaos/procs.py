@@ -82,6 +82,7 @@ class Cluster:
     balancer_port: int = 0
     mock_port: int = 0
     disk_mb: int = 0  # >0: each node's data directory is a tmpfs of this size, so a disk can fill
+    fiu: bool = False  # nodes run under libfiu's POSIX preload, so their fsyncs can be made to fail
     mounted: list[str] = field(default_factory=list)
 
     def url(self, node: int, path: str) -> str:
@@ -176,10 +177,17 @@ backend nodes
             raise RuntimeError(f"n{node} is already running (pid {self.nodes[node].pid})")
         environment = {**os.environ, **self.environment,
                        "WEIR_PROVIDERS_DEMO_UPSTREAM": f"http://{self.network.host}:{self.mock_port}/v1"}
+        preload = []
+        if self.fiu:
+            preload += FIU_PRELOAD
+            environment.update(FIU_CTRL_FIFO=self._fiu_fifo(node), FIU_ENABLE="")
         if self.skews.get(node):
             # The wall clock only: Raft's timers and the service's intervals run on the
             # monotonic clock, as on a machine whose NTP is off.
-            environment.update(LD_PRELOAD=FAKETIME, FAKETIME=f"{self.skews[node]:+.3f}", DONT_FAKE_MONOTONIC="1")
+            preload.append(FAKETIME)
+            environment.update(FAKETIME=f"{self.skews[node]:+.3f}", DONT_FAKE_MONOTONIC="1")
+        if preload:
+            environment["LD_PRELOAD"] = " ".join(preload)
         log = open(f"{self.out}/n{node}.log", "a")
         self.nodes[node] = subprocess.Popen(command, stdout=log, stderr=log, env=environment, start_new_session=True)
         self.paused.discard(node)
@@ -234,6 +242,24 @@ backend nodes
             os.remove(f"{self.out}/n{node}/.chaos-filler")
         except FileNotFoundError:
             pass
+
+    def _fiu_fifo(self, node: int) -> str:
+        return f"{self.out}/fiu-n{node}"
+
+    def stopped(self, node: int, within: float) -> bool:
+        """True when node's process exits within `within` seconds (or has)."""
+        try:
+            self.nodes[node].wait(timeout=within)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def fail_syncs(self, node: int, failing: bool = True) -> None:
+        """Every fsync and fdatasync of node fails with EIO (a disk that fails writes), or
+        succeeds again."""
+        command = "enable name=posix/io/sync/*,failinfo=5" if failing else "disable name=posix/io/sync/*"
+        subprocess.run(["fiu-ctrl", "-f", self._fiu_fifo(node), "-c", command, str(self.nodes[node].pid)],
+                       check=True, timeout=10, capture_output=True)
 
     def wipe(self, node: int) -> None:
         import shutil
@@ -330,6 +356,9 @@ backend nodes
             if code != 200 or len(body.get("items", [])) < 1:
                 return False
         return True
+
+
+FIU_PRELOAD = ["/usr/lib/fiu/fiu_run_preload.so", "/usr/lib/fiu/fiu_posix_preload.so"]
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ import linearizable  # noqa: E402
 from checks import check_caps  # noqa: E402
 from faults import KINDS, Injector, schedule  # noqa: E402
 from net import Network, available  # noqa: E402
-from procs import FAKETIME, Cluster, http, wait_until  # noqa: E402
+from procs import FAKETIME, FIU_PRELOAD, Cluster, http, wait_until  # noqa: E402
 from workloads import PolicyWorkload, QuotaWorkload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -131,6 +131,9 @@ def main() -> int:
     if unknown:
         print(f"chaos: unknown fault kinds {sorted(unknown)}; the kinds are {','.join(KINDS)}")
         return 2
+    if "disk-fail" in args.kinds.split(",") and not os.path.exists(FIU_PRELOAD[-1]):
+        print("chaos: the disk-fail fault needs libfiu (Debian's fiu-utils; make deps installs it)")
+        return 2
     weir, mock = binaries(args.build)
     # A SIGTERM (a CI timeout) unwinds like Ctrl-C, so every process and namespace goes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -150,7 +153,8 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     network = Network(20 + (os.getpid() + seed) % 200, args.nodes)
-    cluster = Cluster(network, weir, mock, out, args.nodes, disk_mb=DISK_MB if "disk-full" in args.kinds.split(",") else 0)
+    cluster = Cluster(network, weir, mock, out, args.nodes, disk_mb=DISK_MB if "disk-full" in args.kinds.split(",") else 0,
+                      fiu="disk-fail" in args.kinds.split(","))
     faults = schedule(seed, args.duration, args.nodes, tuple(args.kinds.split(",")))
     policy, quota = PolicyWorkload(cluster, seed), QuotaWorkload(cluster, seed)
     policy.stale_reads = args.plant == "stale-reads"

@@ -2,12 +2,12 @@
 # Installs what Weir needs to build and test on Debian 12, and nothing that is already
 # there: the C libraries (RocksDB, nng, OpenSSL), pkg-config, python3 with venv (tests use
 # it; scripts/python-env.sh fills .venv), haproxy (make cluster and the cluster tests) and
-# headless Chromium with its driver (the console tests), iproute2 and faketime (the chaos
-# harness: network namespaces, and a node's clock skewed).
+# headless Chromium with its driver (the console tests), iproute2, faketime and fiu-utils (the chaos
+# harness: network namespaces, a node's clock skewed, a node's fsyncs failed).
 # Uses sudo when not run as root. The Swift toolchain itself must already be on PATH.
 set -euo pipefail
 
-packages=(librocksdb-dev libnng-dev libssl-dev libzstd-dev pkg-config python3-venv haproxy curl chromium chromium-driver iproute2 faketime)
+packages=(librocksdb-dev libnng-dev libssl-dev libzstd-dev pkg-config python3-venv haproxy curl chromium chromium-driver iproute2 faketime fiu-utils)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 
 if ! command -v swift >/dev/null 2>&1; then

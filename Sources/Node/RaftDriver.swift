@@ -196,7 +196,7 @@ public actor RaftDriver {
                 try store.persist(ready)
             } catch {
                 // Without durable state Raft cannot promise anything: stop rather than lie.
-                fatalError("weir: cannot persist Raft state: \(error)")
+                FailStop.diskFailed("persisting Raft state", error, logger: logger)
             }
             if let snapshot = ready.snapshot { restore(snapshot) }
             for message in ready.messages { send(message) }
@@ -234,12 +234,12 @@ public actor RaftDriver {
         // and this node's own snapshots are written by the same code that reads them here.
         // Reaching it means the disk changed the bytes under RocksDB's checksums.
         guard let contents = DriverSnapshot.decode(snapshot.data) else {
-            fatalError("weir: the snapshot at index \(snapshot.metadata.index) is unreadable (checked when it arrived)")
+            FailStop.diskFailed("reading back the snapshot at index \(snapshot.metadata.index), checked when it arrived", nil, logger: logger)
         }
         do {
             try machine.restore(from: contents.machine, at: snapshot.metadata.index)
         } catch {
-            fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index), checked when it arrived: \(error)")
+            FailStop.diskFailed("restoring the state machine from snapshot \(snapshot.metadata.index), checked when it arrived", error, logger: logger)
         }
         addresses = contents.addresses
         addressesChanged = true
