@@ -50,7 +50,7 @@ CHAOS_SEEDS = $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),5
 DURATION ?= 120
 CHAOS_START ?= 1
 CHAOS_TEST_SEED ?= 1
-CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way,drain-rejoin,remove-rejoin
+CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way,drain-rejoin,remove-rejoin,disk-full,disk-fail
 chaos: deps
 	@scripts/python-env.sh
 	$(SWIFT) build -c release --product weir
