@@ -49,8 +49,8 @@ test: deps
 CHAOS_SEEDS = $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),5)
 DURATION ?= 120
 CHAOS_START ?= 1
-CHAOS_TEST_SEED ?= 1
-CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way,drain-rejoin,remove-rejoin,disk-full,disk-fail
+CHAOS_TEST_SEED ?= 173
+CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way,drain-rejoin,remove-rejoin,disk-fail
 chaos: deps
 	@scripts/python-env.sh
 	$(SWIFT) build -c release --product weir

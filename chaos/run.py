@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,7 +30,7 @@ from procs import FAKETIME, FIU_PRELOAD, Cluster, http, wait_until  # noqa: E402
 from workloads import PolicyWorkload, QuotaWorkload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DISK_MB = 256  # each node's tmpfs data directory when the disk-full fault is drawn
+DISK_MB = 1024  # each node's tmpfs data directory when the disk-full fault is drawn (RocksDB preallocates ~70 MB a log)
 
 
 def arguments() -> argparse.Namespace:
@@ -197,6 +198,8 @@ def one_run(args: argparse.Namespace, seed: int, weir: str, mock: str) -> bool:
             print(f"chaos: cap overshoot: {caps.worst}")
     except Exception as error:  # the summary says what broke; the folder has the rest
         summary = {"seed": seed, "error": f"{type(error).__name__}: {error}"}
+        with open(os.path.join(out, "error.txt"), "w") as file:
+            traceback.print_exc(file=file)
     finally:
         policy.stopping.set()
         quota.stopping.set()

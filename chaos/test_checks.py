@@ -2,7 +2,7 @@
 from checks import check_caps
 from workloads import CAPS, Answer
 
-TEN, MINUTE = 0, 1
+TEN, MINUTE, TOKENS = 0, 1, 2
 
 
 def admitted(token: int, start: float, count: int, spacing: float = 0.01, took: float = 0.005) -> list[Answer]:
@@ -14,7 +14,13 @@ def refused(token: int, start: float, count: int) -> list[Answer]:
 
 
 def both_caps_exercised() -> list[Answer]:
-    return admitted(MINUTE, 6000, 10) + refused(MINUTE, 6001, 1)
+    """The other caps admitting and refusing, far from the windows a test looks at."""
+    return admitted(MINUTE, 6000, 10) + refused(MINUTE, 6001, 1) + spent(9000, 5, tokens=10) + refused(TOKENS, 9001, 1)
+
+
+def spent(start: float, count: int, tokens: int, estimate: int = 17) -> list[Answer]:
+    """`count` admissions on the token cap, each reporting `tokens` against `estimate`."""
+    return [Answer(TOKENS, start + i * 0.01, start + i * 0.01 + 0.005, 200, tokens=tokens, estimate=estimate) for i in range(count)]
 
 
 def test_an_overshoot_in_a_partial_first_window_is_caught():
@@ -119,3 +125,23 @@ def test_go_durations_are_read_as_the_node_writes_them():
     from workloads import go_duration
     assert [go_duration(t) for t in ("0s", "120ms", "8.5s", "1m0s", "6m0s", "720h0m0s", "1h2m3.004s")] == [0, 0.12, 8.5, 60, 360, 2592000, 3723.004]
     assert go_duration(None) is None and go_duration("") is None and go_duration("soon") is None and go_duration("5") is None
+
+
+def test_a_token_cap_counts_reported_tokens_with_what_ran_over_estimates_allowed():
+    cap = CAPS[TOKENS].max_tokens
+    base = admitted(TEN, 1001, 3) + refused(TEN, 1002, 1) + admitted(MINUTE, 6000, 10) + refused(MINUTE, 6001, 1) + refused(TOKENS, 3005, 1)
+    # Exactly the cap in reported tokens: no overshoot.
+    assert check_caps(base + spent(3000, cap // 10, tokens=10), []).overshoot == 0
+    # Ten tokens more than the cap, every answer within its estimate: an overshoot of 10.
+    report = check_caps(base + spent(3000, cap // 10 + 1, tokens=10), [])
+    assert report.overshoot == 10 and "chaos-tokens" in report.worst and "tokens admitted" in report.worst
+    # The same tokens, but each answer 1 over its estimate of 9: the node may settle
+    # beyond the cap by that much, and did not overshoot.
+    assert check_caps(base + spent(3000, cap // 10 + 1, tokens=10, estimate=9), []).overshoot == 0
+    # Half the cap planted: caught in tokens too.
+    assert check_caps(base + spent(3000, cap // 20 + 5, tokens=10), [], half=True).overshoot == 50
+
+
+def test_a_token_cap_never_exercised_is_named():
+    answers = admitted(TEN, 1001, 3) + refused(TEN, 1002, 1) + admitted(MINUTE, 6000, 10) + refused(MINUTE, 6001, 1)
+    assert check_caps(answers, []).unexercised == ["chaos-tokens"]

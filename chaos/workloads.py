@@ -117,7 +117,9 @@ class Answer:
     received: float
     status: int
     node: int = 0     # the node that answered (`x-weir-node`), 0 when unknown
-    reset: float | None = None  # `x-ratelimit-reset-requests` in seconds: the charged window's end, from the head
+    reset: float | None = None  # `x-ratelimit-reset-<unit>` in seconds: the charged window's end, from the head
+    tokens: int = 0     # the tokens the provider reported (`usage.total_tokens`), for an admission
+    estimate: int = 0   # the tokens the node reserved for it, as the node estimates them
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,28 @@ class Cap:
     name: str
     period: str
     seconds: int
-    max_requests: int
+    max_requests: int = 0
+    max_tokens: int = 0  # a token cap when set (then max_requests is 0)
+
+    @property
+    def unit(self) -> str:
+        return "tokens" if self.max_tokens else "requests"
+
+    @property
+    def limit(self) -> int:
+        return self.max_tokens or self.max_requests
 
 
-CAPS = (Cap("chaos-10s", "10s", 10, 40), Cap("chaos-minute", "minute", 60, 150))
+CAPS = (Cap("chaos-10s", "10s", 10, max_requests=40), Cap("chaos-minute", "minute", 60, max_requests=150),
+        Cap("chaos-tokens", "10s", 10, max_tokens=1000))
+PROMPT = "x"
+MAX_TOKENS = 16  # mockllm answers at most this many; with the prompt, within the node's estimate
+
+
+def estimate(prompt: str = PROMPT, max_tokens: int = MAX_TOKENS) -> int:
+    """The tokens a node reserves for a chat request: the prompt at four bytes a token,
+    rounded up (at least 1), plus `max_tokens` (`TokenEstimate` in the gateway)."""
+    return max(1, (len(prompt.encode()) + 3) // 4) + max_tokens
 
 
 class QuotaWorkload(Clients):
@@ -150,7 +170,7 @@ class QuotaWorkload(Clients):
             if code not in (200, 201):
                 raise RuntimeError(f"issuing a token: {code} {issued}")
             quota = {"lane": "token", "subject": issued["token"]["id"], "name": cap.name, "period": cap.period,
-                     "max_requests": cap.max_requests}
+                     f"max_{cap.unit}": cap.limit}
             code, body = http("POST", self.cluster.url(1, "/admin/api/quotas"), token, quota)
             if code not in (200, 201):
                 raise RuntimeError(f"creating quota {cap.name}: {code} {body}")
@@ -165,11 +185,14 @@ class QuotaWorkload(Clients):
             cap = turn % len(CAPS)
             turn += 1
             sent = time.time()
-            code, _, headers = call("POST", self.cluster.balancer("/v1/chat/completions"), self.secrets[cap],
-                                    {"model": "gpt-4o-mini", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]},
-                                    timeout=10)
+            code, body, headers = call("POST", self.cluster.balancer("/v1/chat/completions"), self.secrets[cap],
+                                       {"model": "gpt-4o-mini", "max_tokens": MAX_TOKENS, "messages": [{"role": "user", "content": PROMPT}]},
+                                       timeout=10)
             received = time.time()
             node = int(headers.get("x-weir-node", "0") or 0) if headers.get("x-weir-node", "").isdigit() else 0
             with self.lock:
-                self.answers.append(Answer(cap, sent, received, code, node, go_duration(headers.get("x-ratelimit-reset-requests"))))
+                usage = body.get("usage") if isinstance(body, dict) else None
+                tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) and code == 200 else 0
+                self.answers.append(Answer(cap, sent, received, code, node, go_duration(headers.get(f"x-ratelimit-reset-{CAPS[cap].unit}")),
+                                           tokens if isinstance(tokens, int) else 0, estimate()))
             time.sleep(max(0.0, pause - (received - sent)))
