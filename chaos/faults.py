@@ -7,6 +7,7 @@ node, how long); only "the leader" is resolved when the fault starts.
 from __future__ import annotations
 
 import random
+import subprocess
 from dataclasses import dataclass
 
 from procs import Cluster
@@ -50,6 +51,7 @@ class Injector:
         self.cluster = cluster
         self.active: Fault | None = None
         self.target = 0
+        self.disk_failed: set[int] = set()  # nodes whose disk failed: a late stop (74) is the fault's
 
     def begin(self, fault: Fault) -> str:
         """Starts `fault`; returns what was done (with the leader resolved)."""
@@ -87,6 +89,7 @@ class Injector:
         elif fault.kind == "disk-full":
             return f"disk-full n{fault.node} ({cluster.fill_disk(fault.node) // 1024} KiB taken)"
         elif fault.kind == "disk-fail":
+            self.disk_failed.add(fault.node)
             cluster.fail_syncs(fault.node)
         elif fault.kind == "remove-rejoin":
             cluster.kill(fault.node)
@@ -109,11 +112,15 @@ class Injector:
             return ""
         self.cluster.network.heal()
         if fault.kind in ("disk-full", "disk-fail"):
+            wait = 1.0
             if fault.kind == "disk-full":
                 self.cluster.free_disk(fault.node)
             elif not self.cluster.stopped(fault.node, within=1):
-                self.cluster.fail_syncs(fault.node, failing=False)
-            if self.cluster.stopped(fault.node, within=1):
+                try:
+                    self.cluster.fail_syncs(fault.node, failing=False)
+                except subprocess.TimeoutExpired:
+                    wait = 10.0  # it is stopping, and no one read the control pipe
+            if self.cluster.stopped(fault.node, within=wait):
                 # A node that cannot make its log durable stops (docs/reliability.md,
                 # exit status 74): restarted once the disk works.
                 status = self.cluster.nodes[fault.node].returncode

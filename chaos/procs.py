@@ -6,6 +6,7 @@ failure and Ctrl-C alike; a node's log goes to `<out>/n<i>.log` and survives the
 from __future__ import annotations
 
 from http.client import HTTPException
+import errno
 import json
 import os
 import select
@@ -225,17 +226,25 @@ backend nodes
         self.mounted.append(path)
 
     def fill_disk(self, node: int) -> int:
-        """Takes every free byte of node's disk (a file it does not know); returns how many."""
+        """Takes every free byte of node's disk (a file it does not know); returns how many.
+        The node writes meanwhile, so the space is taken in steps that halve when the disk
+        is full, down to one page: a block the node took first is no error."""
         path = f"{self.out}/n{node}"
         stats = os.statvfs(path)
-        free = stats.f_bavail * stats.f_frsize
+        step, taken = max(4096, stats.f_bavail * stats.f_frsize), 0
         descriptor = os.open(f"{path}/.chaos-filler", os.O_CREAT | os.O_WRONLY, 0o600)
         try:
-            if free:
-                os.posix_fallocate(descriptor, 0, free)
+            while step >= 4096:
+                try:
+                    os.posix_fallocate(descriptor, taken, step)
+                    taken += step
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    step //= 2
         finally:
             os.close(descriptor)
-        return free
+        return taken
 
     def free_disk(self, node: int) -> None:
         try:
@@ -258,8 +267,11 @@ backend nodes
         """Every fsync and fdatasync of node fails with EIO (a disk that fails writes), or
         succeeds again."""
         command = "enable name=posix/io/sync/*,failinfo=5" if failing else "disable name=posix/io/sync/*"
-        subprocess.run(["fiu-ctrl", "-f", self._fiu_fifo(node), "-c", command, str(self.nodes[node].pid)],
-                       check=True, timeout=10, capture_output=True)
+        # fiu-ctrl exits 0 on an unknown pid or a refused command: its output says.
+        done = subprocess.run(["fiu-ctrl", "-f", self._fiu_fifo(node), "-c", command, str(self.nodes[node].pid)],
+                              check=True, timeout=10, capture_output=True, text=True)
+        if "rror" in done.stdout + done.stderr:
+            raise RuntimeError(f"fiu-ctrl {command!r} on n{node}: {(done.stdout + done.stderr).strip()}")
 
     def wipe(self, node: int) -> None:
         import shutil

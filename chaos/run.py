@@ -30,6 +30,7 @@ from procs import FAKETIME, FIU_PRELOAD, Cluster, http, wait_until  # noqa: E402
 from workloads import PolicyWorkload, QuotaWorkload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAIL_STOP_STATUS = 74  # a node's exit status when its disk fails (Sources/Node/FailStop.swift)
 DISK_MB = 1024  # each node's tmpfs data directory when the disk-full fault is drawn (RocksDB preallocates ~70 MB a log)
 
 
@@ -69,13 +70,20 @@ def run_schedule(cluster: Cluster, faults, log) -> list[tuple[float, float]]:
         for fault in faults:
             time.sleep(max(0.0, began + fault.at - time.monotonic()))
             start = time.time()
+            log.write(f"{fault.describe()}: ")  # before it starts: a fault that fails to start is named
+            log.flush()
             what = injector.begin(fault)
-            log.write(f"{fault.describe()}: {what}\n")
+            log.write(f"{what}\n")
             log.flush()
             time.sleep(fault.duration)
             if note := injector.end():
                 log.write(f"  {note}\n")
             windows.append((start, time.time()))
+            for node in cluster.crashed():
+                # A node whose disk failed may stop (74) on a write it began before the heal.
+                if node in injector.disk_failed and cluster.nodes[node].returncode == FAIL_STOP_STATUS:
+                    cluster.start_node(node)
+                    log.write(f"  n{node} stopped late on its failed disk (exit status 74); restarted\n")
             if crashed := cluster.crashed():
                 raise RuntimeError(f"nodes {crashed} exited on their own during {fault.describe()}")
     except BaseException:

@@ -192,7 +192,9 @@ class QuotaWorkload(Clients):
             node = int(headers.get("x-weir-node", "0") or 0) if headers.get("x-weir-node", "").isdigit() else 0
             with self.lock:
                 usage = body.get("usage") if isinstance(body, dict) else None
-                tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) and code == 200 else 0
+                # A cache hit is charged one request and no tokens, whatever usage it replays.
+                cached = headers.get("x-weir-cache") == "hit"
+                tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) and code == 200 and not cached else 0
                 self.answers.append(Answer(cap, sent, received, code, node, go_duration(headers.get(f"x-ratelimit-reset-{CAPS[cap].unit}")),
                                            tokens if isinstance(tokens, int) else 0, estimate()))
             time.sleep(max(0.0, pause - (received - sent)))

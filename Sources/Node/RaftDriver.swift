@@ -234,12 +234,12 @@ public actor RaftDriver {
         // and this node's own snapshots are written by the same code that reads them here.
         // Reaching it means the disk changed the bytes under RocksDB's checksums.
         guard let contents = DriverSnapshot.decode(snapshot.data) else {
-            FailStop.diskFailed("reading back the snapshot at index \(snapshot.metadata.index), checked when it arrived", nil, logger: logger)
+            fatalError("weir: the snapshot at index \(snapshot.metadata.index) is unreadable (checked when it arrived)")
         }
         do {
             try machine.restore(from: contents.machine, at: snapshot.metadata.index)
         } catch {
-            FailStop.diskFailed("restoring the state machine from snapshot \(snapshot.metadata.index), checked when it arrived", error, logger: logger)
+            fatalError("weir: cannot restore the state machine from snapshot \(snapshot.metadata.index), checked when it arrived: \(error)")
         }
         addresses = contents.addresses
         addressesChanged = true
