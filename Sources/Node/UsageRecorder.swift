@@ -72,7 +72,10 @@ public final class UsageRecorder: UsageSink, Sendable {
         }
     }
 
-    /// Writes what is buffered; returns how many events were written.
+    /// Writes what is buffered; returns how many events were written. A write that fails
+    /// (a failing disk) puts the events back at the front of the buffer, for the next
+    /// flush, within `bufferedEventsMax`: nothing of the batch was written (one atomic
+    /// write), so nothing is counted twice.
     @discardableResult
     public func flush() throws -> Int {
         let (events, first, dropped) = buffer.withLock { buffer -> ([UsageEvent], UInt64, Int) in
@@ -85,7 +88,32 @@ public final class UsageRecorder: UsageSink, Sendable {
             return (taken, first, dropped)
         }
         if dropped > 0 { logger.warning("dropped usage events while writes lagged", metadata: ["dropped": "\(dropped)"]) }
-        return try writing.withLock { lastPrune in
+        do {
+            return try write(events, first: first)
+        } catch {
+            requeue(events)
+            throw error
+        }
+    }
+
+    /// Puts events that could not be written back before those recorded since, keeping
+    /// at most `bufferedEventsMax` (the oldest go first, counted as dropped).
+    private func requeue(_ events: [UsageEvent]) {
+        buffer.withLock { buffer in
+            buffer.events.insert(contentsOf: events, at: 0)
+            let excess = buffer.events.count - Self.bufferedEventsMax
+            if excess > 0 {
+                buffer.events.removeFirst(excess)
+                buffer.dropped += excess
+            }
+        }
+    }
+
+    /// Events waiting to be written.
+    var buffered: Int { buffer.withLock { $0.events.count } }
+
+    private func write(_ events: [UsageEvent], first: UInt64) throws -> Int {
+        try writing.withLock { lastPrune in
             var batch = WriteBatch()
             let now = clock()
             if now - lastPrune >= Self.pruneInterval {
@@ -162,7 +190,9 @@ public final class UsageRecorder: UsageSink, Sendable {
             try? await Task.sleep(for: Self.flushInterval)
             do { try flush() } catch { logger.error("could not write usage events", metadata: ["error": "\(error)"]) }
         }
-        _ = try? flush()
+        do { try flush() } catch {
+            logger.error("could not write usage events at shutdown; they are lost", metadata: ["events": "\(buffered)", "error": "\(error)"])
+        }
     }
 
     /// The events stored, in time order (tests).

@@ -44,6 +44,21 @@ import Testing
         }
     }
 
+    @Test func aFailedWriteKeepsTheEventsForTheNextFlush() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-usage-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let database = try Database(path: path, columnFamilies: StorageLayout.all)
+        let recorder = try UsageRecorder(database: database, nodeID: 1, logger: Logger(label: "usage-test"), clock: { 1_800_000_000_000 })
+        recorder.record(event(1_799_999_990_000, "a"))
+        recorder.record(event(1_799_999_991_000, "b"))
+        database.close()  // every read and write fails from here, as on a failed disk
+        #expect(throws: (any Error).self) { try recorder.flush() }
+        #expect(recorder.buffered == 2, "the batch went back to the buffer")
+        recorder.record(event(1_799_999_992_000, "c"))
+        #expect(throws: (any Error).self) { try recorder.flush() }
+        #expect(recorder.buffered == 3, "nothing is lost while the disk fails, within the buffer's bound")
+    }
+
     @Test func oldEventsAndSumsArePrunedHourly() throws {
         try withDatabase { database in
             let now = ManagedAtomicClock(1_800_000_000_000)
