@@ -2,8 +2,8 @@ import Foundation
 import Logging
 
 /// A disk that fails a write durability depends on (a Raft record: entries, term and
-/// vote, snapshot metadata, written as one batch) stops the node at once: nothing more is sent, acknowledged or applied, so no
-/// promise rests on state that may not be on disk. This is fail-stop, as etcd and
+/// vote, snapshot metadata, written as one batch) stops the node at once: nothing more is
+/// sent, acknowledged or applied, so no promise rests on state that may not be on disk. This is fail-stop, as etcd and
 /// PostgreSQL do on a failed fsync, and a clean exit rather than a crash: the operator's
 /// supervisor restarts the node once the disk works, and it recovers from what is durable
 /// (docs/reliability.md, "A disk that fails").

@@ -15,17 +15,22 @@ struct RateLimitHeaders: Sendable {
 
     func add(to headers: inout HTTPFields, _ dialect: GatewayError.Dialect) {
         let names = dialect == .openAI ? Self.openAI : Self.anthropic
-        for (limit, name) in [(limits.requests, names.requests), (limits.tokens, names.tokens)] {
-            guard let limit else { continue }
-            headers[name.limit] = String(limit.limit)
-            headers[name.remaining] = String(limit.remaining)
-            guard let resetsAt = limit.resetsAt else { continue }
-            headers[name.reset] = dialect == .openAI ? Self.duration(milliseconds: resetsAt.saturatingSubtract(now)) : Self.timestamp(milliseconds: resetsAt)
-        }
+        add(limits.requests, names.requests, to: &headers, dialect)
+        add(limits.tokens, names.tokens, to: &headers, dialect)
+    }
+
+    private func add(_ limit: RateLimit?, _ name: Names, to headers: inout HTTPFields, _ dialect: GatewayError.Dialect) {
+        guard let limit else { return }
+        headers[name.limit] = String(limit.limit)
+        headers[name.remaining] = String(limit.remaining)
+        guard let resetsAt = limit.resetsAt else { return }
+        headers[name.reset] = dialect == .openAI ? Self.duration(milliseconds: resetsAt.saturatingSubtract(now)) : Self.timestamp(milliseconds: resetsAt)
     }
 
     private struct Names: Sendable {
         let limit, remaining, reset: HTTPField.Name
+        /// Only the literals below come here, each a valid header token (lower-case letters
+        /// and dashes), which `RateLimitHeaderTests` reads back: the unwraps cannot fail.
         init(_ limit: String, _ remaining: String, _ reset: String) {
             (self.limit, self.remaining, self.reset) = (HTTPField.Name(limit)!, HTTPField.Name(remaining)!, HTTPField.Name(reset)!)
         }
