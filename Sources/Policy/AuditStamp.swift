@@ -27,4 +27,8 @@ public protocol PolicyRecord: Codable, Equatable, Sendable {
     var created: AuditStamp { get set }
     /// When and by whom it last changed.
     var updated: AuditStamp { get set }
+    /// The fields a text search (`q`) looks in; none unless the table is searchable.
+    var searchFields: [String?] { get }
+    /// Exact (field, value) pairs the table indexes for filters; none by default.
+    var indexedFields: [(String, String)] { get }
 }

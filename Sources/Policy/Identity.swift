@@ -179,3 +179,31 @@ public enum Scope: String, CaseIterable, Sendable {
         }
     }
 }
+
+// What each table's text search looks in and which filters it indexes (RecordIndex.swift).
+
+extension User {
+    public var searchFields: [String?] { [id, displayName, email] }
+    public var indexedFields: [(String, String)] {
+        [("status", status.rawValue), ("role", role.rawValue)] + (organization.map { [("organization", $0)] } ?? [])
+    }
+}
+
+extension Organization {
+    public var searchFields: [String?] { [id, name, slug] }
+}
+
+extension Application {
+    public var searchFields: [String?] { [id, displayName, slug] }
+    public var indexedFields: [(String, String)] { [("active", String(active))] }
+}
+
+extension Principal {
+    public var searchFields: [String?] { [id, kind.rawValue, namespace, app] + groups }
+}
+
+extension ClientToken {
+    public var indexedFields: [(String, String)] {
+        [("principal", principal), ("revoked", String(revoked))] + (user.map { [("user", $0)] } ?? []) + (app.map { [("app", $0)] } ?? [])
+    }
+}

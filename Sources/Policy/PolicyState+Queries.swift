@@ -85,49 +85,67 @@ extension PolicyState {
 
     /// Users by id, filtered.
     public func users(_ filter: UserFilter, _ page: PageRequest) throws(PolicyError) -> Page<User> {
-        try users.page(page) { user in
-            Self.matches(filter.text, [user.id, user.displayName, user.email]) && (filter.organization.map { user.organization == $0 } ?? true)
-                && (filter.status.map { user.status == $0 } ?? true) && (filter.role.map { user.role == $0 } ?? true)
-        }
+        var fields: [(String, String)] = []
+        if let organization = filter.organization { fields.append(("organization", organization)) }
+        if let status = filter.status { fields.append(("status", status.rawValue)) }
+        if let role = filter.role { fields.append(("role", role.rawValue)) }
+        return try users.page(page, TableQuery(text: filter.text, fields: fields) { user in
+            (filter.organization.map { user.organization == $0 } ?? true) && (filter.status.map { user.status == $0 } ?? true)
+                && (filter.role.map { user.role == $0 } ?? true)
+        })
     }
 
     /// Organizations whose id, name or slug contains `text`.
     public func organizations(matching text: String?, _ page: PageRequest) throws(PolicyError) -> Page<Organization> {
-        try organizations.page(page) { Self.matches(text, [$0.id, $0.name, $0.slug]) }
+        try organizations.page(page, TableQuery(text: text))
     }
 
     /// Applications whose id, display name or slug contains `text`.
     /// `active` keeps only active (true) or inactive (false) ones.
     public func applications(matching text: String?, active: Bool? = nil, _ page: PageRequest) throws(PolicyError) -> Page<Application> {
-        try applications.page(page) { app in Self.matches(text, [app.id, app.displayName, app.slug]) && (active.map { app.active == $0 } ?? true) }
+        let fields = active.map { [("active", String($0))] } ?? []
+        return try applications.page(page, TableQuery(text: text, fields: fields) { app in active.map { app.active == $0 } ?? true })
     }
 
     /// Principals whose id, kind, namespace, groups or app binding contains `text`.
     public func principals(matching text: String?, _ page: PageRequest) throws(PolicyError) -> Page<Principal> {
-        try principals.page(page) { Self.matches(text, [$0.id, $0.kind.rawValue, $0.namespace, $0.app] + $0.groups) }
+        try principals.page(page, TableQuery(text: text))
     }
 
     /// Tokens by id, filtered; `now` decides expiry for the status filter.
     public func tokens(_ filter: TokenFilter, now: Int64, _ page: PageRequest) throws(PolicyError) -> Page<ClientToken> {
-        try tokens.page(page) { token in
+        var fields: [(String, String)] = []
+        if let principal = filter.principal { fields.append(("principal", principal)) }
+        if let user = filter.user { fields.append(("user", user)) }
+        if let app = filter.app { fields.append(("app", app)) }
+        if filter.status == .revoked { fields.append(("revoked", "true")) }
+        return try tokens.page(page, TableQuery(fields: fields) { token in
             (filter.principal.map { token.principal == $0 } ?? true) && (filter.user.map { token.user == $0 } ?? true)
                 && (filter.app.map { token.app == $0 } ?? true)
                 && Self.tokenStatus(token, now: now, is: filter.status)
-        }
+        })
     }
 
     /// Quota revisions, newest first, filtered.
     public func quotaRevisions(_ filter: QuotaFilter, _ page: PageRequest) throws(PolicyError) -> Page<QuotaRevision> {
-        try Self.newestFirst(quotaRevisions, page) { revision in
+        var keys: [RevisionIndex.Key] = []
+        if let lane = filter.lane { keys.append(.init(kind: .lane, value: lane.rawValue)) }
+        if let subject = filter.subject { keys.append(.init(kind: .subject, value: subject)) }
+        let needle = SearchText.needle(filter.name)
+        let candidates = quotaPositions.candidates(keys, nameContaining: needle)
+        return try Self.newestFirst(quotaRevisions, candidates, page) { revision in
             (filter.lane.map { revision.lane == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
-                && (filter.name.map { revision.name.lowercased().contains($0.lowercased()) } ?? true)
+                && (needle.map { SearchText.contains(Array(revision.name.lowercased().utf8), $0) } ?? true)
                 && Self.revisionStatus(revision.revoked, active: isActive(revision), is: filter.status)
         }
     }
 
     /// Pricing revisions, newest first, filtered.
     public func pricingRevisions(_ filter: PricingFilter, _ page: PageRequest) throws(PolicyError) -> Page<PricingRevision> {
-        try Self.newestFirst(pricingRevisions, page) { revision in
+        var keys: [RevisionIndex.Key] = []
+        if let scope = filter.scope { keys.append(.init(kind: .scope, value: scope.rawValue)) }
+        if let subject = filter.subject { keys.append(.init(kind: .subject, value: subject)) }
+        return try Self.newestFirst(pricingRevisions, pricingPositions.candidates(keys, nameContaining: nil), page) { revision in
             (filter.scope.map { revision.scope == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
                 && Self.revisionStatus(revision.revoked, active: isActive(revision), is: filter.status)
         }
@@ -171,27 +189,35 @@ extension PolicyState {
         return Page(items: items, nextCursor: nil)
     }
 
-    /// Revisions with ids 1…n stored at 0…n−1, read newest first after the cursor.
+    /// Revisions with ids 1…n stored at 0…n−1, read newest first after the cursor, from
+    /// the ascending `candidates` positions (every position when nil).
     private static func newestFirst<R: Sendable>(
-        _ all: [R], _ page: PageRequest, where matches: (R) -> Bool
+        _ all: [R], _ candidates: [Int]?, _ page: PageRequest, where matches: (R) -> Bool
     ) throws(PolicyError) -> Page<R> {
         let before = try page.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeNumber(cursor) } ?? Int.max
+        let end = min(all.count, before - 1)  // positions below `end` are on this page or later
         var items: [R] = []
-        var position = min(all.count, before - 1) - 1
-        while position >= 0 {
+        var walk = candidates.map { list in firstIndex(in: list, notBelow: end) } ?? end
+        while walk > 0 {
+            walk -= 1
+            let position = candidates?[walk] ?? walk
+            guard position < all.count else { continue }
             let revision = all[position]
             if matches(revision) {
                 if items.count == page.limit { return Page(items: items, nextCursor: PageCursor.encode(number: position + 2)) }
                 items.append(revision)
             }
-            position -= 1
         }
         return Page(items: items, nextCursor: nil)
     }
 
-    static func matches(_ text: String?, _ fields: [String?]) -> Bool {
-        guard let text, !text.isEmpty else { return true }
-        let needle = text.lowercased()
-        return fields.contains { $0?.lowercased().contains(needle) ?? false }
+    /// The position of the first value ≥ `value` in the ascending `list`.
+    private static func firstIndex(in list: [Int], notBelow value: Int) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

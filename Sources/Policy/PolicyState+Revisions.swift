@@ -37,6 +37,10 @@ extension PolicyState {
     /// Appends a quota revision and points the indexes at it.
     mutating func append(_ revision: QuotaRevision) {
         quotaRevisions.append(revision)
+        quotaPositions.file(quotaRevisions.count - 1, under: [
+            .init(kind: .lane, value: revision.lane.rawValue), .init(kind: .subject, value: revision.subject),
+            .init(kind: .name, value: revision.name.lowercased()),
+        ])
         let key = QuotaKey(lane: revision.lane, subject: revision.subject, name: revision.name)
         latestQuota[key] = quotaRevisions.count - 1
         let subject = QuotaSubject(lane: revision.lane, subject: revision.subject)
@@ -99,6 +103,9 @@ extension PolicyState {
 
     mutating func append(_ revision: PricingRevision) {
         pricingRevisions.append(revision)
+        pricingPositions.file(pricingRevisions.count - 1, under: [
+            .init(kind: .scope, value: revision.scope.rawValue), .init(kind: .subject, value: revision.subject),
+        ])
         latestPrice[PriceKey(scope: revision.scope, subject: revision.subject)] = pricingRevisions.count - 1
     }
 }

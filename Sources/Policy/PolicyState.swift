@@ -38,6 +38,10 @@ public struct PolicyState: Equatable, Sendable {
     var quotaNamesBySubject: [QuotaSubject: Set<String>] = [:]
     /// The latest revision (an index into `pricingRevisions`) of each priced subject.
     var latestPrice: [PriceKey: Int] = [:]
+    /// Positions in `quotaRevisions`, ascending, by lane, subject and folded name.
+    var quotaPositions = RevisionIndex()
+    /// Positions in `pricingRevisions`, ascending, by scope and subject.
+    var pricingPositions = RevisionIndex()
 
     public init() {}
 

@@ -1,10 +1,19 @@
 /// The records of one policy table by id. Look-ups are O(1); pages are read in id order.
+///
+/// Beside the records the table keeps, with every change, the ids in ascending order and
+/// one sorted id list per `IndexKey` (the trigrams of the searchable fields and the
+/// indexed exact fields). A page walks the shortest list among the keys its query needs,
+/// from its cursor by binary search, and checks each candidate in full.
 public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records by id.
     public private(set) var byID: [String: Record] = [:]
-    /// The ids in ascending order, kept with every change: a page starts at its cursor by
-    /// binary search and stops once it is full, instead of sorting every id per request.
+    /// The ids in ascending order: a page starts at its cursor by binary search and stops
+    /// once it is full, instead of sorting every id per request.
     private var sortedIDs: [String] = []
+    /// For each key, the ids filed under it, ascending.
+    private var postings: [IndexKey: [String]] = [:]
+    /// Each searchable record's folded search text (`SearchText.folded`).
+    private var searchText: [String: [UInt8]] = [:]
 
     public init() {}
 
@@ -22,35 +31,57 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// Stores `record`, keeping the created stamp of the record it replaces.
     mutating func put(_ record: Record, stamp: AuditStamp) {
         var record = record
-        if let old = byID[record.id] {
+        let old = byID[record.id]
+        if let old {
             record.created = old.created
         } else {
             record.created = stamp
-            sortedIDs.insert(record.id, at: firstIndex(notBelow: record.id))
+            sortedIDs.insert(record.id, at: Self.firstIndex(in: sortedIDs, notBelow: record.id))
         }
         record.updated = stamp
         byID[record.id] = record
+        let filing = Self.filing(of: record)
+        searchText[record.id] = filing.text.isEmpty ? nil : filing.text
+        reindex(record.id, from: old.map { Self.filing(of: $0).keys } ?? [], to: filing.keys)
     }
 
     /// Replaces the whole table with `records`, stored exactly as given (a snapshot's).
     mutating func restore(_ records: [Record]) {
         byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         sortedIDs = byID.keys.sorted()
+        postings = [:]
+        searchText = [:]
+        // Ids in ascending order, so every list is built sorted.
+        for id in sortedIDs {
+            guard let record = byID[id] else { continue }
+            let filing = Self.filing(of: record)
+            if !filing.text.isEmpty { searchText[id] = filing.text }
+            for key in filing.keys { postings[key, default: []].append(id) }
+        }
     }
 
     mutating func remove(_ id: String) {
-        guard byID.removeValue(forKey: id) != nil else { return }
-        sortedIDs.remove(at: firstIndex(notBelow: id))
+        guard let old = byID.removeValue(forKey: id) else { return }
+        sortedIDs.remove(at: Self.firstIndex(in: sortedIDs, notBelow: id))
+        searchText[id] = nil
+        reindex(id, from: Self.filing(of: old).keys, to: [])
     }
 
     /// The records after the cursor that `matches` accepts, in id order, at most `limit`.
-    public func page(_ request: PageRequest, where matches: (Record) -> Bool) throws(PolicyError) -> Page<Record> {
+    public func page(_ request: PageRequest, where matches: @escaping (Record) -> Bool) throws(PolicyError) -> Page<Record> {
+        try page(request, TableQuery(where: matches))
+    }
+
+    /// The records after the cursor that `query` accepts, in id order, at most `limit`.
+    public func page(_ request: PageRequest, _ query: TableQuery<Record>) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
-        var position = after.map { firstIndex(above: $0) } ?? 0
+        let candidates = shortestList(query.requiredKeys)
+        var position = after.map { Self.firstIndex(in: candidates, above: $0) } ?? 0
         var items: [Record] = []
-        while position < sortedIDs.count {
+        while position < candidates.count {
             defer { position += 1 }
-            guard let record = byID[sortedIDs[position]], matches(record) else { continue }
+            let id = candidates[position]
+            guard let record = byID[id], Self.contains(searchText[id], query.needle), query.matches(record) else { continue }
             if items.count == request.limit {
                 return Page(items: items, nextCursor: PageCursor.encode(text: items[items.count - 1].id))
             }
@@ -59,22 +90,62 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         return Page(items: items, nextCursor: nil)
     }
 
-    /// The position of the first id ≥ `id`.
-    private func firstIndex(notBelow id: String) -> Int {
-        var low = 0, high = sortedIDs.count
+    /// How many ids are filed under `key` (for tests and the benchmark).
+    func postingCount(_ key: IndexKey) -> Int { postings[key]?.count ?? 0 }
+
+    /// The shortest id list among `keys` (a missing key: nothing can match), or every id.
+    private func shortestList(_ keys: [IndexKey]) -> [String] {
+        var shortest: [String]?
+        for key in keys {
+            guard let list = postings[key] else { return [] }
+            if list.count < shortest?.count ?? Int.max { shortest = list }
+        }
+        return shortest ?? sortedIDs
+    }
+
+    private static func contains(_ text: [UInt8]?, _ needle: [UInt8]?) -> Bool {
+        guard let needle else { return true }
+        return SearchText.contains(text ?? [], needle)
+    }
+
+    /// The keys `record` is filed under, and its folded search text.
+    private static func filing(of record: Record) -> (keys: Set<IndexKey>, text: [UInt8]) {
+        var keys = Set(record.indexedFields.map { IndexKey.field($0.0, $0.1) })
+        let text = SearchText.folded(record.searchFields)
+        for gram in SearchText.trigrams(text) { keys.insert(.trigram(gram)) }
+        return (keys, text)
+    }
+
+    /// Moves `id` from the lists of `old` keys it no longer has to those of `new` ones.
+    private mutating func reindex(_ id: String, from old: Set<IndexKey>, to new: Set<IndexKey>) {
+        for key in old.subtracting(new) {
+            guard var list = postings.removeValue(forKey: key) else { continue }
+            let at = Self.firstIndex(in: list, notBelow: id)
+            if at < list.count && list[at] == id { list.remove(at: at) }
+            if !list.isEmpty { postings[key] = list }
+        }
+        for key in new.subtracting(old) {
+            let at = Self.firstIndex(in: postings[key] ?? [], notBelow: id)
+            postings[key, default: []].insert(id, at: at)
+        }
+    }
+
+    /// The position of the first id ≥ `id` in the ascending `ids`.
+    private static func firstIndex(in ids: [String], notBelow id: String) -> Int {
+        var low = 0, high = ids.count
         while low < high {
             let middle = (low + high) / 2
-            if sortedIDs[middle] < id { low = middle + 1 } else { high = middle }
+            if ids[middle] < id { low = middle + 1 } else { high = middle }
         }
         return low
     }
 
-    /// The position of the first id > `id`.
-    private func firstIndex(above id: String) -> Int {
-        var low = 0, high = sortedIDs.count
+    /// The position of the first id > `id` in the ascending `ids`.
+    private static func firstIndex(in ids: [String], above id: String) -> Int {
+        var low = 0, high = ids.count
         while low < high {
             let middle = (low + high) / 2
-            if sortedIDs[middle] <= id { low = middle + 1 } else { high = middle }
+            if ids[middle] <= id { low = middle + 1 } else { high = middle }
         }
         return low
     }

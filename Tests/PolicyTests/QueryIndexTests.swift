@@ -1,0 +1,124 @@
+import SeededRandom
+import Testing
+@testable import Policy
+
+/// The query indexes (trigram and exact-field postings of the tables, position lists of
+/// the revisions) against a naive model that scans everything: random puts, updates and
+/// removes, then random filtered and searched queries walked page by page. Seeds from two
+/// far-apart ranges; a failure names its seed.
+@Suite struct QueryIndexTests {
+    static let seeds: [UInt64] = Array(1...25) + Array(9_000_000_001...9_000_000_010)
+    static let words = ["Ann", "anna", "BOB", "bÉa", "béatrice", "x", "ab", "zz9", "Ωmega", "ωME", "ann-b", "éa"]
+    static let orgs = ["org:a", "org:b", "org:c"]
+
+    @Test(arguments: seeds) func userQueriesMatchANaiveScan(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var table = RecordTable<User>()
+        var model: [String: User] = [:]
+        for step in 0..<400 {
+            let id = "user:" + pick(Self.words, &rng).lowercased() + String(rng.next() % 40)
+            if rng.next() % 5 == 0 {
+                table.remove(id)
+                model[id] = nil
+            } else {
+                let user = randomUser(id, &rng)
+                table.put(user, stamp: AuditStamp(actor: "t", at: Int64(step), index: UInt64(step)))
+                model[id] = user
+            }
+            if step % 40 == 39 { try compareUsers(table, model, seed: seed, &rng) }
+        }
+        var restored = RecordTable<User>()
+        restored.restore(Array(table.values))
+        try compareUsers(restored, model, seed: seed, &rng)
+    }
+
+    @Test(arguments: seeds) func revisionQueriesMatchANaiveScan(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var state = PolicyState()
+        for step in 0..<300 {
+            let revision = QuotaRevision(
+                id: step + 1, lane: pick(QuotaLane.allCases, &rng), subject: "s\(rng.next() % 6)", name: pick(Self.words, &rng),
+                period: .minute, maxMicroUSD: nil, maxTokens: nil, maxRequests: 1, rollover: false, revoked: rng.next() % 7 == 0,
+                stamp: AuditStamp(actor: "t", at: Int64(step), index: UInt64(step)))
+            state.append(revision)
+        }
+        for _ in 0..<40 {
+            let filter = QuotaFilter(
+                lane: rng.next() % 2 == 0 ? pick(QuotaLane.allCases, &rng) : nil, subject: rng.next() % 2 == 0 ? "s\(rng.next() % 7)" : nil,
+                name: rng.next() % 2 == 0 ? String(pick(Self.words, &rng).prefix(Int(rng.next() % 4) + 1)).uppercased() : nil,
+                status: pick(RevisionStatus.allCases, &rng))
+            let expected = state.quotaRevisions.reversed().filter { revision in
+                (filter.lane.map { revision.lane == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
+                    && (filter.name.map { revision.name.lowercased().contains($0.lowercased()) } ?? true)
+                    && status(revision, state) == filter.status || (filter.status == .all && matchesAllBut(revision, filter))
+            }.map(\.id)
+            var seen: [Int] = []
+            var cursor: String?
+            let limit = Int(rng.next() % 6) + 1
+            repeat {
+                let page = try state.quotaRevisions(filter, try PageRequest(cursor: cursor, limit: limit))
+                seen += page.items.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil && seen.count <= 300
+            #expect(seen == expected, "seed \(seed), \(filter): replay with `swift test --filter QueryIndexTests`")
+        }
+    }
+
+    /// A needle whose trigrams each occur but never together, a needle with no trigram in
+    /// the table, and the separator byte: the index narrows, the check decides.
+    @Test func trigramsNarrowButTheTextDecides() throws {
+        var table = RecordTable<User>()
+        let stamp = AuditStamp(actor: "t", at: 1, index: 1)
+        table.put(User(id: "user:abcx", displayName: "xbcd", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending), stamp: stamp)
+        let request = try PageRequest(limit: 10)
+        #expect(try table.page(request, TableQuery(text: "abcd")).items.isEmpty)  // abc and bcd, in different fields
+        #expect(try table.page(request, TableQuery(text: "qqq")).items.isEmpty)
+        #expect(try table.page(request, TableQuery(text: "BCX")).items.map(\.id) == ["user:abcx"])
+        #expect(try table.page(request, TableQuery(text: "x\u{0}x")).items.isEmpty)
+        #expect(table.postingCount(.trigram(UInt32(UInt8(ascii: "a")) << 16 | UInt32(UInt8(ascii: "b")) << 8 | UInt32(UInt8(ascii: "c")))) == 1)
+        table.remove("user:abcx")
+        #expect(table.postingCount(.field("status", "active")) == 0)
+        #expect(try table.page(request, TableQuery(text: "bcx")).items.isEmpty)
+    }
+
+    private func compareUsers(_ table: RecordTable<User>, _ model: [String: User], seed: UInt64, _ rng: inout SplitMix64) throws {
+        let text: String? = rng.next() % 3 == 0 ? nil : String(pick(Self.words, &rng).dropFirst(Int(rng.next() % 2)).prefix(Int(rng.next() % 4) + 1))
+        let filter = UserFilter(
+            text: text?.uppercased(), organization: rng.next() % 3 == 0 ? pick(Self.orgs, &rng) : nil,
+            status: rng.next() % 3 == 0 ? pick(User.Status.allCases, &rng) : nil, role: rng.next() % 3 == 0 ? pick(User.Role.allCases, &rng) : nil)
+        var state = PolicyState()
+        state.users = table
+        let expected = model.values.filter { user in
+            (filter.text.map { needle in [user.id, user.displayName, user.email].contains { $0?.lowercased().contains(needle.lowercased()) ?? false } } ?? true)
+                && (filter.organization.map { user.organization == $0 } ?? true) && (filter.status.map { user.status == $0 } ?? true)
+                && (filter.role.map { user.role == $0 } ?? true)
+        }.map(\.id).sorted()
+        var seen: [String] = []
+        var cursor: String?
+        let limit = Int(rng.next() % 5) + 1
+        repeat {
+            let page = try state.users(filter, try PageRequest(cursor: cursor, limit: limit))
+            seen += page.items.map(\.id)
+            cursor = page.nextCursor
+        } while cursor != nil && seen.count <= model.count
+        #expect(seen == expected, "seed \(seed), \(filter): replay with `swift test --filter QueryIndexTests`")
+    }
+
+    private func randomUser(_ id: String, _ rng: inout SplitMix64) -> User {
+        User(id: id, displayName: rng.next() % 4 == 0 ? nil : pick(Self.words, &rng) + " " + pick(Self.words, &rng),
+             email: rng.next() % 2 == 0 ? nil : pick(Self.words, &rng) + "@Example.com", status: pick(User.Status.allCases, &rng),
+             role: pick(User.Role.allCases, &rng), organization: rng.next() % 4 == 0 ? nil : pick(Self.orgs, &rng),
+             created: .pending, updated: .pending)
+    }
+
+    private func status(_ revision: QuotaRevision, _ state: PolicyState) -> RevisionStatus {
+        revision.revoked ? .revoked : state.isActive(revision) ? .active : .superseded
+    }
+
+    private func matchesAllBut(_ revision: QuotaRevision, _ filter: QuotaFilter) -> Bool {
+        (filter.lane.map { revision.lane == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
+            && (filter.name.map { revision.name.lowercased().contains($0.lowercased()) } ?? true)
+    }
+
+    private func pick<T>(_ list: [T], _ rng: inout SplitMix64) -> T { list[Int(rng.next() % UInt64(list.count))] }
+}
