@@ -87,6 +87,7 @@ bench: deps
 	.build/release/weir-bench gossip
 	.build/release/weir-bench gateway --seconds 20
 	.build/release/weir-bench observe
+	.build/release/weir-bench policy
 
 # The fault simulations over many seeds (the suite runs a few hundred of each). SIM_START
 # moves every sweep elsewhere (make sim SIM_START=4000000001): nothing may hold only on the

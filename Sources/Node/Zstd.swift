@@ -2,12 +2,13 @@ import CZstd
 
 /// Zstandard compression (libzstd from Debian) for the node state snapshot, whose JSON
 /// policy compresses about tenfold. One-shot calls: the snapshot is one buffer anyway.
-enum Zstd {
+/// Public for `weir-bench policy`, which measures the snapshot as the node makes it.
+public enum Zstd {
     /// The level snapshots are compressed at: zstd's default, fast enough for a snapshot
     /// of 100k users in well under a second here.
-    static let level: Int32 = 3
+    public static let level: Int32 = 3
 
-    static func compress(_ bytes: [UInt8], level: Int32 = Zstd.level) -> [UInt8] {
+    public static func compress(_ bytes: [UInt8], level: Int32 = Zstd.level) -> [UInt8] {
         let bound = ZSTD_compressBound(bytes.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = output.withUnsafeMutableBytes { out in
@@ -23,7 +24,7 @@ enum Zstd {
 
     /// The bytes `compressed` holds, which must be exactly `size` long; nil when they are
     /// not one zstd frame of that size (damaged, truncated, or lying about its size).
-    static func decompress(_ compressed: [UInt8], size: Int) -> [UInt8]? {
+    public static func decompress(_ compressed: [UInt8], size: Int) -> [UInt8]? {
         guard size >= 0 else { return nil }
         let declared = compressed.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, compressed.count) }
         guard declared == UInt64(size) else { return nil }

@@ -10,6 +10,9 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The ids in ascending order: a page starts at its cursor by binary search and stops
     /// once it is full, instead of sorting every id per request.
     private var sortedIDs: [String] = []
+    /// The folded search text of `sortedIDs[i]` at `i` (shared with `searchText`): a needle
+    /// too short for trigrams is checked along this array, without hashing an id per record.
+    private var sortedText: [[UInt8]] = []
     /// For each key, the ids filed under it, ascending.
     private var postings: [IndexKey: [String]] = [:]
     /// Each searchable record's folded search text (`SearchText.folded`).
@@ -36,12 +39,18 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
             record.created = old.created
         } else {
             record.created = stamp
-            sortedIDs.insert(record.id, at: Self.firstIndex(in: sortedIDs, notBelow: record.id))
         }
         record.updated = stamp
         byID[record.id] = record
         let filing = Self.filing(of: record)
         searchText[record.id] = filing.text.isEmpty ? nil : filing.text
+        let at = Self.firstIndex(in: sortedIDs, notBelow: record.id)
+        if old == nil {
+            sortedIDs.insert(record.id, at: at)
+            sortedText.insert(filing.text, at: at)
+        } else {
+            sortedText[at] = filing.text
+        }
         reindex(record.id, from: old.map { Self.filing(of: $0).keys } ?? [], to: filing.keys)
     }
 
@@ -49,6 +58,8 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     mutating func restore(_ records: [Record]) {
         byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         sortedIDs = byID.keys.sorted()
+        sortedText = []
+        sortedText.reserveCapacity(sortedIDs.count)
         postings = [:]
         searchText = [:]
         // Ids in ascending order, so every list is built sorted.
@@ -56,13 +67,16 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
             guard let record = byID[id] else { continue }
             let filing = Self.filing(of: record)
             if !filing.text.isEmpty { searchText[id] = filing.text }
+            sortedText.append(filing.text)
             for key in filing.keys { postings[key, default: []].append(id) }
         }
     }
 
     mutating func remove(_ id: String) {
         guard let old = byID.removeValue(forKey: id) else { return }
-        sortedIDs.remove(at: Self.firstIndex(in: sortedIDs, notBelow: id))
+        let at = Self.firstIndex(in: sortedIDs, notBelow: id)
+        sortedIDs.remove(at: at)
+        sortedText.remove(at: at)
         searchText[id] = nil
         reindex(id, from: Self.filing(of: old).keys, to: [])
     }
@@ -75,13 +89,19 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records after the cursor that `query` accepts, in id order, at most `limit`.
     public func page(_ request: PageRequest, _ query: TableQuery<Record>) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
-        let candidates = shortestList(query.requiredKeys)
+        let narrowed = shortestList(query.requiredKeys)
+        let walksEveryID = narrowed == nil
+        let candidates = narrowed ?? sortedIDs
         var position = after.map { Self.firstIndex(in: candidates, above: $0) } ?? 0
         var items: [Record] = []
         while position < candidates.count {
             defer { position += 1 }
             let id = candidates[position]
-            guard let record = byID[id], Self.contains(searchText[id], query.needle), query.matches(record) else { continue }
+            if let needle = query.needle {
+                let text = walksEveryID ? sortedText[position] : searchText[id] ?? []
+                guard SearchText.contains(text, needle) else { continue }
+            }
+            guard let record = byID[id], query.matches(record) else { continue }
             if items.count == request.limit {
                 return Page(items: items, nextCursor: PageCursor.encode(text: items[items.count - 1].id))
             }
@@ -93,19 +113,15 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// How many ids are filed under `key` (for tests and the benchmark).
     func postingCount(_ key: IndexKey) -> Int { postings[key]?.count ?? 0 }
 
-    /// The shortest id list among `keys` (a missing key: nothing can match), or every id.
-    private func shortestList(_ keys: [IndexKey]) -> [String] {
+    /// The shortest id list among `keys` (a missing key: nothing can match); nil when no
+    /// key narrows the walk (every id, in `sortedIDs`).
+    private func shortestList(_ keys: [IndexKey]) -> [String]? {
         var shortest: [String]?
         for key in keys {
             guard let list = postings[key] else { return [] }
             if list.count < shortest?.count ?? Int.max { shortest = list }
         }
-        return shortest ?? sortedIDs
-    }
-
-    private static func contains(_ text: [UInt8]?, _ needle: [UInt8]?) -> Bool {
-        guard let needle else { return true }
-        return SearchText.contains(text ?? [], needle)
+        return shortest
     }
 
     /// The keys `record` is filed under, and its folded search text.
