@@ -135,7 +135,7 @@ extension PolicyState {
         let candidates = quotaPositions.candidates(keys, nameContaining: needle)
         return try Self.newestFirst(quotaRevisions, candidates, page) { revision in
             (filter.lane.map { revision.lane == $0 } ?? true) && (filter.subject.map { revision.subject == $0 } ?? true)
-                && (needle.map { SearchText.contains(Array(revision.name.lowercased().utf8), $0) } ?? true)
+                && (needle.map { SearchText.contains(SearchText.fold(revision.name), $0) } ?? true)
                 && Self.revisionStatus(revision.revoked, active: isActive(revision), is: filter.status)
         }
     }

@@ -37,10 +37,9 @@ extension PolicyState {
     /// Appends a quota revision and points the indexes at it.
     mutating func append(_ revision: QuotaRevision) {
         quotaRevisions.append(revision)
-        quotaPositions.file(quotaRevisions.count - 1, under: [
-            .init(kind: .lane, value: revision.lane.rawValue), .init(kind: .subject, value: revision.subject),
-            .init(kind: .name, value: revision.name.lowercased()),
-        ])
+        quotaPositions.file(
+            quotaRevisions.count - 1,
+            under: [.init(kind: .lane, value: revision.lane.rawValue), .init(kind: .subject, value: revision.subject)], name: revision.name)
         let key = QuotaKey(lane: revision.lane, subject: revision.subject, name: revision.name)
         latestQuota[key] = quotaRevisions.count - 1
         let subject = QuotaSubject(lane: revision.lane, subject: revision.subject)

@@ -89,7 +89,8 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records after the cursor that `query` accepts, in id order, at most `limit`.
     public func page(_ request: PageRequest, _ query: TableQuery<Record>) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
-        let narrowed = shortestList(query.requiredKeys)
+        if query.matchesNothing { return Page(items: [], nextCursor: nil) }
+        let narrowed = candidates(query)
         let walksEveryID = narrowed == nil
         let candidates = narrowed ?? sortedIDs
         var position = after.map { Self.firstIndex(in: candidates, above: $0) } ?? 0
@@ -113,8 +114,20 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// How many ids are filed under `key` (for tests and the benchmark).
     func postingCount(_ key: IndexKey) -> Int { postings[key]?.count ?? 0 }
 
-    /// The shortest id list among `keys` (a missing key: nothing can match); nil when no
-    /// key narrows the walk (every id, in `sortedIDs`).
+    /// The ids that may match `query`, ascending: the shortest list among its exact keys
+    /// and its needle's trigrams (the latter with the `unindexedText` records); nil when
+    /// nothing narrows the walk (every id, in `sortedIDs`).
+    private func candidates(_ query: TableQuery<Record>) -> [String]? {
+        var shortest = shortestList(query.keys)
+        if var byText = shortestList(query.trigramKeys) {
+            if let long = postings[.unindexedText] { byText = Self.merged(byText, long) }
+            if byText.count < shortest?.count ?? Int.max { shortest = byText }
+        }
+        return shortest
+    }
+
+    /// The shortest list among `keys` ([] when one is missing: nothing is filed under all
+    /// of them); nil for no keys.
     private func shortestList(_ keys: [IndexKey]) -> [String]? {
         var shortest: [String]?
         for key in keys {
@@ -124,11 +137,26 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         return shortest
     }
 
+    /// Two ascending lists with no id in common, as one.
+    private static func merged(_ a: [String], _ b: [String]) -> [String] {
+        var result: [String] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            if a[i] < b[j] { result.append(a[i]); i += 1 } else { result.append(b[j]); j += 1 }
+        }
+        return result + a[i...] + b[j...]
+    }
+
     /// The keys `record` is filed under, and its folded search text.
     private static func filing(of record: Record) -> (keys: Set<IndexKey>, text: [UInt8]) {
         var keys = Set(record.indexedFields.map { IndexKey.field($0.0, $0.1) })
         let text = SearchText.folded(record.searchFields)
-        for gram in SearchText.trigrams(text) { keys.insert(.trigram(gram)) }
+        if text.count > SearchText.indexedBytesMax {
+            keys.insert(.unindexedText)
+        } else {
+            for gram in SearchText.trigrams(text) { keys.insert(.trigram(gram)) }
+        }
         return (keys, text)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A key a policy table files a record's id under, so a filtered or searched page walks
 /// only the ids that can match instead of the whole table.
 ///
@@ -5,24 +7,33 @@
 ///   `SearchText`). A record contains a needle of three bytes or more only if it is filed
 ///   under every trigram of the needle.
 /// - `field`: an exact value of a filterable field (`organization` = `org:acme`).
+/// - `unindexedText`: a record whose search text is longer than
+///   `SearchText.indexedBytesMax`; it is a candidate of every text search.
 public enum IndexKey: Hashable, Sendable {
     case trigram(UInt32)
     case field(String, String)
+    case unindexedText
 }
 
-/// Text search over a record's searchable fields: the needle, lowercased, occurs in one of
-/// the fields, lowercased, compared as UTF-8 bytes. The fields are kept lowercased and
-/// joined by NUL, so a match is a byte search in one short array, without allocating.
+/// Text search over a record's searchable fields: the needle, lowercased and in Unicode
+/// normal form C, occurs in one of the fields, lowercased and in form C, compared as UTF-8
+/// bytes (so canonically equivalent spellings, é as one scalar or as e and an accent, are
+/// the same). The fields are kept folded and joined by NUL, so a match is a byte search in
+/// one short array, without allocating.
 public enum SearchText {
     /// Separates fields; a needle holding it matches nothing.
     static let separator: UInt8 = 0
+    /// The longest search text (folded, all fields) filed under its trigrams. A longer
+    /// one (display names may hold 8,000 bytes) would file thousands of keys for one
+    /// record; it is filed as `unindexedText` and checked on every text search instead.
+    public static let indexedBytesMax = 1_024
 
     /// The lowercased UTF-8 bytes of `fields`, each ended by the separator.
     static func folded(_ fields: [String?]) -> [UInt8] {
         var bytes: [UInt8] = []
         for field in fields {
             guard let field, !field.isEmpty else { continue }
-            bytes.append(contentsOf: field.lowercased().utf8)
+            bytes.append(contentsOf: fold(field))
             bytes.append(separator)
         }
         return bytes
@@ -31,7 +42,12 @@ public enum SearchText {
     /// The lowercased UTF-8 bytes of a needle; nil for no text condition.
     static func needle(_ text: String?) -> [UInt8]? {
         guard let text, !text.isEmpty else { return nil }
-        return Array(text.lowercased().utf8)
+        return fold(text)
+    }
+
+    /// Lowercased, then in normal form C, as UTF-8.
+    static func fold(_ text: String) -> [UInt8] {
+        Array(text.lowercased().precomposedStringWithCanonicalMapping.utf8)
     }
 
     /// Every distinct trigram of `text` that lies within one field.
@@ -87,11 +103,12 @@ public struct TableQuery<Record: PolicyRecord> {
         self.matches = matches
     }
 
-    /// The keys every match must be filed under: the fields', and the needle's trigrams.
-    var requiredKeys: [IndexKey] {
-        guard let needle else { return keys }
-        return keys + SearchText.trigrams(needle).map(IndexKey.trigram)
-    }
+    /// The needle's trigrams: a record that contains it is filed under every one (or is
+    /// `unindexedText`).
+    var trigramKeys: [IndexKey] { needle.map { SearchText.trigrams($0).map(IndexKey.trigram) } ?? [] }
+
+    /// Whether nothing can match: the needle holds the field separator.
+    var matchesNothing: Bool { needle?.contains(SearchText.separator) ?? false }
 }
 
 extension PolicyRecord {

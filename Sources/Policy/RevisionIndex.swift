@@ -1,27 +1,31 @@
 /// The positions of an append-only revision list filed by exact values (lane, scope,
-/// subject, folded name), so a filtered page of revisions, newest first, walks only the
-/// positions that can match. Positions are appended in order, so every list is ascending.
+/// subject) and by folded name, so a filtered page of revisions, newest first, walks only
+/// the positions that can match. Positions are appended in order, so every list ascends.
 struct RevisionIndex: Equatable, Sendable {
     struct Key: Hashable, Sendable {
-        enum Kind: Hashable, Sendable { case lane, scope, subject, name }
+        enum Kind: Hashable, Sendable { case lane, scope, subject }
         var kind: Kind
         var value: String
     }
 
-    private var positions: [Key: [Int]] = [:]
-    /// The distinct folded names, for a name search (`contains`).
-    private var names: Set<String> = []
+    /// A name search gathers the lists of every matching name only up to this many
+    /// positions (sorting them costs about a millisecond); a name matching more revisions
+    /// is dense enough that the newest-first walk fills a page soon.
+    static let nameUnionPositionsMax = 8_192
 
-    mutating func file(_ position: Int, under keys: [Key]) {
-        for key in keys {
-            positions[key, default: []].append(position)
-            if key.kind == .name { names.insert(key.value) }
-        }
+    private var positions: [Key: [Int]] = [:]
+    /// Positions by folded name (`SearchText.fold`), keyed by its bytes: two names Swift
+    /// deems equal but spelled apart stay apart, as the per-revision check sees them.
+    private var byName: [[UInt8]: [Int]] = [:]
+
+    mutating func file(_ position: Int, under keys: [Key], name: String? = nil) {
+        for key in keys { positions[key, default: []].append(position) }
+        if let name { byName[SearchText.fold(name), default: []].append(position) }
     }
 
-    /// The positions that may match: the shortest list among the exact `keys`, or the
-    /// union of the lists of every name containing `nameNeedle` when that is shorter; nil
-    /// when nothing narrows the walk (every position may match).
+    /// The positions that may match, ascending: the shortest list among the exact `keys`,
+    /// or the union of the lists of every name containing `nameNeedle` when that is shorter
+    /// and small; nil when nothing narrows the walk (every position may match).
     func candidates(_ keys: [Key], nameContaining nameNeedle: [UInt8]?) -> [Int]? {
         var shortest: [Int]?
         for key in keys {
@@ -29,9 +33,13 @@ struct RevisionIndex: Equatable, Sendable {
             if list.count < shortest?.count ?? Int.max { shortest = list }
         }
         guard let nameNeedle else { return shortest }
-        let lists = names.filter { SearchText.contains(Array($0.utf8), nameNeedle) }
-            .map { positions[Key(kind: .name, value: $0)] ?? [] }
-        let total = lists.reduce(0) { $0 + $1.count }
+        var lists: [[Int]] = []
+        var total = 0
+        for (name, list) in byName where SearchText.contains(name, nameNeedle) {
+            lists.append(list)
+            total += list.count
+            if total > Self.nameUnionPositionsMax { return shortest }
+        }
         guard total < shortest?.count ?? Int.max else { return shortest }
         return lists.count == 1 ? lists[0] : lists.flatMap { $0 }.sorted()
     }

@@ -8,7 +8,11 @@ import Testing
 /// far-apart ranges; a failure names its seed.
 @Suite struct QueryIndexTests {
     static let seeds: [UInt64] = Array(1...25) + Array(9_000_000_001...9_000_000_010)
-    static let words = ["Ann", "anna", "BOB", "bÉa", "béatrice", "x", "ab", "zz9", "Ωmega", "ωME", "ann-b", "éa"]
+    /// Mixed case, two-byte letters, and canonically equivalent spellings (é as one scalar
+    /// or as e and U+0301; ά with tonos U+03AC or oxia U+1F71), which must find each other.
+    static let words = ["Ann", "anna", "BOB", "bÉa", "béatrice", "x", "ab", "zz9", "Ωmega", "ωME", "ann-b", "éa", "e\u{301}a", "\u{1F71}x", "\u{03AC}xy"]
+    /// A display name too long for trigrams (`SearchText.indexedBytesMax`).
+    static let longName = String(repeating: "lorem ipsum ", count: 100)
     static let orgs = ["org:a", "org:b", "org:c"]
 
     @Test(arguments: seeds) func userQueriesMatchANaiveScan(seed: UInt64) throws {
@@ -75,6 +79,12 @@ import Testing
         #expect(try table.page(request, TableQuery(text: "qqq")).items.isEmpty)
         #expect(try table.page(request, TableQuery(text: "BCX")).items.map(\.id) == ["user:abcx"])
         #expect(try table.page(request, TableQuery(text: "x\u{0}x")).items.isEmpty)
+        // A long text is not split into trigrams, and is still found.
+        table.put(User(id: "user:long", displayName: Self.longName + "needle", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending), stamp: stamp)
+        #expect(table.postingCount(.unindexedText) == 1)
+        #expect(try table.page(request, TableQuery(text: "NEEDLE")).items.map(\.id) == ["user:long"])
+        #expect(try table.page(request, TableQuery(text: "bcx")).items.map(\.id) == ["user:abcx"])
+        table.remove("user:long")
         #expect(table.postingCount(.trigram(UInt32(UInt8(ascii: "a")) << 16 | UInt32(UInt8(ascii: "b")) << 8 | UInt32(UInt8(ascii: "c")))) == 1)
         table.remove("user:abcx")
         #expect(table.postingCount(.field("status", "active")) == 0)
@@ -105,7 +115,7 @@ import Testing
     }
 
     private func randomUser(_ id: String, _ rng: inout SplitMix64) -> User {
-        User(id: id, displayName: rng.next() % 4 == 0 ? nil : pick(Self.words, &rng) + " " + pick(Self.words, &rng),
+        User(id: id, displayName: rng.next() % 4 == 0 ? nil : (rng.next() % 8 == 0 ? Self.longName : "") + pick(Self.words, &rng) + " " + pick(Self.words, &rng),
              email: rng.next() % 2 == 0 ? nil : pick(Self.words, &rng) + "@Example.com", status: pick(User.Status.allCases, &rng),
              role: pick(User.Role.allCases, &rng), organization: rng.next() % 4 == 0 ? nil : pick(Self.orgs, &rng),
              created: .pending, updated: .pending)

@@ -26,23 +26,29 @@ struct PolicyBench: AsyncParsableCommand {
     @Option(help: "The weir binary (release).") var weir = ".build/release/weir"
     @Option(help: "Where to write the table (between its markers), or - for none.") var output = "docs/benchmarks.md"
 
+    @Flag(help: "Only the cluster part.") var clusterOnly = false
+
     func run() async throws {
-        print("weir-bench policy: \(users) users, \(apps) apps and principals, \(tokens) tokens, \(revisions) revisions")
+        if clusterOnly {
+            _ = try await PolicyClusterBench(weir: weir, users: clusterUsers, repeats: repeats).run()
+            return
+        }
+        say("weir-bench policy: \(users) users, \(apps) apps and principals, \(tokens) tokens, \(revisions) revisions")
         let scale = PolicyScale(users: users, apps: apps, tokens: tokens, revisions: revisions)
         let (state, build) = try scale.build()
-        print(String(format: "applied %d entries in %.1f s (%.0f entries/s); RSS %d MB", build.entries, build.seconds, Double(build.entries) / build.seconds, build.rssMB))
+        say(String(format: "applied %d entries in %.1f s (%.0f entries/s); RSS %d MB", build.entries, build.seconds, Double(build.entries) / build.seconds, build.rssMB))
         let snapshot = try SnapshotCost.measure(state)
-        print(String(format: "snapshot: %.1f MB compressed (%.1f MB JSON), taken in %.2f s, installed in %.2f s",
+        say(String(format: "snapshot: %.1f MB compressed (%.1f MB JSON), taken in %.2f s, installed in %.2f s",
                      Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6, snapshot.takeSeconds, snapshot.installSeconds))
         let queries = try QueryTimings.measure(state, scale: scale, repeats: repeats)
-        for row in queries { print(String(format: "  %@: p50 %.3f ms, p99 %.3f ms (%d items)", row.name, row.p50, row.p99, row.items)) }
+        for row in queries { say(String(format: "  %@: p50 %.3f ms, p99 %.3f ms (%d items)", row.name, row.p50, row.p99, row.items)) }
         var cluster: PolicyClusterBench.Result?
         if clusterUsers > 0 {
             cluster = try await PolicyClusterBench(weir: weir, users: clusterUsers, repeats: repeats).run()
         }
         let table = PolicyReport(scale: scale, build: build, snapshot: snapshot, queries: queries, cluster: cluster).markdown()
-        print("")
-        print(table)
+        say("")
+        say(table)
         if output != "-" { PolicyReport.write(table, to: output) }
     }
 }
@@ -207,4 +213,10 @@ enum ProcessMemory {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Prints a line at once: a long run into a file shows its progress as it comes.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }

@@ -41,7 +41,7 @@ struct PolicyClusterBench {
             let admin = try String(contentsOfFile: dir + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let lb = Int(environment["CLUSTER_LB_PORT"] ?? "") ?? 0
             let (rate, failed) = try await write(client, port: lb, admin: admin)
-            print(String(format: "cluster: %d users written through haproxy at %.0f writes/s (%d failed)", users, rate, failed))
+            say(String(format: "cluster: %d users written through haproxy at %.0f writes/s (%d failed)", users, rate, failed))
             let start = ContinuousClock.now
             joiner = try spawnLogged(
                 [weir, "serve", "--node-id", "n4", "--data-dir", dir + "/n4", "--http-port", "\(http[3])", "--peer-listen", "tcp://127.0.0.1:\(peer[3])",
@@ -50,7 +50,7 @@ struct PolicyClusterBench {
                 output: dir + "/n4.log")
             try await waitReady(client, port: http[3], within: .seconds(600))
             let joined = start.duration(to: .now).seconds
-            print(String(format: "cluster: n4 joined and was ready after %.1f s", joined))
+            say(String(format: "cluster: n4 joined and was ready after %.1f s", joined))
             let queries = try await queryTimings(client, port: http[3], admin: admin)
             var rss: [String: Int] = [:]
             for n in 1...3 {
@@ -68,19 +68,23 @@ struct PolicyClusterBench {
             try? await client.shutdown()
             if let joiner { kill(joiner, SIGKILL) }
             try? Self.script("stop", environment)
-            print("cluster part failed; its logs are in \(dir)")
+            say("cluster part failed; its logs are in \(dir)")
             throw error
         }
     }
 
+    /// Runs `deploy/local-cluster.sh verb` to its end (posix_spawn and waitpid: Foundation's
+    /// `Process` misses the exit of a script whose children live on).
     private static func script(_ verb: String, _ environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["deploy/local-cluster.sh", verb]
-        process.environment = environment
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("deploy/local-cluster.sh \(verb) failed with \(process.terminationStatus)") }
+        let dir = environment["CLUSTER_DIR"] ?? "."
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pid = try spawnLogged(["/bin/bash", "deploy/local-cluster.sh", verb], environment: environment, output: "\(dir)/cluster-\(verb).log")
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else {
+            let log = (try? String(contentsOfFile: "\(dir)/cluster-\(verb).log", encoding: .utf8)) ?? ""
+            throw ValidationError("deploy/local-cluster.sh \(verb) failed (status \(status)):\n\(log.suffix(2000))")
+        }
     }
 
     /// `users` users through haproxy, 16 at a time; returns writes/s and how many failed.
