@@ -1,9 +1,11 @@
 /// The records of one policy table by id. Look-ups are O(1); pages are read in id order.
 ///
 /// Beside the records the table keeps, with every change, the ids in ascending order and
-/// one sorted id list per `IndexKey` (the trigrams of the searchable fields and the
-/// indexed exact fields). A page walks the shortest list among the keys its query needs,
-/// from its cursor by binary search, and checks each candidate in full.
+/// one id set per `IndexKey` (the trigrams of the searchable fields and the indexed exact
+/// fields; a set, so a write costs a hash per key, not a shift of a long array). A page
+/// takes the smallest set among the keys its query needs; up to `candidatesSortedMax` ids
+/// it sorts them and walks them from its cursor, checking each in full. A larger set is
+/// dense enough that walking every id in order, checking each, fills the page sooner.
 public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records by id.
     public private(set) var byID: [String: Record] = [:]
@@ -13,8 +15,8 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The folded search text of `sortedIDs[i]` at `i` (shared with `searchText`): a needle
     /// too short for trigrams is checked along this array, without hashing an id per record.
     private var sortedText: [[UInt8]] = []
-    /// For each key, the ids filed under it, ascending.
-    private var postings: [IndexKey: [String]] = [:]
+    /// For each key, the ids filed under it.
+    private var postings: [IndexKey: Set<String>] = [:]
     /// Each searchable record's folded search text (`SearchText.folded`).
     private var searchText: [String: [UInt8]] = [:]
 
@@ -68,7 +70,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
             let filing = Self.filing(of: record)
             if !filing.text.isEmpty { searchText[id] = filing.text }
             sortedText.append(filing.text)
-            for key in filing.keys { postings[key, default: []].append(id) }
+            for key in filing.keys { postings[key, default: []].insert(id) }
         }
     }
 
@@ -114,38 +116,31 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// How many ids are filed under `key` (for tests and the benchmark).
     func postingCount(_ key: IndexKey) -> Int { postings[key]?.count ?? 0 }
 
-    /// The ids that may match `query`, ascending: the shortest list among its exact keys
-    /// and its needle's trigrams (the latter with the `unindexedText` records); nil when
-    /// nothing narrows the walk (every id, in `sortedIDs`).
+    /// The ids that may match `query`, ascending: the smallest set among its exact keys
+    /// and its needle's trigrams (the latter with the `unindexedText` records), sorted;
+    /// nil when no key narrows the walk below `candidatesSortedMax` (every id is walked,
+    /// in `sortedIDs`).
     private func candidates(_ query: TableQuery<Record>) -> [String]? {
-        var shortest = shortestList(query.keys)
-        if var byText = shortestList(query.trigramKeys) {
-            if let long = postings[.unindexedText] { byText = Self.merged(byText, long) }
-            if byText.count < shortest?.count ?? Int.max { shortest = byText }
+        var smallest: [Set<String>]?  // one set, or a trigram set and the long texts
+        var size = Int.max
+        if let set = smallestSet(query.keys) { (smallest, size) = ([set], set.count) }
+        if let set = smallestSet(query.trigramKeys) {
+            let long = postings[.unindexedText] ?? []
+            if set.count + long.count < size { (smallest, size) = ([set, long], set.count + long.count) }
         }
-        return shortest
+        guard let smallest, size <= IndexLimits.candidatesSortedMax else { return nil }
+        return smallest.flatMap { $0 }.sorted()
     }
 
-    /// The shortest list among `keys` ([] when one is missing: nothing is filed under all
-    /// of them); nil for no keys.
-    private func shortestList(_ keys: [IndexKey]) -> [String]? {
-        var shortest: [String]?
+    /// The smallest set among `keys` (empty when one is missing: nothing is filed under
+    /// all of them); nil for no keys.
+    private func smallestSet(_ keys: [IndexKey]) -> Set<String>? {
+        var smallest: Set<String>?
         for key in keys {
-            guard let list = postings[key] else { return [] }
-            if list.count < shortest?.count ?? Int.max { shortest = list }
+            guard let set = postings[key] else { return [] }
+            if set.count < smallest?.count ?? Int.max { smallest = set }
         }
-        return shortest
-    }
-
-    /// Two ascending lists with no id in common, as one.
-    private static func merged(_ a: [String], _ b: [String]) -> [String] {
-        var result: [String] = []
-        result.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
-        while i < a.count && j < b.count {
-            if a[i] < b[j] { result.append(a[i]); i += 1 } else { result.append(b[j]); j += 1 }
-        }
-        return result + a[i...] + b[j...]
+        return smallest
     }
 
     /// The keys `record` is filed under, and its folded search text.
@@ -163,15 +158,10 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// Moves `id` from the lists of `old` keys it no longer has to those of `new` ones.
     private mutating func reindex(_ id: String, from old: Set<IndexKey>, to new: Set<IndexKey>) {
         for key in old.subtracting(new) {
-            guard var list = postings.removeValue(forKey: key) else { continue }
-            let at = Self.firstIndex(in: list, notBelow: id)
-            if at < list.count && list[at] == id { list.remove(at: at) }
-            if !list.isEmpty { postings[key] = list }
+            postings[key]?.remove(id)
+            if postings[key]?.isEmpty == true { postings[key] = nil }
         }
-        for key in new.subtracting(old) {
-            let at = Self.firstIndex(in: postings[key] ?? [], notBelow: id)
-            postings[key, default: []].insert(id, at: at)
-        }
+        for key in new.subtracting(old) { postings[key, default: []].insert(id) }
     }
 
     /// The position of the first id ≥ `id` in the ascending `ids`.
@@ -268,4 +258,11 @@ enum PageCursor {
         default: nil
         }
     }
+}
+
+/// Limits of the table indexes.
+public enum IndexLimits {
+    /// The most candidate ids a page sorts (about a millisecond here); a query whose
+    /// smallest key holds more walks every id in order instead.
+    public static let candidatesSortedMax = 8_192
 }

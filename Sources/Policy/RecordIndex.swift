@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A key a policy table files a record's id under, so a filtered or searched page walks
 /// only the ids that can match instead of the whole table.
@@ -66,18 +69,17 @@ public enum SearchText {
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty else { return true }
         guard needle.count <= haystack.count, !needle.contains(separator) else { return false }
-        return haystack.withUnsafeBufferPointer { hay in
-            needle.withUnsafeBufferPointer { pin in
-                let first = pin[0]
+        // memchr finds each place the first byte occurs, memcmp checks the rest (memmem
+        // is a GNU extension that Glibc's module does not show).
+        return haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { pin in
+                guard let base = hay.baseAddress, let pinBase = pin.baseAddress else { return false }
+                let first = Int32(pin[0]), last = hay.count - pin.count
                 var start = 0
-                let last = hay.count - pin.count
-                while start <= last {
-                    if hay[start] == first {
-                        var offset = 1
-                        while offset < pin.count && hay[start + offset] == pin[offset] { offset += 1 }
-                        if offset == pin.count { return true }
-                    }
-                    start += 1
+                while start <= last, let found = memchr(base + start, first, last - start + 1) {
+                    let at = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(base + at, pinBase, pin.count) == 0 { return true }
+                    start = at + 1
                 }
                 return false
             }
@@ -92,11 +94,13 @@ public struct TableQuery<Record: PolicyRecord> {
     var needle: [UInt8]?
     /// Keys every match is filed under (the exact-field filters).
     var keys: [IndexKey]
-    /// The conditions the keys do not decide alone; checked on every candidate.
+    /// Every condition but the text: the keys only narrow the walk (a query whose keys
+    /// narrow too little walks every id), so this must check the exact fields too.
     var matches: (Record) -> Bool
 
     /// A query: `text` is searched in the record's `searchFields`; `fields` are exact
-    /// values of its `indexedFields`; `matches` checks whatever else (it may repeat them).
+    /// values of its `indexedFields`, used to narrow; `matches` checks every condition
+    /// but the text, the fields included.
     public init(text: String? = nil, fields: [(String, String)] = [], where matches: @escaping (Record) -> Bool = { _ in true }) {
         needle = SearchText.needle(text)
         keys = fields.map { IndexKey.field($0.0, $0.1) }

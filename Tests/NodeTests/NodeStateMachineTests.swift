@@ -212,6 +212,20 @@ import Testing
         #expect(fromOldFormat.uncompressedSnapshot() == plain, "format 4 (uncompressed) still restores")
     }
 
+    /// `restore` installs what `canRestore` parsed only for the same bytes: a check of one
+    /// snapshot followed by the restore of another installs the other.
+    @Test func aCheckedSnapshotIsReusedOnlyForTheSameBytes() throws {
+        let small = machine(users: 3), large = machine(users: 7)
+        let target = NodeStateMachine()
+        #expect(target.canRestore(from: small.snapshot()))
+        try target.restore(from: large.snapshot(), at: 7)
+        #expect(target.uncompressedSnapshot() == large.uncompressedSnapshot())
+        #expect(target.canRestore(from: small.snapshot()))
+        try target.restore(from: small.snapshot(), at: 3)
+        #expect(target.uncompressedSnapshot() == small.uncompressedSnapshot())
+        #expect(target.policy.current.users.count == 3)
+    }
+
     @Test func aDamagedOrLyingCompressedSnapshotIsRefused() {
         let good = machine(users: 20).snapshot()
         let probe = NodeStateMachine()

@@ -36,7 +36,8 @@ struct PolicyBench: AsyncParsableCommand {
         say("weir-bench policy: \(users) users, \(apps) apps and principals, \(tokens) tokens, \(revisions) revisions")
         let scale = PolicyScale(users: users, apps: apps, tokens: tokens, revisions: revisions)
         let (state, build) = try scale.build()
-        say(String(format: "applied %d entries in %.1f s (%.0f entries/s); RSS %d MB", build.entries, build.seconds, Double(build.entries) / build.seconds, build.rssMB))
+        say(String(format: "applied %d entries in %.1f s (%.0f entries/s); RSS %d MB, %d MB after malloc_trim", build.entries, build.seconds,
+                          Double(build.entries) / build.seconds, build.rssMB, build.heapMB))
         let snapshot = try SnapshotCost.measure(state)
         say(String(format: "snapshot: %.1f MB compressed (%.1f MB JSON), taken in %.2f s, installed in %.2f s",
                      Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6, snapshot.takeSeconds, snapshot.installSeconds))
@@ -68,6 +69,7 @@ struct PolicyScale {
         var entries: Int
         var seconds: Double
         var rssMB: Int
+        var heapMB: Int
     }
 
     /// The state, built through encoded entries applied in log order.
@@ -93,7 +95,7 @@ struct PolicyScale {
             try apply(n % 5 == 4 ? .upsertPricing(price(n)) : .upsertQuota(quota(n)))
         }
         let elapsed = start.duration(to: clock.now)
-        return (state, Build(entries: Int(index), seconds: elapsed.seconds, rssMB: ProcessMemory.residentMB(pid: getpid())))
+        return (state, Build(entries: Int(index), seconds: elapsed.seconds, rssMB: ProcessMemory.residentMB(pid: getpid()), heapMB: ProcessMemory.residentAfterTrimMB()))
     }
 
     func organization(_ n: Int) -> Organization {
@@ -202,6 +204,15 @@ struct QueryTimings {
 }
 
 enum ProcessMemory {
+    /// RSS in MB after glibc's `malloc_trim(0)` returns the free pages a long build left
+    /// behind: about the live heap (found with dlsym, since malloc.h is not in Glibc's
+    /// module).
+    static func residentAfterTrimMB() -> Int {
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }
+        return residentMB(pid: getpid())
+    }
+
     /// VmRSS of `pid` in MB (0 when unreadable).
     static func residentMB(pid: pid_t) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

@@ -35,7 +35,10 @@ struct PolicyClusterBench {
             "CLUSTER_PEER_PORTS": peer.prefix(3).map(String.init).joined(separator: " "),
         ]) { $1 }
         try Self.script("start", environment)
-        let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.writers)))
+        // No redirects followed: the console's sign-in answers 303 with the session cookie.
+        let client = HTTPClient(configuration: .init(
+            redirectConfiguration: .disallow,
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.writers)))
         var joiner: pid_t?
         do {
             let admin = try String(contentsOfFile: dir + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -18,7 +18,7 @@ struct PolicyReport {
             "| what | measured |",
             "|---|---|",
             String(format: "| apply rate (one thread, no Raft or disk) | %.0f entries/s (%d entries in %.1f s) |", Double(build.entries) / build.seconds, build.entries, build.seconds),
-            "| RSS of the process holding the state | \(build.rssMB) MB |",
+            "| RSS of the process holding the state (after malloc_trim) | \(build.rssMB) MB (\(build.heapMB) MB) |",
             String(format: "| snapshot, compressed (JSON) | %.1f MB (%.1f MB) |", Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6),
             String(format: "| snapshot, take / install | %.2f s / %.2f s |", snapshot.takeSeconds, snapshot.installSeconds),
         ]
