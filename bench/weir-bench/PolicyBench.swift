@@ -22,7 +22,7 @@ struct PolicyBench: AsyncParsableCommand {
     @Option(help: "Tokens.") var tokens = 200_000
     @Option(help: "Quota and pricing revisions (four in five are quota revisions).") var revisions = 500_000
     @Option(help: "Times each query is run.") var repeats = 200
-    @Option(help: "Users written through the three-node cluster (0: skip the cluster part).") var clusterUsers = 20_000
+    @Option(help: "Users written through the three-node cluster (0: skip the cluster part).") var clusterUsers = 100_000
     @Option(help: "The weir binary (release).") var weir = ".build/release/weir"
     @Option(help: "Where to write the table (between its markers), or - for none.") var output = "docs/benchmarks.md"
 

@@ -20,6 +20,8 @@ struct PolicyClusterBench {
         var users: Int
         var writesPerSecond: Double
         var failedWrites: Int
+        /// Failed writes by status (0: no answer within 30 s or a transport error).
+        var failures: [Int: Int]
         var joinReadySeconds: Double
         var rssMB: [String: Int]
         var queries: [QueryTimings]
@@ -43,8 +45,9 @@ struct PolicyClusterBench {
         do {
             let admin = try String(contentsOfFile: dir + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let lb = Int(environment["CLUSTER_LB_PORT"] ?? "") ?? 0
-            let (rate, failed) = try await write(client, port: lb, admin: admin)
-            say(String(format: "cluster: %d users written through haproxy at %.0f writes/s (%d failed)", users, rate, failed))
+            let (rate, failures) = try await write(client, port: lb, admin: admin)
+            let failed = failures.values.reduce(0, +)
+            say(String(format: "cluster: %d users written through haproxy at %.0f writes/s (%d failed: %@)", users, rate, failed, "\(failures.sorted { $0.key < $1.key })"))
             let start = ContinuousClock.now
             joiner = try spawnLogged(
                 [weir, "serve", "--node-id", "n4", "--data-dir", dir + "/n4", "--http-port", "\(http[3])", "--peer-listen", "tcp://127.0.0.1:\(peer[3])",
@@ -66,7 +69,7 @@ struct PolicyClusterBench {
             if let joiner { kill(joiner, SIGTERM) }
             try? Self.script("stop", environment)
             try? FileManager.default.removeItem(atPath: dir)
-            return Result(users: users, writesPerSecond: rate, failedWrites: failed, joinReadySeconds: joined, rssMB: rss, queries: queries)
+            return Result(users: users, writesPerSecond: rate, failedWrites: failed, failures: failures, joinReadySeconds: joined, rssMB: rss, queries: queries)
         } catch {
             try? await client.shutdown()
             if let joiner { kill(joiner, SIGKILL) }
@@ -90,27 +93,34 @@ struct PolicyClusterBench {
         }
     }
 
-    /// `users` users through haproxy, 16 at a time; returns writes/s and how many failed.
-    private func write(_ client: HTTPClient, port: Int, admin: String) async throws -> (Double, Int) {
+    /// `users` users through haproxy, 16 at a time; returns writes/s and the failures by
+    /// status (0: no answer or a transport error), each with its first message kept in
+    /// the log.
+    private func write(_ client: HTTPClient, port: Int, admin: String) async throws -> (Double, [Int: Int]) {
         let clock = ContinuousClock()
         let start = clock.now
         let total = users
-        let failed = await withTaskGroup(of: Int.self) { group in
+        let failures = await withTaskGroup(of: [Int: Int].self) { group in
             for worker in 0..<Self.writers {
                 group.addTask {
-                    var failed = 0
+                    var failures: [Int: Int] = [:]
                     for n in stride(from: worker, to: total, by: Self.writers) {
                         let surname = PolicyScale.surnames[n % PolicyScale.surnames.count]
                         let body = #"{"id":"user:u\#(n)","display_name":"Person \#(n) \#(surname)","email":"u\#(n)@example.com"}"#
-                        let status = try? await Self.call(client, port: port, "POST", "/admin/api/users", admin, body).status
-                        if status.map({ !(200..<300).contains($0) }) ?? true { failed += 1 }
+                        let answer = try? await Self.call(client, port: port, "POST", "/admin/api/users", admin, body)
+                        guard let answer, (200..<300).contains(answer.status) else {
+                            let status = answer?.status ?? 0
+                            if failures[status] == nil { say("cluster: a write answered \(status): \(answer?.text.prefix(300) ?? "no answer")") }
+                            failures[status, default: 0] += 1
+                            continue
+                        }
                     }
-                    return failed
+                    return failures
                 }
             }
-            return await group.reduce(0, +)
+            return await group.reduce(into: [Int: Int]()) { all, some in all.merge(some, uniquingKeysWith: +) }
         }
-        return (Double(total) / start.duration(to: clock.now).seconds, failed)
+        return (Double(total) / start.duration(to: clock.now).seconds, failures)
     }
 
     private func waitReady(_ client: HTTPClient, port: Int, within limit: Duration) async throws {
@@ -165,7 +175,7 @@ struct PolicyClusterBench {
 
     private static func call(
         _ client: HTTPClient, port: Int, _ method: String, _ path: String, _ token: String?, _ body: String?, cookie: String? = nil
-    ) async throws -> (status: Int, bytes: Int) {
+    ) async throws -> (status: Int, text: String) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = HTTPMethod(rawValue: method)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -176,6 +186,6 @@ struct PolicyClusterBench {
         }
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 << 20)
-        return (Int(response.status.code), bytes.readableBytes)
+        return (Int(response.status.code), String(buffer: bytes))
     }
 }

@@ -31,7 +31,8 @@ struct PolicyReport {
                 "",
                 "| what | measured |",
                 "|---|---|",
-                String(format: "| writes through haproxy | %.0f writes/s (%d failed) |", cluster.writesPerSecond, cluster.failedWrites),
+                String(format: "| writes through haproxy | %.0f writes/s (%d failed%@) |", cluster.writesPerSecond, cluster.failedWrites,
+                       cluster.failures.isEmpty ? "" : ": " + cluster.failures.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")),
                 String(format: "| join until `/health/ready` is 200 | %.1f s |", cluster.joinReadySeconds),
                 "| RSS per node | " + cluster.rssMB.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) MB" }.joined(separator: ", ") + " |",
             ]
