@@ -415,6 +415,8 @@ final class NodeStateMachine: ReplicatedStateMachine {
         return true
     }
 
+    func forgetCheckedSnapshot() { checkedSnapshot.withLock { $0 = nil } }
+
     func restore(from data: [UInt8], at index: UInt64) throws {
         let checked = checkedSnapshot.withLock { held in
             defer { held = nil }

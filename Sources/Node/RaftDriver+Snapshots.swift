@@ -68,6 +68,8 @@ extension RaftDriver {
         }
         node.step(message)
         processReady()
+        // Installed or refused by Raft (stale, or already applied): its parse is not needed.
+        machine.forgetCheckedSnapshot()
         answer(envelope, .accepted(received: bytes))
     }
 

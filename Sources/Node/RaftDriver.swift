@@ -179,6 +179,11 @@ public actor RaftDriver {
                 return
             }
             node.step(message)
+            if message.snapshot != nil {
+                // Install it now, from the parse the check kept, then let that parse go.
+                processReady()
+                machine.forgetCheckedSnapshot()
+            }
         case .forwardedProposal:
             handleForwardedProposal(envelope)
         case .snapshotChunk:

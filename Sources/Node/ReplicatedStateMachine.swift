@@ -29,6 +29,9 @@ public protocol ReplicatedStateMachine: AnyObject, Sendable {
     /// Whether `restore(from:at:)` would accept `data`; checked before a leader's snapshot
     /// is stepped into Raft, so an unreadable one is refused instead of installed.
     func canRestore(from data: [UInt8]) -> Bool
+    /// Drops whatever `canRestore` kept for a `restore` of the same bytes: called once Raft
+    /// has taken or refused the checked snapshot.
+    func forgetCheckedSnapshot()
 }
 
 extension ReplicatedStateMachine {
@@ -44,6 +47,7 @@ extension ReplicatedStateMachine {
     }
     /// Every snapshot is taken as readable.
     public func canRestore(from data: [UInt8]) -> Bool { true }
+    public func forgetCheckedSnapshot() {}
 }
 
 /// A Raft snapshot's bytes: the members' peer addresses, then the state machine's bytes.

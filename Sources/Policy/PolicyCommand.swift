@@ -1,3 +1,5 @@
+import Foundation
+
 /// A change to the policy, as it travels through the Raft log. Records in commands carry
 /// placeholder stamps (`AuditStamp.pending`): `PolicyState.apply` stamps them with the
 /// entry's actor, leader time, reason and index, so every node records the same stamps.
@@ -28,6 +30,34 @@ public enum PolicyCommand: Codable, Equatable, Sendable {
     case revokePricing(scope: PricingScope, subject: String)
     /// The first start's super-admin: applied once per cluster, refused afterwards.
     case bootstrapAdmin(principal: Principal, token: ClientToken)
+}
+
+extension PolicyCommand {
+    /// The first id this command would create or replace that is not in Unicode normal
+    /// form C, as (field, id). Tables keep ids in order, and Swift orders two strings that
+    /// mix normal forms inconsistently ("user:\u{E9}a13" and "user:e\u{301}a1" are each not
+    /// below the other), which would misplace a page's cursor. Checked where a change is
+    /// proposed and never when an entry is applied: a replica replaying an entry that an
+    /// older build accepted must decide as that build did.
+    public var newIDNotInNormalFormC: (field: String, id: String)? {
+        let ids: [String] = switch self {
+        case let .putUser(record): [record.id]
+        case let .putOrganization(record): [record.id]
+        case let .putApplication(record): [record.id]
+        case let .putPrincipal(record): [record.id]
+        case let .issueToken(record): [record.id]
+        case let .putCredential(record): [record.id]
+        case let .putDeployment(record): [record.id]
+        case let .putFallback(record): [record.id]
+        case let .putProfile(record): [record.id]
+        case let .importProfiles(list, _): list.map(\.id)
+        case let .putDLP(record): [record.id]
+        case let .bootstrapAdmin(principal, token): [principal.id, token.id]
+        case let .putAlias(alias): [Alias.id(requested: alias.requestedModel, organization: alias.organization)]
+        case .revokeToken, .putSettings, .delete, .upsertQuota, .revokeQuota, .upsertPricing, .revokePricing: []
+        }
+        return ids.first { !$0.utf8.elementsEqual($0.precomposedStringWithCanonicalMapping.utf8) }.map { ("id", $0) }
+    }
 }
 
 /// The deletable tables, by their admin API names.

@@ -3,9 +3,14 @@
 /// Beside the records the table keeps, with every change, the ids in ascending order and
 /// one id set per `IndexKey` (the trigrams of the searchable fields and the indexed exact
 /// fields; a set, so a write costs a hash per key, not a shift of a long array). A page
-/// takes the smallest set among the keys its query needs; up to `candidatesSortedMax` ids
-/// it sorts them and walks them from its cursor, checking each in full. A larger set is
-/// dense enough that walking every id in order, checking each, fills the page sooner.
+/// takes the smallest set among the keys its query needs, sorts it and walks it from its
+/// cursor, checking each candidate in full.
+///
+/// A key filed under by more than `keyIDsMax` ids is *saturated*: its set is dropped and
+/// never kept again (a common trigram or `status=active` would hold every id, and every
+/// write after a reader took a copy of the state would copy it). A query none of whose
+/// keys narrows walks every id in order, checking each; such keys match densely, so the
+/// page fills soon.
 public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records by id.
     public private(set) var byID: [String: Record] = [:]
@@ -15,8 +20,12 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The folded search text of `sortedIDs[i]` at `i` (shared with `searchText`): a needle
     /// too short for trigrams is checked along this array, without hashing an id per record.
     private var sortedText: [[UInt8]] = []
-    /// For each key, the ids filed under it.
+    /// For each key that is not saturated, the ids filed under it.
     private var postings: [IndexKey: Set<String>] = [:]
+    /// Keys once filed under by more than `keyIDsMax` ids: they no longer narrow a query.
+    private var saturated: Set<IndexKey> = []
+    /// `IndexLimits.candidatesSortedMax`; tests lower it on a new table to take every path.
+    var keyIDsMax = IndexLimits.candidatesSortedMax
     /// Each searchable record's folded search text (`SearchText.folded`).
     private var searchText: [String: [UInt8]] = [:]
 
@@ -46,11 +55,11 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         byID[record.id] = record
         let filing = Self.filing(of: record)
         searchText[record.id] = filing.text.isEmpty ? nil : filing.text
-        let at = Self.firstIndex(in: sortedIDs, notBelow: record.id)
         if old == nil {
+            let at = Self.firstIndex(in: sortedIDs, notBelow: record.id)
             sortedIDs.insert(record.id, at: at)
             sortedText.insert(filing.text, at: at)
-        } else {
+        } else if let at = position(of: record.id) {
             sortedText[at] = filing.text
         }
         reindex(record.id, from: old.map { Self.filing(of: $0).keys } ?? [], to: filing.keys)
@@ -63,6 +72,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         sortedText = []
         sortedText.reserveCapacity(sortedIDs.count)
         postings = [:]
+        saturated = []
         searchText = [:]
         // Ids in ascending order, so every list is built sorted.
         for id in sortedIDs {
@@ -70,15 +80,19 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
             let filing = Self.filing(of: record)
             if !filing.text.isEmpty { searchText[id] = filing.text }
             sortedText.append(filing.text)
-            for key in filing.keys { postings[key, default: []].insert(id) }
+            for key in filing.keys where !saturated.contains(key) {
+                postings[key, default: []].insert(id)
+                saturateIfFull(key)
+            }
         }
     }
 
     mutating func remove(_ id: String) {
         guard let old = byID.removeValue(forKey: id) else { return }
-        let at = Self.firstIndex(in: sortedIDs, notBelow: id)
-        sortedIDs.remove(at: at)
-        sortedText.remove(at: at)
+        if let at = position(of: id) {
+            sortedIDs.remove(at: at)
+            sortedText.remove(at: at)
+        }
         searchText[id] = nil
         reindex(id, from: Self.filing(of: old).keys, to: [])
     }
@@ -113,34 +127,48 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         return Page(items: items, nextCursor: nil)
     }
 
-    /// How many ids are filed under `key` (for tests and the benchmark).
-    func postingCount(_ key: IndexKey) -> Int { postings[key]?.count ?? 0 }
+    /// Where `id` is in `sortedIDs`. Binary search finds it unless the table holds ids of
+    /// mixed Unicode normal forms (only data from before new ids had to be in form C), which
+    /// Swift does not order consistently; then a linear search does.
+    private func position(of id: String) -> Int? {
+        let at = Self.firstIndex(in: sortedIDs, notBelow: id)
+        if at < sortedIDs.count && sortedIDs[at] == id { return at }
+        return sortedIDs.firstIndex(of: id)
+    }
+
+    /// How many ids are filed under `key` (for tests); nil once it is saturated.
+    func postingCount(_ key: IndexKey) -> Int? { saturated.contains(key) ? nil : postings[key]?.count ?? 0 }
 
     /// The ids that may match `query`, ascending: the smallest set among its exact keys
     /// and its needle's trigrams (the latter with the `unindexedText` records), sorted;
-    /// nil when no key narrows the walk below `candidatesSortedMax` (every id is walked,
-    /// in `sortedIDs`).
+    /// nil when no key narrows (every id is walked, in `sortedIDs`).
     private func candidates(_ query: TableQuery<Record>) -> [String]? {
         var smallest: [Set<String>]?  // one set, or a trigram set and the long texts
         var size = Int.max
         if let set = smallestSet(query.keys) { (smallest, size) = ([set], set.count) }
-        if let set = smallestSet(query.trigramKeys) {
+        if let set = smallestSet(query.trigramKeys), !saturated.contains(.unindexedText) {
             let long = postings[.unindexedText] ?? []
             if set.count + long.count < size { (smallest, size) = ([set, long], set.count + long.count) }
         }
-        guard let smallest, size <= IndexLimits.candidatesSortedMax else { return nil }
-        return smallest.flatMap { $0 }.sorted()
+        return smallest.map { $0.flatMap { $0 }.sorted() }
     }
 
-    /// The smallest set among `keys` (empty when one is missing: nothing is filed under
-    /// all of them); nil for no keys.
+    /// The smallest set among the keys that are not saturated (empty when one is missing:
+    /// nothing is filed under all of them); nil when none narrows.
     private func smallestSet(_ keys: [IndexKey]) -> Set<String>? {
         var smallest: Set<String>?
-        for key in keys {
+        for key in keys where !saturated.contains(key) {
             guard let set = postings[key] else { return [] }
             if set.count < smallest?.count ?? Int.max { smallest = set }
         }
         return smallest
+    }
+
+    /// Drops the set of `key` for good once it holds more than `keyIDsMax` ids.
+    private mutating func saturateIfFull(_ key: IndexKey) {
+        guard let count = postings[key]?.count, count > keyIDsMax else { return }
+        postings[key] = nil
+        saturated.insert(key)
     }
 
     /// The keys `record` is filed under, and its folded search text.
@@ -157,11 +185,14 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
 
     /// Moves `id` from the lists of `old` keys it no longer has to those of `new` ones.
     private mutating func reindex(_ id: String, from old: Set<IndexKey>, to new: Set<IndexKey>) {
-        for key in old.subtracting(new) {
+        for key in old.subtracting(new) where !saturated.contains(key) {
             postings[key]?.remove(id)
             if postings[key]?.isEmpty == true { postings[key] = nil }
         }
-        for key in new.subtracting(old) { postings[key, default: []].insert(id) }
+        for key in new.subtracting(old) where !saturated.contains(key) {
+            postings[key, default: []].insert(id)
+            saturateIfFull(key)
+        }
     }
 
     /// The position of the first id ≥ `id` in the ascending `ids`.
@@ -262,7 +293,8 @@ enum PageCursor {
 
 /// Limits of the table indexes.
 public enum IndexLimits {
-    /// The most candidate ids a page sorts (about a millisecond here); a query whose
-    /// smallest key holds more walks every id in order instead.
+    /// The most ids a table keeps filed under one key, so the most candidates a page
+    /// sorts (about a millisecond here); a key past it is saturated and no longer narrows
+    /// (`RecordTable`).
     public static let candidatesSortedMax = 8_192
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Field checks shared by the commands. Each throws `PolicyError.invalid` naming the field.
 public enum Check {
     /// The longest id accepted, in UTF-8 bytes: ids travel in quota windows, gossip and
@@ -21,10 +19,9 @@ public enum Check {
         }
     }
 
-    /// Non-empty, at most `idBytesMax` UTF-8 bytes, no spaces or control characters, in
-    /// Unicode normal form C. Tables keep ids in order, and Swift orders two strings that
-    /// mix normal forms inconsistently ("user:\u{E9}a13" and "user:e\u{301}a1" are each
-    /// not below the other), which would misplace a page's cursor.
+    /// Non-empty, at most `idBytesMax` UTF-8 bytes, no spaces or control characters. (New
+    /// ids must also be in normal form C: `PolicyCommand.newIDsNotInNormalFormC`, checked
+    /// where a change is proposed, not here.)
     static func plainID(_ value: String, field: String) throws(PolicyError) {
         guard !value.isEmpty else { throw .invalid(field: field, message: "is required") }
         guard value.utf8.count <= idBytesMax else {
@@ -32,9 +29,6 @@ public enum Check {
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
             throw .invalid(field: field, message: "'\(value.prefix(80))' contains spaces or control characters")
-        }
-        guard value.utf8.elementsEqual(value.precomposedStringWithCanonicalMapping.utf8) else {
-            throw .invalid(field: field, message: "'\(value.prefix(80))' is not in Unicode normal form C; send accented letters composed (é as U+00E9, not e and U+0301)")
         }
     }
 

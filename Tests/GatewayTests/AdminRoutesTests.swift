@@ -215,6 +215,7 @@ import Testing
                 (#"{"display_name":"no id"}"#, .badRequest, "id"),
                 (#"{"id":"ann"}"#, .unprocessableContent, "id"),
                 (#"{"id":"user:ann","organization":"org:none"}"#, .unprocessableContent, "organization"),
+                (#"{"id":"user:e\#u{301}a"}"#, .unprocessableContent, "id"),  // not in normal form C
                 (String(repeating: "[", count: 40) + String(repeating: "]", count: 40), .badRequest, nil),
                 (#"{"id":"user:ann","display_name":""# + String(repeating: "a", count: 300_000) + #""}"#, .contentTooLarge, nil),
             ]

@@ -176,6 +176,9 @@ struct AdminCall: Sendable {
     /// `X-Weir-Reason` header (or `reason`), and returns its outcome.
     func submit(_ command: PolicyCommand, reason: String? = nil) async throws -> PolicyOutcome {
         let header = request.headers[HTTPField.Name("X-Weir-Reason")!]
+        if let (field, id) = command.newIDNotInNormalFormC {
+            throw AdminError(.invalid(field: field, message: "'\(id.prefix(80))' is not in Unicode normal form C; send accented letters composed (é as U+00E9, not e and U+0301)"))
+        }
         do {
             return try await writer.submit(PolicyEntry(actor: identity.principal, reason: reason ?? header, command: command))
         } catch {
