@@ -197,7 +197,7 @@ extension PolicyState {
         let before = try page.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeNumber(cursor) } ?? Int.max
         let end = min(all.count, before - 1)  // positions below `end` are on this page or later
         var items: [R] = []
-        var walk = candidates.map { list in firstIndex(in: list, notBelow: end) } ?? end
+        var walk = candidates.map { list in list.firstIndex(notBelow: end) } ?? end
         while walk > 0 {
             walk -= 1
             let position = candidates?[walk] ?? walk
@@ -209,15 +209,5 @@ extension PolicyState {
             }
         }
         return Page(items: items, nextCursor: nil)
-    }
-
-    /// The position of the first value ≥ `value` in the ascending `list`.
-    private static func firstIndex(in list: [Int], notBelow value: Int) -> Int {
-        var low = 0, high = list.count
-        while low < high {
-            let middle = (low + high) / 2
-            if list[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }

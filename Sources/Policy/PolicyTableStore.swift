@@ -56,7 +56,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         let filing = Self.filing(of: record)
         searchText[record.id] = filing.text.isEmpty ? nil : filing.text
         if old == nil {
-            let at = Self.firstIndex(in: sortedIDs, notBelow: record.id)
+            let at = sortedIDs.firstIndex(notBelow: record.id)
             sortedIDs.insert(record.id, at: at)
             sortedText.insert(filing.text, at: at)
         } else if let at = position(of: record.id) {
@@ -109,7 +109,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         let narrowed = candidates(query)
         let walksEveryID = narrowed == nil
         let candidates = narrowed ?? sortedIDs
-        var position = after.map { Self.firstIndex(in: candidates, above: $0) } ?? 0
+        var position = after.map { candidates.firstIndex(above: $0) } ?? 0
         var items: [Record] = []
         while position < candidates.count {
             defer { position += 1 }
@@ -131,7 +131,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// mixed Unicode normal forms (only data from before new ids had to be in form C), which
     /// Swift does not order consistently; then a linear search does.
     private func position(of id: String) -> Int? {
-        let at = Self.firstIndex(in: sortedIDs, notBelow: id)
+        let at = sortedIDs.firstIndex(notBelow: id)
         if at < sortedIDs.count && sortedIDs[at] == id { return at }
         return sortedIDs.firstIndex(of: id)
     }
@@ -193,26 +193,6 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
             postings[key, default: []].insert(id)
             saturateIfFull(key)
         }
-    }
-
-    /// The position of the first id ≥ `id` in the ascending `ids`.
-    private static func firstIndex(in ids: [String], notBelow id: String) -> Int {
-        var low = 0, high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < id { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-
-    /// The position of the first id > `id` in the ascending `ids`.
-    private static func firstIndex(in ids: [String], above id: String) -> Int {
-        var low = 0, high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] <= id { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }
 
@@ -297,4 +277,26 @@ public enum IndexLimits {
     /// sorts (about a millisecond here); a key past it is saturated and no longer narrows
     /// (`RecordTable`).
     public static let candidatesSortedMax = 8_192
+}
+
+extension Array where Element: Comparable {
+    /// The position of the first element ≥ `value` in this ascending array.
+    func firstIndex(notBelow value: Element) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The position of the first element > `value` in this ascending array.
+    func firstIndex(above value: Element) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle] <= value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 }

@@ -51,12 +51,6 @@ struct PolicyReport {
             \(table)
             \(end)
             """
-        var text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        if let a = text.range(of: start), let b = text.range(of: end), a.lowerBound < b.upperBound {
-            text.replaceSubrange(a.lowerBound..<b.upperBound, with: section)
-        } else {
-            text += (text.hasSuffix("\n") ? "\n" : "\n\n") + section + "\n"
-        }
-        try? text.write(toFile: output, atomically: true, encoding: .utf8)
+        MarkedSection.write(section, start: start, end: end, to: output)
     }
 }
