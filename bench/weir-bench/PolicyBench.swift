@@ -30,7 +30,8 @@ struct PolicyBench: AsyncParsableCommand {
 
     func run() async throws {
         if clusterOnly {
-            _ = try await PolicyClusterBench(weir: weir, users: clusterUsers, repeats: repeats).run()
+            let cluster = try await PolicyClusterBench(weir: weir, users: clusterUsers, repeats: repeats).run()
+            say(PolicyReport.clusterMarkdown(cluster))
             return
         }
         say("weir-bench policy: \(users) users, \(apps) apps and principals, \(tokens) tokens, \(revisions) revisions")

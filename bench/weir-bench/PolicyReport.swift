@@ -23,21 +23,24 @@ struct PolicyReport {
             String(format: "| snapshot, take / install | %.2f s / %.2f s |", snapshot.takeSeconds, snapshot.installSeconds),
         ]
         lines += queries.map { String(format: "| %@ | p50 %.3f ms, p99 %.3f ms |", $0.name, $0.p50, $0.p99) }
-        if let cluster {
-            lines += [
-                "",
-                "Cluster: three release nodes behind haproxy, \(cluster.users) users written through haproxy by \(PolicyClusterBench.writers) writers, "
-                    + "then a fourth node joins with `--join`; queries through the new node, JSON or HTML included.",
-                "",
-                "| what | measured |",
-                "|---|---|",
-                String(format: "| writes through haproxy | %.0f writes/s (%d failed%@) |", cluster.writesPerSecond, cluster.failedWrites,
-                       cluster.failures.isEmpty ? "" : ": " + cluster.failures.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")),
-                String(format: "| join until `/health/ready` is 200 | %.1f s |", cluster.joinReadySeconds),
-                "| RSS per node | " + cluster.rssMB.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) MB" }.joined(separator: ", ") + " |",
-            ]
-            lines += cluster.queries.map { String(format: "| %@ | p50 %.2f ms, p99 %.2f ms |", $0.name, $0.p50, $0.p99) }
-        }
+        if let cluster { lines += ["", Self.clusterMarkdown(cluster)] }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The cluster part's table.
+    static func clusterMarkdown(_ cluster: PolicyClusterBench.Result) -> String {
+        var lines = [
+            "Cluster: three release nodes behind haproxy, \(cluster.users) users written through haproxy by \(PolicyClusterBench.writers) writers, "
+                + "then a fourth node joins with `--join`; queries through the new node, JSON or HTML included.",
+            "",
+            "| what | measured |",
+            "|---|---|",
+            String(format: "| writes through haproxy | %.0f writes/s (%d failed%@) |", cluster.writesPerSecond, cluster.failedWrites,
+                   cluster.failures.isEmpty ? "" : ": " + cluster.failures.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")),
+            String(format: "| join until `/health/ready` is 200 | %.1f s |", cluster.joinReadySeconds),
+            "| RSS per node | " + cluster.rssMB.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) MB" }.joined(separator: ", ") + " |",
+        ]
+        lines += cluster.queries.map { String(format: "| %@ | p50 %.2f ms, p99 %.2f ms |", $0.name, $0.p50, $0.p99) }
         return lines.joined(separator: "\n")
     }
 
