@@ -69,14 +69,8 @@ import Testing
                     && (filter.name.map { revision.name.lowercased().contains($0.lowercased()) } ?? true)
                     && status(revision, state) == filter.status || (filter.status == .all && matchesAllBut(revision, filter))
             }.map(\.id)
-            var seen: [Int] = []
-            var cursor: String?
             let limit = Int(rng.next() % 6) + 1
-            repeat {
-                let page = try state.quotaRevisions(filter, try PageRequest(cursor: cursor, limit: limit))
-                seen += page.items.map(\.id)
-                cursor = page.nextCursor
-            } while cursor != nil && seen.count <= 300
+            let seen = try everyPage(limit: limit, atMost: 300) { try state.quotaRevisions(filter, $0) }.map(\.id)
             #expect(seen == expected, "seed \(seed), \(filter): replay with `swift test --filter QueryIndexTests`")
         }
     }
@@ -160,15 +154,22 @@ import Testing
                 && (filter.organization.map { user.organization == $0 } ?? true) && (filter.status.map { user.status == $0 } ?? true)
                 && (filter.role.map { user.role == $0 } ?? true)
         }.map(\.id).sorted()
-        var seen: [String] = []
-        var cursor: String?
         let limit = Int(rng.next() % 5) + 1
-        repeat {
-            let page = try state.users(filter, try PageRequest(cursor: cursor, limit: limit))
-            seen += page.items.map(\.id)
-            cursor = page.nextCursor
-        } while cursor != nil && seen.count <= model.count
+        let seen = try everyPage(limit: limit, atMost: model.count) { try state.users(filter, $0) }.map(\.id)
         #expect(seen == expected, "seed \(seed), \(filter): replay with `swift test --filter QueryIndexTests`")
+    }
+
+    /// Every item of a listing, page by page with its cursors (stopping past `atMost`
+    /// items, so a cursor that never ends fails the comparison instead of hanging).
+    private func everyPage<Item>(limit: Int, atMost: Int, _ read: (PageRequest) throws -> Page<Item>) throws -> [Item] {
+        var items: [Item] = []
+        var cursor: String?
+        repeat {
+            let page = try read(try PageRequest(cursor: cursor, limit: limit))
+            items += page.items
+            cursor = page.nextCursor
+        } while cursor != nil && items.count <= atMost
+        return items
     }
 
     private func randomUser(_ id: String, _ rng: inout SplitMix64) -> User {
