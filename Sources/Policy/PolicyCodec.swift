@@ -1,3 +1,4 @@
+import HashTreeCollections
 import Foundation
 
 extension CostMode: CodingKeyRepresentable {}
@@ -85,9 +86,9 @@ struct PolicySnapshot: Codable {
         profiles = sorted(state.profiles)
         dlpPolicies = sorted(state.dlpPolicies)
         settings = state.settings
-        quotaRevisions = state.quotaRevisions
-        pricingRevisions = state.pricingRevisions
-        history = state.history
+        quotaRevisions = Array(state.quotaRevisions)
+        pricingRevisions = Array(state.pricingRevisions)
+        history = Array(state.history)
         historyNextID = state.historyNextID
         bootstrapped = state.bootstrapped
         lastAppliedAt = state.lastAppliedAt
@@ -112,7 +113,7 @@ struct PolicySnapshot: Codable {
         for token in tokens { state.tokenIDByHash[token.secretHash] = token.id }
         for revision in quotaRevisions { state.append(revision) }
         for revision in pricingRevisions { state.append(revision) }
-        state.history = history
+        state.history = ChunkedArray(history)
         state.historyNextID = historyNextID
         state.bootstrapped = bootstrapped
         state.lastAppliedAt = lastAppliedAt

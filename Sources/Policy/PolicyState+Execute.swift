@@ -1,3 +1,4 @@
+import HashTreeCollections
 extension PolicyState {
     typealias Executed = (outcome: PolicyOutcome, action: String, summary: String)
 

@@ -1,3 +1,5 @@
+import HashTreeCollections
+
 /// The replicated policy: every table, the append-only revisions and the audit history,
 /// with the indexes the request path reads. Pure: `apply` takes the entry's time and
 /// index as arguments, so every node that applies the same log holds the same state.
@@ -18,11 +20,11 @@ public struct PolicyState: Equatable, Sendable {
     public internal(set) var dlpPolicies = RecordTable<DLPPolicy>()
     public internal(set) var settings = GatewaySettings()
     /// Every quota revision, in order: `quotaRevisions[i].id == i + 1`.
-    public internal(set) var quotaRevisions: [QuotaRevision] = []
+    public internal(set) var quotaRevisions: ChunkedArray<QuotaRevision> = []
     /// Every pricing revision, in order: `pricingRevisions[i].id == i + 1`.
-    public internal(set) var pricingRevisions: [PricingRevision] = []
+    public internal(set) var pricingRevisions: ChunkedArray<PricingRevision> = []
     /// The audit trail, oldest first (ids keep counting after trimming).
-    public internal(set) var history: [HistoryRecord] = []
+    public internal(set) var history: ChunkedArray<HistoryRecord> = []
     var historyNextID = 1
     /// Whether the first super-admin token was created.
     public internal(set) var bootstrapped = false
@@ -31,13 +33,13 @@ public struct PolicyState: Equatable, Sendable {
 
     // Indexes, rebuilt from the tables on restore.
     /// Token id by secret hash.
-    var tokenIDByHash: [String: String] = [:]
+    var tokenIDByHash: TreeDictionary<String, String> = [:]
     /// The latest revision (an index into `quotaRevisions`) of each quota.
-    var latestQuota: [QuotaKey: Int] = [:]
+    var latestQuota: TreeDictionary<QuotaKey, Int> = [:]
     /// The names of each subject's quotas with a latest revision, by lane and subject.
-    var quotaNamesBySubject: [QuotaSubject: Set<String>] = [:]
+    var quotaNamesBySubject: TreeDictionary<QuotaSubject, Set<String>> = [:]
     /// The latest revision (an index into `pricingRevisions`) of each priced subject.
-    var latestPrice: [PriceKey: Int] = [:]
+    var latestPrice: TreeDictionary<PriceKey, Int> = [:]
     /// Positions in `quotaRevisions`, ascending, by lane, subject and folded name.
     var quotaPositions = RevisionIndex()
     /// Positions in `pricingRevisions`, ascending, by scope and subject.
