@@ -22,8 +22,8 @@ public actor RaftDriver {
     private var addressesChanged = false
     var appliedIndex: UInt64
     private var entriesSinceSnapshot = 0
-    /// A periodic snapshot is being encoded off this thread.
-    private var snapshotEncoding = false
+    /// The snapshot being encoded off this thread (periodic or forced), until it is saved.
+    private var snapshotTask: Task<Void, Never>?
     var waiters: [UInt64: Waiter] = [:]
     /// Linearizable reads waiting for their read index, by request context.
     var readWaiters: [UInt64: ReadWaiter] = [:]
@@ -289,13 +289,11 @@ public actor RaftDriver {
 
     /// Takes a snapshot of what is applied now (and compacts the log behind it), unless the
     /// latest one already covers it; returns the snapshot's index. Encoded off this thread
-    /// like a periodic one (a large policy takes seconds), while Raft goes on.
+    /// like a periodic one (a large policy takes seconds), while Raft goes on; a snapshot
+    /// already under way is waited for first, so calls never encode side by side.
     public func snapshotNow() async -> UInt64 {
-        if appliedIndex > store.snapshotMetadata.index {
-            let (index, membership, encode) = captureSnapshot()
-            let data = await Task.detached { encode() }.value
-            saveSnapshot(data, at: index, configuration: membership)
-        }
+        while let running = snapshotTask { await running.value }
+        if appliedIndex > store.snapshotMetadata.index { await startSnapshot().value }
         return store.snapshotMetadata.index
     }
 
@@ -305,14 +303,22 @@ public actor RaftDriver {
     /// under way at a time.
     private func maybeSnapshot() {
         guard entriesSinceSnapshot >= configuration.snapshotEveryEntries, appliedIndex > store.snapshotMetadata.index,
-              !snapshotEncoding else { return }
-        snapshotEncoding = true
+              snapshotTask == nil else { return }
         entriesSinceSnapshot = 0
+        startSnapshot()
+    }
+
+    /// Captures the state and encodes it off this thread; the snapshot is saved (or found
+    /// stale and dropped) before the task ends.
+    @discardableResult
+    private func startSnapshot() -> Task<Void, Never> {
         let (index, membership, encode) = captureSnapshot()
-        Task.detached { [weak self] in
+        let task = Task.detached { [weak self] in
             let data = encode()
             await self?.encodedSnapshot(data, at: index, configuration: membership)
         }
+        snapshotTask = task
+        return task
     }
 
     /// The state applied now, its index and membership, and the encoding of it to run off
@@ -329,7 +335,7 @@ public actor RaftDriver {
     }
 
     private func encodedSnapshot(_ data: [UInt8], at index: UInt64, configuration membership: ConfigurationState) {
-        snapshotEncoding = false
+        snapshotTask = nil
         saveSnapshot(data, at: index, configuration: membership)
     }
 

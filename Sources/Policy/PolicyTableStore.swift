@@ -117,7 +117,9 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         }
         if let narrowed = candidates(query) {
             var position = after.map { narrowed.firstIndex(above: $0) } ?? 0
-            while position < narrowed.count, take(narrowed[position], searchText[narrowed[position]] ?? []) { position += 1 }
+            // The text is looked up only for a needle; exact filters need none.
+            func text(_ id: String) -> [UInt8] { query.needle == nil ? [] : searchText[id] ?? [] }
+            while position < narrowed.count, take(narrowed[position], text(narrowed[position])) { position += 1 }
         } else {
             rows.walk(from: after.map { rows.firstPosition(above: $0) } ?? 0) { take($0.id, $0.text) }
         }

@@ -92,9 +92,19 @@ struct SortedRows: Sendable {
     }
 
     mutating func remove(at position: Int) {
-        let (chunk, offset) = locate(position)
+        var (chunk, offset) = locate(position)
         chunks[chunk].remove(at: offset)
         count -= 1
+        // A chunk a quarter full joins a neighbour that has room, so that deletes do not
+        // leave a long list of tiny chunks (every insert restates the starts after it).
+        if chunks[chunk].count < chunkCapacityMax / 4 {
+            if chunk > 0 && chunks[chunk - 1].count + chunks[chunk].count <= chunkCapacityMax { chunk -= 1 }
+            if chunk + 1 < chunks.count && chunks[chunk].count + chunks[chunk + 1].count <= chunkCapacityMax {
+                chunks[chunk] += chunks[chunk + 1]
+                chunks.remove(at: chunk + 1)
+                starts.remove(at: chunk + 1)
+            }
+        }
         if chunks[chunk].isEmpty {
             chunks.remove(at: chunk)
             starts.remove(at: chunk)

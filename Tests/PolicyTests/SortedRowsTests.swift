@@ -10,7 +10,7 @@ struct SortedRowsTests {
 
     @Test(arguments: seeds) func behavesAsASortedArray(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
-        let capacity = 2 + Int(rng.next() % 7)
+        let capacity = 2 + Int(rng.next() % 15)
         var rows = SortedRows(chunkCapacityMax: capacity)
         var model: [(id: String, text: [UInt8])] = []
         var copies: [(SortedRows, [String])] = []

@@ -22,6 +22,7 @@ struct PolicyReport {
             "| RSS of the process holding the state (after malloc_trim) | \(build.rssMB) MB (\(build.heapMB) MB) |",
             String(format: "| snapshot, compressed (JSON) | %.1f MB (%.1f MB) |", Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6),
             String(format: "| snapshot, take / install | %.2f s / %.2f s |", snapshot.takeSeconds, snapshot.installSeconds),
+            String(format: "| `malloc_trim` once a snapshot's heap is freed (off the Raft thread) | %.1f ms |", snapshot.trimMilliseconds),
         ]
         lines += stalls.map {
             String(format: "| Raft thread, first %@ entry while a snapshot is encoded (copy-on-write) | %.1f ms (%.3f ms otherwise) |", $0.name, $0.held, $0.free)
