@@ -252,7 +252,7 @@ public actor RaftDriver {
         appliedIndex = snapshot.metadata.index
         machine.membersApplied(snapshot.metadata.configuration.members.sorted())
         // The replaced state and the snapshot's parse are freed now; their pages go back.
-        Task.detached { HeapTrim.returnFreePages() }
+        Task.detached { await BackgroundWork.run { HeapTrim.returnFreePages() } }
         onVotersChange(snapshot.metadata.configuration.voters.sorted())
         logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
     }
@@ -314,7 +314,7 @@ public actor RaftDriver {
     private func startSnapshot() -> Task<Void, Never> {
         let (index, membership, encode) = captureSnapshot()
         let task = Task.detached { [weak self] in
-            let data = encode()
+            let data = await BackgroundWork.run(encode)
             await self?.encodedSnapshot(data, at: index, configuration: membership)
         }
         snapshotTask = task

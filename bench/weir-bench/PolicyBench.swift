@@ -44,7 +44,9 @@ struct PolicyBench: AsyncParsableCommand {
                      Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6, snapshot.takeSeconds, snapshot.installSeconds,
                      snapshot.trimMilliseconds))
         let stalls = try scale.captureStalls(state, entries: build.entries)
-        for row in stalls { say(String(format: "  first %@ entry during a snapshot: %.1f ms (%.3f ms without)", row.name, row.held, row.free)) }
+        for row in stalls {
+            say(String(format: "  first %@ entry during a snapshot: median %.1f ms, max %.1f ms (%.3f ms without)", row.name, row.median, row.max, row.free))
+        }
         let queries = try QueryTimings.measure(state, scale: scale, repeats: repeats)
         for row in queries { say(String(format: "  %@: p50 %.3f ms, p99 %.3f ms (%d items)", row.name, row.p50, row.p99, row.items)) }
         var cluster: PolicyClusterBench.Result?
@@ -108,27 +110,40 @@ struct PolicyScale {
     }
 
     /// What the Raft thread pays while a periodic snapshot is being encoded: the encoder
-    /// holds the captured state, so the first entry that changes a table copies that table
-    /// (and its indexes) before it can change it. One entry of each kind, each on a fresh
-    /// capture; milliseconds, with the same entry applied without a capture for comparison.
-    func captureStalls(_ built: PolicyState, entries: Int) throws -> [(name: String, held: Double, free: Double)] {
-        let kinds: [(String, PolicyCommand, PolicyCommand)] = [
-            ("user", .putUser(user(users + 1)), .putUser(user(users + 2))),
-            ("token", .issueToken(token(tokens + 1)), .issueToken(token(tokens + 2))),
-            ("quota revision", .upsertQuota(quota(1)), .upsertQuota(quota(2))),
+    /// holds the captured state, so the first entry that changes a table copies what of it
+    /// is not shared before it can change it. For each kind, seven trials, each on a fresh
+    /// capture: the median and the largest, in milliseconds, and the median of the same
+    /// entry applied without a capture for comparison.
+    func captureStalls(_ built: PolicyState, entries: Int) throws -> [CaptureStall] {
+        let kinds: [(String, (Int) -> PolicyCommand)] = [
+            ("user", { .putUser(user(users + 1 + $0)) }), ("token", { .issueToken(token(tokens + 1 + $0)) }),
+            ("quota revision", { .upsertQuota(quota($0)) }),
         ]
-        return try kinds.map { name, command, next in
-            let clock = ContinuousClock()
-            var state = built
-            let captured = state
-            let start = clock.now
-            try Self.apply(command, to: &state, index: UInt64(entries + 1))
-            let held = start.duration(to: clock.now).seconds * 1e3
-            withExtendedLifetime(captured) {}
-            let again = clock.now
-            try Self.apply(next, to: &state, index: UInt64(entries + 2))
-            return (name, held, again.duration(to: clock.now).seconds * 1e3)
+        let clock = ContinuousClock()
+        return try kinds.map { name, command in
+            var held: [Double] = [], free: [Double] = []
+            for trial in 0..<7 {
+                var state = built
+                let captured = state
+                let start = clock.now
+                try Self.apply(command(2 * trial), to: &state, index: UInt64(entries + 1))
+                held.append(start.duration(to: clock.now).seconds * 1e3)
+                withExtendedLifetime(captured) {}
+                let again = clock.now
+                try Self.apply(command(2 * trial + 1), to: &state, index: UInt64(entries + 2))
+                free.append(again.duration(to: clock.now).seconds * 1e3)
+            }
+            held.sort()
+            free.sort()
+            return CaptureStall(name: name, median: held[3], max: held[6], free: free[3])
         }
+    }
+
+    struct CaptureStall {
+        var name: String
+        var median: Double
+        var max: Double
+        var free: Double
     }
 
     func organization(_ n: Int) -> Organization {

@@ -5,7 +5,7 @@ struct PolicyReport {
     var scale: PolicyScale
     var build: PolicyScale.Build
     var snapshot: SnapshotCost
-    var stalls: [(name: String, held: Double, free: Double)]
+    var stalls: [PolicyScale.CaptureStall]
     var queries: [QueryTimings]
     var cluster: PolicyClusterBench.Result?
 
@@ -25,7 +25,8 @@ struct PolicyReport {
             String(format: "| `malloc_trim` once a snapshot's heap is freed (off the Raft thread) | %.1f ms |", snapshot.trimMilliseconds),
         ]
         lines += stalls.map {
-            String(format: "| Raft thread, first %@ entry while a snapshot is encoded (copy-on-write) | %.1f ms (%.3f ms otherwise) |", $0.name, $0.held, $0.free)
+            String(format: "| Raft thread, first %@ entry while a snapshot is encoded (copy-on-write; 7 trials) | median %.1f ms, max %.1f ms (%.3f ms otherwise) |",
+                   $0.name, $0.median, $0.max, $0.free)
         }
         lines += queries.map { String(format: "| %@ | p50 %.3f ms, p99 %.3f ms |", $0.name, $0.p50, $0.p99) }
         if let cluster { lines += ["", Self.clusterMarkdown(cluster)] }
