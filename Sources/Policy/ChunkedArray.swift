@@ -46,17 +46,14 @@ extension ChunkedArray: RandomAccessCollection {
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
 
+    /// The element at `position`. Positions come from the state's own indexes and from
+    /// bounds-checked cursors, never from a request as such; out of range is a programmer
+    /// error and traps, as an array's would (without the check, a negative position after
+    /// `removeFirst` would read a dropped element).
     public subscript(position: Int) -> Element {
-        get {
-            precondition(position >= 0 && position < count, "ChunkedArray index \(position) out of 0..<\(count)")
-            let offset = position + head
-            return chunks[offset / Self.chunkCapacity][offset % Self.chunkCapacity]
-        }
-        set {
-            precondition(position >= 0 && position < count, "ChunkedArray index \(position) out of 0..<\(count)")
-            let offset = position + head
-            chunks[offset / Self.chunkCapacity][offset % Self.chunkCapacity] = newValue
-        }
+        precondition(position >= 0 && position < count, "ChunkedArray index \(position) out of 0..<\(count)")
+        let offset = position + head
+        return chunks[offset / Self.chunkCapacity][offset % Self.chunkCapacity]
     }
 }
 

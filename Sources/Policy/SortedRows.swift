@@ -117,7 +117,9 @@ struct SortedRows: Sendable {
         chunks[chunk][offset].text = text
     }
 
-    /// The chunk holding `position` (0 ≤ position < count) and the offset in it.
+    /// The chunk holding `position` (0 ≤ position < count) and the offset in it. Every
+    /// position passed here comes from this structure's own searches (`firstPosition`,
+    /// `position(of:)`, `walk`'s bound check); out of range is a programmer error.
     private func locate(_ position: Int) -> (Int, Int) {
         precondition(position >= 0 && position < count, "SortedRows position \(position) out of 0..<\(count)")
         var low = 0, high = starts.count - 1  // the last chunk whose start ≤ position

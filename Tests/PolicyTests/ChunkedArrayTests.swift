@@ -2,7 +2,7 @@ import SeededRandom
 import Testing
 @testable import Policy
 
-/// `ChunkedArray` against a plain array: random appends, drops from the front and writes,
+/// `ChunkedArray` against a plain array: random appends and drops from the front,
 /// with copies taken along the way that must not change when the original does. Seeds
 /// from two far-apart ranges; a failure names its seed.
 struct ChunkedArrayTests {
@@ -19,10 +19,6 @@ struct ChunkedArrayTests {
                 let k = Int(rng.next() % UInt64(model.count + 3))
                 chunked.removeFirst(k)
                 model.removeFirst(min(k, model.count))
-            case 1 where !model.isEmpty:
-                let at = Int(rng.next() % UInt64(model.count))
-                chunked[at] = -step
-                model[at] = -step
             case 2:
                 copies.append((chunked, model))
             default:
@@ -46,5 +42,28 @@ struct ChunkedArrayTests {
         #expect(Array(chunked) == [7])
         chunked.removeFirst(-3)
         #expect(chunked.count == 1)
+    }
+}
+
+/// The revision and history lists are `ChunkedArray`s whose subscript traps out of range:
+/// a client's cursor, whatever number it holds, must page or be refused, never reach it.
+struct HostileCursorTests {
+    @Test(arguments: ["n.0", "n.1", "n.2", "n.3", "n.9223372036854775807", "n.-1", "n.-9223372036854775808", "n.", "n.1e3", "t.00"])
+    func anyCursorPagesOrIsRefused(cursor: String) throws {
+        var state = PolicyState()
+        let user = User(id: "user:u1", displayName: "U", email: nil, status: .active, role: .member, organization: nil, created: .pending, updated: .pending)
+        _ = state.apply(PolicyEntry(actor: "human:admin", command: .putUser(user)), time: 1, index: 1)
+        for n in 0..<3 {
+            let revision = QuotaRevision(id: 0, lane: .user, subject: "user:u1", name: "q\(n)", period: .day, maxMicroUSD: nil,
+                                         maxTokens: nil, maxRequests: 5, rollover: false, revoked: false, stamp: .pending)
+            _ = state.apply(PolicyEntry(actor: "human:admin", command: .upsertQuota(revision)), time: 2 + Int64(n), index: 2 + UInt64(n))
+        }
+        let page = try PageRequest(cursor: cursor, limit: 2)
+        for read in [
+            { _ = try state.quotaRevisions(QuotaFilter(), page) }, { _ = try state.quotaRevisions(QuotaFilter(subject: "user:u1"), page) },
+            { _ = try state.pricingRevisions(PricingFilter(), page) }, { _ = try state.history(HistoryFilter(), page) },
+        ] as [() throws -> Void] {
+            do { try read() } catch is PolicyError {}  // a refusal is a typed error; a trap would end the test run
+        }
     }
 }
