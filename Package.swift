@@ -73,8 +73,7 @@ let package = Package(
         // Pure cores: no I/O, no clock, no randomness of their own.
         .target(name: "Consensus", dependencies: ["BinaryCoding", "SeededRandom"], swiftSettings: strict),
         .target(name: "QuotaCRDT", dependencies: ["BinaryCoding"], swiftSettings: strict),
-        .target(
-            name: "Policy", dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")], swiftSettings: strict),
+        .target(name: "Policy", swiftSettings: strict),
 
         // Test support: a deterministic in-memory Raft cluster, shared by the tests and
         // the simulator.

@@ -42,9 +42,7 @@ extension RaftDriver {
             let machine = self.machine
             let me = configuration.nodeID
             Task.detached { [weak self] in
-                let message = await BackgroundWork.run {
-                    Self.checkedSnapshotMessage(bytes, from: envelope.sender.rawValue, to: me, machine: machine)
-                }
+                let message = Self.checkedSnapshotMessage(bytes, from: envelope.sender.rawValue, to: me, machine: machine)
                 guard let self else { return }
                 await self.stepStreamedSnapshot(message, answering: envelope, bytes: UInt64(bytes.count))
             }

@@ -22,8 +22,8 @@ public actor RaftDriver {
     private var addressesChanged = false
     var appliedIndex: UInt64
     private var entriesSinceSnapshot = 0
-    /// The snapshot being encoded off this thread (periodic or forced), until it is saved.
-    private var snapshotTask: Task<Void, Never>?
+    /// A periodic snapshot is being encoded off this thread.
+    private var snapshotEncoding = false
     var waiters: [UInt64: Waiter] = [:]
     /// Linearizable reads waiting for their read index, by request context.
     var readWaiters: [UInt64: ReadWaiter] = [:]
@@ -86,7 +86,6 @@ public actor RaftDriver {
         let snapshot = try store.snapshot()
         guard let contents = DriverSnapshot.decode(snapshot.data) else { throw RaftLogStore.Failure.corrupt("snapshot data") }
         try machine.restore(from: contents.machine, at: snapshot.metadata.index)
-        HeapTrim.returnFreePages()
         addresses = contents.addresses
         appliedIndex = snapshot.metadata.index
         node = try RawNode(configuration: configuration.raftConfiguration(applied: appliedIndex), storage: store)
@@ -251,8 +250,6 @@ public actor RaftDriver {
         addressesChanged = true
         appliedIndex = snapshot.metadata.index
         machine.membersApplied(snapshot.metadata.configuration.members.sorted())
-        // The replaced state and the snapshot's parse are freed now; their pages go back.
-        Task.detached { await BackgroundWork.run { HeapTrim.returnFreePages() } }
         onVotersChange(snapshot.metadata.configuration.voters.sorted())
         logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
     }
@@ -288,54 +285,35 @@ public actor RaftDriver {
     }
 
     /// Takes a snapshot of what is applied now (and compacts the log behind it), unless the
-    /// latest one already covers it; returns the snapshot's index. Encoded off this thread
-    /// like a periodic one (a large policy takes seconds), while Raft goes on; a snapshot
-    /// already under way is waited for first, so calls never encode side by side.
-    public func snapshotNow() async -> UInt64 {
-        while let running = snapshotTask { await running.value }
-        if appliedIndex > store.snapshotMetadata.index { await startSnapshot().value }
+    /// latest one already covers it; returns the snapshot's index.
+    public func snapshotNow() -> UInt64 {
+        maybeSnapshot(force: true)
         return store.snapshotMetadata.index
     }
 
     /// A periodic snapshot captures the state on this thread (cheap: the policy is a
-    /// copy-on-write value that shares its structure) and encodes it on another, so a
-    /// large policy's JSON and compression never hold up heartbeats or appends; one is
-    /// under way at a time.
-    private func maybeSnapshot() {
-        guard entriesSinceSnapshot >= configuration.snapshotEveryEntries, appliedIndex > store.snapshotMetadata.index,
-              snapshotTask == nil else { return }
+    /// copy-on-write value) and encodes it on another, so a large policy's JSON and
+    /// compression never hold up heartbeats or appends; one is under way at a time. A
+    /// forced one (`snapshotNow`) is taken here and now.
+    private func maybeSnapshot(force: Bool = false) {
+        guard force || entriesSinceSnapshot >= configuration.snapshotEveryEntries,
+              appliedIndex > store.snapshotMetadata.index else { return }
+        let index = appliedIndex, membership = node.status.configuration, addresses = self.addresses
+        if force {
+            return saveSnapshot(DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode(), at: index, configuration: membership)
+        }
+        guard !snapshotEncoding else { return }
+        snapshotEncoding = true
         entriesSinceSnapshot = 0
-        startSnapshot()
-    }
-
-    /// Captures the state and encodes it off this thread; the snapshot is saved (or found
-    /// stale and dropped) before the task ends.
-    @discardableResult
-    private func startSnapshot() -> Task<Void, Never> {
-        let (index, membership, encode) = captureSnapshot()
-        let task = Task.detached { [weak self] in
-            let data = await BackgroundWork.run(encode)
+        let encode = machine.snapshotEncoder()
+        Task.detached { [weak self] in
+            let data = DriverSnapshot(addresses: addresses, machine: encode()).encode()
             await self?.encodedSnapshot(data, at: index, configuration: membership)
         }
-        snapshotTask = task
-        return task
-    }
-
-    /// The state applied now, its index and membership, and the encoding of it to run off
-    /// this thread; the encoding returns the allocator's free pages once it is done (its
-    /// transient heap is hundreds of MB for a large policy).
-    private func captureSnapshot() -> (UInt64, ConfigurationState, @Sendable () -> [UInt8]) {
-        let addresses = self.addresses
-        let encode = machine.snapshotEncoder()
-        return (appliedIndex, node.status.configuration, {
-            let data = DriverSnapshot(addresses: addresses, machine: encode()).encode()
-            HeapTrim.returnFreePages()
-            return data
-        })
     }
 
     private func encodedSnapshot(_ data: [UInt8], at index: UInt64, configuration membership: ConfigurationState) {
-        snapshotTask = nil
+        snapshotEncoding = false
         saveSnapshot(data, at: index, configuration: membership)
     }
 

@@ -191,13 +191,11 @@ extension User {
 
 extension Organization {
     public var searchFields: [String?] { [id, name, slug] }
-    /// The slug, so that a write checks its uniqueness without a scan.
-    public var indexedFields: [(String, String)] { [("slug", slug)] }
 }
 
 extension Application {
     public var searchFields: [String?] { [id, displayName, slug] }
-    public var indexedFields: [(String, String)] { [("active", String(active))] + (slug.map { [("slug", $0)] } ?? []) }
+    public var indexedFields: [(String, String)] { [("active", String(active))] }
 }
 
 extension Principal {

@@ -1,4 +1,3 @@
-import HashTreeCollections
 import Foundation
 
 extension CostMode: CodingKeyRepresentable {}
@@ -86,9 +85,9 @@ struct PolicySnapshot: Codable {
         profiles = sorted(state.profiles)
         dlpPolicies = sorted(state.dlpPolicies)
         settings = state.settings
-        quotaRevisions = Array(state.quotaRevisions)
-        pricingRevisions = Array(state.pricingRevisions)
-        history = Array(state.history)
+        quotaRevisions = state.quotaRevisions
+        pricingRevisions = state.pricingRevisions
+        history = state.history
         historyNextID = state.historyNextID
         bootstrapped = state.bootstrapped
         lastAppliedAt = state.lastAppliedAt
@@ -113,7 +112,7 @@ struct PolicySnapshot: Codable {
         for token in tokens { state.tokenIDByHash[token.secretHash] = token.id }
         for revision in quotaRevisions { state.append(revision) }
         for revision in pricingRevisions { state.append(revision) }
-        state.history = ChunkedArray(history)
+        state.history = history
         state.historyNextID = historyNextID
         state.bootstrapped = bootstrapped
         state.lastAppliedAt = lastAppliedAt

@@ -1,4 +1,3 @@
-import HashTreeCollections
 extension PolicyState {
     typealias Executed = (outcome: PolicyOutcome, action: String, summary: String)
 

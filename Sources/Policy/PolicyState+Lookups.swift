@@ -1,4 +1,3 @@
-import HashTreeCollections
 /// A request's price: nano-USD per 1,000 tokens and the revision it came from.
 public struct Price: Equatable, Sendable {
     public var inputNanoUSDPer1k: Int64

@@ -192,7 +192,7 @@ extension PolicyState {
     /// Revisions with ids 1…n stored at 0…n−1, read newest first after the cursor, from
     /// the ascending `candidates` positions (every position when nil).
     private static func newestFirst<R: Sendable>(
-        _ all: ChunkedArray<R>, _ candidates: ChunkedArray<Int>?, _ page: PageRequest, where matches: (R) -> Bool
+        _ all: [R], _ candidates: [Int]?, _ page: PageRequest, where matches: (R) -> Bool
     ) throws(PolicyError) -> Page<R> {
         let before = try page.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeNumber(cursor) } ?? Int.max
         let end = min(all.count, before - 1)  // positions below `end` are on this page or later

@@ -1,4 +1,3 @@
-import HashTreeCollections
 extension PolicyState {
     /// The most a cap may be: 9.2e15 micro-USD (9.2 billion USD), tokens or requests.
     public static let capMax: Int64 = 9_200_000_000_000_000

@@ -1,4 +1,3 @@
-import HashTreeCollections
 extension PolicyState {
     func validate(_ user: User) throws(PolicyError) {
         try Check.id(user.id, field: "id", prefixes: ["user:"])
@@ -16,7 +15,7 @@ extension PolicyState {
         try Check.id(org.id, field: "id", prefixes: ["org:"])
         try Check.text(org.name, field: "name", required: true)
         try Check.slug(org.slug, field: "slug")
-        if let other = organizations.first(filedUnder: ("slug", org.slug), where: { $0.slug == org.slug && $0.id != org.id }) {
+        if let other = organizations.values.first(where: { $0.slug == org.slug && $0.id != org.id }) {
             throw .invalid(field: "slug", message: "'\(org.slug)' is already the slug of \(other.id)")
         }
         try Check.exists(org.owner, field: "owner") { users[$0] != nil }
@@ -29,7 +28,7 @@ extension PolicyState {
         try Check.text(app.contact, field: "contact")
         if let slug = app.slug {
             try Check.slug(slug, field: "slug")
-            if let other = applications.first(filedUnder: ("slug", slug), where: { $0.slug == slug && $0.id != app.id }) {
+            if let other = applications.values.first(where: { $0.slug == slug && $0.id != app.id }) {
                 throw .invalid(field: "slug", message: "'\(slug)' is already the slug of \(other.id)")
             }
         }

@@ -1,5 +1,3 @@
-import HashTreeCollections
-
 /// The replicated policy: every table, the append-only revisions and the audit history,
 /// with the indexes the request path reads. Pure: `apply` takes the entry's time and
 /// index as arguments, so every node that applies the same log holds the same state.
@@ -20,11 +18,11 @@ public struct PolicyState: Equatable, Sendable {
     public internal(set) var dlpPolicies = RecordTable<DLPPolicy>()
     public internal(set) var settings = GatewaySettings()
     /// Every quota revision, in order: `quotaRevisions[i].id == i + 1`.
-    public internal(set) var quotaRevisions: ChunkedArray<QuotaRevision> = []
+    public internal(set) var quotaRevisions: [QuotaRevision] = []
     /// Every pricing revision, in order: `pricingRevisions[i].id == i + 1`.
-    public internal(set) var pricingRevisions: ChunkedArray<PricingRevision> = []
+    public internal(set) var pricingRevisions: [PricingRevision] = []
     /// The audit trail, oldest first (ids keep counting after trimming).
-    public internal(set) var history: ChunkedArray<HistoryRecord> = []
+    public internal(set) var history: [HistoryRecord] = []
     var historyNextID = 1
     /// Whether the first super-admin token was created.
     public internal(set) var bootstrapped = false
@@ -33,13 +31,13 @@ public struct PolicyState: Equatable, Sendable {
 
     // Indexes, rebuilt from the tables on restore.
     /// Token id by secret hash.
-    var tokenIDByHash: TreeDictionary<String, String> = [:]
+    var tokenIDByHash: [String: String] = [:]
     /// The latest revision (an index into `quotaRevisions`) of each quota.
-    var latestQuota: TreeDictionary<QuotaKey, Int> = [:]
+    var latestQuota: [QuotaKey: Int] = [:]
     /// The names of each subject's quotas with a latest revision, by lane and subject.
-    var quotaNamesBySubject: TreeDictionary<QuotaSubject, Set<String>> = [:]
+    var quotaNamesBySubject: [QuotaSubject: Set<String>] = [:]
     /// The latest revision (an index into `pricingRevisions`) of each priced subject.
-    var latestPrice: TreeDictionary<PriceKey, Int> = [:]
+    var latestPrice: [PriceKey: Int] = [:]
     /// Positions in `quotaRevisions`, ascending, by lane, subject and folded name.
     var quotaPositions = RevisionIndex()
     /// Positions in `pricingRevisions`, ascending, by scope and subject.

@@ -1,5 +1,3 @@
-import HashTreeCollections
-
 /// The records of one policy table by id. Look-ups are O(1); pages are read in id order.
 ///
 /// Beside the records the table keeps, with every change, the ids in ascending order and
@@ -15,20 +13,21 @@ import HashTreeCollections
 /// page fills soon.
 public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     /// The records by id.
-    public private(set) var byID: TreeDictionary<String, Record> = [:]
-    /// The ids in ascending order with their folded search texts (shared with
-    /// `searchText`): a page starts at its cursor by binary search and stops once it is
-    /// full, and a needle too short for trigrams is checked along the texts, without
-    /// hashing an id per record.
-    private var rows = SortedRows()
+    public private(set) var byID: [String: Record] = [:]
+    /// The ids in ascending order: a page starts at its cursor by binary search and stops
+    /// once it is full, instead of sorting every id per request.
+    private var sortedIDs: [String] = []
+    /// The folded search text of `sortedIDs[i]` at `i` (shared with `searchText`): a needle
+    /// too short for trigrams is checked along this array, without hashing an id per record.
+    private var sortedText: [[UInt8]] = []
     /// For each key that is not saturated, the ids filed under it.
-    private var postings: TreeDictionary<IndexKey, Set<String>> = [:]
+    private var postings: [IndexKey: Set<String>] = [:]
     /// Keys once filed under by more than `keyIDsMax` ids: they no longer narrow a query.
     private var saturated: Set<IndexKey> = []
     /// `IndexLimits.candidatesSortedMax`; tests lower it on a new table to take every path.
     var keyIDsMax = IndexLimits.candidatesSortedMax
     /// Each searchable record's folded search text (`SearchText.folded`).
-    private var searchText: TreeDictionary<String, [UInt8]> = [:]
+    private var searchText: [String: [UInt8]] = [:]
 
     public init() {}
 
@@ -41,7 +40,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     public var count: Int { byID.count }
 
     /// Every record, in no particular order.
-    public var values: some Collection<Record> { byID.values }
+    public var values: Dictionary<String, Record>.Values { byID.values }
 
     /// Stores `record`, keeping the created stamp of the record it replaces.
     mutating func put(_ record: Record, stamp: AuditStamp) {
@@ -57,38 +56,43 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
         let filing = Self.filing(of: record)
         searchText[record.id] = filing.text.isEmpty ? nil : filing.text
         if old == nil {
-            rows.insert(SortedRows.Row(id: record.id, text: filing.text))
-        } else if let at = rows.position(of: record.id) {
-            rows.setText(filing.text, at: at)
+            let at = sortedIDs.firstIndex(notBelow: record.id)
+            sortedIDs.insert(record.id, at: at)
+            sortedText.insert(filing.text, at: at)
+        } else if let at = position(of: record.id) {
+            sortedText[at] = filing.text
         }
         reindex(record.id, from: old.map { Self.filing(of: $0).keys } ?? [], to: filing.keys)
     }
 
     /// Replaces the whole table with `records`, stored exactly as given (a snapshot's).
     mutating func restore(_ records: [Record]) {
-        byID = TreeDictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        sortedIDs = byID.keys.sorted()
+        sortedText = []
+        sortedText.reserveCapacity(sortedIDs.count)
         postings = [:]
         saturated = []
         searchText = [:]
-        var sorted: [SortedRows.Row] = []
-        sorted.reserveCapacity(byID.count)
         // Ids in ascending order, so every list is built sorted.
-        for id in byID.keys.sorted() {
+        for id in sortedIDs {
             guard let record = byID[id] else { continue }
             let filing = Self.filing(of: record)
             if !filing.text.isEmpty { searchText[id] = filing.text }
-            sorted.append(SortedRows.Row(id: id, text: filing.text))
+            sortedText.append(filing.text)
             for key in filing.keys where !saturated.contains(key) {
                 postings[key, default: []].insert(id)
                 saturateIfFull(key)
             }
         }
-        rows = SortedRows(sorted: sorted)
     }
 
     mutating func remove(_ id: String) {
         guard let old = byID.removeValue(forKey: id) else { return }
-        if let at = rows.position(of: id) { rows.remove(at: at) }
+        if let at = position(of: id) {
+            sortedIDs.remove(at: at)
+            sortedText.remove(at: at)
+        }
         searchText[id] = nil
         reindex(id, from: Self.filing(of: old).keys, to: [])
     }
@@ -102,36 +106,34 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
     public func page(_ request: PageRequest, _ query: TableQuery<Record>) throws(PolicyError) -> Page<Record> {
         let after = try request.cursor.map { cursor throws(PolicyError) in try PageCursor.decodeText(cursor) }
         if query.matchesNothing { return Page(items: [], nextCursor: nil) }
+        let narrowed = candidates(query)
+        let walksEveryID = narrowed == nil
+        let candidates = narrowed ?? sortedIDs
+        var position = after.map { candidates.firstIndex(above: $0) } ?? 0
         var items: [Record] = []
-        var more = false
-        /// Takes the record if it matches; false once the page is full and one more matched.
-        func take(_ id: String, _ text: [UInt8]) -> Bool {
-            if let needle = query.needle, !SearchText.contains(text, needle) { return true }
-            guard let record = byID[id], query.matches(record) else { return true }
-            guard items.count < request.limit else {
-                more = true
-                return false
+        while position < candidates.count {
+            defer { position += 1 }
+            let id = candidates[position]
+            if let needle = query.needle {
+                let text = walksEveryID ? sortedText[position] : searchText[id] ?? []
+                guard SearchText.contains(text, needle) else { continue }
+            }
+            guard let record = byID[id], query.matches(record) else { continue }
+            if items.count == request.limit {
+                return Page(items: items, nextCursor: PageCursor.encode(text: items[items.count - 1].id))
             }
             items.append(record)
-            return true
         }
-        if let narrowed = candidates(query) {
-            var position = after.map { narrowed.firstIndex(above: $0) } ?? 0
-            // The text is looked up only for a needle; exact filters need none.
-            func text(_ id: String) -> [UInt8] { query.needle == nil ? [] : searchText[id] ?? [] }
-            while position < narrowed.count, take(narrowed[position], text(narrowed[position])) { position += 1 }
-        } else {
-            rows.walk(from: after.map { rows.firstPosition(above: $0) } ?? 0) { take($0.id, $0.text) }
-        }
-        return Page(items: items, nextCursor: more ? PageCursor.encode(text: items[items.count - 1].id) : nil)
+        return Page(items: items, nextCursor: nil)
     }
 
-    /// A record filed under the exact `field` value that `matches` accepts, if any: a look-up
-    /// in its posting set, or a walk of every record once the key is saturated.
-    func first(filedUnder field: (String, String), where matches: (Record) -> Bool) -> Record? {
-        let key = IndexKey.field(field.0, field.1)
-        guard !saturated.contains(key) else { return byID.values.first(where: matches) }
-        return postings[key]?.lazy.compactMap { self.byID[$0] }.first(where: matches)
+    /// Where `id` is in `sortedIDs`. Binary search finds it unless the table holds ids of
+    /// mixed Unicode normal forms (only data from before new ids had to be in form C), which
+    /// Swift does not order consistently; then a linear search does.
+    private func position(of id: String) -> Int? {
+        let at = sortedIDs.firstIndex(notBelow: id)
+        if at < sortedIDs.count && sortedIDs[at] == id { return at }
+        return sortedIDs.firstIndex(of: id)
     }
 
     /// How many ids are filed under `key` (for tests); nil once it is saturated.
@@ -139,7 +141,7 @@ public struct RecordTable<Record: PolicyRecord>: Equatable, Sendable {
 
     /// The ids that may match `query`, ascending: the smallest set among its exact keys
     /// and its needle's trigrams (the latter with the `unindexedText` records), sorted;
-    /// nil when no key narrows (every id is walked, in `rows`).
+    /// nil when no key narrows (every id is walked, in `sortedIDs`).
     private func candidates(_ query: TableQuery<Record>) -> [String]? {
         var smallest: [Set<String>]?  // one set, or a trigram set and the long texts
         var size = Int.max
@@ -277,10 +279,10 @@ public enum IndexLimits {
     public static let candidatesSortedMax = 8_192
 }
 
-extension RandomAccessCollection where Element: Comparable, Index == Int {
-    /// The position of the first element ≥ `value` in this ascending array (0-based).
+extension Array where Element: Comparable {
+    /// The position of the first element ≥ `value` in this ascending array.
     func firstIndex(notBelow value: Element) -> Int {
-        var low = startIndex, high = endIndex
+        var low = 0, high = count
         while low < high {
             let middle = (low + high) / 2
             if self[middle] < value { low = middle + 1 } else { high = middle }
@@ -290,7 +292,7 @@ extension RandomAccessCollection where Element: Comparable, Index == Int {
 
     /// The position of the first element > `value` in this ascending array.
     func firstIndex(above value: Element) -> Int {
-        var low = startIndex, high = endIndex
+        var low = 0, high = count
         while low < high {
             let middle = (low + high) / 2
             if self[middle] <= value { low = middle + 1 } else { high = middle }

@@ -1,5 +1,3 @@
-import HashTreeCollections
-
 /// The positions of an append-only revision list filed by exact values (lane, scope,
 /// subject) and by folded name, so a filtered page of revisions, newest first, walks only
 /// the positions that can match. Positions are appended in order, so every list ascends.
@@ -15,10 +13,10 @@ struct RevisionIndex: Equatable, Sendable {
     /// is dense enough that the newest-first walk fills a page soon.
     static let nameUnionPositionsMax = 8_192
 
-    private var positions: TreeDictionary<Key, ChunkedArray<Int>> = [:]
+    private var positions: [Key: [Int]] = [:]
     /// Positions by folded name (`SearchText.fold`), keyed by its bytes: two names Swift
     /// deems equal but spelled apart stay apart, as the per-revision check sees them.
-    private var byName: TreeDictionary<[UInt8], ChunkedArray<Int>> = [:]
+    private var byName: [[UInt8]: [Int]] = [:]
 
     mutating func file(_ position: Int, under keys: [Key], name: String? = nil) {
         for key in keys { positions[key, default: []].append(position) }
@@ -28,14 +26,14 @@ struct RevisionIndex: Equatable, Sendable {
     /// The positions that may match, ascending: the shortest list among the exact `keys`,
     /// or the union of the lists of every name containing `nameNeedle` when that is shorter
     /// and small; nil when nothing narrows the walk (every position may match).
-    func candidates(_ keys: [Key], nameContaining nameNeedle: [UInt8]?) -> ChunkedArray<Int>? {
-        var shortest: ChunkedArray<Int>?
+    func candidates(_ keys: [Key], nameContaining nameNeedle: [UInt8]?) -> [Int]? {
+        var shortest: [Int]?
         for key in keys {
             let list = positions[key] ?? []
             if list.count < shortest?.count ?? Int.max { shortest = list }
         }
         guard let nameNeedle else { return shortest }
-        var lists: [ChunkedArray<Int>] = []
+        var lists: [[Int]] = []
         var total = 0
         for (name, list) in byName where SearchText.contains(name, nameNeedle) {
             lists.append(list)
@@ -43,6 +41,6 @@ struct RevisionIndex: Equatable, Sendable {
             if total > Self.nameUnionPositionsMax { return shortest }
         }
         guard total < shortest?.count ?? Int.max else { return shortest }
-        return lists.count == 1 ? lists[0] : ChunkedArray(lists.flatMap { $0 }.sorted())
+        return lists.count == 1 ? lists[0] : lists.flatMap { $0 }.sorted()
     }
 }

@@ -40,20 +40,15 @@ struct PolicyBench: AsyncParsableCommand {
         say(String(format: "applied %d entries in %.1f s (%.0f entries/s); RSS %d MB, %d MB after malloc_trim", build.entries, build.seconds,
                           Double(build.entries) / build.seconds, build.rssMB, build.heapMB))
         let snapshot = try SnapshotCost.measure(state)
-        say(String(format: "snapshot: %.1f MB compressed (%.1f MB JSON), taken in %.2f s, installed in %.2f s; malloc_trim after it %.1f ms",
-                     Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6, snapshot.takeSeconds, snapshot.installSeconds,
-                     snapshot.trimMilliseconds))
-        let stalls = try scale.captureStalls(state, entries: build.entries)
-        for row in stalls {
-            say(String(format: "  first %@ entry during a snapshot: median %.1f ms, max %.1f ms (%.3f ms without)", row.name, row.median, row.max, row.free))
-        }
+        say(String(format: "snapshot: %.1f MB compressed (%.1f MB JSON), taken in %.2f s, installed in %.2f s",
+                     Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6, snapshot.takeSeconds, snapshot.installSeconds))
         let queries = try QueryTimings.measure(state, scale: scale, repeats: repeats)
         for row in queries { say(String(format: "  %@: p50 %.3f ms, p99 %.3f ms (%d items)", row.name, row.p50, row.p99, row.items)) }
         var cluster: PolicyClusterBench.Result?
         if clusterUsers > 0 {
             cluster = try await PolicyClusterBench(weir: weir, users: clusterUsers, repeats: repeats).run()
         }
-        let table = PolicyReport(scale: scale, build: build, snapshot: snapshot, stalls: stalls, queries: queries, cluster: cluster).markdown()
+        let table = PolicyReport(scale: scale, build: build, snapshot: snapshot, queries: queries, cluster: cluster).markdown()
         say("")
         say(table)
         if output != "-" { PolicyReport.write(table, to: output) }
@@ -86,7 +81,11 @@ struct PolicyScale {
         let start = clock.now
         func apply(_ command: PolicyCommand) throws {
             index += 1
-            try Self.apply(command, to: &state, index: index)
+            let bytes = PolicyCodec.encode(PolicyEntry(actor: "human:bench", command: command))
+            guard let entry = PolicyCodec.decodeEntry(bytes) else { throw ValidationError("entry \(index) did not decode") }
+            if case let .failure(error) = state.apply(entry, time: 1_800_000_000_000 + Int64(index), index: index) {
+                throw ValidationError("entry \(index) was refused: \(error)")
+            }
         }
         for n in 0..<Self.organizations { try apply(.putOrganization(organization(n))) }
         for n in 0..<users { try apply(.putUser(user(n))) }
@@ -98,52 +97,6 @@ struct PolicyScale {
         }
         let elapsed = start.duration(to: clock.now)
         return (state, Build(entries: Int(index), seconds: elapsed.seconds, rssMB: ProcessMemory.residentMB(pid: getpid()), heapMB: ProcessMemory.residentAfterTrimMB()))
-    }
-
-    /// `command` as the log carries it: encoded, decoded and applied at `index`.
-    static func apply(_ command: PolicyCommand, to state: inout PolicyState, index: UInt64) throws {
-        let bytes = PolicyCodec.encode(PolicyEntry(actor: "human:bench", command: command))
-        guard let entry = PolicyCodec.decodeEntry(bytes) else { throw ValidationError("entry \(index) did not decode") }
-        if case let .failure(error) = state.apply(entry, time: 1_800_000_000_000 + Int64(index), index: index) {
-            throw ValidationError("entry \(index) was refused: \(error)")
-        }
-    }
-
-    /// What the Raft thread pays while a periodic snapshot is being encoded: the encoder
-    /// holds the captured state, so the first entry that changes a table copies what of it
-    /// is not shared before it can change it. For each kind, seven trials, each on a fresh
-    /// capture: the median and the largest, in milliseconds, and the median of the same
-    /// entry applied without a capture for comparison.
-    func captureStalls(_ built: PolicyState, entries: Int) throws -> [CaptureStall] {
-        let kinds: [(String, (Int) -> PolicyCommand)] = [
-            ("user", { .putUser(user(users + 1 + $0)) }), ("token", { .issueToken(token(tokens + 1 + $0)) }),
-            ("quota revision", { .upsertQuota(quota($0)) }),
-        ]
-        let clock = ContinuousClock()
-        return try kinds.map { name, command in
-            var held: [Double] = [], free: [Double] = []
-            for trial in 0..<7 {
-                var state = built
-                let captured = state
-                let start = clock.now
-                try Self.apply(command(2 * trial), to: &state, index: UInt64(entries + 1))
-                held.append(start.duration(to: clock.now).seconds * 1e3)
-                withExtendedLifetime(captured) {}
-                let again = clock.now
-                try Self.apply(command(2 * trial + 1), to: &state, index: UInt64(entries + 2))
-                free.append(again.duration(to: clock.now).seconds * 1e3)
-            }
-            held.sort()
-            free.sort()
-            return CaptureStall(name: name, median: held[3], max: held[6], free: free[3])
-        }
-    }
-
-    struct CaptureStall {
-        var name: String
-        var median: Double
-        var max: Double
-        var free: Double
     }
 
     func organization(_ n: Int) -> Organization {
@@ -189,9 +142,6 @@ struct SnapshotCost {
     var compressedBytes: Int
     var takeSeconds: Double
     var installSeconds: Double
-    /// How long `HeapTrim.returnFreePages()` takes once a snapshot's transient heap is freed
-    /// (a node calls it after each snapshot it encodes or installs, off the Raft thread).
-    var trimMilliseconds: Double = 0
 
     static func measure(_ state: PolicyState) throws -> SnapshotCost {
         let clock = ContinuousClock()
@@ -205,12 +155,8 @@ struct SnapshotCost {
         guard restored.users.count == state.users.count, restored.tokens.count == state.tokens.count else {
             throw ValidationError("the restored snapshot lost records")
         }
-        var cost = SnapshotCost(jsonBytes: json.count, compressedBytes: compressed.count,
-                                takeSeconds: start.duration(to: taken).seconds, installSeconds: taken.duration(to: installed).seconds)
-        let trimStart = clock.now
-        HeapTrim.returnFreePages()
-        cost.trimMilliseconds = trimStart.duration(to: clock.now).seconds * 1e3
-        return cost
+        return SnapshotCost(jsonBytes: json.count, compressedBytes: compressed.count,
+                            takeSeconds: start.duration(to: taken).seconds, installSeconds: taken.duration(to: installed).seconds)
     }
 }
 
@@ -260,9 +206,11 @@ struct QueryTimings {
 
 enum ProcessMemory {
     /// RSS in MB after glibc's `malloc_trim(0)` returns the free pages a long build left
-    /// behind: about the live heap.
+    /// behind: about the live heap (found with dlsym, since malloc.h is not in Glibc's
+    /// module).
     static func residentAfterTrimMB() -> Int {
-        HeapTrim.returnFreePages()
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }
         return residentMB(pid: getpid())
     }
 

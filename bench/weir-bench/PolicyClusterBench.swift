@@ -23,9 +23,6 @@ struct PolicyClusterBench {
         /// Failed writes by status (0: no answer within 30 s or a transport error).
         var failures: [Int: Int]
         var joinReadySeconds: Double
-        /// Times a node stood for election (became a pre-candidate) from the first write to the
-        /// last query: each is a leader whose heartbeats a follower missed.
-        var elections: Int
         var rssMB: [String: Int]
         var queries: [QueryTimings]
     }
@@ -48,7 +45,6 @@ struct PolicyClusterBench {
         do {
             let admin = try String(contentsOfFile: dir + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let lb = Int(environment["CLUSTER_LB_PORT"] ?? "") ?? 0
-            let electionsBefore = Self.elections(in: dir)
             let (rate, failures) = try await write(client, port: lb, admin: admin)
             let failed = failures.values.reduce(0, +)
             say(String(format: "cluster: %d users written through haproxy at %.0f writes/s (%d failed: %@)", users, rate, failed, "\(failures.sorted { $0.key < $1.key })"))
@@ -62,7 +58,6 @@ struct PolicyClusterBench {
             let joined = start.duration(to: .now).seconds
             say(String(format: "cluster: n4 joined and was ready after %.1f s", joined))
             let queries = try await queryTimings(client, port: http[3], admin: admin)
-            let elections = Self.elections(in: dir) - electionsBefore
             var rss: [String: Int] = [:]
             for n in 1...3 {
                 if let pid = (try? String(contentsOfFile: "\(dir)/n\(n).pid", encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
@@ -74,22 +69,13 @@ struct PolicyClusterBench {
             if let joiner { kill(joiner, SIGTERM) }
             try? Self.script("stop", environment)
             try? FileManager.default.removeItem(atPath: dir)
-            return Result(users: users, writesPerSecond: rate, failedWrites: failed, failures: failures, joinReadySeconds: joined, elections: elections, rssMB: rss, queries: queries)
+            return Result(users: users, writesPerSecond: rate, failedWrites: failed, failures: failures, joinReadySeconds: joined, rssMB: rss, queries: queries)
         } catch {
             try? await client.shutdown()
             if let joiner { kill(joiner, SIGKILL) }
             try? Self.script("stop", environment)
             say("cluster part failed; its logs are in \(dir)")
             throw error
-        }
-    }
-
-    /// How many times the nodes' logs say one stood for election: became a pre-candidate
-    /// (`raft role changed`; pre-vote is on, so every election starts there).
-    private static func elections(in dir: String) -> Int {
-        (1...4).reduce(0) { sum, n in
-            let log = (try? String(contentsOfFile: "\(dir)/n\(n).log", encoding: .utf8)) ?? ""
-            return sum + log.split(separator: "\n").filter { $0.contains("raft role changed") && $0.contains("preCandidate") }.count
         }
     }
 

@@ -5,7 +5,6 @@ struct PolicyReport {
     var scale: PolicyScale
     var build: PolicyScale.Build
     var snapshot: SnapshotCost
-    var stalls: [PolicyScale.CaptureStall]
     var queries: [QueryTimings]
     var cluster: PolicyClusterBench.Result?
 
@@ -22,12 +21,7 @@ struct PolicyReport {
             "| RSS of the process holding the state (after malloc_trim) | \(build.rssMB) MB (\(build.heapMB) MB) |",
             String(format: "| snapshot, compressed (JSON) | %.1f MB (%.1f MB) |", Double(snapshot.compressedBytes) / 1e6, Double(snapshot.jsonBytes) / 1e6),
             String(format: "| snapshot, take / install | %.2f s / %.2f s |", snapshot.takeSeconds, snapshot.installSeconds),
-            String(format: "| `malloc_trim` once a snapshot's heap is freed (off the Raft thread) | %.1f ms |", snapshot.trimMilliseconds),
         ]
-        lines += stalls.map {
-            String(format: "| Raft thread, first %@ entry while a snapshot is encoded (copy-on-write; 7 trials) | median %.1f ms, max %.1f ms (%.3f ms otherwise) |",
-                   $0.name, $0.median, $0.max, $0.free)
-        }
         lines += queries.map { String(format: "| %@ | p50 %.3f ms, p99 %.3f ms |", $0.name, $0.p50, $0.p99) }
         if let cluster { lines += ["", Self.clusterMarkdown(cluster)] }
         return lines.joined(separator: "\n")
@@ -44,7 +38,6 @@ struct PolicyReport {
             String(format: "| writes through haproxy | %.0f writes/s (%d failed%@) |", cluster.writesPerSecond, cluster.failedWrites,
                    cluster.failures.isEmpty ? "" : ": " + cluster.failures.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")),
             String(format: "| join until `/health/ready` is 200 | %.1f s |", cluster.joinReadySeconds),
-            "| elections from the first write to the last query (a node became a pre-candidate) | \(cluster.elections) |",
             "| RSS per node | " + cluster.rssMB.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) MB" }.joined(separator: ", ") + " |",
         ]
         lines += cluster.queries.map { String(format: "| %@ | p50 %.2f ms, p99 %.2f ms |", $0.name, $0.p50, $0.p99) }

@@ -93,7 +93,7 @@ extension AdminRoutes {
 }
 
 /// The revision an outcome names.
-private func revision<R>(_ outcome: PolicyOutcome, in list: KeyPath<PolicyState, ChunkedArray<R>>, _ call: AdminCall) throws -> R {
+private func revision<R>(_ outcome: PolicyOutcome, in list: KeyPath<PolicyState, [R]>, _ call: AdminCall) throws -> R {
     let all = call.reader.current[keyPath: list]
     guard let number = outcome.revision, number >= 1, number <= all.count else {
         throw AdminError(PolicyError.notFound(kind: "revision", id: outcome.id))
