@@ -175,6 +175,7 @@ public final class QuotaService: QuotaGate, Sendable {
         var waited = false
         var waitingIn: WindowKey?
         var restarted = false, extended = false
+        var retries = 0
         while true {
             let seen = changes.generation
             let result = tryReserve(estimate, against: quotas)
@@ -198,15 +199,29 @@ public final class QuotaService: QuotaGate, Sendable {
                 extended = true
             }
             let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero, prepareToWait(for: refusal, estimate: estimate) else {
+            let next: WaitDecision = remaining > .zero ? prepareToWait(for: refusal, estimate: estimate) : .refuse
+            switch next {
+            case .retry where retries < Self.staleRefusalRetriesMax:
+                retries += 1
+                await Task.yield()
+            case .refuse, .retry:
                 metrics.refused.increment()
                 if waited { metrics.refusedAfterWaiting.increment() }
                 return result
+            case .wait:
+                waited = true
+                await changes.wait(past: seen, timeout: remaining)
             }
-            waited = true
-            await changes.wait(past: seen, timeout: remaining)
         }
     }
+
+    /// Times at most that one request tries again at once because the refusal it met was
+    /// already stale (the window admits it now). A bound, not a tuning knob: each retry
+    /// needs a settle, cancel or allocation to land between two locks.
+    static let staleRefusalRetriesMax = 8
+
+    /// What a refused request does next.
+    enum WaitDecision { case refuse, wait, retry }
 
     /// True while an allocation request for `key` waits to be proposed or to commit.
     private func allocationUnderWay(_ key: WindowKey) -> Bool {
@@ -243,13 +258,15 @@ public final class QuotaService: QuotaGate, Sendable {
         state.withLock { $0.ledger.rateLimits(of: reservation) }
     }
 
-    /// Decides whether a refused request may wait: true when a durable mark is being
-    /// written, or when peers may hold the rights it lacks (then they are asked).
-    private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> Bool {
+    /// Decides what a refused request does: try again when the window admits it by now (the
+    /// refusal went stale between two locks), wait when a durable mark is being written or
+    /// when peers or the pool may hold the rights it lacks (then they are asked), else refuse.
+    private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> WaitDecision {
         let key = refusal.window
         let time = now()
-        enum Next { case refuse, wait, ask(RightsAsk) }
+        enum Next { case refuse, retry, wait, ask(RightsAsk) }
         let next = state.withLock { s -> Next in
+            if s.ledger.admits(estimate, in: key) { return .retry }
             if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
             let shortfall = s.ledger.shortfall(in: key, for: estimate)
             guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else {
@@ -262,13 +279,14 @@ public final class QuotaService: QuotaGate, Sendable {
             return askIfDue(key, shortfall, .urgent, at: time, &s).map { .ask($0) } ?? .wait
         }
         switch next {
-        case .refuse: return false
+        case .refuse: return .refuse
+        case .retry: return .retry
         case .wait:
             persistKick.yield()
-            return true
+            return .wait
         case let .ask(ask):
             send(ask)
-            return true
+            return .wait
         }
     }
 

@@ -5,6 +5,14 @@ extension QuotaLedger {
         state(key)?.shortfall(for: estimate) ?? .zero
     }
 
+    /// True when `reserve` would now admit `estimate` in `key` (as far as this window goes):
+    /// a refusal read moments ago may be stale, since a settle, a cancel or an applied
+    /// allocation can free or add rights between the refusal and the decision to wait.
+    public func admits(_ estimate: Usage, in key: WindowKey) -> Bool {
+        guard let state = state(key) else { return false }
+        return state.exceededUnit(adding: estimate, durability: tracksDurability) == nil
+    }
+
     /// The top-ups `reserve` found due since the last call: windows where this member's
     /// rights would not fit `headroomEstimates` more of an admitted estimate, with what it
     /// lacks, to ask peers for before requests have to wait.

@@ -20,6 +20,29 @@ import Testing
         #expect(ledger.spare(in: aliceKey).requests == 9, "the refused request left nothing reserved")
     }
 
+    /// A refusal can be stale by the time the service decides to wait: what freed rights in
+    /// between (a cancel here) makes `admits` true, and the service tries again instead of
+    /// refusing with no shortfall (a false 429 seen once in the failover test).
+    @Test func admitsSeesRightsFreedAfterARefusal() throws {
+        var ledger = QuotaLedger(member: 1)
+        let key = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
+        var held: [ReservationID] = []
+        for _ in 0..<10 { held.append(try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()) }
+        guard case .failure = ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now) else {
+            Issue.record("the 11th of 10 must be refused"); return
+        }
+        #expect(!ledger.admits(Usage(requests: 1), in: key))
+        #expect(ledger.shortfall(in: key, for: Usage(requests: 1)) == Usage(requests: 1))
+        ledger.cancel(held[0])
+        #expect(ledger.admits(Usage(requests: 1), in: key) && ledger.shortfall(in: key, for: Usage(requests: 1)) == .zero)
+        #expect(!ledger.admits(Usage(requests: 2), in: key), "one freed right admits one request, not two")
+        let unknown = WindowKey(quota: team.id, period: .day, start: 0)
+        #expect(!ledger.admits(Usage(requests: 1), in: unknown), "a window the ledger never met admits nothing")
+        // A settled request keeps its right: nothing was freed.
+        ledger.settle(held[1], actual: Usage(requests: 1))
+        #expect(ledger.admits(Usage(requests: 1), in: key) && !ledger.admits(Usage(requests: 2), in: key))
+    }
+
     @Test func settleAndCancelHappenExactlyOnce() throws {
         var ledger = QuotaLedger(member: 1)
         let id = try ledger.reserve(Usage(requests: 1), against: [alice], members: [1], now: now).get()
