@@ -1,105 +1,94 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import MockLLM
 import NIOCore
 import NIOHTTP1
 import NodeTestSupport
 
-/// The gateway's cost per request: one release `weir` node (token auth, six applicable
-/// quotas, pricing) in front of mockllm, against haproxy passing the same requests
-/// straight to mockllm, in the same run and at the same concurrency.
+/// The gateway's cost per request, measured as issue 20 asks: every party in a process of
+/// its own. nginx (one worker) answers a fixed chat completion; haproxy passes the same
+/// requests straight to it (the hop to beat); wrk (one thread) is the load. Weir runs as one
+/// release node with token auth, a quota on each of the six lanes and pricing, then as a
+/// second node that also records usage and has DLP on.
 struct GatewayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Throughput and added latency of a weir node against haproxy passthrough to the same mockllm.")
+        abstract: "Throughput and added latency of a weir node against haproxy passthrough to the same nginx upstream, loaded by wrk.")
 
-    @Option(help: "Requests in flight at once.") var concurrency = 32
-    @Option(help: "Seconds measured per target (after a 2 s warm-up).") var seconds = 10
+    @Option(help: "Connections wrk keeps busy in the main run.") var concurrency = 32
+    @Option(help: "Seconds measured per target at full concurrency (after a 2 s warm-up); c=1 runs half as long.") var seconds = 10
     @Option(help: "The weir binary (release).") var weir = ".build/release/weir"
     @Option(help: "Where to write the table (between its markers), or - for none.") var output = "docs/benchmarks.md"
 
     /// About 1 KB of prompt with an email address and a phone number in it.
     static let prompt = String(repeating: "Summarise the quarterly report for the board, keeping figures exact. ", count: 13)
         + "Send questions to ann.lee@example.com or call +1 415 555 0100."
+    static let body = #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"\#(prompt)"}]}"#
 
-    struct Measurement {
-        var requests = 0
-        var failures = 0
-        var seconds = 0.0
-        var latencies: [Double] = []  // µs, sorted
-
-        mutating func add(_ other: Measurement) {
-            requests += other.requests
-            failures += other.failures
-            seconds += other.seconds
-            latencies = (latencies + other.latencies).sorted()
-        }
-
-        var rps: Double { Double(requests) / seconds }
-        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+    /// One target's runs: at full concurrency and at one connection.
+    struct Figures {
+        var full = WrkResult()
+        var single = WrkResult()
+        var rssMB: Int?
     }
 
     func run() async throws {
-        guard FileManager.default.isExecutableFile(atPath: weir) else { throw ValidationError("\(weir) is missing: build it with swift build -c release --product weir") }
-        let mock = MockLLM(options: MockOptions())
-        try await mock.serving { mockPort in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let proxyPort = try freeLoopbackPort()
-            let config = directory + "/haproxy.cfg"
-            try """
-                global
-                    maxconn 4096
-                defaults
-                    mode http
-                    timeout connect 2s
-                    timeout client 60s
-                    timeout server 60s
-                frontend passthrough
-                    bind 127.0.0.1:\(proxyPort)
-                    default_backend mock
-                backend mock
-                    server mock 127.0.0.1:\(mockPort)
+        for tool in [weir, "/usr/bin/wrk", "/usr/sbin/nginx", "/usr/sbin/haproxy"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw ValidationError("\(tool) is missing: run scripts/install-deps.sh (wrk, nginx-light, haproxy) and build weir with swift build -c release --product weir")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/nginx-body", withIntermediateDirectories: true)
+        let upstream = try HopProcesses.nginx(directory: directory)
+        defer { kill(upstream.pid, SIGQUIT) }
+        let proxy = try HopProcesses.haproxy(directory: directory, upstream: upstream.port)
+        defer { kill(proxy.pid, SIGTERM) }
+        let wrk = Wrk(directory: directory, body: Self.body)
+        print("weir-bench gateway: wrk -t1 -c\(concurrency) and -c1, \(seconds) s per target, nginx answering a fixed completion")
 
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            let proxy = try spawnLogged(["/usr/sbin/haproxy", "-f", config, "-db"], output: directory + "/haproxy.log")
-            defer { kill(proxy, SIGTERM) }
-
-            let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
-            do {
-                print("weir-bench gateway: \(concurrency) in flight, \(seconds) s per target, mockllm answering at once")
-                let passthrough = try await load(client, url: "http://127.0.0.1:\(proxyPort)/v1/chat/completions", token: "unused")
-                guard passthrough.requests > 0 else {
-                    throw ValidationError("haproxy answered nothing; its log:\n" + ((try? String(contentsOfFile: directory + "/haproxy.log", encoding: .utf8)) ?? ""))
-                }
-                // The plain node: auth, six quotas, pricing; no usage recording, no DLP. Issue 7's
-                // node: usage recorded, DLP on for the caller, the cache off. Both run at once and
-                // are measured in turn, A B B A, so neither gains from going first or last.
-                let plainNode = try await node(client, directory: directory + "/plain", mockPort: mockPort, recording: false, dlp: false)
-                defer { kill(plainNode.pid, SIGTERM) }
-                let observedNode = try await node(client, directory: directory + "/observed", mockPort: mockPort, recording: true, dlp: true)
-                defer { kill(observedNode.pid, SIGTERM) }
-                var plain = Measurement(), observed = Measurement()
-                for (index, target) in [plainNode, observedNode, observedNode, plainNode].enumerated() {
-                    let measured = try await load(client, url: "http://127.0.0.1:\(target.port)/v1/chat/completions", token: target.secret, seconds: Double(seconds) / 2)
-                    if index == 0 || index == 3 { plain.add(measured) } else { observed.add(measured) }
-                }
-                report(gateway: plain, passthrough: passthrough, observed: observed)
-            } catch {
-                try? await client.shutdown()
-                throw error
-            }
+        let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
+        do {
+            let direct = try measure(wrk, "http://127.0.0.1:\(upstream.port)/v1/chat/completions", token: "unused")
+            let passthrough = try measure(wrk, "http://127.0.0.1:\(proxy.port)/v1/chat/completions", token: "unused")
+            let plainNode = try await node(client, directory: directory + "/plain", upstream: upstream.port, recording: false, dlp: false)
+            defer { kill(plainNode.pid, SIGTERM) }
+            let observedNode = try await node(client, directory: directory + "/observed", upstream: upstream.port, recording: true, dlp: true)
+            defer { kill(observedNode.pid, SIGTERM) }
+            var plain = try measure(wrk, "http://127.0.0.1:\(plainNode.port)/v1/chat/completions", token: plainNode.secret)
+            var observed = try measure(wrk, "http://127.0.0.1:\(observedNode.port)/v1/chat/completions", token: observedNode.secret, single: false)
+            plain.rssMB = Self.rssMB(plainNode.pid)
+            observed.rssMB = Self.rssMB(observedNode.pid)
             try await client.shutdown()
+            report(direct: direct, passthrough: passthrough, plain: plain, observed: observed)
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
     }
 
+    /// A 2 s warm-up, then the full-concurrency run and (unless `single` is false) the
+    /// one-connection run.
+    private func measure(_ wrk: Wrk, _ url: String, token: String, single: Bool = true) throws -> Figures {
+        _ = try wrk.run(url, token: token, connections: concurrency, seconds: 2)
+        var figures = Figures()
+        figures.full = try wrk.run(url, token: token, connections: concurrency, seconds: seconds)
+        if single { figures.single = try wrk.run(url, token: token, connections: 1, seconds: max(1, seconds / 2)) }
+        return figures
+    }
+
+    /// The resident set of `pid` in MB, from /proc.
+    static func rssMB(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kB = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kB / 1024
+    }
+
     /// Starts a node and prepares its caller; the caller stops it.
-    private func node(_ client: HTTPClient, directory: String, mockPort: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
+    private func node(_ client: HTTPClient, directory: String, upstream: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
         let port = try freeLoopbackPort()
         let pid = try spawnLogged([weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
-                                   "--set", "providers.demo_upstream=http://127.0.0.1:\(mockPort)/v1", "--set", "usage.recording=\(recording)"],
+                                   "--set", "providers.demo_upstream=http://127.0.0.1:\(upstream)/v1", "--set", "usage.recording=\(recording)"],
                             output: directory + ".log")
         do {
             return (pid, port, try await prepare(client, port: port, directory: directory, dlp: dlp))
@@ -155,61 +144,27 @@ struct GatewayBench: AsyncParsableCommand {
         return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
     }
 
-    /// `seconds` of load after a 2 s warm-up (default: the `--seconds` option).
-    private func load(_ client: HTTPClient, url: String, token: String, seconds: Double? = nil) async throws -> Measurement {
-        let body = ByteBuffer(string: #"{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"\#(Self.prompt)"}]}"#)
-        func run(for duration: Duration) async -> Measurement {
-            let clock = ContinuousClock()
-            let end = clock.now.advanced(by: duration)
-            let start = clock.now
-            let results = await withTaskGroup(of: ([Double], Int).self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        var latencies: [Double] = [], failures = 0
-                        while clock.now < end {
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.body = .bytes(body)
-                            let sent = clock.now
-                            do {
-                                let response = try await client.execute(request, timeout: .seconds(30))
-                                _ = try await response.body.collect(upTo: 1 << 20)
-                                if response.status == .ok {
-                                    let elapsed = sent.duration(to: clock.now)
-                                    latencies.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
-                                } else { failures += 1 }
-                            } catch { failures += 1 }
-                        }
-                        return (latencies, failures)
-                    }
-                }
-                return await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
-            }
-            let elapsed = start.duration(to: clock.now)
-            return Measurement(requests: results.0.count, failures: results.1,
-                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, latencies: results.0.sorted())
+    private func report(direct: Figures, passthrough: Figures, plain: Figures, observed: Figures) {
+        func ms(_ us: Double) -> String { String(format: "%.3f ms", us / 1000) }
+        func row(_ name: String, _ f: Figures, single: Bool = true) -> String {
+            let one = single ? "\(ms(f.single.p50)) | \(ms(f.single.p99))" : "– | –"
+            let rss = f.rssMB.map { "\($0) MB" } ?? "–"
+            return "| \(name) | \(Int(f.full.rps)) | \(ms(f.full.p50)) | \(ms(f.full.p99)) | \(one) | \(f.full.failures + f.single.failures) | \(rss) |"
         }
-        _ = await run(for: .seconds(2))
-        return await run(for: .seconds(seconds ?? Double(self.seconds)))
-    }
-
-    private func report(gateway: Measurement, passthrough: Measurement, observed: Measurement) {
-        let ratio = gateway.rps / max(passthrough.rps, 1)
-        let addedP50 = gateway.percentile(0.5) - passthrough.percentile(0.5)
-        let addedP99 = gateway.percentile(0.99) - passthrough.percentile(0.99)
+        let ratio = plain.full.rps / max(passthrough.full.rps, 1)
         let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
         let table = """
-            | target | requests/s | p50 | p99 | failed |
-            |---|---|---|---|---|
-            | haproxy → mockllm (baseline) | \(Int(passthrough.rps)) | \(Int(passthrough.percentile(0.5))) µs | \(Int(passthrough.percentile(0.99))) µs | \(passthrough.failures) |
-            | weir → mockllm | \(Int(gateway.rps)) | \(Int(gateway.percentile(0.5))) µs | \(Int(gateway.percentile(0.99))) µs | \(gateway.failures) |
-            | weir, usage recorded, DLP on, cache off | \(Int(observed.rps)) | \(Int(observed.percentile(0.5))) µs | \(Int(observed.percentile(0.99))) µs | \(observed.failures) |
+            | target | c=\(concurrency) req/s | c=\(concurrency) p50 | c=\(concurrency) p99 | c=1 p50 | c=1 p99 | failed | RSS after |
+            |---|---|---|---|---|---|---|---|
+            \(row("nginx, direct", direct))
+            \(row("haproxy → nginx (the hop to beat)", passthrough))
+            \(row("weir → nginx", plain))
+            \(row("weir, usage recorded, DLP on, cache off", observed, single: false))
             """
-        let line = String(format: "bench weir_rps=%.0f passthrough_rps=%.0f ratio=%.2f added_p50_us=%.0f added_p99_us=%.0f",
-                          gateway.rps, passthrough.rps, ratio, addedP50, addedP99)
-        let observedLine = String(format: "bench_observed weir_rps=%.0f plain_rps=%.0f ratio=%.2f", observed.rps, gateway.rps, observed.rps / max(gateway.rps, 1))
+        let line = String(format: "bench weir_rps=%.0f haproxy_rps=%.0f ratio=%.3f added_p50_c1_us=%.0f added_p99_c1_us=%.0f added_p50_c%d_us=%.0f added_p99_c%d_us=%.0f",
+                          plain.full.rps, passthrough.full.rps, ratio, plain.single.p50 - direct.single.p50, plain.single.p99 - direct.single.p99,
+                          concurrency, plain.full.p50 - direct.full.p50, concurrency, plain.full.p99 - direct.full.p99)
+        let observedLine = String(format: "bench_observed weir_rps=%.0f plain_rps=%.0f ratio=%.2f", observed.full.rps, plain.full.rps, observed.full.rps / max(plain.full.rps, 1))
         print("")
         print(table)
         print("")
@@ -225,13 +180,13 @@ struct GatewayBench: AsyncParsableCommand {
             \(start)
             ## Gateway overhead (`weir-bench gateway`, `make bench`)
 
-            One release node with token auth, a quota on each of the six lanes and pricing, in
-            front of mockllm (answering at once), against haproxy passing the same chat requests
-            straight to mockllm; then a second node that also records usage events and has DLP
-            on (every built-in detector) for the caller, with the response cache off, both running
-            and measured in turn (A B B A, \(seconds / 2) s each after a 2 s warm-up); \(concurrency) requests in flight,
-            passthrough \(seconds) s after a 2 s warm-up; load generator, mockllm, haproxy and the node on the same two cores
-            (measured \(date)):
+            Every party in its own process, on the same two cores: nginx (one worker) answers a
+            fixed chat completion; haproxy passes the same requests straight to it; wrk (one
+            thread) posts a 1 KB chat request, \(seconds) s per target at \(concurrency) connections and
+            \(max(1, seconds / 2)) s at one, each after a 2 s warm-up. Weir is one release node with token auth,
+            a quota on each of the six lanes and pricing; the second node also records usage
+            events and has DLP on (every built-in detector), with the response cache off.
+            "Added" latencies are against nginx direct (measured \(date)):
 
             \(table)
 

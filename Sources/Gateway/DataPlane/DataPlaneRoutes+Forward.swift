@@ -39,13 +39,13 @@ extension DataPlaneRoutes {
     func forward(_ request: Request, _ endpoint: ClientEndpoint) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        var (body, bodyBytes) = try await jsonBodyAndSize(request)
+        var (body, raw) = try await jsonBody(request)
         let numbers = try RequestNumbers.read(body, endpoint: endpoint)
         let requested = numbers.model, stream = numbers.stream
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
         var usage = UsageContext(
             sink: usageSink, metrics: metrics, time: clock(), endpoint: endpoint.name, caller: caller, requestedModel: requested, stream: stream,
-            userAgent: request.headers[.userAgent], requestBytes: bodyBytes)
+            userAgent: request.headers[.userAgent], requestBytes: raw.count)
         let model = try costModeModel(request, requested: requested, caller: caller, state: state)
         let resolved = state.resolveAlias(model, organization: caller.organization)
         guard caller.token.allows(model: model, resolved: resolved) else {
@@ -54,6 +54,8 @@ extension DataPlaneRoutes {
         let redaction: Redaction
         do { redaction = try screen(&body, request: request, caller: caller, state: state, usage: &usage) } catch { throw usage.failed(error) }
         let restorer = PlaceholderRestorer(redaction)
+        // The body as sent, to forward with surgical edits, unless DLP changed it.
+        let sent = redaction.isEmpty ? JSONMembers(raw) : nil
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
         if let cacheKey, let hit = cache.get(cacheKey, now: clock()) {
@@ -78,7 +80,7 @@ extension DataPlaneRoutes {
             let outputEstimate = endpoint == .embeddings ? 0 : TokenEstimate.output(numbers, deployment: attempt.deployment)
             let upstream: HTTPClientRequest
             do {
-                upstream = try upstreamRequest(endpoint, attempt, body: body, stream: stream, maxTokens: outputEstimate, request: request, settings: state.settings)
+                upstream = try upstreamRequest(endpoint, attempt, body: body, sent: sent, stream: stream, maxTokens: outputEstimate, request: request, settings: state.settings)
             } catch {
                 failure = error
                 continue
@@ -237,9 +239,33 @@ extension DataPlaneRoutes {
 
     /// The request for `attempt`, in its provider's dialect, with the upstream model name.
     private func upstreamRequest(
-        _ endpoint: ClientEndpoint, _ attempt: Attempt, body: [String: Any], stream: Bool, maxTokens: Int, request: Request, settings: GatewaySettings
+        _ endpoint: ClientEndpoint, _ attempt: Attempt, body: [String: Any], sent: JSONMembers?, stream: Bool, maxTokens: Int, request: Request,
+        settings: GatewaySettings
     ) throws(GatewayError) -> HTTPClientRequest {
         let dialect = ProviderDialect(attempt.provider)
+        let bytes = try upstreamBody(endpoint, dialect, attempt, body: body, sent: sent, stream: stream, maxTokens: maxTokens)
+        switch dialect {
+        case .openAI:
+            return try Upstream.openAI(endpoint == .embeddings ? "/embeddings" : "/chat/completions", attempt, settings: settings, sealer: sealer, body: bytes)
+        case .anthropic:
+            return try Upstream.anthropic("/messages", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
+        }
+    }
+
+    /// The body for `attempt`: the client's bytes with the model and stream flags set when
+    /// the provider speaks the client's dialect (`sent`, nil when DLP changed the body or
+    /// the scanner declined it), else the translated body encoded anew.
+    private func upstreamBody(
+        _ endpoint: ClientEndpoint, _ dialect: ProviderDialect, _ attempt: Attempt, body: [String: Any], sent: JSONMembers?, stream: Bool, maxTokens: Int
+    ) throws(GatewayError) -> [UInt8] {
+        if let sent, endpoint.dialect == (dialect == .anthropic ? .anthropic : .openAI) {
+            var changes: [(key: String, value: [UInt8])] = [("model", JSONMembers.encodeString(attempt.upstreamModel))]
+            if stream {
+                changes.append(("stream", Array("true".utf8)))
+                if dialect == .openAI { changes.append(("stream_options", Array(#"{"include_usage":true}"#.utf8))) }
+            }
+            return sent.setting(changes)
+        }
         var upstream: [String: Any] = switch (endpoint, dialect) {
         case (.messages, .openAI): RequestTranslation.openAI(fromAnthropic: body)
         case (.chat, .anthropic): RequestTranslation.anthropic(fromOpenAI: body, maxTokens: maxTokens)
@@ -253,13 +279,7 @@ extension DataPlaneRoutes {
             upstream["stream"] = true
             if dialect == .openAI { upstream["stream_options"] = ["include_usage": true] }
         }
-        let bytes = Array(JSONField.encode(upstream) ?? Data())
-        switch dialect {
-        case .openAI:
-            return try Upstream.openAI(endpoint == .embeddings ? "/embeddings" : "/chat/completions", attempt, settings: settings, sealer: sealer, body: bytes)
-        case .anthropic:
-            return try Upstream.anthropic("/messages", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
-        }
+        return Array(JSONField.encode(upstream) ?? Data())
     }
 
     /// A provider's error: passed on as it is in the same dialect, else told in the

@@ -114,6 +114,12 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
     /// The request body as a JSON object (within `requestBytesMax`), and its size in bytes.
     func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
+        let (object, raw) = try await jsonBody(request)
+        return (object, raw.count)
+    }
+
+    /// The request's body, decoded and as sent (at most `requestBytesMax`).
+    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8]) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.requestBytesMax)
@@ -124,7 +130,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
             throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
         }
-        return (object, buffer.readableBytes)
+        return (object, Array(buffer.readableBytesView))
     }
 
     /// `GET /v1/models`: the model names this caller may ask for.

@@ -1,0 +1,121 @@
+import Foundation
+import SeededRandom
+import Testing
+@testable import Gateway
+
+/// The byte scanner that lets the gateway forward a client's body with surgical edits: on
+/// every object a JSON parser accepts, it finds exactly the parser's members, and its edits
+/// parse to the object with the edits applied; on anything else it answers nil or a
+/// result the caller never trusts blindly, and never traps.
+@Suite struct JSONMembersTests {
+    /// Seeds near 1 and a run of them far away: nothing may hold only where it was tried.
+    static let seeds: [UInt64] = Array(1...300) + Array(9_000_000_001...9_000_000_100)
+
+    @Test func itFindsWhatAParserFindsAndEditsExactly() throws {
+        for seed in Self.seeds {
+            var random = SplitMix64(seed: seed)
+            let object = Self.object(depth: 0, &random)
+            let bytes = Self.encode(object, &random)
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary, "seed \(seed)")
+            guard let members = JSONMembers(bytes) else {
+                Issue.record("seed \(seed): the scanner declined a plain object: \(String(decoding: bytes, as: UTF8.self))")
+                continue
+            }
+            #expect(members.members.count == parsed.count, "seed \(seed)")
+            for member in members.members {
+                let key = String(decoding: member.key, as: UTF8.self)
+                let value = try JSONSerialization.jsonObject(with: Data(bytes[member.value]), options: .fragmentsAllowed)
+                #expect((parsed[key] as? NSObject) == (value as? NSObject), "seed \(seed): member \(key)")
+            }
+            // Set the model (present or not), the stream flag and the stream options.
+            let model = "m\"o\\d\u{1}é-\(seed)"
+            let edited = members.setting([
+                ("model", JSONMembers.encodeString(model)), ("stream", Array("true".utf8)), ("stream_options", Array(#"{"include_usage":true}"#.utf8)),
+            ])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(edited)) as? [String: Any], "seed \(seed): \(String(decoding: edited, as: UTF8.self))")
+            var expected = parsed as! [String: Any]
+            expected["model"] = model
+            expected["stream"] = true
+            expected["stream_options"] = ["include_usage": true]
+            #expect(NSDictionary(dictionary: result) == NSDictionary(dictionary: expected), "seed \(seed)")
+        }
+    }
+
+    @Test func keysThatParsersMightReadDifferentlyAreDeclined() {
+        for text in [
+            #"{"model":"a","model":"b"}"#,  // which one wins differs between parsers
+            #"{"mod\u0065l":"a"}"#,  // an escape in a key
+            #"{"a":1,}"#, #"{"a":1"#, #"{"a" 1}"#, #"{"a":}"#, #"["a"]"#, #""a""#, "", "{", "}", #"{"a":1} {"#, #"{"a":1}x"#,
+            #"{"a":]}"#, #"{"a":[1}"#, #"{"a":"unterminated}"#, #"{a:1}"#,
+        ] {
+            #expect(JSONMembers(Array(text.utf8)) == nil, "\(text)")
+        }
+        let empty = JSONMembers(Array(" { } ".utf8))
+        #expect(empty?.members.isEmpty == true)
+        #expect(empty.map { String(decoding: $0.setting([("model", JSONMembers.encodeString("x"))]), as: UTF8.self) } == #" { "model":"x"} "#, "added before the closing brace, the rest kept byte for byte")
+    }
+
+    /// Every prefix and every one-byte corruption of a real body: the scanner never traps,
+    /// and never accepts a strict prefix.
+    @Test func truncatedAndCorruptedBodiesNeverTrap() {
+        let body = Array(#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"say \"hi\" \\ [{"}],"max_tokens":16,"stream":false,"t":-1.5e3}"#.utf8)
+        #expect(JSONMembers(body) != nil)
+        for length in 0..<body.count {
+            #expect(JSONMembers(Array(body[..<length])) == nil, "prefix of \(length) bytes")
+        }
+        var random = SplitMix64(seed: 42)
+        for _ in 0..<5_000 {
+            var corrupted = body
+            corrupted[Int(random.next() % UInt64(body.count))] = UInt8(truncatingIfNeeded: random.next())
+            _ = JSONMembers(corrupted)?.setting([("model", JSONMembers.encodeString("x"))])
+        }
+        // Deep nesting is skipped without recursion.
+        let deep = Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000) + [UInt8(ascii: "}")]
+        #expect(JSONMembers(deep)?.members.count == 1)
+    }
+
+    // MARK: Generating
+
+    static func object(depth: Int, _ random: inout SplitMix64) -> [String: Any] {
+        var object: [String: Any] = [:]
+        for _ in 0..<Int(random.next() % 6) {
+            object[key(&random)] = value(depth: depth + 1, &random)
+        }
+        return object
+    }
+
+    static func key(_ random: inout SplitMix64) -> String {
+        ["model", "stream", "stream_options", "messages", "max_tokens", "temperature", "é", "a b", "", "k\(random.next() % 100)"][Int(random.next() % 10)]
+    }
+
+    static func value(depth: Int, _ random: inout SplitMix64) -> Any {
+        switch random.next() % (depth > 3 ? 5 : 7) {
+        case 0: return Int(Int64(bitPattern: random.next()) >> Int(random.next() % 64))
+        case 1: return Double(Int64(bitPattern: random.next() % 1_000_000)) / 64
+        case 2: return random.next() % 2 == 0
+        case 3: return NSNull()
+        case 4: return ["", "plain", "quote \" and \\ backslash", "brace } ] , :", "ünï\u{1F600}", "\u{1}\n\t"][Int(random.next() % 6)]
+        case 5: return (0..<Int(random.next() % 4)).map { _ in value(depth: depth + 1, &random) }
+        default: return object(depth: depth, &random)
+        }
+    }
+
+    /// `object` as JSON with random whitespace between tokens.
+    static func encode(_ object: [String: Any], _ random: inout SplitMix64) -> [UInt8] {
+        let compact = try! JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed])
+        var out: [UInt8] = []
+        var inString = false, escaped = false
+        for byte in compact {
+            let structural = !inString && [UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","), UInt8(ascii: ":")].contains(byte)
+            if structural && random.next() % 3 == 0 { out += [[0x20], [0x0A], [0x09, 0x20], [0x0D, 0x0A]][Int(random.next() % 4)] }
+            out.append(byte)
+            if structural && random.next() % 3 == 0 { out.append(0x20) }
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            }
+        }
+        return out
+    }
+}
