@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SeededRandom
 import Testing
 @testable import Gateway
@@ -72,6 +73,18 @@ import Testing
         // Deep nesting is skipped without recursion.
         let deep = Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000) + [UInt8(ascii: "}")]
         #expect(JSONMembers(deep)?.members.count == 1)
+    }
+
+    @Test func anAnswersUsageIsReadAloneOrTheWholeAnswerIsJudged() {
+        func scan(_ text: String) -> AnswerUsage? { AnswerUsage.scan(ByteBuffer(string: text)) }
+        let found = scan(#"{"id":"x","choices":[{"message":{"content":"{\"usage\":1}"}}],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#)
+        #expect(found?.usage?["prompt_tokens"] as? Int == 12 && found?.usage?["completion_tokens"] as? Int == 3, "the top-level usage, not one inside a string")
+        #expect(scan(#"{"id":"x"}"#).map { $0.usage == nil } == true, "no usage: the estimate stands")
+        #expect(scan(#"{"id":"x","usage":null}"#).map { $0.usage == nil } == true)
+        // Anything else is left to the whole-answer decode, which refuses what is not an object.
+        for text in [#"{"usage":"many"}"#, #"{"usage":[1]}"#, #"{"usage":{"prompt_tokens":}}"#, #"["usage"]"#, "", #"{"usage":{},"usage":{}}"#] {
+            #expect(scan(text) == nil, "\(text)")
+        }
     }
 
     // MARK: Generating

@@ -151,12 +151,16 @@ extension DataPlaneRoutes {
                                    message: "the answer of \(attempt.provider.rawValue) for \(attempt.model) broke off or exceeded \(Self.responseBytesMax) bytes; retry")
             }
             // Stage settle: the provider's usage (the estimate's input when it reports none).
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] else {
+            // An answer relayed as it is (same dialect, nothing to restore) has only its usage
+            // member decoded; the others are decoded whole.
+            let relayedAsIs = ProviderDialect(attempt.provider) == (endpoint.dialect == .anthropic ? .anthropic : .openAI) && redaction.isEmpty
+            let scanned = relayedAsIs ? AnswerUsage.scan(answer) : nil
+            guard let object = scanned != nil ? [:] : (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] else {
                 settlement.settle(input: promptEstimate, output: outputEstimate, status: 502, error: "upstream_malformed")
                 throw GatewayError(status: .badGateway, type: "api_error", code: "upstream_malformed",
                                    message: "\(attempt.provider.rawValue) answered \(status) for \(attempt.model) with a body that is not a JSON object; retry")
             }
-            let usage = object["usage"] as? [String: Any]
+            let usage = scanned.map(\.usage) ?? object["usage"] as? [String: Any]
             let input = ReportedTokens.read(usage, "prompt_tokens", "input_tokens") ?? promptEstimate
             let output = ReportedTokens.read(usage, "completion_tokens", "output_tokens") ?? (usage == nil ? 0 : outputEstimate)
             settlement.settle(input: input, output: output)

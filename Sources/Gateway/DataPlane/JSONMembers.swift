@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+
 /// The top-level members of a JSON object, found in its bytes without decoding them: where
 /// each key and value lies. It lets the gateway forward a client's body with surgical
 /// edits (the upstream model name, the stream flags) instead of decoding it into a
@@ -174,5 +177,21 @@ struct JSONMembers {
             true
         default: false
         }
+    }
+}
+
+/// The usage member of a provider's answer, read without decoding the rest of it.
+struct AnswerUsage {
+    /// The answer's `usage` object, nil when it has none or it is `null`.
+    let usage: [String: Any]?
+
+    /// Nil when the answer is not an object the scanner reads, or its usage is neither an
+    /// object nor `null`: then the caller decodes the whole answer and judges it.
+    static func scan(_ answer: ByteBuffer) -> AnswerUsage? {
+        guard let members = JSONMembers(Array(answer.readableBytesView)) else { return nil }
+        guard let value = members.value("usage") else { return AnswerUsage(usage: nil) }
+        if value.elementsEqual("null".utf8) { return AnswerUsage(usage: nil) }
+        guard let usage = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] else { return nil }
+        return AnswerUsage(usage: usage)
     }
 }
