@@ -19,6 +19,7 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "Seconds measured per target at full concurrency (after a 2 s warm-up); c=1 runs half as long.") var seconds = 10
     @Option(help: "The weir binary (release).") var weir = ".build/release/weir"
     @Option(help: "Where to write the table (between its markers), or - for none.") var output = "docs/benchmarks.md"
+    @Option(help: "Another weir binary (say, main's before a change) measured in the same run as a plain node, for a ratio of two commits.") var baselineWeir: String?
 
     /// About 1 KB of prompt with an email address and a phone number in it.
     static let prompt = String(repeating: "Summarise the quarterly report for the board, keeping figures exact. ", count: 13)
@@ -30,6 +31,15 @@ struct GatewayBench: AsyncParsableCommand {
         var full = WrkResult()
         var single = WrkResult()
         var rssMB: Int?
+
+        /// Two runs of the same target as one: requests and time summed, percentiles averaged.
+        func averaged(with other: Figures) -> Figures {
+            func merge(_ a: WrkResult, _ b: WrkResult) -> WrkResult {
+                WrkResult(requests: a.requests + b.requests, seconds: a.seconds + b.seconds, failures: a.failures + b.failures,
+                          p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2)
+            }
+            return Figures(full: merge(full, other.full), single: merge(single, other.single), rssMB: other.rssMB ?? rssMB)
+        }
     }
 
     func run() async throws {
@@ -55,11 +65,21 @@ struct GatewayBench: AsyncParsableCommand {
             let observedNode = try await node(client, directory: directory + "/observed", upstream: upstream.port, recording: true, dlp: true)
             defer { kill(observedNode.pid, SIGTERM) }
             var plain = try measure(wrk, "http://127.0.0.1:\(plainNode.port)/v1/chat/completions", token: plainNode.secret)
+            var baseline: Figures?
+            if let baselineWeir {
+                let baselineNode = try await node(client, binary: baselineWeir, directory: directory + "/baseline", upstream: upstream.port, recording: false, dlp: false)
+                defer { kill(baselineNode.pid, SIGTERM) }
+                // A B B A: neither binary gains from going first or last.
+                baseline = try measure(wrk, "http://127.0.0.1:\(baselineNode.port)/v1/chat/completions", token: baselineNode.secret)
+                    .averaged(with: try measure(wrk, "http://127.0.0.1:\(baselineNode.port)/v1/chat/completions", token: baselineNode.secret))
+                baseline?.rssMB = Self.rssMB(baselineNode.pid)
+                plain = plain.averaged(with: try measure(wrk, "http://127.0.0.1:\(plainNode.port)/v1/chat/completions", token: plainNode.secret))
+            }
             var observed = try measure(wrk, "http://127.0.0.1:\(observedNode.port)/v1/chat/completions", token: observedNode.secret, single: false)
             plain.rssMB = Self.rssMB(plainNode.pid)
             observed.rssMB = Self.rssMB(observedNode.pid)
             try await client.shutdown()
-            report(direct: direct, passthrough: passthrough, plain: plain, observed: observed)
+            report(direct: direct, passthrough: passthrough, plain: plain, observed: observed, baseline: baseline)
         } catch {
             try? await client.shutdown()
             throw error
@@ -85,9 +105,9 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     /// Starts a node and prepares its caller; the caller stops it.
-    private func node(_ client: HTTPClient, directory: String, upstream: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
+    private func node(_ client: HTTPClient, binary: String? = nil, directory: String, upstream: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
         let port = try freeLoopbackPort()
-        let pid = try spawnLogged([weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
+        let pid = try spawnLogged([binary ?? weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
                                    "--set", "providers.demo_upstream=http://127.0.0.1:\(upstream)/v1", "--set", "usage.recording=\(recording)"],
                             output: directory + ".log")
         do {
@@ -144,7 +164,7 @@ struct GatewayBench: AsyncParsableCommand {
         return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
     }
 
-    private func report(direct: Figures, passthrough: Figures, plain: Figures, observed: Figures) {
+    private func report(direct: Figures, passthrough: Figures, plain: Figures, observed: Figures, baseline: Figures?) {
         func ms(_ us: Double) -> String { String(format: "%.3f ms", us / 1000) }
         func row(_ name: String, _ f: Figures, single: Bool = true) -> String {
             let one = single ? "\(ms(f.single.p50)) | \(ms(f.single.p99))" : "– | –"
@@ -160,15 +180,20 @@ struct GatewayBench: AsyncParsableCommand {
             \(row("haproxy → nginx (the hop to beat)", passthrough))
             \(row("weir → nginx", plain))
             \(row("weir, usage recorded, DLP on, cache off", observed, single: false))
-            """
+            """ + (baseline.map { "\n" + row("weir → nginx, baseline binary (--baseline-weir)", $0) } ?? "")
         let line = String(format: "bench weir_rps=%.0f haproxy_rps=%.0f ratio=%.3f added_p50_c1_us=%.0f added_p99_c1_us=%.0f added_p50_c%d_us=%.0f added_p99_c%d_us=%.0f",
                           plain.full.rps, passthrough.full.rps, ratio, plain.single.p50 - direct.single.p50, plain.single.p99 - direct.single.p99,
                           concurrency, plain.full.p50 - direct.full.p50, concurrency, plain.full.p99 - direct.full.p99)
         let observedLine = String(format: "bench_observed weir_rps=%.0f plain_rps=%.0f ratio=%.2f", observed.full.rps, plain.full.rps, observed.full.rps / max(plain.full.rps, 1))
+        let baselineLine = baseline.map {
+            String(format: "bench_baseline weir_rps=%.0f baseline_rps=%.0f ratio=%.2f c1_p50_us=%.0f baseline_c1_p50_us=%.0f",
+                   plain.full.rps, $0.full.rps, plain.full.rps / max($0.full.rps, 1), plain.single.p50, $0.single.p50)
+        }
         print("")
         print(table)
+        if let baselineLine { print(""); print(baselineLine) }
         print("")
-        if output != "-" { write(table: table, line: line + "`\n\n`" + observedLine, date: String(date)) }
+        if output != "-" { write(table: table, line: line + "`\n\n`" + observedLine + (baselineLine.map { "`\n\n`" + $0 } ?? ""), date: String(date)) }
         print(observedLine)
         print(line)
     }
