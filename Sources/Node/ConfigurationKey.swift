@@ -221,6 +221,13 @@ extension ConfigurationKey {
             "drain.lb_grace_ms", help: "how long a draining node keeps serving after /health/ready turns 503 (longer than the load balancer's fall time)",
             \.drainGraceMilliseconds, 0...600_000, "0 to 600000 ms"),
         .integer("drain.timeout_ms", help: "how long a drain waits for in-flight requests to finish", \.drainTimeoutMilliseconds, 0...3_600_000, "0 to 3600000 ms"),
+        .integer(
+            "upstream.connections_per_host", help: "HTTP/1.1 connections this node keeps open to one provider host at most",
+            \.upstreamLimits.connectionsPerHost, UpstreamLimits.connectionsPerHostRange, "1 to 65536 connections"),
+        .integer(
+            "upstream.queued_per_host",
+            help: "provider calls that may wait for a connection to one host; past them a call gets 503 with Retry-After",
+            \.upstreamLimits.queuedPerHost, UpstreamLimits.queuedPerHostRange, "0 to 1000000 calls"),
         ConfigurationKey(
             name: "log.level", help: "trace, debug, info, notice, warning, error or critical",
             show: { $0.logLevel.rawValue },

@@ -84,6 +84,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var drainGraceMilliseconds = 3_000
     /// `drain.timeout_ms`: how long a drain waits for in-flight requests.
     public var drainTimeoutMilliseconds = 30_000
+    /// Provider calls per host: connections and calls waiting for one (`UpstreamLimits`).
+    public var upstreamLimits = UpstreamLimits()
     /// `usage.retention_days`: how long usage events are kept.
     public var usageRetentionDays = 30
     /// `usage.rollup_retention_days`: how long the per-minute sums are kept.

@@ -127,7 +127,7 @@ public struct WeirNode: Sendable {
             ],
             unrouted: { logger.debug("dropped a peer message of unknown type", metadata: ["type": "\($0.type)"]) })
         let policy = PolicyService(driver: driver, store: policyStore)
-        let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient()
+        let upstreamClient = DataPlaneRoutes<BasicRequestContext>.makeUpstreamClient(config.upstreamLimits)
         let providers = config.providersFromEnvironment
             ? try ProviderSeed.commands(environment: ProcessInfo.processInfo.environment, demoUpstream: config.demoUpstream, sealer: sealer)
             : []
@@ -137,7 +137,8 @@ public struct WeirNode: Sendable {
         let application = makeApplication(
             health: health,
             admin: AdminRoutes(reader: policy, writer: policy, sealer: sealer, usage: analytics, cluster: clusterAdmin, sessions: console, logger: logger),
-            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: sealer, client: upstreamClient, inFlight: inFlight, logger: logger),
+            dataPlane: DataPlaneRoutes(reader: policy, quota: quota, usage: config.usageRecording ? usage : DiscardingUsageSink(), sealer: sealer, client: upstreamClient, inFlight: inFlight,
+                                     upstreamLimits: config.upstreamLimits, logger: logger),
             cluster: ClusterRoutes(
                 cluster: operations, signature: ClusterSignature(secret: secret, accepted: acceptedSecrets)),
             console: console)

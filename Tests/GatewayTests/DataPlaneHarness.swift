@@ -130,11 +130,13 @@ struct DataPlaneHarness {
         ])
     }
 
-    func run<Value: Sendable>(_ test: @escaping @Sendable (AdminClient) async throws -> Value) async throws -> Value {
+    func run<Value: Sendable>(
+        upstreamLimits: UpstreamLimits = UpstreamLimits(), _ test: @escaping @Sendable (AdminClient) async throws -> Value
+    ) async throws -> Value {
         let router = Router()
         DataPlaneRoutes<BasicRequestContext>(
             reader: policy, quota: gate, usage: usage, sealer: CredentialSealer(key: AdminHarness.sealingKey), metrics: metrics,
-            logger: Logger(label: "data-plane-test"),
+            upstreamLimits: upstreamLimits, logger: Logger(label: "data-plane-test"),
             clock: { AdminHarness.now }
         ).register(on: router)
         return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client)) }

@@ -85,6 +85,15 @@ extension DataPlaneRoutes {
                 failure = error
                 continue
             }
+            // A bounded number of calls per provider host, open or waiting for a connection.
+            guard let slot = upstreamSlots.take(for: upstream.url) else {
+                let host = UpstreamSlots.host(of: upstream.url)
+                failure = .upstreamBusy(host, open: upstreamSlots.count(host), model: attempt.model)
+                continue
+            }
+            // Held until the answer is read, or by the relay until the stream ends.
+            var slotHandedOff = false
+            defer { if !slotHandedOff { slot.release() } }
             // Stage admit: all-or-nothing over the caller's lanes and the credential's.
             let estimate = Metering.usage(quote.price, input: promptEstimate, output: outputEstimate)
             let subjects = caller.subjects + (attempt.credential.map { [(lane: QuotaLane.key, subject: $0.id)] } ?? [])
@@ -140,7 +149,8 @@ extension DataPlaneRoutes {
                 var translator = Self.translator(from: ProviderDialect(attempt.provider), to: endpoint.dialect, model: attempt.model,
                                                  clientWantsUsage: clientWantsUsage, inputEstimate: promptEstimate)
                 if !redaction.isEmpty { translator = RestoringTranslator(inner: translator, restorer: restorer, dialect: endpoint.dialect) }
-                return relay(response, headers: headers, translator: translator, settlement: settlement)
+                slotHandedOff = true
+                return relay(response, headers: headers, translator: translator, settlement: settlement, slot: slot)
             }
             let answer: ByteBuffer
             do {
@@ -320,12 +330,17 @@ extension DataPlaneRoutes {
     /// Relays a streamed answer event by event, translated, and settles once at its end:
     /// with the provider's usage, else an estimate from what was streamed (also when the
     /// client goes away or the upstream breaks off).
-    private func relay(_ response: HTTPClientResponse, headers: HTTPFields, translator: any StreamTranslator, settlement: Settlement) -> Response {
+    private func relay(
+        _ response: HTTPClientResponse, headers: HTTPFields, translator: any StreamTranslator, settlement: Settlement, slot: UpstreamSlots.Slot
+    ) -> Response {
         // A client that leaves before the head is written never runs the body below; the
         // guard ends the reservation when the body is dropped.
         let fallback = AbandonedReservation(settlement)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { withExtendedLifetime(fallback) {} }
+            defer {
+                slot.release()
+                withExtendedLifetime(fallback) {}
+            }
             var translator = translator
             var splitter = SSESplitter()
             func settle(broken: Bool) {

@@ -30,15 +30,13 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     public static var upstreamConnectTimeout: Int64 { 10 }
     /// How long an idle pooled connection to a provider is kept, in seconds.
     public static var upstreamPoolIdleTimeout: Int64 { 60 }
-    /// Concurrent HTTP/1.1 connections kept per provider host (requests beyond wait for one).
-    public static var upstreamConnectionsPerHost: Int { 512 }
-
-    /// The HTTP client for provider calls, with the limits above. The node shuts it down
-    /// when it stops.
-    public static func makeUpstreamClient() -> HTTPClient {
+    /// The HTTP client for provider calls, with the limits above and `limits`' connections
+    /// per host (calls past them wait, up to `limits.queuedPerHost`; see `UpstreamSlots`).
+    /// The node shuts it down when it stops.
+    public static func makeUpstreamClient(_ limits: UpstreamLimits = UpstreamLimits()) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(upstreamConnectTimeout), read: .seconds(upstreamIdleTimeout)))
-        configuration.connectionPool = .init(idleTimeout: .seconds(upstreamPoolIdleTimeout), concurrentHTTP1ConnectionsPerHostSoftLimit: upstreamConnectionsPerHost)
+        configuration.connectionPool = .init(idleTimeout: .seconds(upstreamPoolIdleTimeout), concurrentHTTP1ConnectionsPerHostSoftLimit: limits.connectionsPerHost)
         // No tracer is bootstrapped yet; with the default (a no-op tracer) the client still
         // parses each request's URL for span attributes, a few percent of a request's cost.
         configuration.tracing.tracer = nil
@@ -58,10 +56,13 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     let cache = ResponseCache()
     /// The requests being served (a drain waits for them).
     let inFlight: InFlightRequests
+    /// Provider calls open per host, bounded (`UpstreamLimits`).
+    let upstreamSlots: UpstreamSlots
 
     public init(
         reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared,
-        metrics: any MetricsFactory = MetricsSystem.factory, inFlight: InFlightRequests = InFlightRequests(), logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory, inFlight: InFlightRequests = InFlightRequests(), upstreamLimits: UpstreamLimits = UpstreamLimits(),
+        logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.reader = reader
@@ -69,6 +70,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         usageSink = usage
         self.metrics = DataPlaneMetrics(factory: metrics)
         self.inFlight = inFlight
+        upstreamSlots = UpstreamSlots(upstreamLimits)
         self.sealer = sealer
         self.client = client
         self.logger = logger

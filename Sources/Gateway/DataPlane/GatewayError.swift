@@ -72,7 +72,7 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
         case 413: "request_too_large"
         case 429: "rate_limit_error"
         case 529: "overloaded_error"
-        case 503 where code == "overloaded": "overloaded_error"
+        case 503 where code == "overloaded" || code == "upstream_busy": "overloaded_error"
         case 500...: "api_error"
         default: "invalid_request_error"
         }
