@@ -48,6 +48,14 @@ import Testing
             #"{"mod\u0065l":"a"}"#,  // an escape in a key
             #"{"a":1,}"#, #"{"a":1"#, #"{"a" 1}"#, #"{"a":}"#, #"["a"]"#, #""a""#, "", "{", "}", #"{"a":1} {"#, #"{"a":1}x"#,
             #"{"a":]}"#, #"{"a":[1}"#, #"{"a":"unterminated}"#, #"{a:1}"#,
+            // Found by review: nested duplicates (DLP scans the last, a first-wins parser reads the first),
+            #"{"model":"m","messages":[{"role":"user","content":"SSN 123-45-6789","content":"hi"}]}"#,
+            // keys Foundation merges or Go matches by case folding,
+            "{\"p\":{\"\u{E9}\":1,\"e\u{301}\":2}}", #"{"model":"a","Model":"b"}"#, "{\"stream\":true,\"\u{17F}tream\":false}",
+            #"{"max_tokens":16,"Max_tokens":100000}"#, #"{"a":{"k":1,"K":2}}"#,
+            // and what Foundation forgives and strict parsers refuse.
+            #"{"m":[1,]}"#, #"{"a":[1}}"#, #"{"a":{"b":1,}}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":-}"#, #"{"a":+1}"#, #"{"a":1e}"#, #"{"a":.5}"#,
+            #"{"a":tru}"#, #"{"a":nulll}"#, #"{"a":"\x"}"#, #"{"a":"\u12G4"}"#, "\u{FEFF}{\"a\":1}", "{\"a\":\"tab\there\"}",
         ] {
             #expect(JSONMembers(Array(text.utf8)) == nil, "\(text)")
         }
@@ -65,11 +73,22 @@ import Testing
             #expect(JSONMembers(Array(body[..<length])) == nil, "prefix of \(length) bytes")
         }
         var random = SplitMix64(seed: 42)
-        for _ in 0..<5_000 {
+        for _ in 0..<20_000 {
             var corrupted = body
-            corrupted[Int(random.next() % UInt64(body.count))] = UInt8(truncatingIfNeeded: random.next())
-            _ = JSONMembers(corrupted)?.setting([("model", JSONMembers.encodeString("x"))])
+            for _ in 0...(random.next() % 3) {
+                corrupted[Int(random.next() % UInt64(body.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            // Never more lenient than Foundation: whatever the scanner accepts, a full parse does.
+            if let members = JSONMembers(corrupted) {
+                #expect((try? JSONSerialization.jsonObject(with: Data(corrupted))) != nil, "accepted: \(corrupted)")
+                _ = members.setting([("model", JSONMembers.encodeString("x"))])
+            }
         }
+        // Raw bytes a string may not hold: control characters, invalid or overlong UTF-8, surrogates.
+        for bad: [UInt8] in [[0x00], [0x1F], [0xFF], [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC3]] {
+            #expect(JSONMembers(Array(#"{"a":""#.utf8) + bad + Array(#""}"#.utf8)) == nil, "\(bad)")
+        }
+        #expect(JSONMembers(Array(#"{"a":""#.utf8) + [0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80] + Array(#""}"#.utf8)) != nil, "é and an emoji are fine")
         // Deep nesting is skipped without recursion.
         let deep = Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000) + [UInt8(ascii: "}")]
         #expect(JSONMembers(deep)?.members.count == 1)
@@ -82,9 +101,38 @@ import Testing
         #expect(scan(#"{"id":"x"}"#).map { $0.usage == nil } == true, "no usage: the estimate stands")
         #expect(scan(#"{"id":"x","usage":null}"#).map { $0.usage == nil } == true)
         // Anything else is left to the whole-answer decode, which refuses what is not an object.
-        for text in [#"{"usage":"many"}"#, #"{"usage":[1]}"#, #"{"usage":{"prompt_tokens":}}"#, #"["usage"]"#, "", #"{"usage":{},"usage":{}}"#] {
+        for text in [#"{"id":"x","choices":[},"usage":{"prompt_tokens":1,"completion_tokens":2}}"#, #"{"choices":nonsense,"usage":{}}"#, #"{"usage":"many"}"#, #"{"usage":[1]}"#, #"{"usage":{"prompt_tokens":}}"#, #"["usage"]"#, "", #"{"usage":{},"usage":{}}"#] {
             #expect(scan(text) == nil, "\(text)")
         }
+    }
+
+    /// The direct writer: what it writes parses to exactly what was encoded, on random
+    /// objects (the generator's numbers, strings with quotes and control characters, nesting)
+    /// and on the values the gateway builds itself.
+    @Test func theDirectWriterWritesWhatAParserReadsBack() throws {
+        for seed in Self.seeds {
+            var random = SplitMix64(seed: seed)
+            let object = Self.object(depth: 0, &random)
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(Self.encode(object, &random))) as? [String: Any])
+            for value in [object, parsed] {
+                let bytes = try #require(JSONBytes.encode(value), "seed \(seed)")
+                let back = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], "seed \(seed): \(String(decoding: bytes, as: UTF8.self))")
+                #expect(NSDictionary(dictionary: back) == NSDictionary(dictionary: parsed), "seed \(seed): \(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+        let built: [String: Any] = ["stream": true, "n": 3, "t": 0.25, "big": Int64.max, "neg": -7, "list": ["a", 1, false], "none": NSNull(), "u": UInt64.max]
+        let builtBytes = try #require(JSONBytes.encode(built))
+        let back = try #require(try JSONSerialization.jsonObject(with: Data(builtBytes)) as? [String: Any])
+        #expect(JSONField.boolean(back["stream"]!) == true && JSONField.integer(back["n"]!) == 3 && back["t"] as? Double == 0.25)
+        #expect(JSONField.integer(back["big"]!) == Int.max && JSONField.integer(back["neg"]!) == -7 && back["none"] is NSNull)
+        #expect((back["list"] as? [Any])?.count == 3 && "\(back["u"]!)" == "\(UInt64.max)")
+        // What it does not write exactly is left to JSONSerialization.
+        #expect(JSONBytes.encode(["x": Double.nan]) == nil && JSONBytes.encode(["x": Date()]) == nil)
+        let long = try #require(try JSONSerialization.jsonObject(with: Data(#"{"x":123456789012345678901234567890}"#.utf8)) as? [String: Any])
+        #expect(JSONBytes.encode(long).map { String(decoding: $0, as: UTF8.self) } == #"{"x":123456789012345678901234567890}"#, "a long number keeps its digits")
+        var deep: Any = "leaf"
+        for _ in 0..<(JSONBytes.depthMax + 1) { deep = [deep] }
+        #expect(JSONBytes.encode(deep) == nil)
     }
 
     // MARK: Generating
@@ -98,7 +146,7 @@ import Testing
     }
 
     static func key(_ random: inout SplitMix64) -> String {
-        ["model", "stream", "stream_options", "messages", "max_tokens", "temperature", "é", "a b", "", "k\(random.next() % 100)"][Int(random.next() % 10)]
+        ["model", "stream", "stream_options", "messages", "max_tokens", "temperature", "tool-name", "a b", "", "k\(random.next() % 100)"][Int(random.next() % 10)]
     }
 
     static func value(depth: Int, _ random: inout SplitMix64) -> Any {

@@ -293,7 +293,7 @@ extension DataPlaneRoutes {
             upstream["stream"] = true
             if dialect == .openAI { upstream["stream_options"] = ["include_usage": true] }
         }
-        return Array(JSONField.encode(upstream) ?? Data())
+        return JSONBytes.encode(upstream) ?? Array(JSONField.encode(upstream) ?? Data())
     }
 
     /// A provider's error: passed on as it is in the same dialect, else told in the

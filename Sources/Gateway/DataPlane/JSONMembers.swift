@@ -7,14 +7,12 @@ import NIOCore
 /// dictionary and encoding it again, and read one member of an answer (its usage) without
 /// decoding the rest.
 ///
-/// The bytes have already been accepted by a full JSON parse; the scanner only has to be
-/// safe on anything else: it never traps, never recurses, and answers nil for whatever it
-/// does not understand, so that the caller falls back to the full parse. A key holding an
-/// escape is such a case (`"mod\u0065l"` is `model` to every parser), and so is a key seen
-/// twice (parsers disagree on which one wins).
+/// `StrictJSONScan` reads the bytes and declines (nil) whatever two common parsers could
+/// read differently; the caller then decodes and encodes anew. It never traps and never
+/// recurses.
 struct JSONMembers {
     struct Member: Equatable {
-        /// The key's bytes, without its quotes (it holds no escape).
+        /// The key's bytes, without its quotes (plain ASCII, no escape).
         let key: ArraySlice<UInt8>
         /// The value's bytes, exactly as sent.
         let value: Range<Int>
@@ -25,41 +23,12 @@ struct JSONMembers {
     /// Where the object's closing brace is.
     let end: Int
 
-    /// The members of the object in `bytes`, or nil when `bytes` is not one JSON object
-    /// this scanner reads exactly (see the type's comment).
+    /// The members of the object in `bytes`, or nil when `StrictJSONScan` declines it.
     init?(_ bytes: [UInt8]) {
-        var members: [Member] = []
-        var at = Self.skipSpace(bytes, 0)
-        guard at < bytes.count, bytes[at] == UInt8(ascii: "{") else { return nil }
-        at = Self.skipSpace(bytes, at + 1)
-        var end: Int?
-        if at < bytes.count, bytes[at] == UInt8(ascii: "}") { end = at }
-        while end == nil {
-            guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let keyEnd = Self.stringEnd(bytes, at) else { return nil }
-            let key = bytes[(at + 1)..<(keyEnd - 1)]
-            guard !key.contains(UInt8(ascii: "\\")) else { return nil }
-            at = Self.skipSpace(bytes, keyEnd)
-            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return nil }
-            let valueStart = Self.skipSpace(bytes, at + 1)
-            guard let valueEnd = Self.valueEnd(bytes, valueStart) else { return nil }
-            members.append(Member(key: key, value: valueStart..<valueEnd))
-            at = Self.skipSpace(bytes, valueEnd)
-            guard at < bytes.count else { return nil }
-            if bytes[at] == UInt8(ascii: ",") {
-                at = Self.skipSpace(bytes, at + 1)
-            } else if bytes[at] == UInt8(ascii: "}") {
-                end = at
-            } else {
-                return nil
-            }
-        }
-        guard let end, Self.skipSpace(bytes, end + 1) == bytes.count else { return nil }
-        // A key seen twice: which one counts differs between parsers.
-        var seen = Set<ArraySlice<UInt8>>()
-        for member in members where !seen.insert(member.key).inserted { return nil }
+        guard let scan = StrictJSONScan(bytes) else { return nil }
         self.bytes = bytes
-        self.members = members
-        self.end = end
+        members = scan.members
+        end = scan.end
     }
 
     /// The bytes of `key`'s value, if the object has that member.
@@ -112,71 +81,6 @@ struct JSONMembers {
         }
         out.append(UInt8(ascii: "\""))
         return out
-    }
-
-    // MARK: Scanning
-
-    static func skipSpace(_ bytes: [UInt8], _ start: Int) -> Int {
-        var at = start
-        while at < bytes.count {
-            switch bytes[at] {
-            case 0x20, 0x09, 0x0A, 0x0D: at += 1
-            default: return at
-            }
-        }
-        return at
-    }
-
-    /// The index just past the string that opens at `start` (a quote), or nil.
-    static func stringEnd(_ bytes: [UInt8], _ start: Int) -> Int? {
-        var at = start + 1
-        while at < bytes.count {
-            switch bytes[at] {
-            case UInt8(ascii: "\""): return at + 1
-            case UInt8(ascii: "\\"): at += 2
-            default: at += 1
-            }
-        }
-        return nil
-    }
-
-    /// The index just past the value that starts at `start`, or nil. Nested objects and
-    /// arrays are skipped with a depth count, not recursion.
-    static func valueEnd(_ bytes: [UInt8], _ start: Int) -> Int? {
-        var at = start
-        var depth = 0
-        repeat {
-            guard at < bytes.count else { return nil }
-            switch bytes[at] {
-            case UInt8(ascii: "\""):
-                guard let end = stringEnd(bytes, at) else { return nil }
-                at = end
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                at += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                guard depth > 0 else { return nil }
-                depth -= 1
-                at += 1
-            default:
-                guard depth > 0 || isScalarByte(bytes[at]) else { return nil }
-                at += 1
-                if depth == 0 {
-                    while at < bytes.count, isScalarByte(bytes[at]) { at += 1 }
-                }
-            }
-        } while depth > 0
-        return at
-    }
-
-    /// A byte of a number or of `true`, `false`, `null`.
-    private static func isScalarByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-             UInt8(ascii: "E"):
-            true
-        default: false
-        }
     }
 }
 
