@@ -32,17 +32,27 @@ enum PortPicker {
 }
 
 private func portIsFree(_ port: Int) -> Bool {
+    withLoopbackSocket(port) { fd, address, length in bind(fd, address, length) } == 0
+}
+
+/// True when a connection to `port` on 127.0.0.1 is accepted (something listens there).
+public func isListening(_ port: Int) -> Bool {
+    withLoopbackSocket(port) { fd, address, length in connect(fd, address, length) } == 0
+}
+
+/// Runs `body` with a new TCP socket and the address 127.0.0.1:`port`, then closes the
+/// socket; -1 when no socket could be made.
+private func withLoopbackSocket(_ port: Int, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
+    guard fd >= 0 else { return -1 }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    return bound == 0
 }
 
 /// Starts `arguments[0]` with `arguments`, stdin from /dev/null and stdout and stderr into

@@ -55,10 +55,14 @@ import Testing
             #"{"max_tokens":16,"Max_tokens":100000}"#, #"{"a":{"k":1,"K":2}}"#,
             // and what Foundation forgives and strict parsers refuse.
             #"{"m":[1,]}"#, #"{"a":[1}}"#, #"{"a":{"b":1,}}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":-}"#, #"{"a":+1}"#, #"{"a":1e}"#, #"{"a":.5}"#,
+            #"{"a":"\ud800"}"#, #"{"a":"\udc00\ud800"}"#, #"{"a":"\ud800x"}"#, #"{"a":1e400}"#, #"{"a":123456789012345678901234567890123}"#,
             #"{"a":tru}"#, #"{"a":nulll}"#, #"{"a":"\x"}"#, #"{"a":"\u12G4"}"#, "\u{FEFF}{\"a\":1}", "{\"a\":\"tab\there\"}",
         ] {
             #expect(JSONMembers(Array(text.utf8)) == nil, "\(text)")
         }
+        #expect(JSONMembers(Array(#"{"a":"\ud83d\ude00 \u00e9","b":-0.5e-3}"#.utf8)) != nil, "a surrogate pair and a plain number are fine")
+        let deep = { (depth: Int) in Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: depth - 1) + Array(repeating: UInt8(ascii: "]"), count: depth - 1) + [UInt8(ascii: "}")] }
+        #expect(JSONMembers(deep(StrictJSONScan.depthMax)) != nil && JSONMembers(deep(StrictJSONScan.depthMax + 1)) == nil, "nesting past depthMax is declined")
         let empty = JSONMembers(Array(" { } ".utf8))
         #expect(empty?.members.isEmpty == true)
         #expect(empty.map { String(decoding: $0.setting([("model", JSONMembers.encodeString("x"))]), as: UTF8.self) } == #" { "model":"x"} "#, "added before the closing brace, the rest kept byte for byte")
@@ -89,9 +93,9 @@ import Testing
             #expect(JSONMembers(Array(#"{"a":""#.utf8) + bad + Array(#""}"#.utf8)) == nil, "\(bad)")
         }
         #expect(JSONMembers(Array(#"{"a":""#.utf8) + [0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80] + Array(#""}"#.utf8)) != nil, "é and an emoji are fine")
-        // Deep nesting is skipped without recursion.
+        // Deep nesting is declined without recursion.
         let deep = Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000) + [UInt8(ascii: "}")]
-        #expect(JSONMembers(deep)?.members.count == 1)
+        #expect(JSONMembers(deep) == nil)
     }
 
     @Test func anAnswersUsageIsReadAloneOrTheWholeAnswerIsJudged() {

@@ -15,6 +15,7 @@ import Testing
         #expect(UpstreamSlots.host(of: url) == "http://127.0.0.1:8080")
         #expect(UpstreamSlots.host(of: "https://api.example.com?x=1") == "https://api.example.com")
         #expect(UpstreamSlots.host(of: "no scheme") == "no scheme")
+        #expect(UpstreamSlots.host(of: "HTTP://API.Example.com/v1") == "http://api.example.com", "one host, one count, however it is spelled")
         let first = slots.take(for: url), second = slots.take(for: url + "?again")
         #expect(first != nil && second != nil)
         #expect(slots.take(for: url) == nil, "two open: the host is full")

@@ -119,12 +119,14 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
     /// The request body as a JSON object (within `requestBytesMax`), and its size in bytes.
     func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
-        let (object, raw) = try await jsonBody(request)
+        let (object, raw, _) = try await jsonBody(request)
         return (object, raw.count)
     }
 
-    /// The request's body, decoded and as sent (at most `requestBytesMax`).
-    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8]) {
+    /// The request's body, decoded, as sent (at most `requestBytesMax`) and, when
+    /// `StrictJSONScan` takes it, its top-level members for the byte path. A body the scan
+    /// declines is refused when two keys of one object fold to the same name (`KeyClash`).
+    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8], members: JSONMembers?) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.requestBytesMax)
@@ -135,7 +137,10 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
             throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
         }
-        return (object, Array(buffer.readableBytesView))
+        let raw = Array(buffer.readableBytesView)
+        let members = JSONMembers(raw)
+        if members == nil, let clash = KeyClash.find(in: object) { throw KeyClash.refusal(clash) }
+        return (object, raw, members)
     }
 
     /// `GET /v1/models`: the model names this caller may ask for.

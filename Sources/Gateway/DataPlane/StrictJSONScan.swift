@@ -2,7 +2,9 @@
 /// refuses everything on which two common parsers could read the bytes differently:
 ///
 /// - anything RFC 8259 does not allow (trailing commas, bare words, leading zeros, raw
-///   control characters in strings, bad escapes, invalid UTF-8, a byte-order mark);
+///   control characters in strings, bad escapes, invalid UTF-8, a byte-order mark), and
+///   what parsers treat differently within it (a lone surrogate escape, a number longer
+///   than `numberBytesMax` or beyond a double, nesting deeper than `depthMax`);
 /// - a key that is not plain ASCII, or that holds an escape (`"mod\u0065l"`): Foundation
 ///   merges canonically equivalent keys, and Go matches keys by Unicode case folding;
 /// - two keys of one object, at any depth, that are equal ignoring ASCII case (first-wins
@@ -18,6 +20,11 @@ struct StrictJSONScan {
 
     /// Keys an object may hold before their duplicate check moves to a set.
     private static let linearKeysMax = 16
+    /// Nesting beyond this is declined (Foundation refuses past 512).
+    static let depthMax = 500
+    /// A number's text longer than this is declined: parsers differ in how many digits they
+    /// keep (Foundation's decimals hold 38), and nothing the gateway reads needs more.
+    static let numberBytesMax = 32
 
     private struct Frame {
         let isObject: Bool
@@ -53,6 +60,7 @@ struct StrictJSONScan {
                 switch bytes[at] {
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     let isObject = bytes[at] == UInt8(ascii: "{")
+                    guard stack.count < Self.depthMax else { return nil }
                     stack.append(Frame(isObject: isObject))
                     at = Self.skipSpace(bytes, at + 1)
                     if at < n, bytes[at] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
@@ -149,8 +157,15 @@ struct StrictJSONScan {
                      UInt8(ascii: "r"), UInt8(ascii: "t"):
                     at += 2
                 case UInt8(ascii: "u"):
-                    guard at + 6 <= bytes.count, bytes[(at + 2)..<(at + 6)].allSatisfy(isHexDigit) else { return nil }
+                    // A surrogate escape comes in a pair, high then low (parsers differ on lone ones).
+                    guard let unit = hexUnit(bytes, at + 2) else { return nil }
                     at += 6
+                    if (0xDC00...0xDFFF).contains(unit) { return nil }
+                    if (0xD800...0xDBFF).contains(unit) {
+                        guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u"),
+                              let low = hexUnit(bytes, at + 2), (0xDC00...0xDFFF).contains(low) else { return nil }
+                        at += 6
+                    }
                 default:
                     return nil
                 }
@@ -185,9 +200,21 @@ struct StrictJSONScan {
         return at + 1 + count
     }
 
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+    /// The four hex digits at `start` as a UTF-16 unit, or nil.
+    private static func hexUnit(_ bytes: [UInt8], _ start: Int) -> UInt16? {
+        guard start + 4 <= bytes.count else { return nil }
+        var unit: UInt16 = 0
+        for byte in bytes[start..<(start + 4)] {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            unit = unit << 4 | UInt16(digit)
+        }
+        return unit
     }
 
     /// Just past `true`, `false` or `null` at `start`, or nil.
@@ -223,6 +250,8 @@ struct StrictJSONScan {
             if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
             guard digits() > 0 else { return nil }
         }
+        // Short, and finite as a double (1e400 is refused by Foundation, infinity elsewhere).
+        guard at - start <= numberBytesMax, Double(String(decoding: bytes[start..<at], as: UTF8.self))?.isFinite == true else { return nil }
         return at
     }
 }

@@ -55,12 +55,12 @@ final class UpstreamSlots: Sendable {
         }
     }
 
-    /// `scheme://host:port` of `url`: what the connection pool keys on.
+    /// `scheme://host:port` of `url`, lowercased: what the connection pool keys on.
     static func host(of url: String) -> String {
         let bytes = Array(url.utf8)
         guard let colon = bytes.indices.first(where: { bytes[$0...].starts(with: "://".utf8) }) else { return url }
         let end = bytes[(colon + 3)...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
-        return String(decoding: bytes[..<end], as: UTF8.self)
+        return String(decoding: bytes[..<end], as: UTF8.self).lowercased()
     }
 
     /// One open call. Released once: by `release()` when the call ends, else when the last
