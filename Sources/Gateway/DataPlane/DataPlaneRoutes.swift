@@ -124,8 +124,8 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     }
 
     /// The request's body, decoded, as sent (at most `requestBytesMax`) and, when
-    /// `StrictJSONScan` takes it, its top-level members for the byte path. A body the scan
-    /// declines is refused when two keys of one object fold to the same name (`KeyClash`).
+    /// `StrictJSONScan` takes it, its top-level members for the byte path. A body with a key
+    /// a provider may read as one the gateway reads, spelled otherwise, is refused (`KeyClash`).
     func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8], members: JSONMembers?) {
         let buffer: ByteBuffer
         do {
@@ -138,9 +138,8 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
             throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
         }
         let raw = Array(buffer.readableBytesView)
-        let members = JSONMembers(raw)
-        if members == nil, let clash = KeyClash.find(in: object) { throw KeyClash.refusal(clash) }
-        return (object, raw, members)
+        if let clash = KeyClash.find(in: object) { throw KeyClash.refusal(clash) }
+        return (object, raw, JSONMembers(raw))
     }
 
     /// `GET /v1/models`: the model names this caller may ask for.

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 
 /// The data plane's request-body checks without a server, for the fuzzer (`weir-fuzz`):
-/// the body parsed as `jsonBody` parses it (with its strict scan and key-clash check), then `RequestNumbers.read` for each
+/// the body parsed as `jsonBody` parses it (with its strict scan and variant-key check), then `RequestNumbers.read` for each
 /// endpoint, and a refusal rendered as the client would get it. Nothing on the request
 /// path uses it.
 public enum RequestBodyFuzzing {
@@ -23,8 +23,9 @@ public enum RequestBodyFuzzing {
     /// readings for chat completions, embeddings and messages, in that order.
     public static func read(_ body: [UInt8]) -> [Reading]? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        // The byte path's scan, and the refusal of keys that fold together when it declines.
-        if JSONMembers(body) == nil, let clash = KeyClash.find(in: object) {
+        // The byte path's scan, and the refusal of variant spellings of the keys read.
+        _ = JSONMembers(body)
+        if let clash = KeyClash.find(in: object) {
             let error = KeyClash.refusal(clash)
             return [ClientEndpoint.chat, .embeddings, .messages].map { .refused(status: error.response($0.dialect).status.code, message: error.message) }
         }

@@ -245,13 +245,16 @@ struct StrictJSONScan {
             at += 1
             guard digits() > 0 else { return nil }
         }
-        if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+        let exponent = at < bytes.count && (bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E"))
+        if exponent {
             at += 1
             if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
             guard digits() > 0 else { return nil }
         }
-        // Short, and finite as a double (1e400 is refused by Foundation, infinity elsewhere).
-        guard at - start <= numberBytesMax, Double(String(decoding: bytes[start..<at], as: UTF8.self))?.isFinite == true else { return nil }
+        // Short, and finite as a double (1e400 is refused by Foundation, infinity elsewhere;
+        // without an exponent, 32 digits are always finite).
+        guard at - start <= numberBytesMax else { return nil }
+        if exponent, Double(String(decoding: bytes[start..<at], as: UTF8.self))?.isFinite != true { return nil }
         return at
     }
 }
