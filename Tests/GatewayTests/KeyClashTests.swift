@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import MockLLM
+import SeededRandom
 import Testing
 @testable import Gateway
 
@@ -9,6 +10,17 @@ import Testing
 /// mode also ignores `_` and `-`), is refused with 400 before anything is reserved or sent,
 /// alone or beside the exact key. User-defined maps may hold `ID` beside `id`.
 @Suite(.serialized) struct KeyClashTests {
+    @Test func foldingIsTotalOverAnyKey() {
+        #expect(KeyClash.fold("MAX_Tokens") == "maxtokens" && KeyClash.fold("max-tokens") == "maxtokens")
+        #expect(KeyClash.fold("\u{17F}TREAM") == "stream" && KeyClash.fold("\u{212A}") == "k" && KeyClash.fold("AZaz@[`{") == "azaz@[`{")
+        #expect(KeyClash.fold("é\u{301}😀\u{0}\u{10FFFF}") == "é\u{301}😀\u{0}\u{10FFFF}", "other scalars are kept as they are")
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<2_000 {
+            let scalars = (0..<Int(random.next() % 12)).compactMap { _ in Unicode.Scalar(UInt32(random.next() % 0x11_0000)) }
+            _ = KeyClash.fold(String(String.UnicodeScalarView(scalars)))  // never traps
+        }
+    }
+
     @Test func keysThatFoldTogetherAreRefusedAtAnyDepth() async throws {
         let h = try await DataPlaneHarness()
         try await RunningMock.with { mock in

@@ -39,7 +39,7 @@ extension DataPlaneRoutes {
     func forward(_ request: Request, _ endpoint: ClientEndpoint) async throws(GatewayError) -> Response {
         let state = reader.current
         let caller = try caller(request, state: state, now: clock())
-        var (body, raw, scanned) = try await jsonBody(request)
+        var (body, raw) = try await jsonBody(request)
         let numbers = try RequestNumbers.read(body, endpoint: endpoint)
         let requested = numbers.model, stream = numbers.stream
         let clientWantsUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
@@ -55,7 +55,7 @@ extension DataPlaneRoutes {
         do { redaction = try screen(&body, request: request, caller: caller, state: state, usage: &usage) } catch { throw usage.failed(error) }
         let restorer = PlaceholderRestorer(redaction)
         // The body as sent, to forward with surgical edits, unless DLP changed it.
-        let sent = redaction.isEmpty ? scanned : nil
+        let sent = redaction.isEmpty ? JSONMembers(raw) : nil
         let attempts = router.plan(requested: model, organization: caller.organization, state: state)
         let cacheKey = cacheKey(request, endpoint, caller: caller, model: resolved, body: body, stream: stream, settings: state.settings)
         if let cacheKey, let hit = cache.get(cacheKey, now: clock()) {

@@ -119,14 +119,14 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
 
     /// The request body as a JSON object (within `requestBytesMax`), and its size in bytes.
     func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
-        let (object, raw, _) = try await jsonBody(request)
+        let (object, raw) = try await jsonBody(request)
         return (object, raw.count)
     }
 
-    /// The request's body, decoded, as sent (at most `requestBytesMax`) and, when
-    /// `StrictJSONScan` takes it, its top-level members for the byte path. A body with a key
-    /// a provider may read as one the gateway reads, spelled otherwise, is refused (`KeyClash`).
-    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8], members: JSONMembers?) {
+    /// The request's body, decoded and as sent (at most `requestBytesMax`). A body with a
+    /// key a provider may read as one the gateway reads, spelled otherwise, is refused
+    /// (`KeyClash`).
+    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8]) {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.requestBytesMax)
@@ -139,7 +139,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         }
         let raw = Array(buffer.readableBytesView)
         if let clash = KeyClash.find(in: object) { throw KeyClash.refusal(clash) }
-        return (object, raw, JSONMembers(raw))
+        return (object, raw)
     }
 
     /// `GET /v1/models`: the model names this caller may ask for.

@@ -19,18 +19,26 @@ enum KeyClash {
     /// The first key of `body` that folds to a guarded key without being it, with that
     /// key; nil when there is none.
     static func find(in body: [String: Any]) -> (sent: String, meant: String)? {
-        if let clash = variant(in: body, of: topLevel) { return clash }
-        if let options = body["stream_options"] as? [String: Any], let clash = variant(in: options, of: streamOptions) { return clash }
+        if let clash = variant(in: body, of: foldedTopLevel) { return clash }
+        if let options = body["stream_options"] as? [String: Any], let clash = variant(in: options, of: foldedStreamOptions) { return clash }
         for case let message as [String: Any] in body["messages"] as? [Any] ?? [] {
-            if let clash = variant(in: message, of: messageKeys) { return clash }
+            if let clash = variant(in: message, of: foldedMessageKeys) { return clash }
         }
         return nil
     }
 
-    private static func variant(in object: [String: Any], of guarded: Set<String>) -> (sent: String, meant: String)? {
-        for key in object.keys where !guarded.contains(key) {
-            let folded = fold(key)
-            if let meant = guarded.first(where: { fold($0) == folded }) { return (key, meant) }
+    /// Each guarded set by folded spelling, folded once.
+    private static let foldedTopLevel = folded(topLevel)
+    private static let foldedStreamOptions = folded(streamOptions)
+    private static let foldedMessageKeys = folded(messageKeys)
+
+    private static func folded(_ keys: Set<String>) -> [String: String] {
+        Dictionary(keys.map { (fold($0), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private static func variant(in object: [String: Any], of guarded: [String: String]) -> (sent: String, meant: String)? {
+        for key in object.keys {
+            if let meant = guarded[fold(key)], meant != key { return (key, meant) }
         }
         return nil
     }
@@ -41,7 +49,7 @@ enum KeyClash {
         var out = String.UnicodeScalarView()
         for scalar in key.unicodeScalars {
             switch scalar {
-            case "A"..."Z": out.append(Unicode.Scalar(scalar.value + 32)!)
+            case "A"..."Z": out.append(Unicode.Scalar(UInt8(truncatingIfNeeded: scalar.value) | 0x20))
             case "\u{17F}": out.append("s")
             case "\u{212A}": out.append("k")
             case "_", "-": continue

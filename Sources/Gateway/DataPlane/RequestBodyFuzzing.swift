@@ -23,7 +23,8 @@ public enum RequestBodyFuzzing {
     /// readings for chat completions, embeddings and messages, in that order.
     public static func read(_ body: [UInt8]) -> [Reading]? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        // The byte path's scan, and the refusal of variant spellings of the keys read.
+        // The byte path's scan (forward runs it on bodies DLP left as sent), then the
+        // refusal of variant spellings of the keys read.
         _ = JSONMembers(body)
         if let clash = KeyClash.find(in: object) {
             let error = KeyClash.refusal(clash)

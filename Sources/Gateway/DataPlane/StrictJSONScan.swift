@@ -38,8 +38,9 @@ struct StrictJSONScan {
                 keys.append(folded)
                 return true
             }
-            if keySet == nil { keySet = Set(keys) }
-            return keySet!.insert(folded).inserted
+            var set = keySet ?? Set(keys)
+            defer { keySet = set }
+            return set.insert(folded).inserted
         }
     }
 
@@ -125,19 +126,19 @@ struct StrictJSONScan {
 
     static func skipSpace(_ bytes: [UInt8], _ start: Int) -> Int {
         var at = start
-        while at < bytes.count {
-            switch bytes[at] {
-            case 0x20, 0x09, 0x0A, 0x0D: at += 1
-            default: return at
-            }
-        }
+        while at < bytes.count, isSpace(bytes[at]) { at += 1 }
         return at
+    }
+
+    /// JSON's four whitespace bytes.
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     /// `at` moved back over whitespace (a member's value ends before it).
     private static func trimmedEnd(_ bytes: [UInt8], _ at: Int) -> Int {
         var end = at
-        while end > 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end - 1]) { end -= 1 }
+        while end > 0, isSpace(bytes[end - 1]) { end -= 1 }
         return end
     }
 
