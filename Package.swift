@@ -2,7 +2,7 @@
 // Weir: a clustered LLM API gateway. The target graph follows DESIGN.md section 2:
 // pure cores (Consensus, QuotaCRDT, Policy) import nothing that does I/O; exactly one
 // Swift module imports each C library (Storage → CRocksDB, Transport → CNNG, Node → CZstd
-// for compressed snapshots).
+// for compressed snapshots, Node → CMalloc for HeapTrim).
 
 import PackageDescription
 
@@ -49,6 +49,8 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
+        // glibc's malloc_trim, for HeapTrim (no library to link: it is libc).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // One seeded generator for every simulation and property test.
         .target(name: "SeededRandom", swiftSettings: strict),
@@ -102,7 +104,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport", "BinaryCoding", "CZstd",
+                "Gateway", "Policy", "Consensus", "QuotaCRDT", "Storage", "Transport", "BinaryCoding", "CZstd", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

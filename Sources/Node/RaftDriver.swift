@@ -252,6 +252,7 @@ public actor RaftDriver {
         machine.membersApplied(snapshot.metadata.configuration.members.sorted())
         onVotersChange(snapshot.metadata.configuration.voters.sorted())
         logger.info("installed snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
+        HeapTrim.soon()  // the replaced state and the snapshot's parse
     }
 
     private func apply(_ entry: Entry) {
@@ -300,15 +301,19 @@ public actor RaftDriver {
               appliedIndex > store.snapshotMetadata.index else { return }
         let index = appliedIndex, membership = node.status.configuration, addresses = self.addresses
         if force {
-            return saveSnapshot(DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode(), at: index, configuration: membership)
+            saveSnapshot(DriverSnapshot(addresses: addresses, machine: machine.snapshot()).encode(), at: index, configuration: membership)
+            return HeapTrim.soon()
         }
         guard !snapshotEncoding else { return }
         snapshotEncoding = true
         entriesSinceSnapshot = 0
         let encode = machine.snapshotEncoder()
         Task.detached { [weak self] in
-            let data = DriverSnapshot(addresses: addresses, machine: encode()).encode()
-            await self?.encodedSnapshot(data, at: index, configuration: membership)
+            do {
+                let data = DriverSnapshot(addresses: addresses, machine: encode()).encode()
+                await self?.encodedSnapshot(data, at: index, configuration: membership)
+            }
+            HeapTrim.soon()  // the encoding's buffers, and what the entries since the last one freed
         }
     }
 

@@ -85,6 +85,24 @@ import NodeTestSupport
         await cluster.shutdown()
     }
 
+    /// A snapshot frees the buffers it was encoded in, and glibc keeps freed heap unless it
+    /// is trimmed: a long-running node held 733 MB resident where 254 MB were in use. Every
+    /// snapshot taken, periodic or forced, is followed by one trim.
+    @Test func aSnapshotIsFollowedByATrimOfTheFreedHeap() async throws {
+        let cluster = try InProcessCluster(size: 3) { $0.snapshotEveryEntries = 10 }
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.leader()
+        let before = HeapTrim.count
+        for n in 0..<25 { _ = try await cluster.members[leader]!.driver.propose(payload(n)) }
+        try await waitUntil("a periodic snapshot was taken") { await cluster.members[leader]!.driver.snapshotIndex > 0 }
+        try await waitUntil("the heap was trimmed after it", within: .seconds(10)) { HeapTrim.count > before }
+        let afterPeriodic = HeapTrim.count
+        _ = try await cluster.members[leader]!.driver.propose(payload(99))
+        _ = await cluster.members[leader]!.driver.snapshotNow()
+        try await waitUntil("the heap was trimmed after a forced one", within: .seconds(10)) { HeapTrim.count > afterPeriodic }
+        await cluster.shutdown()
+    }
+
     /// A new leader's no-op (and a membership change) hold nothing for the state machine,
     /// yet a read that waits for their index must see it applied: a consistent read or a
     /// join after a leader change once waited for the next write, and failed without one.
