@@ -67,19 +67,15 @@ public struct QuotaLedger: Sendable {
         var chosen: [Int] = []
         chosen.reserveCapacity(quotas.count)
         let owner = member
-        for spec in quotas {
+        for (position, spec) in quotas.enumerated() {
             let window = currentWindow(spec.period, containing: now)
             let slot = slot(for: WindowKey(quota: spec.id, period: spec.period, start: window.start)) {
                 WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
             }
             states[slot]!.update(caps: spec.caps)
             states[slot]!.lastEstimate = estimate  // sizes the next durable chunk, even when refused
-            if let unit = states[slot]!.exceededUnit(adding: estimate, durability: tracksDurability) {
-                let state = states[slot]!
-                return .failure(QuotaRefusal(
-                    quota: spec.id, period: spec.period, caps: spec.caps,
-                    used: state.totalUsed + state.reserved, resetsAt: state.end,
-                    windowStart: window.start, unit: unit))
+            if let refusal = refusal(in: slot, adding: estimate) {
+                return .failure(spentRefusal(after: refusal, among: quotas.dropFirst(position + 1), adding: estimate, now: now) ?? refusal)
             }
             chosen.append(slot)
         }
@@ -97,6 +93,40 @@ public struct QuotaLedger: Sendable {
         let id = ReservationID(rawValue: nextReservation)
         reservations[id] = Reservation(slots: chosen, estimate: estimate)
         return .success(id)
+    }
+
+    /// Why the window in `slot` refuses `estimate`, or nil when it fits.
+    private func refusal(in slot: Int, adding estimate: Usage) -> QuotaRefusal? {
+        guard let state = states[slot], let unit = state.exceededUnit(adding: estimate, durability: tracksDurability) else { return nil }
+        return QuotaRefusal(
+            quota: state.key.quota, period: state.key.period, caps: state.caps, used: state.totalUsed + state.reserved,
+            resetsAt: state.end, windowStart: state.key.start, unit: unit)
+    }
+
+    /// When `first` refuses in a window that could still get rights (from the pool or a
+    /// peer), a later quota of the request whose window is spent as far as this member
+    /// knows: the refusal to name. A request blocked by a spent window waits for nothing
+    /// (the caller waits only while rights may come), and its 429 names the quota that is
+    /// out, not one with room left in the cluster that younger requests then use. Looks
+    /// only at windows this member already holds; changes nothing.
+    private func spentRefusal(after first: QuotaRefusal, among later: ArraySlice<QuotaSpec>, adding estimate: Usage, now: Int64) -> QuotaRefusal? {
+        guard !isSpent(first.window, for: estimate) else { return nil }
+        for spec in later {
+            let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
+            guard let slot = slots[key], isSpent(key, for: estimate), let refusal = refusal(in: slot, adding: estimate) else { continue }
+            return refusal
+        }
+        return nil
+    }
+
+    /// True when what this member lacks to admit `estimate` in `key` exceeds, in some unit,
+    /// what the pool and the other members hold unused as far as it knows: asking cannot
+    /// help.
+    public func isSpent(_ key: WindowKey, for estimate: Usage) -> Bool {
+        let lacking = shortfall(in: key, for: estimate)
+        guard lacking != .zero else { return false }
+        let hope = poolRemaining(in: key) + spareElsewhere(in: key)
+        return lacking.requests > hope.requests || lacking.tokens > hope.tokens || lacking.microUSD > hope.microUSD
     }
 
     /// Replaces a reservation by the actual usage. Returns false if it was already settled

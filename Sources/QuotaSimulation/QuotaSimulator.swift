@@ -95,6 +95,15 @@ public final class QuotaSimulator {
         }
     }
 
+    /// True when `seed` draws a balanced, fault-free LAN run: the runs on which at least
+    /// 99 % of a cap must be admitted before the first refusal (`admittedMinPercent`).
+    /// Cheap: only the seed's profile is drawn, so a sweep can pick these seeds out.
+    public static func isHealthy(seed: UInt64) -> Bool {
+        var random = SplitMix64(seed: seed)
+        let profile = QuotaProfile(random: &random)
+        return profile.isFaultFree && !profile.skewed
+    }
+
     static func makeSpecs(_ random: inout SplitMix64) -> [QuotaSpec] {
         [
             QuotaSpec(id: QuotaID(lane: .user, subject: "user:sim", name: "requests"), period: .tenSeconds,
