@@ -101,6 +101,7 @@ sim: deps
 	.build/release/weir-sim raft --seeds $(SEEDS) --start $(SIM_START)
 	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start $(SIM_START)
 	.build/release/weir-sim quota --seeds $(QUOTA_SEEDS) --start $(SIM_START) --pooled
+	.build/release/weir-sim quota --seeds 400 --start $(SIM_START) --pooled --healthy-only
 	.build/release/weir-sim quota --seeds 1 --start $(SIM_START) --safety-milliseconds 3700000
 	.build/release/weir-sim quota --seeds 1 --start $(SIM_START) --safety-milliseconds 3700000 --pooled
 

@@ -29,6 +29,8 @@ struct RaftCommand: ParsableCommand {
         case none, amnesia, localReads = "local-reads"
     }
 
+    func validate() throws { try validateSeedRange(start: start, seeds: seeds) }
+
     func run() throws {
         var limits = RaftSimulator.Limits()
         limits.safetyTicks = safetyTicks
@@ -71,6 +73,20 @@ struct QuotaCommand: ParsableCommand {
     @Flag(help: "Run only the seeds that draw a balanced, fault-free LAN run (where 99 % of a cap must be admitted before the first refusal); --seeds counts those.")
     var healthyOnly = false
 
+    func validate() throws { try validateSeedRange(start: start, seeds: seeds) }
+
+    /// The first `seeds` seeds from `start` on that draw a healthy run.
+    private func healthySeeds() -> [UInt64] {
+        var chosen: [UInt64] = []
+        var seed = start
+        while UInt64(chosen.count) < seeds {
+            if QuotaSimulator.isHealthy(seed: seed) { chosen.append(seed) }
+            guard seed < UInt64.max else { break }
+            seed += 1
+        }
+        return chosen
+    }
+
     func run() throws {
         var limits = QuotaSimulator.Limits()
         limits.safetyMilliseconds = safetyMilliseconds
@@ -80,7 +96,7 @@ struct QuotaCommand: ParsableCommand {
         var overshootMax: Int64 = 0
         var admittedMin = 100.0
         var writeFailures = 0
-        let chosen = healthyOnly ? Array((start...).lazy.filter(QuotaSimulator.isHealthy(seed:)).prefix(Int(seeds))) : Array(start..<(start + seeds))
+        let chosen = healthyOnly ? healthySeeds() : Array(start..<(start + seeds))
         for seed in chosen {
             let report = QuotaSimulator(seed: seed, limits: limits).run()
             writeFailures += report.writeFailures
@@ -101,6 +117,11 @@ struct QuotaCommand: ParsableCommand {
         print("quota\(pooled ? " pooled" : "")\(healthyOnly ? " healthy-only" : "") seeds=\(seeds) start=\(start) last=\(chosen.last ?? start) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded) write_failures=\(writeFailures)")
         if violations > 0 { throw ExitCode(1) }
     }
+}
+
+/// Refuses a seed range that would run past the last seed (2^64 − 1).
+func validateSeedRange(start: UInt64, seeds: UInt64) throws {
+    guard seeds <= UInt64.max - start else { throw ValidationError("--start plus --seeds must stay below 2^64") }
 }
 
 /// `99.53` → `"99.5"`, without Foundation.
