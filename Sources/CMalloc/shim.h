@@ -1,2 +1,8 @@
-// glibc's malloc extensions (malloc_trim), which Swift's Glibc module does not export.
+// glibc's malloc_trim, which Swift's Glibc module does not export; elsewhere (musl,
+// Darwin) there is nothing to trim this way, and the call does nothing.
+#if defined(__GLIBC__)
 #include <malloc.h>
+static inline int weir_malloc_trim(void) { return malloc_trim(0); }
+#else
+static inline int weir_malloc_trim(void) { return 0; }
+#endif

@@ -1,4 +1,5 @@
 import CMalloc
+import Foundation
 import Synchronization
 
 /// Hands freed heap back to the kernel after the node dropped a large amount of it.
@@ -9,7 +10,7 @@ import Synchronization
 /// of megabytes it no longer used: 733 MB resident against 254 MB after a `malloc_trim`
 /// (docs/benchmarks.md, "Policy at scale"). `soon()` is called after such a release; it
 /// waits `delay` so that the callers' last buffers are gone, coalesces calls made
-/// meanwhile into one, and trims on a background thread.
+/// meanwhile into one, and trims on a thread of its own. Outside glibc it does nothing.
 enum HeapTrim {
     /// How long after a release the trim runs.
     static let delay: Duration = .seconds(1)
@@ -26,8 +27,12 @@ enum HeapTrim {
         Task.detached(priority: .background) {
             try? await Task.sleep(for: delay)
             pending.store(false, ordering: .releasing)
-            malloc_trim(0)
-            trims.add(1, ordering: .relaxed)
+            // On a thread of its own: the trim walks every arena under its lock (tens of
+            // milliseconds for a large free heap) and must not hold a cooperative thread.
+            Thread.detachNewThread {
+                _ = weir_malloc_trim()
+                trims.add(1, ordering: .relaxed)
+            }
         }
     }
 }

@@ -199,7 +199,7 @@ public final class QuotaService: QuotaGate, Sendable {
                 extended = true
             }
             let remaining = ContinuousClock.now.duration(to: deadline)
-            let next: WaitDecision = remaining > .zero ? prepareToWait(for: refusal, estimate: estimate) : .refuse
+            let next: WaitDecision = remaining > .zero ? prepareToWait(for: refusal, estimate: estimate, against: quotas) : .refuse
             switch next {
             case .retry where retries < Self.staleRefusalRetriesMax:
                 retries += 1
@@ -261,43 +261,53 @@ public final class QuotaService: QuotaGate, Sendable {
     /// Decides what a refused request does: try again when the window admits it by now (the
     /// refusal went stale between two locks), wait when a durable mark is being written or
     /// when peers or the pool may hold the rights it lacks (then they are asked), else refuse.
-    private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage) -> WaitDecision {
+    /// Every other window of the request that lacks rights is asked for at the same time,
+    /// not one refusal after another (`QuotaLedger.lackingWindows`).
+    private func prepareToWait(for refusal: QuotaRefusal, estimate: Usage, against quotas: [QuotaSpec]) -> WaitDecision {
         let key = refusal.window
         let time = now()
-        enum Next { case refuse, retry, wait, ask(RightsAsk) }
+        enum Next { case refuse, retry, wait([RightsAsk], persist: Bool) }
         let next = state.withLock { s -> Next in
             if s.ledger.admits(estimate, in: key) { return .retry }
-            if s.ledger.awaitsDurability(in: key, for: estimate) { return .wait }
-            let shortfall = s.ledger.shortfall(in: key, for: estimate)
-            guard shortfall != .zero, shortfall.isWithin(s.ledger.spareElsewhere(in: key)) else {
-                if Self.isWellBelowCap(refusal) { logRefusalBelowCap(refusal, shortfall: shortfall, s) }
-                return .refuse
+            var asks: [RightsAsk] = []
+            let durable = s.ledger.awaitsDurability(in: key, for: estimate)
+            if !durable {
+                let shortfall = s.ledger.shortfall(in: key, for: estimate)
+                guard shortfall != .zero, !s.ledger.isSpent(key, for: estimate) else {
+                    if Self.isWellBelowCap(refusal) { logRefusalBelowCap(refusal, shortfall: shortfall, s) }
+                    return .refuse
+                }
+                if let ask = askWhileWaiting(key, shortfall, for: estimate, at: time, &s) { asks.append(ask) }
             }
-            let until = time + Int64(configuration.rightsWaitMilliseconds)
-            let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
-            s.needs[key] = (need, until)
-            return askIfDue(key, shortfall, .urgent, at: time, &s).map { .ask($0) } ?? .wait
+            let others = s.ledger.lackingWindows(for: estimate, against: quotas, now: time, skipping: key, membersAt: Self.split(s))
+            for (other, lacking) in others where !s.ledger.isSpent(other, for: estimate) {
+                if let ask = askWhileWaiting(other, lacking, for: estimate, at: time, &s) { asks.append(ask) }
+            }
+            return .wait(asks, persist: durable || asks.isEmpty)
         }
         switch next {
         case .refuse: return .refuse
         case .retry: return .retry
-        case .wait:
-            persistKick.yield()
-            return .wait
-        case let .ask(ask):
-            send(ask)
+        case let .wait(asks, persist):
+            if persist { persistKick.yield() }
+            asks.forEach(send)
             return .wait
         }
+    }
+
+    /// Notes that a request waits for `shortfall` in `key` (what this node keeps back when
+    /// a peer asks) and asks for it, unless asked moments ago.
+    private func askWhileWaiting(_ key: WindowKey, _ shortfall: Usage, for estimate: Usage, at time: Int64, _ s: inout State) -> RightsAsk? {
+        let until = time + Int64(configuration.rightsWaitMilliseconds)
+        let need = s.needs[key].map { $0.until > time ? $0.amount.joined(with: estimate) : estimate } ?? estimate
+        s.needs[key] = (need, until)
+        return askIfDue(key, shortfall, .urgent, at: time, &s)
     }
 
     /// True when the refusing window's known usage is under 90 % of its cap in the unit
     /// that refused: the rights exist somewhere this node cannot reach or see.
     static func isWellBelowCap(_ refusal: QuotaRefusal) -> Bool {
-        let (used, cap): (Int64, Int64?) = switch refusal.unit {
-        case "requests": (refusal.used.requests, refusal.caps.requests)
-        case "tokens": (refusal.used.tokens, refusal.caps.tokens)
-        default: (refusal.used.microUSD, refusal.caps.microUSD)
-        }
+        let (used, cap) = refusal.inRefusingUnit
         guard let cap, cap >= 10 else { return false }
         return used < cap / 10 * 9
     }

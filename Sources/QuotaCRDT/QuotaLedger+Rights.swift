@@ -5,6 +5,32 @@ extension QuotaLedger {
         state(key)?.shortfall(for: estimate) ?? .zero
     }
 
+    /// Every window of a request for `estimate` against `quotas` at `now` where this member
+    /// lacks rights, with what it lacks, except `skipping`; a window met for the first time
+    /// is created as `reserve` would create it. A refused request asks for all of them at
+    /// once: asked one refusal after another, a request whose windows all need rights (a
+    /// cold start, a minute's turn that is also a 10 s turn) spent a round trip on each
+    /// and could run out of its wait.
+    public mutating func lackingWindows(
+        for estimate: Usage, against quotas: [QuotaSpec], now: Int64, skipping: WindowKey,
+        membersAt: (Int64) -> [UInt64]
+    ) -> [(key: WindowKey, shortfall: Usage)] {
+        let owner = member
+        var found: [(key: WindowKey, shortfall: Usage)] = []
+        for spec in quotas {
+            let window = spec.period.window(containing: now)
+            let key = WindowKey(quota: spec.id, period: spec.period, start: window.start)
+            guard key != skipping else { continue }
+            let slot = slot(for: key) {
+                WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
+            }
+            states[slot]!.update(caps: spec.caps)
+            let lacking = states[slot]!.shortfall(for: estimate)
+            if lacking != .zero { found.append((key, lacking)) }
+        }
+        return found
+    }
+
     /// True when `reserve` would now admit `estimate` in `key` (as far as this window goes):
     /// a refusal read moments ago may be stale, since a settle, a cancel or an applied
     /// allocation can free or add rights between the refusal and the decision to wait.

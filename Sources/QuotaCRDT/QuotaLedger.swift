@@ -75,7 +75,7 @@ public struct QuotaLedger: Sendable {
             states[slot]!.update(caps: spec.caps)
             states[slot]!.lastEstimate = estimate  // sizes the next durable chunk, even when refused
             if let refusal = refusal(in: slot, adding: estimate) {
-                return .failure(spentRefusal(after: refusal, among: quotas.dropFirst(position + 1), adding: estimate, now: now) ?? refusal)
+                return .failure(namedRefusal(first: refusal, among: quotas.dropFirst(position + 1), adding: estimate, now: now))
             }
             chosen.append(slot)
         }
@@ -103,30 +103,36 @@ public struct QuotaLedger: Sendable {
             resetsAt: state.end, windowStart: state.key.start, unit: unit)
     }
 
-    /// When `first` refuses in a window that could still get rights (from the pool or a
-    /// peer), a later quota of the request whose window is spent as far as this member
-    /// knows: the refusal to name. A request blocked by a spent window waits for nothing
-    /// (the caller waits only while rights may come), and its 429 names the quota that is
-    /// out, not one with room left in the cluster that younger requests then use. Looks
-    /// only at windows this member already holds; changes nothing.
-    private func spentRefusal(after first: QuotaRefusal, among later: ArraySlice<QuotaSpec>, adding estimate: Usage, now: Int64) -> QuotaRefusal? {
-        guard !isSpent(first.window, for: estimate) else { return nil }
+    /// The refusal to name when `first` refuses: of the windows of the request that refuse
+    /// (`first`, and those of `later` this member holds with the caps in force), the first
+    /// that is spent as far as this member knows (`isSpent`), else the one closest to its
+    /// cap in the unit that refuses (ties to the earlier quota). A request held by a
+    /// nearly spent tokens window and refused at a requests window's turn, before that
+    /// window's rights arrived, is named by the tokens window: its 429 names the quota that
+    /// held it, not one with room left, and a request blocked by a spent window waits for
+    /// nothing (the caller waits only while rights may come). Changes nothing.
+    private func namedRefusal(first: QuotaRefusal, among later: ArraySlice<QuotaSpec>, adding estimate: Usage, now: Int64) -> QuotaRefusal {
+        var candidates = [first]
         for spec in later {
             let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
-            guard let slot = slots[key], isSpent(key, for: estimate), let refusal = refusal(in: slot, adding: estimate) else { continue }
-            return refusal
+            guard let slot = slots[key], states[slot]?.caps == spec.caps, let refusal = refusal(in: slot, adding: estimate) else { continue }
+            candidates.append(refusal)
         }
-        return nil
+        guard candidates.count > 1 else { return first }
+        if let spent = candidates.first(where: { isSpent($0.window, for: estimate) }) { return spent }
+        var named = first
+        for candidate in candidates.dropFirst() where candidate.fill > named.fill { named = candidate }
+        return named
     }
 
-    /// True when what this member lacks to admit `estimate` in `key` exceeds, in some unit,
-    /// what the pool and the other members hold unused as far as it knows: asking cannot
-    /// help.
+    /// True when asking cannot help this member admit `estimate` in `key`: the window is
+    /// fenced, or what this member lacks exceeds, in some unit, what the other holders (the
+    /// pool of a pooled window among them) have unused as far as it knows.
     public func isSpent(_ key: WindowKey, for estimate: Usage) -> Bool {
-        let lacking = shortfall(in: key, for: estimate)
-        guard lacking != .zero else { return false }
-        let hope = poolRemaining(in: key) + spareElsewhere(in: key)
-        return lacking.requests > hope.requests || lacking.tokens > hope.tokens || lacking.microUSD > hope.microUSD
+        guard let state = state(key) else { return false }
+        if state.fenced { return true }
+        let lacking = state.shortfall(for: estimate)
+        return lacking != .zero && !lacking.isWithin(spareElsewhere(in: key))
     }
 
     /// Replaces a reservation by the actual usage. Returns false if it was already settled

@@ -65,6 +65,23 @@ public struct QuotaRefusal: Error, Equatable, Sendable, CustomStringConvertible 
     /// The refusing window.
     public var window: WindowKey { WindowKey(quota: quota, period: period, start: windowStart) }
 
+    /// The usage known here and the cap, in the unit that refuses.
+    public var inRefusingUnit: (used: Int64, cap: Int64?) {
+        switch unit {
+        case "requests": (used.requests, caps.requests)
+        case "tokens": (used.tokens, caps.tokens)
+        default: (used.microUSD, caps.microUSD)
+        }
+    }
+
+    /// How full the window is in the unit that refuses, as known here (used over cap; 1
+    /// for an uncapped or zero cap).
+    var fill: Double {
+        let (used, cap) = inRefusingUnit
+        guard let cap, cap > 0 else { return 1 }
+        return Double(used) / Double(cap)
+    }
+
     public var description: String {
         let reset = resetsAt.map { "resets at \($0) ms" } ?? "never resets"
         return "quota \(quota) (\(period.rawValue)) is exhausted in \(unit): used \(used), caps \(caps); \(reset)"

@@ -45,6 +45,28 @@ extension QuotaSimulator {
         return true
     }
 
+    /// As the node's `prefetchLoop` does every 250 ms: each member that can reach the log
+    /// asks for one allocation in the window after every pooled window of its ending within
+    /// a second where it was busy (`QuotaLedger.prefetches`), so the next window opens
+    /// without waiting for a commit.
+    func prefetchAllocations() {
+        for id in nodes.keys.sorted() where !isPaused(id) && !cutOff(id) {
+            for (key, amount) in nodes[id]!.ledger.prefetches(now: clock(of: id), horizon: Self.prefetchHorizonMilliseconds)
+            where !(log.allocating[id]?.contains(key) ?? false) {
+                log.allocating[id, default: []].insert(key)
+                let delay = Int64.random(in: 2...max(2, profile.delayMillisecondsMax * 2 + 5), using: &random)
+                log.proposed.append((now + delay, id, [QuotaPool.Request(key: key, receiver: id, amount: amount)]))
+            }
+        }
+    }
+
+    /// The node's `prefetchIntervalMilliseconds` and `prefetchHorizonMilliseconds`.
+    static let prefetchEveryMilliseconds: Int64 = 250
+    static let prefetchHorizonMilliseconds: Int64 = 1_000
+
+    /// True when an allocation request of `id`'s for `key` is under way in the log.
+    func allocationUnderWay(_ key: WindowKey, on id: UInt64) -> Bool { log.allocating[id]?.contains(key) ?? false }
+
     /// True when `id` is on the losing side of a partition.
     func cutOff(_ id: UInt64) -> Bool { members.contains { $0 != id && cut.contains([id, $0]) } }
 

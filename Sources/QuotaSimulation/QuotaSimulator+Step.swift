@@ -12,6 +12,7 @@ extension QuotaSimulator {
         if faultsOn { injectFaults() }
         if faultsOn && limits.pooled { injectPoolFaults() }
         if limits.pooled {
+            if now % Self.prefetchEveryMilliseconds == 0 { prefetchAllocations() }
             commitAllocations()
             applyAllocations()
         }
@@ -72,8 +73,21 @@ extension QuotaSimulator {
                 case let .success(reservation):
                     admit(reservation, request, on: id)
                 case let .failure(refusal):
-                    // As on the node: a wait that ran into the next window starts over there.
-                    if let last = request.lastRefusal, last.window != refusal.window { request.deadline = now + Self.rightsWaitMilliseconds }
+                    // As on the node (`QuotaService.reserve`): a wait that ran into the next
+                    // window of the same quota starts over there, once. (Any change of the
+                    // refusing window used to restart it, so a request refused in turn by
+                    // two quotas could wait for ever, longer than the node lets it.)
+                    if let last = request.lastRefusal, !request.restarted, last.quota == refusal.quota,
+                       last.period == refusal.period, refusal.windowStart > last.windowStart {
+                        request.deadline = now + Self.rightsWaitMilliseconds
+                        request.restarted = true
+                    }
+                    // As on the node: an allocation for the window under way in the log is
+                    // waited for once more.
+                    if now >= request.deadline, !request.extended, allocationUnderWay(refusal.window, on: id) {
+                        request.deadline = now + Self.rightsWaitMilliseconds
+                        request.extended = true
+                    }
                     if now >= request.deadline {
                         refuse(refusal, request, on: id)
                     } else {
@@ -92,11 +106,16 @@ extension QuotaSimulator {
     private func reserve(_ estimate: Usage, on id: UInt64) -> Result<ReservationID, QuotaRefusal> {
         let (schedule, current) = (self.schedule, members)
         let membersAt = { (start: Int64) in schedule.voters(at: start) ?? current }
-        let outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
-        guard case let .failure(refusal) = outcome, nodes[id]!.ledger.awaitsDurability(in: refusal.window, for: estimate), persist(id) else {
-            return outcome
+        // As on the node, where each written mark wakes the request to try again: one
+        // write per window whose mark it waits for, at most one per quota.
+        var outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
+        for _ in specs.indices {
+            guard case let .failure(refusal) = outcome, nodes[id]!.ledger.awaitsDurability(in: refusal.window, for: estimate), persist(id) else {
+                return outcome
+            }
+            outcome = nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
         }
-        return nodes[id]!.ledger.reserve(estimate, against: specs, now: clock(of: id), membersAt: membersAt)
+        return outcome
     }
 
     /// Writes `id`'s due records (and those of `including`) as the node's quota store
@@ -178,10 +197,18 @@ extension QuotaSimulator {
 
     // MARK: Rights and gossip
 
+    /// As the node does: asks for what the refusing window lacks, and at the same time for
+    /// every other window of the request that lacks rights peers or the pool may hold.
     private func askForRights(_ refusal: QuotaRefusal, _ estimate: Usage, on id: UInt64) {
         let key = refusal.window
         let shortfall = nodes[id]!.ledger.shortfall(in: key, for: estimate)
         if shortfall != .zero { requestRights(key, shortfall, on: id, kind: .urgent) }
+        let (schedule, current) = (self.schedule, members)
+        let others = nodes[id]!.ledger.lackingWindows(
+            for: estimate, against: specs, now: clock(of: id), skipping: key, membersAt: { schedule.voters(at: $0) ?? current })
+        for (other, lacking) in others where !nodes[id]!.ledger.isSpent(other, for: estimate) {
+            requestRights(other, lacking, on: id, kind: .urgent)
+        }
     }
 
     /// What `id`'s requests waiting for rights in `key` need.
@@ -398,6 +425,10 @@ struct PendingRequest {
     let actual: Usage
     var deadline: Int64
     var lastRefusal: QuotaRefusal?
+    /// The wait started over once already (in the next window of the same quota).
+    var restarted = false
+    /// The wait was extended once already for an allocation under way.
+    var extended = false
 }
 
 extension Caps {

@@ -73,7 +73,13 @@ struct QuotaCommand: ParsableCommand {
     @Flag(help: "Run only the seeds that draw a balanced, fault-free LAN run (where 99 % of a cap must be admitted before the first refusal); --seeds counts those.")
     var healthyOnly = false
 
-    func validate() throws { try validateSeedRange(start: start, seeds: seeds) }
+    func validate() throws {
+        try validateSeedRange(start: start, seeds: seeds)
+        if healthyOnly && seeds > Self.healthySeedsMax { throw ValidationError("--healthy-only runs at most \(Self.healthySeedsMax) seeds") }
+    }
+
+    /// The most seeds `--healthy-only` lists ahead.
+    static let healthySeedsMax: UInt64 = 1_000_000
 
     /// The first `seeds` seeds from `start` on that draw a healthy run.
     private func healthySeeds() -> [UInt64] {
@@ -96,8 +102,12 @@ struct QuotaCommand: ParsableCommand {
         var overshootMax: Int64 = 0
         var admittedMin = 100.0
         var writeFailures = 0
-        let chosen = healthyOnly ? healthySeeds() : Array(start..<(start + seeds))
+        // Seeds run one by one; only the healthy ones are listed ahead (at most a million).
+        let chosen = healthyOnly ? AnySequence(healthySeeds()) : AnySequence(start..<(start + seeds))
+        var ran: UInt64 = 0, last = start
         for seed in chosen {
+            ran += 1
+            last = seed
             let report = QuotaSimulator(seed: seed, limits: limits).run()
             writeFailures += report.writeFailures
             overshootMax = max(overshootMax, report.overshootMax)
@@ -114,7 +124,7 @@ struct QuotaCommand: ParsableCommand {
             }
         }
         let stranded = pooled ? " stranded_max_pct=\(oneDecimal(strandedMax))" : ""
-        print("quota\(pooled ? " pooled" : "")\(healthyOnly ? " healthy-only" : "") seeds=\(seeds) start=\(start) last=\(chosen.last ?? start) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded) write_failures=\(writeFailures)")
+        print("quota\(pooled ? " pooled" : "")\(healthyOnly ? " healthy-only" : "") seeds=\(ran) start=\(start) last=\(last) violations=\(violations) overshoot_max=\(overshootMax) admitted_min_pct=\(oneDecimal(admittedMin))\(stranded) write_failures=\(writeFailures)")
         if violations > 0 { throw ExitCode(1) }
     }
 }

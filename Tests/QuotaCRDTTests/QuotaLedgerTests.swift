@@ -72,8 +72,40 @@ import Testing
         // Nothing was reserved by the refusals.
         let aliceKey = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
         #expect(ledger.openReservations == 5 && ledger.spare(in: aliceKey) == .zero)
+        // Neither spent: the fuller one is named. Member 2 is known to have used 100 of its
+        // 500 µ$ here: team is at 600 of 1,000 as known, alice at 5 of 10 requests.
+        var other = QuotaLedger(member: 1)
+        for _ in 0..<5 { _ = try other.reserve(estimate, against: quotas, members: [1, 2], now: now).get() }
+        var some = EscrowCounter()
+        some.addUsed(Usage(microUSD: 100), by: 2)
+        _ = other.merge(WindowUpdate(key: teamKey, members: [1, 2], end: day.end, caps: team.caps, counter: some))
+        guard case let .failure(fuller) = other.reserve(estimate, against: quotas, members: [1, 2], now: now) else {
+            Issue.record("refused too"); return
+        }
+        #expect(!other.isSpent(teamKey, for: estimate) && fuller.quota == team.id)
         // A window the ledger never met is not called spent: nothing is known of it.
         #expect(!ledger.isSpent(WindowKey(quota: team.id, period: .day, start: 0), for: estimate))
+    }
+
+    /// A refused request asks for every window it lacks rights in at once: asked one
+    /// refusal after another, a request whose windows all needed rights spent a round trip
+    /// on each and could run out of its wait (the faithful simulator showed first refusals
+    /// at 7 % of a pooled cap).
+    @Test func aRefusedRequestFindsEveryWindowItLacksRightsIn() {
+        var ledger = QuotaLedger(member: 1)
+        let quotas = [alice, team]
+        let pooled: (Int64) -> [UInt64] = { _ in [QuotaLedger.poolMember] }
+        guard case let .failure(refusal) = ledger.reserve(Usage(requests: 1, microUSD: 10), against: quotas, now: now, membersAt: pooled) else {
+            Issue.record("a pooled window gives no base share"); return
+        }
+        #expect(refusal.quota == alice.id, "both are empty: the first is named")
+        let lacking = ledger.lackingWindows(for: Usage(requests: 1, microUSD: 10), against: quotas, now: now, skipping: refusal.window, membersAt: pooled)
+        let teamKey = WindowKey(quota: team.id, period: .day, start: Period.day.window(containing: now).start)
+        #expect(lacking.count == 1 && lacking.first?.key == teamKey && lacking.first?.shortfall == Usage(microUSD: 10),
+                "the team window, met only now, lacks 10 µ$: \(lacking)")
+        #expect(ledger.isPooled(teamKey) && !ledger.isSpent(teamKey, for: Usage(microUSD: 10)), "the pool holds all of it")
+        let none = ledger.lackingWindows(for: .zero, against: quotas, now: now, skipping: refusal.window, membersAt: pooled)
+        #expect(none.isEmpty, "nothing lacks for nothing")
     }
 
     @Test func settleAndCancelHappenExactlyOnce() throws {

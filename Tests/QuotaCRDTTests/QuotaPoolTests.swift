@@ -200,5 +200,7 @@ import Testing
         #expect(ledger.poolRemaining(in: key) == Usage(requests: 3))
         #expect(ledger.spareElsewhere(in: key) == Usage(requests: 6), "the pool's 3 and member 2's 3")
         #expect(ledger.reassignment(of: 2, to: [1, 3]).isEmpty, "member 2's allocation is never handed on")
+        // The pool is counted once when judging whether asking can help: 6 are out there.
+        #expect(!ledger.isSpent(key, for: Usage(requests: 6)) && ledger.isSpent(key, for: Usage(requests: 7)))
     }
 }
