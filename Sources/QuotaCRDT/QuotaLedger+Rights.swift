@@ -25,6 +25,7 @@ extension QuotaLedger {
                 WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
             }
             states[slot]!.update(caps: spec.caps)
+            states[slot]!.lastEstimate = estimate  // sizes the allocation asked for, as in `reserve`
             let lacking = states[slot]!.shortfall(for: estimate)
             if lacking != .zero { found.append((key, lacking)) }
         }

@@ -104,24 +104,24 @@ public struct QuotaLedger: Sendable {
     }
 
     /// The refusal to name when `first` refuses: of the windows of the request that refuse
-    /// (`first`, and those of `later` this member holds with the caps in force), the first
-    /// that is spent as far as this member knows (`isSpent`), else the one closest to its
-    /// cap in the unit that refuses (ties to the earlier quota). A request held by a
-    /// nearly spent tokens window and refused at a requests window's turn, before that
-    /// window's rights arrived, is named by the tokens window: its 429 names the quota that
-    /// held it, not one with room left, and a request blocked by a spent window waits for
-    /// nothing (the caller waits only while rights may come). Changes nothing.
+    /// (`first`, and those of `later` this member holds with the caps in force), the spent
+    /// ones as far as this member knows (`isSpent`), the one that resets last among them;
+    /// `first` when none is spent. A request blocked by a spent window waits for nothing
+    /// (the caller waits only while rights may come), its 429 names the quota that is out
+    /// rather than one with room left, and its reset is when the request can pass. A
+    /// window that is not spent is never preferred for being fuller: a day window named
+    /// over a minute window that only waits for rights would send the client away for
+    /// hours. Changes nothing.
     private func namedRefusal(first: QuotaRefusal, among later: ArraySlice<QuotaSpec>, adding estimate: Usage, now: Int64) -> QuotaRefusal {
-        var candidates = [first]
+        var spent: [QuotaRefusal] = isSpent(first.window, for: estimate) ? [first] : []
         for spec in later {
             let key = WindowKey(quota: spec.id, period: spec.period, start: spec.period.window(containing: now).start)
-            guard let slot = slots[key], states[slot]?.caps == spec.caps, let refusal = refusal(in: slot, adding: estimate) else { continue }
-            candidates.append(refusal)
+            guard let slot = slots[key], states[slot]?.caps == spec.caps, isSpent(key, for: estimate),
+                  let refusal = refusal(in: slot, adding: estimate) else { continue }
+            spent.append(refusal)
         }
-        guard candidates.count > 1 else { return first }
-        if let spent = candidates.first(where: { isSpent($0.window, for: estimate) }) { return spent }
-        var named = first
-        for candidate in candidates.dropFirst() where candidate.fill > named.fill { named = candidate }
+        var named = spent.first ?? first
+        for refusal in spent.dropFirst() where (refusal.resetsAt ?? .max) > (named.resetsAt ?? .max) { named = refusal }
         return named
     }
 

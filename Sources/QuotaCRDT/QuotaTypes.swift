@@ -74,13 +74,6 @@ public struct QuotaRefusal: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
-    /// How full the window is in the unit that refuses, as known here (used over cap; 1
-    /// for an uncapped or zero cap).
-    var fill: Double {
-        let (used, cap) = inRefusingUnit
-        guard let cap, cap > 0 else { return 1 }
-        return Double(used) / Double(cap)
-    }
 
     public var description: String {
         let reset = resetsAt.map { "resets at \($0) ms" } ?? "never resets"

@@ -72,8 +72,10 @@ import Testing
         // Nothing was reserved by the refusals.
         let aliceKey = WindowKey(quota: alice.id, period: .minute, start: Period.minute.window(containing: now).start)
         #expect(ledger.openReservations == 5 && ledger.spare(in: aliceKey) == .zero)
-        // Neither spent: the fuller one is named. Member 2 is known to have used 100 of its
-        // 500 µ$ here: team is at 600 of 1,000 as known, alice at 5 of 10 requests.
+        // Neither spent: the first is named, however full the other. Member 2 is known to
+        // have used 100 of its 500 µ$ here: team (a day) is at 600 of 1,000 as known, alice
+        // (a minute) at 5 of 10 requests; naming the day window would send the client away
+        // until tomorrow for a minute window that only waits for rights.
         var other = QuotaLedger(member: 1)
         for _ in 0..<5 { _ = try other.reserve(estimate, against: quotas, members: [1, 2], now: now).get() }
         var some = EscrowCounter()
@@ -82,7 +84,7 @@ import Testing
         guard case let .failure(fuller) = other.reserve(estimate, against: quotas, members: [1, 2], now: now) else {
             Issue.record("refused too"); return
         }
-        #expect(!other.isSpent(teamKey, for: estimate) && fuller.quota == team.id)
+        #expect(!other.isSpent(teamKey, for: estimate) && fuller.quota == alice.id)
         // A window the ledger never met is not called spent: nothing is known of it.
         #expect(!ledger.isSpent(WindowKey(quota: team.id, period: .day, start: 0), for: estimate))
     }
