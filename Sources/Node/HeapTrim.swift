@@ -21,6 +21,11 @@ enum HeapTrim {
     /// How many trims have run in this process (for tests and the benchmark).
     static var count: Int { trims.load(ordering: .relaxed) }
 
+    /// Trims at once, on the calling thread; true when memory went back to the kernel
+    /// (always false outside glibc).
+    @discardableResult
+    static func now() -> Bool { weir_malloc_trim() == 1 }
+
     /// Schedules one trim `delay` from now, unless one is already scheduled.
     static func soon() {
         guard pending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
@@ -30,7 +35,7 @@ enum HeapTrim {
             // On a thread of its own: the trim walks every arena under its lock (tens of
             // milliseconds for a large free heap) and must not hold a cooperative thread.
             Thread.detachNewThread {
-                _ = weir_malloc_trim()
+                _ = now()
                 trims.add(1, ordering: .relaxed)
             }
         }
