@@ -15,19 +15,13 @@ extension QuotaLedger {
         for estimate: Usage, against quotas: [QuotaSpec], now: Int64, skipping: WindowKey,
         membersAt: (Int64) -> [UInt64]
     ) -> [(key: WindowKey, shortfall: Usage)] {
-        let owner = member
         var found: [(key: WindowKey, shortfall: Usage)] = []
         for spec in quotas {
             let window = spec.period.window(containing: now)
-            let key = WindowKey(quota: spec.id, period: spec.period, start: window.start)
-            guard key != skipping else { continue }
-            let slot = slot(for: key) {
-                WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
-            }
-            states[slot]!.update(caps: spec.caps)
-            states[slot]!.lastEstimate = estimate  // sizes the allocation asked for, as in `reserve`
-            let lacking = states[slot]!.shortfall(for: estimate)
-            if lacking != .zero { found.append((key, lacking)) }
+            guard WindowKey(quota: spec.id, period: spec.period, start: window.start) != skipping else { continue }
+            let slot = preparedSlot(for: spec, in: window, estimate: estimate, membersAt: membersAt)
+            let lacking = states[slot]?.shortfall(for: estimate) ?? .zero
+            if lacking != .zero, let key = states[slot]?.key { found.append((key, lacking)) }
         }
         return found
     }

@@ -66,14 +66,8 @@ public struct QuotaLedger: Sendable {
         precondition(estimate.isNonNegative, "an estimate is never negative")
         var chosen: [Int] = []
         chosen.reserveCapacity(quotas.count)
-        let owner = member
         for (position, spec) in quotas.enumerated() {
-            let window = currentWindow(spec.period, containing: now)
-            let slot = slot(for: WindowKey(quota: spec.id, period: spec.period, start: window.start)) {
-                WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
-            }
-            states[slot]!.update(caps: spec.caps)
-            states[slot]!.lastEstimate = estimate  // sizes the next durable chunk, even when refused
+            let slot = preparedSlot(for: spec, in: currentWindow(spec.period, containing: now), estimate: estimate, membersAt: membersAt)
             if let refusal = refusal(in: slot, adding: estimate) {
                 return .failure(namedRefusal(first: refusal, among: quotas.dropFirst(position + 1), adding: estimate, now: now))
             }
@@ -93,6 +87,19 @@ public struct QuotaLedger: Sendable {
         let id = ReservationID(rawValue: nextReservation)
         reservations[id] = Reservation(slots: chosen, estimate: estimate)
         return .success(id)
+    }
+
+    /// The slot of `spec`'s `window`, created (split over `membersAt(start)`) when the window
+    /// is new, with the caps in force and `estimate` as its latest estimate (which sizes the
+    /// next durable chunk and allocation, even when refused).
+    mutating func preparedSlot(for spec: QuotaSpec, in window: Window, estimate: Usage, membersAt: (Int64) -> [UInt64]) -> Int {
+        let owner = member
+        let slot = slot(for: WindowKey(quota: spec.id, period: spec.period, start: window.start)) {
+            WindowState(key: $0, owner: owner, members: membersAt(window.start).sorted(), end: window.end, caps: spec.caps)
+        }
+        states[slot]?.update(caps: spec.caps)
+        states[slot]?.lastEstimate = estimate
+        return slot
     }
 
     /// Why the window in `slot` refuses `estimate`, or nil when it fits.
