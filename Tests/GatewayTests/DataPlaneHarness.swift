@@ -133,12 +133,20 @@ struct DataPlaneHarness {
     func run<Value: Sendable>(
         upstreamLimits: UpstreamLimits = UpstreamLimits(), _ test: @escaping @Sendable (AdminClient) async throws -> Value
     ) async throws -> Value {
+        try await inspecting(upstreamLimits: upstreamLimits) { client, _ in try await test(client) }
+    }
+
+    /// `run`, with the data plane's services for the test to look into.
+    func inspecting<Value: Sendable>(
+        upstreamLimits: UpstreamLimits = UpstreamLimits(), _ test: @escaping @Sendable (AdminClient, DataPlaneServices) async throws -> Value
+    ) async throws -> Value {
         let router = Router()
-        DataPlaneRoutes<BasicRequestContext>(
+        let routes = DataPlaneRoutes<BasicRequestContext>(
             reader: policy, quota: gate, usage: usage, sealer: CredentialSealer(key: AdminHarness.sealingKey), metrics: metrics,
             upstreamLimits: upstreamLimits, logger: Logger(label: "data-plane-test"),
             clock: { AdminHarness.now }
-        ).register(on: router)
-        return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client)) }
+        )
+        routes.register(on: router)
+        return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client), routes.services) }
     }
 }

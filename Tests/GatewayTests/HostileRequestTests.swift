@@ -202,13 +202,13 @@ import Testing
             requestedModel: "m", stream: true, userAgent: nil, requestBytes: 1)
         let attempt = Attempt(model: "m", deployment: nil, credential: nil, provider: .openAICompatible, upstreamModel: "m", triggers: [])
         return Settlement(
-            quota: gate, stats: DeploymentStats(), reservation: id, price: nil, promptEstimate: 1, deployment: "d", latency: 1, usage: usage,
+            quota: gate, reservation: id, price: nil, promptEstimate: 1, deployment: "d", latency: 1, usage: usage,
             attempt: attempt, attempts: 1, unpriced: false)
     }
 
     @Test func aDroppedBodyCancelsItsReservation() async throws {
         let gate = LedgerGate(clock: { 0 }), sink = CollectingSink()
-        var fallback: AbandonedReservation? = AbandonedReservation(try await settlement(gate, sink: sink))
+        var fallback: AbandonedReservation? = AbandonedReservation(try await settlement(gate, sink: sink), stats: DeploymentStats())
         #expect(fallback != nil && gate.cancelCount == 0)
         fallback = nil
         #expect(gate.cancelCount == 1, "dropping the unsent body ends the reservation")
@@ -218,7 +218,7 @@ import Testing
     @Test func aSettledReservationIsNotCancelledAgain() async throws {
         let gate = LedgerGate(clock: { 0 }), sink = CollectingSink()
         let settlement = try await settlement(gate, sink: sink)
-        var fallback: AbandonedReservation? = AbandonedReservation(settlement)
+        var fallback: AbandonedReservation? = AbandonedReservation(settlement, stats: DeploymentStats())
         settlement.settle(input: 1, output: 1)
         fallback = nil
         #expect(fallback == nil && gate.cancelCount == 0 && gate.settledUsages.count == 1 && sink.recorded.count == 1)

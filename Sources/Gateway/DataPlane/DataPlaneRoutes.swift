@@ -10,8 +10,8 @@ import Policy
 
 /// The data plane: OpenAI's `POST /v1/chat/completions` (whole or streamed),
 /// `POST /v1/embeddings` and `GET /v1/models`, Anthropic's `POST /v1/messages` and
-/// `/v1/messages/count_tokens`, either dialect to any provider, through the pipeline of DESIGN.md section 3: authenticate, authorize,
-/// route, admit, forward, settle.
+/// `/v1/messages/count_tokens`, either dialect to any provider, through the named stages
+/// of `Pipeline` (DESIGN.md section 3).
 public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
     /// The largest request body accepted.
     public static var requestBytesMax: Int { 4 << 20 }
@@ -43,21 +43,12 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    let reader: any PolicyReader
-    let quota: any QuotaGate
-    let usageSink: any UsageSink
-    let sealer: CredentialSealer
-    let client: HTTPClient
-    let clock: @Sendable () -> Int64
-    let logger: Logger
-    let router = ModelRouter()
-    let metrics: DataPlaneMetrics
-    let redactor = Redactor()
-    let cache = ResponseCache()
+    /// What the stages share.
+    let services: DataPlaneServices
+    /// The stages of `POST /v1/chat/completions`, `/v1/embeddings` and `/v1/messages`.
+    let pipeline: Pipeline
     /// The requests being served (a drain waits for them).
     let inFlight: InFlightRequests
-    /// Provider calls open per host, bounded (`UpstreamLimits`).
-    let upstreamSlots: UpstreamSlots
 
     public init(
         reader: any PolicyReader, quota: any QuotaGate, usage: any UsageSink, sealer: CredentialSealer, client: HTTPClient = .shared,
@@ -65,16 +56,14 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
-        self.reader = reader
-        self.quota = quota
-        usageSink = usage
-        self.metrics = DataPlaneMetrics(factory: metrics)
+        let limits = DataPlaneLimits(
+            requestBytesMax: Self.requestBytesMax, responseBytesMax: Self.responseBytesMax, upstreamTimeout: Self.upstreamTimeout,
+            upstreamSmallBodyBytesMax: Self.upstreamSmallBodyBytesMax)
+        services = DataPlaneServices(
+            reader: reader, quota: quota, usageSink: usage, sealer: sealer, client: client, clock: clock, logger: logger,
+            metrics: DataPlaneMetrics(factory: metrics), upstreamSlots: UpstreamSlots(upstreamLimits), limits: limits)
+        pipeline = Pipeline(services)
         self.inFlight = inFlight
-        upstreamSlots = UpstreamSlots(upstreamLimits)
-        self.sealer = sealer
-        self.client = client
-        self.logger = logger
-        self.clock = clock
     }
 
     public func register(on router: Router<Context>) {
@@ -82,7 +71,7 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
             router.post(RouterPath(path)) { request, _ in
                 await self.inFlight.track(refusing: GatewayError.overloaded.response(endpoint.dialect)) {
                     do throws(GatewayError) {
-                        return try await self.forward(request, endpoint)
+                        return try await self.pipeline.run(request, endpoint)
                     } catch {
                         return error.response(endpoint.dialect)
                     }
@@ -105,47 +94,9 @@ public struct DataPlaneRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    /// Stages authenticate and authorize: the caller behind the request's token.
-    func caller(_ request: Request, state: PolicyState, now: Int64) throws(GatewayError) -> Caller {
-        switch TokenAuthenticator.authenticate(request.headers, state: state, now: now, needs: .modelInvoke) {
-        case let .success(token):
-            switch Caller.resolve(token, in: state) {
-            case let .success(caller): return caller
-            case let .failure(error): throw error
-            }
-        case let .failure(failure): throw GatewayError.authentication(failure)
-        }
-    }
-
-    /// The request body as a JSON object (within `requestBytesMax`), and its size in bytes.
-    func jsonBodyAndSize(_ request: Request) async throws(GatewayError) -> (object: [String: Any], bytes: Int) {
-        let (object, raw) = try await jsonBody(request)
-        return (object, raw.count)
-    }
-
-    /// The request's body, decoded and as sent (at most `requestBytesMax`). A body with a
-    /// key a provider may read as one the gateway reads, spelled otherwise, is refused
-    /// (`KeyClash`).
-    func jsonBody(_ request: Request) async throws(GatewayError) -> (object: [String: Any], raw: [UInt8]) {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: Self.requestBytesMax)
-        } catch {
-            throw GatewayError(status: .contentTooLarge, type: "invalid_request_error", code: "request_too_large",
-                               message: "the body is larger than \(Self.requestBytesMax) bytes; shorten the prompt")
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] else {
-            throw GatewayError.invalid("the body is not a JSON object; send the request as JSON")
-        }
-        let raw = Array(buffer.readableBytesView)
-        if let clash = KeyClash.find(in: object) { throw KeyClash.refusal(clash) }
-        return (object, raw)
-    }
-
     /// `GET /v1/models`: the model names this caller may ask for.
     func models(_ request: Request) throws(GatewayError) -> Response {
-        let state = reader.current
-        let caller = try caller(request, state: state, now: clock())
+        let (state, caller) = try pipeline.authenticate.run(request)
         var names = Set(state.deployments.values.map(\.model))
         for alias in state.aliases.values where alias.organization == nil || alias.organization == caller.organization { names.insert(alias.requestedModel) }
         names = names.filter { caller.token.allows(model: $0, resolved: state.resolveAlias($0, organization: caller.organization)) }
@@ -161,29 +112,23 @@ extension DataPlaneRoutes {
     /// held to the same model allow-list and DLP policy as a message: the body leaves the
     /// node too.
     func countTokens(_ request: Request) async throws(GatewayError) -> Response {
-        let state = reader.current
-        let caller = try caller(request, state: state, now: clock())
-        var (body, bodyBytes) = try await jsonBodyAndSize(request)
-        let requested = try RequestNumbers.read(body, endpoint: .messages).model
-        var usage = UsageContext(
-            sink: usageSink, metrics: metrics, time: clock(), endpoint: "messages.count_tokens", caller: caller, requestedModel: requested, stream: false,
-            userAgent: request.headers[.userAgent], requestBytes: bodyBytes)
-        let model = try costModeModel(request, requested: requested, caller: caller, state: state)
-        guard caller.token.allows(model: model, resolved: state.resolveAlias(model, organization: caller.organization)) else {
-            throw GatewayError.modelNotAllowed(caller.token, model: model)
-        }
-        _ = try screen(&body, request: request, caller: caller, state: state, usage: &usage)
-        let attempts = router.plan(requested: model, organization: caller.organization, state: state)
+        var exchange = try await pipeline.intake(request, .messages)
+        exchange.usage.endpoint = "messages.count_tokens"
+        _ = try await Authorize().run(&exchange)
+        _ = try Redact(redactor: services.redactor).screen(
+            &exchange.body, request: request, caller: exchange.caller, state: exchange.state, usage: &exchange.usage)
+        let attempts = services.router.plan(requested: exchange.model, organization: exchange.caller.organization, state: exchange.state)
         if let attempt = attempts.first(where: { $0.provider == .anthropic }) {
-            body["model"] = attempt.upstreamModel
-            let bytes = Array(JSONField.encode(body) ?? Data())
-            let upstream = try Upstream.anthropic("/messages/count_tokens", attempt, sealer: sealer, body: bytes, version: request.headers[Self.anthropicVersionHeader])
-            if let response = try? await client.execute(upstream, timeout: .init(Self.countTokensTimeout)), response.status.code == 200,
+            exchange.body["model"] = attempt.upstreamModel
+            let bytes = Array(JSONField.encode(exchange.body) ?? Data())
+            let upstream = try Upstream.anthropic(
+                "/messages/count_tokens", attempt, sealer: services.sealer, body: bytes, version: request.headers[Translate.anthropicVersionHeader])
+            if let response = try? await services.client.execute(upstream, timeout: .init(Self.countTokensTimeout)), response.status.code == 200,
                let answer = try? await response.body.collect(upTo: Self.upstreamSmallBodyBytesMax) {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
             }
         }
-        let estimate = ["input_tokens": TokenEstimate.prompt(body)]
+        let estimate = ["input_tokens": TokenEstimate.prompt(exchange.body)]
         let data = JSONField.encode(estimate) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

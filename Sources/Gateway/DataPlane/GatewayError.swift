@@ -28,6 +28,12 @@ struct GatewayError: Error, Sendable, CustomStringConvertible {
         GatewayError(status: .badRequest, type: "invalid_request_error", code: "invalid_request", message: message, param: param)
     }
 
+    /// A fault of the gateway's own code, not of the request: 500, reported as such.
+    static func internalFault(_ what: String) -> GatewayError {
+        GatewayError(status: .internalServerError, type: "api_error", code: "internal_error",
+                     message: "the gateway failed: \(what); this is a fault of the gateway, please report it")
+    }
+
     /// The answer when the node serves `http.in_flight_max` requests already.
     static var overloaded: GatewayError {
         GatewayError(status: .serviceUnavailable, type: "overloaded_error", code: "overloaded",

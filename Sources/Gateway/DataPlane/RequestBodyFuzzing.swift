@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 
 /// The data plane's request-body checks without a server, for the fuzzer (`weir-fuzz`):
-/// the body parsed as `jsonBody` parses it (with its strict scan and variant-key check), then `RequestNumbers.read` for each
+/// the body parsed as stage read (`ReadBody`) parses it (with its variant-key check), then `RequestNumbers.read` for each
 /// endpoint, and a refusal rendered as the client would get it. Nothing on the request
 /// path uses it.
 public enum RequestBodyFuzzing {
@@ -23,7 +23,7 @@ public enum RequestBodyFuzzing {
     /// readings for chat completions, embeddings and messages, in that order.
     public static func read(_ body: [UInt8]) -> [Reading]? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        // The byte path's scan (forward runs it on bodies DLP left as sent), then the
+        // The byte path's scan (stage redact runs it on bodies DLP left as sent), then the
         // refusal of variant spellings of the keys read.
         _ = JSONMembers(body)
         if let clash = KeyClash.find(in: object) {
