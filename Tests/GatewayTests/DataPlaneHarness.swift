@@ -150,3 +150,15 @@ struct DataPlaneHarness {
         return try await Application(router: router).test(.router) { client in try await test(AdminClient(client: client), routes.services) }
     }
 }
+
+extension UsageContext {
+    /// The usage context of a chat request for model `m` by a bare token `tok_x`.
+    static func fixture(_ sink: CollectingSink, stream: Bool) -> UsageContext {
+        let token = ClientToken(
+            id: "tok_x", secretHash: "", displayPrefix: "", name: nil, principal: "agent:x", namespace: "tenant:default", user: nil, app: nil,
+            scopes: ["model.invoke"], expiresAt: nil, revoked: false, created: .pending, updated: .pending)
+        return UsageContext(
+            sink: sink, metrics: DataPlaneMetrics(factory: TestMetrics()), time: 0, endpoint: "chat.completions",
+            caller: Caller(token: token, user: nil, app: nil, organization: nil), requestedModel: "m", stream: stream, userAgent: nil, requestBytes: 2)
+    }
+}

@@ -193,13 +193,7 @@ import Testing
 @Suite struct AbandonedReservationTests {
     private func settlement(_ gate: LedgerGate, sink: CollectingSink) async throws -> Settlement {
         guard case let .success(id) = await gate.reserve(Usage(requests: 1, tokens: 10), against: []) else { throw CancellationError() }
-        let token = ClientToken(
-            id: "tok_x", secretHash: "", displayPrefix: "", name: nil, principal: "agent:x", namespace: "tenant:default", user: nil, app: nil,
-            scopes: ["model.invoke"], expiresAt: nil, revoked: false, created: .pending, updated: .pending)
-        let caller = Caller(token: token, user: nil, app: nil, organization: nil)
-        let usage = UsageContext(
-            sink: sink, metrics: DataPlaneMetrics(factory: TestMetrics()), time: 0, endpoint: "chat.completions", caller: caller,
-            requestedModel: "m", stream: true, userAgent: nil, requestBytes: 1)
+        let usage = UsageContext.fixture(sink, stream: true)
         let attempt = Attempt(model: "m", deployment: nil, credential: nil, provider: .openAICompatible, upstreamModel: "m", triggers: [])
         return Settlement(
             quota: gate, reservation: id, price: nil, promptEstimate: 1, deployment: "d", latency: 1, usage: usage,

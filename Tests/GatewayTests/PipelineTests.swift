@@ -117,13 +117,8 @@ import Testing
     }
 
     static func exchange(attempts: Int, sink: CollectingSink) -> Exchange {
-        let token = ClientToken(
-            id: "tok_x", secretHash: "", displayPrefix: "", name: nil, principal: "agent:x", namespace: "tenant:default", user: nil, app: nil,
-            scopes: ["model.invoke"], expiresAt: nil, revoked: false, created: .pending, updated: .pending)
-        let caller = Caller(token: token, user: nil, app: nil, organization: nil)
-        let usage = UsageContext(
-            sink: sink, metrics: DataPlaneMetrics(factory: TestMetrics()), time: 0, endpoint: "chat.completions", caller: caller,
-            requestedModel: "m", stream: false, userAgent: nil, requestBytes: 2)
+        let usage = UsageContext.fixture(sink, stream: false)
+        let caller = usage.caller
         let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "weir", path: "/v1/chat/completions"), body: .init(buffer: ByteBuffer()))
         var exchange = Exchange(
             request: request, endpoint: .chat, state: PolicyState(), caller: caller, body: [:], raw: Array("{}".utf8),

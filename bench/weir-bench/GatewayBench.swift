@@ -60,14 +60,14 @@ struct GatewayBench: AsyncParsableCommand {
         do {
             let direct = try measure(wrk, "http://127.0.0.1:\(upstream.port)/v1/chat/completions", token: "unused")
             let passthrough = try measure(wrk, "http://127.0.0.1:\(proxy.port)/v1/chat/completions", token: "unused")
-            let plainNode = try await node(client, directory: directory + "/plain", upstream: upstream.port, recording: false, dlp: false)
+            let plainNode = try await BenchNode.start(client, binary: weir, directory: directory + "/plain", upstream: upstream.port, recording: false, dlp: false)
             defer { kill(plainNode.pid, SIGTERM) }
-            let observedNode = try await node(client, directory: directory + "/observed", upstream: upstream.port, recording: true, dlp: true)
+            let observedNode = try await BenchNode.start(client, binary: weir, directory: directory + "/observed", upstream: upstream.port, recording: true, dlp: true)
             defer { kill(observedNode.pid, SIGTERM) }
             var plain = try measure(wrk, "http://127.0.0.1:\(plainNode.port)/v1/chat/completions", token: plainNode.secret)
             var baseline: Figures?
             if let baselineWeir {
-                let baselineNode = try await node(client, binary: baselineWeir, directory: directory + "/baseline", upstream: upstream.port, recording: false, dlp: false)
+                let baselineNode = try await BenchNode.start(client, binary: baselineWeir, directory: directory + "/baseline", upstream: upstream.port, recording: false, dlp: false)
                 defer { kill(baselineNode.pid, SIGTERM) }
                 // A B B A: neither binary gains from going first or last.
                 baseline = try measure(wrk, "http://127.0.0.1:\(baselineNode.port)/v1/chat/completions", token: baselineNode.secret)
@@ -102,66 +102,6 @@ struct GatewayBench: AsyncParsableCommand {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kB = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
         return kB / 1024
-    }
-
-    /// Starts a node and prepares its caller; the caller stops it.
-    private func node(_ client: HTTPClient, binary: String? = nil, directory: String, upstream: Int, recording: Bool, dlp: Bool) async throws -> (pid: pid_t, port: Int, secret: String) {
-        let port = try freeLoopbackPort()
-        let pid = try spawnLogged([binary ?? weir, "serve", "--data-dir", directory, "--http-port", "\(port)", "--peer-listen", "tcp://127.0.0.1:0", "--log-level", "warning",
-                                   "--set", "providers.demo_upstream=http://127.0.0.1:\(upstream)/v1", "--set", "usage.recording=\(recording)"],
-                            output: directory + ".log")
-        do {
-            return (pid, port, try await prepare(client, port: port, directory: directory, dlp: dlp))
-        } catch {
-            kill(pid, SIGTERM)
-            throw error
-        }
-    }
-
-    /// A caller bound to a user (in an org), an app and a principal, with a quota on each of
-    /// the six lanes (never reached) and the demo prices; returns its token.
-    private func prepare(_ client: HTTPClient, port: Int, directory: String, dlp: Bool) async throws -> String {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        var token: String?
-        while token == nil {
-            guard ContinuousClock.now < deadline else { throw ValidationError("weir did not start; see its log in \(directory)/..") }
-            token = (try? String(contentsOfFile: directory + "/admin.token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            if token == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let admin = token!
-        // The demo provider is registered right after the token.
-        while (try await call(client, port: port, "GET", "/admin/api/deployments", admin, nil)["items"] as? [Any])?.count != 5 {
-            guard ContinuousClock.now < deadline else { throw ValidationError("the demo provider was not registered") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        if dlp {
-            _ = try await call(client, port: port, "POST", "/admin/api/dlp", admin,
-                               #"{"id":"dlp:bench","enabled":true,"action":"redact","detectors":["email","phone","credit_card","ssn","ip_address","iban","api_key"]}"#)
-            _ = try await call(client, port: port, "POST", "/admin/api/settings", admin, #"{"cache_ttl_seconds":0}"#)
-        }
-        for (path, body) in [
-            ("orgs", dlp ? #"{"id":"org:bench","name":"Bench","slug":"bench","dlp":"dlp:bench"}"# : #"{"id":"org:bench","name":"Bench","slug":"bench"}"#), ("users", #"{"id":"user:bench","organization":"org:bench"}"#),
-            ("apps", #"{"id":"app:bench"}"#), ("principals", #"{"id":"agent:bench","app":"app:bench"}"#),
-        ] { _ = try await call(client, port: port, "POST", "/admin/api/" + path, admin, body) }
-        let issued = try await call(client, port: port, "POST", "/admin/api/tokens", admin, #"{"principal":"agent:bench","user":"user:bench","app":"app:bench"}"#)
-        guard let secret = issued["secret"] as? String, let id = (issued["token"] as? [String: Any])?["id"] as? String else {
-            throw ValidationError("could not issue the bench token: \(issued)")
-        }
-        for (lane, subject) in [("token", id), ("principal", "agent:bench"), ("user", "user:bench"), ("app", "app:bench"), ("org", "org:bench"), ("key", "key:demo:mockllm")] {
-            _ = try await call(client, port: port, "POST", "/admin/api/quotas", admin,
-                               #"{"lane":"\#(lane)","subject":"\#(subject)","name":"bench","period":"day","max_requests":1000000000,"max_usd":1000000}"#)
-        }
-        return secret
-    }
-
-    private func call(_ client: HTTPClient, port: Int, _ method: String, _ path: String, _ token: String, _ body: String?) async throws -> [String: Any] {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await client.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
     }
 
     private func report(direct: Figures, passthrough: Figures, plain: Figures, observed: Figures, baseline: Figures?) {

@@ -9,10 +9,29 @@ enum HopProcesses {
     /// The chat completion nginx answers to every request, with usage for pricing.
     static let completion = #"{"id":"chatcmpl-bench","object":"chat.completion","created":1800000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"The report is summarised."},"finish_reason":"stop"}],"usage":{"prompt_tokens":260,"completion_tokens":6,"total_tokens":266}}"#
 
-    /// Starts nginx with one worker on a free loopback port; returns its pid and port.
-    static func nginx(directory: String) throws -> (pid: pid_t, port: Int) {
+    /// A streamed chat completion: `chunks` content events, the usage event and `[DONE]`.
+    static func streamedCompletion(chunks: Int) -> String {
+        let chunk = #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1800000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}"#
+        let usage = #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1800000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":\#(chunks),"total_tokens":\#(chunks + 8)}}"#
+        return String(repeating: chunk + "\n\n", count: chunks) + usage + "\n\ndata: [DONE]\n\n"
+    }
+
+    /// Starts nginx with one worker on a free loopback port; returns its pid and port. With
+    /// `streamSeconds`, it answers `streamedCompletion(chunks: 50)` as an event stream let
+    /// out by `limit_rate` over about that many seconds (in bursts, as nginx paces), a slow
+    /// streaming upstream that costs next to nothing.
+    static func nginx(directory: String, streamSeconds: Int? = nil) throws -> (pid: pid_t, port: Int) {
         let port = try freeLoopbackPort()
         let config = directory + "/nginx.conf"
+        var answer = "default_type application/json; return 200 '\(completion)';"
+        if let streamSeconds {
+            // Longer than a config token may be (4 kB): served from a file; a POST to a file
+            // is a 405, which error_page turns into the file fetched by GET.
+            let stream = streamedCompletion(chunks: 50)
+            try stream.write(toFile: directory + "/stream.sse", atomically: true, encoding: .utf8)
+            answer = "root \(directory); default_type text/event-stream; limit_rate \(max(1, stream.utf8.count / max(1, streamSeconds))); "
+                + "error_page 405 =200 /stream.sse; try_files /stream.sse =404;"
+        }
         try """
             worker_processes 1;
             daemon off;
@@ -27,8 +46,7 @@ enum HopProcesses {
                 server {
                     listen 127.0.0.1:\(port) backlog=4096;
                     location / {
-                        default_type application/json;
-                        return 200 '\(completion)';
+                        \(answer)
                     }
                 }
             }

@@ -9,7 +9,7 @@ struct WeirBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weir-bench",
         abstract: "Benchmarks of Weir's parts; every figure comes with a baseline from the same run.",
-        subcommands: [RaftBench.self, QuotaBench.self, GossipBench.self, GatewayBench.self, ObserveBench.self, PolicyBench.self])
+        subcommands: [RaftBench.self, QuotaBench.self, GossipBench.self, GatewayBench.self, CPUCostBench.self, StreamsBench.self, SoakBench.self, ObserveBench.self, PolicyBench.self])
 }
 
 struct RaftBench: AsyncParsableCommand {
