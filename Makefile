@@ -15,6 +15,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product weir
 	$(SWIFT) build -c release --product clusterctl
+	$(SWIFT) build -c release --product mockllm
 
 # One node: data in ./weir-data, HTTP on 127.0.0.1:8080, peers on 127.0.0.1:7080. With no
 # provider key in the environment, mockllm on 127.0.0.1:9999 stands in (scripts/run-demo.sh).
@@ -53,6 +54,7 @@ CHAOS_TEST_KINDS ?= kill,pause,isolate,isolate-leader,split,bridge,one-way,drain
 chaos: deps
 	@scripts/python-env.sh
 	$(SWIFT) build -c release --product weir
+	$(SWIFT) build -c release --product mockllm
 	.venv/bin/python chaos/run.py --build release --seed $(CHAOS_START) --runs $(CHAOS_SEEDS) --duration $(DURATION) $(if $(KINDS),--kinds $(KINDS))
 
 # Long hostile-input runs: libFuzzer over every decoder of peer, disk and client bytes for

@@ -47,21 +47,25 @@ struct CPUCostBench: AsyncParsableCommand {
         defer { kill(upstream.pid, SIGQUIT) }
         let wrk = Wrk(directory: directory, body: GatewayBench.body)
         let client = HTTPClient(configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
-        let node: (pid: pid_t, port: Int, secret: String), baseline: (pid: pid_t, port: Int, secret: String)?
+        let node: (pid: pid_t, port: Int, secret: String)
         do {
             node = try await BenchNode.start(client, binary: weir, directory: directory + "/weir", upstream: upstream.port, recording: false, dlp: false)
-            baseline = try await baselineWeir.asyncMap {
-                try await BenchNode.start(client, binary: $0, directory: directory + "/baseline", upstream: upstream.port, recording: false, dlp: false)
-            }
-            try await client.shutdown()
         } catch {
             try? await client.shutdown()
             throw error
         }
-        defer {
-            kill(node.pid, SIGTERM)
-            if let baseline { kill(baseline.pid, SIGTERM) }
+        defer { kill(node.pid, SIGTERM) }
+        var baseline: (pid: pid_t, port: Int, secret: String)?
+        do {
+            baseline = try await baselineWeir.asyncMap {
+                try await BenchNode.start(client, binary: $0, directory: directory + "/baseline", upstream: upstream.port, recording: false, dlp: false)
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
+        defer { if let baseline { kill(baseline.pid, SIGTERM) } }
+        try await client.shutdown()
         print("weir-bench cpu: the node's user + system time per request under wrk, \(seconds) s at c=32 and at c=1")
         var cost = try measure(wrk, node)
         var baselineCost: Cost?
@@ -114,8 +118,9 @@ struct CPUCostBench: AsyncParsableCommand {
             The plain node of the table above (token auth, a quota on each of the six lanes,
             pricing) against nginx under wrk, \(seconds) s at 32 connections and \(max(2, seconds / 2)) s at one: the
             node's user + system time (the kernel's accounting in /proc/PID/stat, every
-            thread) divided by the requests wrk completed. Unlike requests per second it does
-            not depend on how much of the two cores wrk and nginx took. Compare commits with
+            thread) divided by the requests wrk completed. It depends less than requests per
+            second on how much of the two cores wrk and nginx took, but not nothing: at c=32
+            it spreads by about ±15 % between runs of one binary. Compare commits with
             `--baseline-weir OTHER_BINARY` (A B B A in one run). Callgrind's instruction count,
             which issue 20 asks for, cannot be taken here: Debian 12's valgrind 3.19 dies on any
             Swift program with an async `main`, and the VM has no hardware instruction counter

@@ -98,10 +98,20 @@ enum HopProcesses {
 struct WrkResult {
     var requests = 0
     var seconds = 0.0
-    /// Socket errors and answers that were not 2xx or 3xx.
+    /// Socket errors, timeouts and answers of status 400 or above.
     var failures = 0
     var p50 = 0.0  // µs
     var p99 = 0.0  // µs
+    var mean = 0.0  // µs
+    /// The failures by kind, as wrk counts them: connect, read, write, timeout (one per
+    /// connection per 2 s whose request is older than the timeout), status (400 and above).
+    var kinds: [String: Int] = [:]
+
+    /// "connect 3, timeout 12" (the kinds that occurred), or "–".
+    var kindsText: String {
+        let named = ["connect", "read", "write", "timeout", "status"].compactMap { kind in kinds[kind].flatMap { $0 > 0 ? "\(kind) \($0)" : nil } }
+        return named.isEmpty ? "–" : named.joined(separator: ", ")
+    }
 
     var rps: Double { seconds > 0 ? Double(requests) / seconds : 0 }
 }
@@ -134,8 +144,10 @@ struct Wrk {
             guard parts.count == 2, let value = Double(parts[1]) else { return nil }
             return (String(parts[0]), value)
         }, uniquingKeysWith: { a, _ in a })
+        let kinds = ["connect", "read", "write", "timeout", "status"].reduce(into: [String: Int]()) { $0[$1] = Int(fields[$1] ?? 0) }
         return WrkResult(requests: Int(fields["requests"] ?? 0), seconds: (fields["duration_us"] ?? 0) / 1e6,
-                         failures: Int(fields["failures"] ?? 0), p50: fields["p50_us"] ?? 0, p99: fields["p99_us"] ?? 0)
+                         failures: Int(fields["failures"] ?? 0), p50: fields["p50_us"] ?? 0, p99: fields["p99_us"] ?? 0,
+                         mean: fields["mean_us"] ?? 0, kinds: kinds)
     }
 
     private func luaScript(token: String) -> String {
@@ -147,9 +159,9 @@ struct Wrk {
             wrk.headers["Authorization"] = "Bearer \(token)"
             done = function(summary, latency, requests)
               local e = summary.errors
-              io.write(string.format("wrk-result requests=%d duration_us=%d failures=%d p50_us=%d p99_us=%d\\n",
+              io.write(string.format("wrk-result requests=%d duration_us=%d failures=%d p50_us=%d p99_us=%d mean_us=%d connect=%d read=%d write=%d timeout=%d status=%d\\n",
                 summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout + e.status,
-                latency:percentile(50), latency:percentile(99)))
+                latency:percentile(50), latency:percentile(99), math.floor(latency.mean), e.connect, e.read, e.write, e.timeout, e.status))
             end
 
             """
